@@ -1,0 +1,59 @@
+/**
+ * The device's configuration file, written at provisioning (`impgate imp create`):
+ * where the edge is, who this imp is, its private key, and what it trusts.
+ */
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
+
+const Jwk = z.looseObject({ kty: z.string(), crv: z.string(), x: z.string() });
+
+export const DeviceConfig = z.object({
+  /** The edge's origin, https:// only. */
+  edgeUrl: z.url().refine((u) => u.startsWith("https://"), "edgeUrl must be https://"),
+  impId: z.string().min(1),
+  /** The device's private key (JWK). It never leaves the device. */
+  deviceKey: Jwk.refine((k) => typeof k.d === "string", "deviceKey must be a private JWK"),
+  /** Pinned edge public keys (primary and backup): the edge must sign every handshake with one. */
+  edgeKeys: z.array(Jwk).min(1),
+  tls: z.object({
+    /** Trust anchors: PEM CA certificates. The system store is never used. */
+    ca: z.array(z.string().includes("BEGIN CERTIFICATE")).min(1),
+    /** Optional SPKI pins (`sha256/<base64>`): some certificate in the chain must match one. */
+    pins: z.array(z.string().regex(/^sha256\/[A-Za-z0-9+/]{43}=$/)).default([]),
+  }),
+  /** Tunnel mode: forward agent requests to this local HTTP service. */
+  forward: z.url().optional(),
+  reconnect: z.object({ baseMs: z.number().positive(), maxMs: z.number().positive() }).default({ baseMs: 500, maxMs: 30_000 }),
+  heartbeat: z.object({ intervalMs: z.number().positive(), timeoutMs: z.number().positive() }).default({ intervalMs: 15_000, timeoutMs: 10_000 }),
+  /** Largest request or reply body, bytes; matches the edge's limit. */
+  maxBodyBytes: z.number().int().positive().default(1024 * 1024),
+});
+export type DeviceConfig = z.infer<typeof DeviceConfig>;
+export type DeviceConfigInput = z.input<typeof DeviceConfig>;
+
+export class ConfigError extends Error {}
+
+export function parseConfig(input: unknown, source = "config"): DeviceConfig {
+  const parsed = DeviceConfig.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`${source}: ${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "invalid"}`);
+  }
+  return parsed.data;
+}
+
+export async function loadConfig(path: string): Promise<DeviceConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    throw new ConfigError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ConfigError(`${path} is not valid JSON`);
+  }
+  return parseConfig(json, path);
+}

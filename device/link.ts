@@ -1,0 +1,285 @@
+/**
+ * The device link: one outbound websocket to the edge over pinned TLS, the handshake
+ * (check the edge's signature with the pinned edge key, then prove the device key),
+ * heartbeats, request dispatch, and reconnects with backoff. Library entry: `connect()`.
+ */
+import { EventEmitter } from "node:events";
+import { webcrypto } from "node:crypto";
+import WebSocket from "ws";
+import { base64url, type CryptoKey } from "jose";
+import {
+  CloseCode, FATAL_CLOSE_CODES, HEARTBEAT_PING, HEARTBEAT_PONG, PROTOCOL_VERSION, ProofError, ProtocolError,
+  algorithmForJwk, closeCodeName, decodeFrame, encodeFrame, importSigningKey, importVerifyKey,
+  signDeviceProof, verifyEdgeProof, type MessageOf,
+} from "../protocol/index.ts";
+import { Backoff } from "./backoff.ts";
+import type { DeviceConfig } from "./config.ts";
+import { silentLogger, type Logger } from "./log.ts";
+import { pinnedTlsOptions } from "./pinned-tls.ts";
+
+export const DAEMON_AGENT = "impgate-device/0.1.0";
+/** The edge must complete the handshake within this time, or the attempt is abandoned. */
+const HANDSHAKE_DEADLINE_MS = 10_000;
+
+export interface AgentRequest {
+  id: string;
+  method: string;
+  path: string;
+  query: string;
+  headers: [string, string][];
+  body: Uint8Array;
+  /** Epoch ms after which the edge has already given up (504). */
+  deadline: number;
+}
+
+export interface AgentReply {
+  status: number;
+  headers?: [string, string][] | Record<string, string>;
+  body?: Uint8Array | string;
+}
+
+export interface Handlers {
+  /** Answers an agent HTTP request. Without it every request gets 501. */
+  request?: (req: AgentRequest) => AgentReply | Promise<AgentReply>;
+}
+
+export interface LinkOptions {
+  log?: Logger;
+}
+
+type Keys = { device: CryptoKey; alg: string; edge: CryptoKey[] };
+
+export class DeviceLink extends EventEmitter {
+  private ws: WebSocket | null = null;
+  private stopped = false;
+  private isReady = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private readonly backoff: Backoff;
+  private readonly log: Logger;
+  private keys: Promise<Keys>;
+
+  private readonly config: DeviceConfig;
+  private readonly handlers: Handlers;
+
+  constructor(config: DeviceConfig, handlers: Handlers, options: LinkOptions = {}) {
+    super();
+    this.config = config;
+    this.handlers = handlers;
+    this.log = options.log ?? silentLogger;
+    this.backoff = new Backoff(config.reconnect.baseMs, config.reconnect.maxMs);
+    this.keys = (async () => ({
+      device: await importSigningKey(config.deviceKey),
+      alg: algorithmForJwk(config.deviceKey),
+      edge: await Promise.all(config.edgeKeys.map((k) => importVerifyKey(k))),
+    }))();
+    // A bad key in the config is reported once, as an error event, not as an unhandled rejection.
+    this.keys.catch(() => {});
+  }
+
+  get ready(): boolean {
+    return this.isReady;
+  }
+
+  start(): this {
+    this.open();
+    return this;
+  }
+
+  /** Stops reconnecting and closes the link. */
+  async close(): Promise<void> {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    const ws = this.ws;
+    if (!ws || ws.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      ws.once("close", () => resolve());
+      ws.close(1000, "daemon stopping");
+      setTimeout(() => {
+        ws.terminate();
+        resolve();
+      }, 2000).unref();
+    });
+  }
+
+  /** Resolves when the link is next authenticated and ready. */
+  waitReady(timeoutMs = 30_000): Promise<void> {
+    if (this.isReady) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("device link not ready in time")), timeoutMs);
+      this.once("ready", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private open(): void {
+    if (this.stopped) return;
+    const cnonce = base64url.encode(webcrypto.getRandomValues(new Uint8Array(32)));
+    const url = new URL(`/device/${encodeURIComponent(this.config.impId)}/connect`, this.config.edgeUrl);
+    url.protocol = "wss:";
+    url.searchParams.set("cnonce", cnonce);
+    this.log("info", "connecting", { url: url.origin });
+
+    const ws = new WebSocket(url, {
+      // @types/ws declares checkServerIdentity as boolean-returning; ws hands it to tls.connect, which wants Error | undefined.
+      ...(pinnedTlsOptions(this.config.tls) as unknown as WebSocket.ClientOptions),
+      maxPayload: this.config.maxBodyBytes + 64 * 1024,
+      handshakeTimeout: HANDSHAKE_DEADLINE_MS,
+      perMessageDeflate: false,
+    });
+    this.ws = ws;
+    const handshakeTimer = setTimeout(() => {
+      this.log("warn", "handshake timed out");
+      ws.terminate();
+    }, HANDSHAKE_DEADLINE_MS);
+
+    ws.on("message", (data, isBinary) => {
+      if (!isBinary) {
+        if (data.toString() === HEARTBEAT_PONG) this.onPong();
+        return;
+      }
+      this.onFrame(ws, data as Buffer, cnonce).then(
+        (ready) => {
+          if (ready) clearTimeout(handshakeTimer);
+        },
+        (err: unknown) => {
+          this.log("error", "frame handling failed", { error: String(err) });
+          ws.close(CloseCode.protocolError, "internal error");
+        },
+      );
+    });
+    ws.on("error", (err) => {
+      this.log("warn", "link error", { error: err.message, code: (err as NodeJS.ErrnoException).code });
+    });
+    ws.on("close", (code, reason) => {
+      clearTimeout(handshakeTimer);
+      this.stopHeartbeat();
+      const wasReady = this.isReady;
+      this.isReady = false;
+      if (this.ws === ws) this.ws = null;
+      const fields = { code, reason: reason.toString(), name: closeCodeName(code) };
+      if (FATAL_CLOSE_CODES.has(code)) {
+        this.log("error", "edge refused this device", fields);
+        this.emit("refused", code, reason.toString());
+      } else {
+        this.log(wasReady ? "warn" : "info", "disconnected", fields);
+      }
+      this.emit("disconnect", code, reason.toString());
+      this.scheduleReconnect();
+    });
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped) return;
+    const delay = this.backoff.next();
+    this.log("info", "reconnecting", { inMs: delay });
+    this.retryTimer = setTimeout(() => this.open(), delay);
+  }
+
+  /** Returns true once the link became ready with this frame. */
+  private async onFrame(ws: WebSocket, data: Buffer, cnonce: string): Promise<boolean> {
+    let frame;
+    try {
+      frame = decodeFrame(data);
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      this.log("warn", "bad frame from edge", { code: err.code });
+      return false;
+    }
+    const { msg, payload } = frame;
+    switch (msg.t) {
+      case "challenge":
+        await this.onChallenge(ws, msg, cnonce);
+        return false;
+      case "ready":
+        this.isReady = true;
+        this.backoff.reset();
+        this.startHeartbeat(ws);
+        this.log("info", "ready", { impId: msg.impId });
+        this.emit("ready");
+        return true;
+      case "req":
+        if (this.isReady) void this.onRequest(ws, msg, payload);
+        return false;
+      case "error":
+        this.log("warn", "edge reported an error", { code: msg.code, message: msg.message });
+        return false;
+      default:
+        this.log("debug", "ignored message", { t: msg.t });
+        return false;
+    }
+  }
+
+  private async onChallenge(ws: WebSocket, msg: MessageOf<"challenge">, cnonce: string): Promise<void> {
+    let keys: Keys;
+    try {
+      keys = await this.keys;
+    } catch (err) {
+      this.log("error", "device or edge key in the config cannot be used", { error: String(err) });
+      this.stopped = true;
+      ws.close(1000, "bad configuration");
+      return;
+    }
+    try {
+      // Authenticate the edge before signing anything: a rogue TLS endpoint gets nothing.
+      await verifyEdgeProof(keys.edge, msg.proof, { impId: this.config.impId, nonce: msg.nonce, cnonce });
+    } catch (err) {
+      if (!(err instanceof ProofError)) throw err;
+      this.log("error", "edge failed the pinned-key check", { reason: err.reason });
+      ws.close(CloseCode.badEdgeProof, "edge proof failed");
+      return;
+    }
+    const proof = await signDeviceProof(keys.device, keys.alg, { impId: this.config.impId, nonce: msg.nonce });
+    ws.send(encodeFrame({ t: "hello", proof, agent: DAEMON_AGENT, protocols: [PROTOCOL_VERSION] }));
+  }
+
+  private async onRequest(ws: WebSocket, msg: MessageOf<"req">, body: Uint8Array): Promise<void> {
+    const started = Date.now();
+    let reply: AgentReply;
+    try {
+      reply = this.handlers.request
+        ? await this.handlers.request({ id: msg.id, method: msg.method, path: msg.path, query: msg.query, headers: msg.headers, body, deadline: msg.deadline })
+        : { status: 501, body: "no request handler on this device" };
+    } catch (err) {
+      this.log("error", "request handler failed", { id: msg.id, error: String(err) });
+      reply = { status: 500, headers: { "content-type": "text/plain" }, body: "device handler error" };
+    }
+    const headers = Array.isArray(reply.headers) ? reply.headers : Object.entries(reply.headers ?? {});
+    const payload = typeof reply.body === "string" ? new TextEncoder().encode(reply.body) : (reply.body ?? new Uint8Array(0));
+    if (ws.readyState === WebSocket.OPEN) ws.send(encodeFrame({ t: "res", id: msg.id, status: reply.status, headers }, payload));
+    this.log("debug", "request", { id: msg.id, method: msg.method, path: msg.path, status: reply.status, ms: Date.now() - started });
+  }
+
+  private awaitingPong: NodeJS.Timeout | null = null;
+
+  private startHeartbeat(ws: WebSocket): void {
+    this.stopHeartbeat();
+    const { intervalMs, timeoutMs } = this.config.heartbeat;
+    this.heartbeat = setInterval(() => {
+      if (this.awaitingPong || ws.readyState !== WebSocket.OPEN) return;
+      ws.send(HEARTBEAT_PING);
+      this.awaitingPong = setTimeout(() => {
+        this.log("warn", "heartbeat lost; dropping the link");
+        ws.terminate();
+      }, timeoutMs);
+    }, intervalMs);
+  }
+
+  private onPong(): void {
+    if (this.awaitingPong) clearTimeout(this.awaitingPong);
+    this.awaitingPong = null;
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.onPong();
+    this.heartbeat = null;
+  }
+}
+
+/** Library entry: connect this device to its edge and keep it connected. */
+export function connect(config: DeviceConfig, handlers: Handlers, options: LinkOptions = {}): DeviceLink {
+  return new DeviceLink(config, handlers, options).start();
+}

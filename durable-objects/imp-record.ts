@@ -1,0 +1,37 @@
+/**
+ * What the edge keeps about one imp, in its object's storage: the device's public key
+ * (never a private one), the current agent URL secret and per-imp settings.
+ */
+import type { JWK } from "jose";
+
+export interface ImpRecord {
+  impId: string;
+  label: string;
+  createdAt: number;
+  /** Public half of the device key; null once revoked. */
+  devicePublicJwk: JWK | null;
+  /** The per-rotation part of the current agent id. */
+  urlSecret: string;
+  /** Overrides the edge default for how long a request waits for the device. */
+  requestTimeoutMs?: number;
+}
+
+const KEY = "imp";
+
+export class ImpStore {
+  private cached: ImpRecord | null | undefined;
+  private readonly storage: DurableObjectStorage;
+  constructor(storage: DurableObjectStorage) {
+    this.storage = storage;
+  }
+
+  async get(): Promise<ImpRecord | null> {
+    if (this.cached === undefined) this.cached = (await this.storage.get<ImpRecord>(KEY)) ?? null;
+    return this.cached;
+  }
+
+  async put(record: ImpRecord): Promise<void> {
+    await this.storage.put(KEY, record);
+    this.cached = record;
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Every message exchanged on the device link, defined once for edge and device.
+ * A frame carries one message header (validated here) and an opaque payload
+ * (a body, or a JWE when the imp uses end-to-end encryption).
+ */
+import { z } from "zod";
+import { PROTOCOL_VERSION } from "./version.ts";
+
+const id = z.string().min(1).max(64);
+const headerPairs = z.array(z.tuple([z.string().max(256), z.string().max(8192)])).max(256);
+
+/** Edge → device, first frame: a fresh nonce and the edge's signature over the handshake. */
+const challenge = z.object({ t: z.literal("challenge"), nonce: z.string().max(128), proof: z.string().max(4096) });
+/** Device → edge: the device's signature over the edge's nonce. */
+const hello = z.object({
+  t: z.literal("hello"),
+  proof: z.string().max(4096),
+  agent: z.string().max(128),
+  protocols: z.array(z.number().int()).min(1).max(16),
+});
+/** Edge → device: the device is authenticated; requests may follow. */
+const ready = z.object({ t: z.literal("ready"), impId: z.string().max(128) });
+
+/** Edge → device: an agent HTTP request. The payload is the body. */
+const req = z.object({
+  t: z.literal("req"),
+  id,
+  method: z.string().min(1).max(16),
+  path: z.string().max(8192),
+  query: z.string().max(8192),
+  headers: headerPairs,
+  /** Epoch ms after which the edge has already answered 504. */
+  deadline: z.number(),
+});
+/** Device → edge: the reply to `req` with the same id. The payload is the body. */
+const res = z.object({
+  t: z.literal("res"),
+  id,
+  status: z.number().int().min(100).max(599),
+  headers: headerPairs,
+});
+
+/** Edge → device: a queued agent message. The payload is its data. */
+const msg = z.object({ t: z.literal("msg"), id, name: z.string().min(1).max(128) });
+/** Device → edge: message `id` was handled (or was a duplicate); do not send it again. */
+const ack = z.object({ t: z.literal("ack"), id });
+/** Device → edge: an event for the agent. The payload is its data. */
+const event = z.object({ t: z.literal("event"), id, name: z.string().min(1).max(128) });
+/** Either way: a refusal of a specific frame that does not end the link. */
+const error = z.object({ t: z.literal("error"), code: z.string().max(64), message: z.string().max(512), ref: id.optional() });
+
+export const Message = z.discriminatedUnion("t", [challenge, hello, ready, req, res, msg, ack, event, error]);
+export type Message = z.infer<typeof Message>;
+export type MessageOf<T extends Message["t"]> = Extract<Message, { t: T }>;
+
+/** A header as it travels, with the protocol version added. */
+export type Envelope = Message & { v: typeof PROTOCOL_VERSION };

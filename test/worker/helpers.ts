@@ -1,0 +1,143 @@
+/**
+ * Workers-runtime test helpers: the admin API, and a device that speaks the real wire
+ * protocol over a real websocket to the worker (the daemon's protocol, in the runtime).
+ */
+import { env, exports } from "cloudflare:workers";
+import { base64url, exportJWK, generateKeyPair, type CryptoKey, type JWK } from "jose";
+import {
+  PROTOCOL_VERSION, decodeFrame, encodeFrame, importVerifyKey, signDeviceProof, verifyEdgeProof,
+  type Frame, type MessageOf,
+} from "../../protocol/index.ts";
+
+export const ORIGIN = "https://edge.test";
+
+export function edgeFetch(path: string, init?: RequestInit): Promise<Response> {
+  return exports.default.fetch(new Request(path.startsWith("http") ? path : `${ORIGIN}${path}`, init));
+}
+
+export function admin(path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set("authorization", `Bearer ${env.ADMIN_SECRET}`);
+  if (init.body) headers.set("content-type", "application/json");
+  return edgeFetch(`/admin${path}`, { ...init, headers });
+}
+
+export interface TestImp {
+  impId: string;
+  agentId: string;
+  agentUrl: string;
+  deviceKey: CryptoKey;
+  edgeKeys: JWK[];
+}
+
+export async function createImp(label = "test"): Promise<TestImp> {
+  const { privateKey, publicKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
+  const res = await admin("/imps", { method: "POST", body: JSON.stringify({ label, devicePublicJwk: await exportJWK(publicKey) }) });
+  if (res.status !== 201) throw new Error(`create imp: ${res.status} ${await res.text()}`);
+  const body = await res.json<{ impId: string; agentId: string; agentUrl: string; edgeKeys: JWK[] }>();
+  return { ...body, deviceKey: privateKey };
+}
+
+/** Races a promise against a timeout so a broken path fails fast instead of hanging. */
+export function within<T>(ms: number, promise: Promise<T>, what = "operation"): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms)),
+  ]);
+}
+
+export class TestDevice {
+  readonly ws: WebSocket;
+  readonly cnonce: string;
+  readonly closed: Promise<{ code: number; reason: string }>;
+  /** Every agent request this socket received. */
+  readonly requests: MessageOf<"req">[] = [];
+  private readonly frames: Frame[] = [];
+  private waiters: ((f: Frame) => void)[] = [];
+
+  constructor(ws: WebSocket, cnonce: string) {
+    this.ws = ws;
+    this.cnonce = cnonce;
+    this.closed = new Promise((resolve) => ws.addEventListener("close", (e) => resolve({ code: e.code, reason: e.reason })));
+    ws.addEventListener("message", (e) => {
+      if (typeof e.data === "string") return;
+      const frame = decodeFrame(e.data as ArrayBuffer);
+      if (frame.msg.t === "req") this.requests.push(frame.msg);
+      const waiter = this.waiters.shift();
+      if (waiter) waiter(frame);
+      else this.frames.push(frame);
+    });
+    // Recent compatibility dates default to the standard "blob"; frames are decoded synchronously.
+    ws.binaryType = "arraybuffer";
+    ws.accept();
+  }
+
+  static async open(impId: string, cnonce = base64url.encode(crypto.getRandomValues(new Uint8Array(32)))): Promise<TestDevice> {
+    const res = await edgeFetch(`/device/${impId}/connect?cnonce=${cnonce}`, { headers: { Upgrade: "websocket" } });
+    if (!res.webSocket) throw new Error(`device connect: ${res.status} ${await res.text()}`);
+    return new TestDevice(res.webSocket, cnonce);
+  }
+
+  /** Opens a socket and completes the handshake as the real daemon does. */
+  static async connect(imp: TestImp): Promise<TestDevice> {
+    const device = await TestDevice.open(imp.impId);
+    await device.handshake(imp);
+    return device;
+  }
+
+  next(ms = 3000): Promise<Frame> {
+    const frame = this.frames.shift();
+    if (frame) return Promise.resolve(frame);
+    return within(ms, new Promise<Frame>((resolve) => this.waiters.push(resolve)), "frame");
+  }
+
+  async challenge(): Promise<MessageOf<"challenge">> {
+    const { msg } = await this.next();
+    if (msg.t !== "challenge") throw new Error(`expected challenge, got ${msg.t}`);
+    return msg;
+  }
+
+  async handshake(imp: TestImp, opts: { key?: CryptoKey; impId?: string } = {}): Promise<void> {
+    const challenge = await this.challenge();
+    await verifyEdgeProof(await Promise.all(imp.edgeKeys.map((k) => importVerifyKey(k))), challenge.proof, {
+      impId: imp.impId, nonce: challenge.nonce, cnonce: this.cnonce,
+    });
+    await this.hello(await signDeviceProof(opts.key ?? imp.deviceKey, "EdDSA", { impId: opts.impId ?? imp.impId, nonce: challenge.nonce }));
+    const { msg } = await this.next();
+    if (msg.t !== "ready") throw new Error(`expected ready, got ${msg.t}`);
+  }
+
+  async hello(proof: string): Promise<void> {
+    this.send(encodeFrame({ t: "hello", proof, agent: "test-device", protocols: [PROTOCOL_VERSION] }));
+  }
+
+  send(data: Uint8Array | string): void {
+    this.ws.send(data);
+  }
+
+  /** Answers every agent request with `reply` until closed. */
+  serve(reply: (req: MessageOf<"req">, body: Uint8Array) => { status: number; headers?: [string, string][]; body?: Uint8Array | string }): void {
+    const loop = async () => {
+      for (;;) {
+        const frame = await new Promise<Frame>((resolve) => {
+          const queued = this.frames.shift();
+          if (queued) resolve(queued);
+          else this.waiters.push(resolve);
+        });
+        if (frame.msg.t !== "req") continue;
+        const r = reply(frame.msg, frame.payload);
+        const body = typeof r.body === "string" ? new TextEncoder().encode(r.body) : (r.body ?? new Uint8Array(0));
+        this.send(encodeFrame({ t: "res", id: frame.msg.id, status: r.status, headers: r.headers ?? [] }, body));
+      }
+    };
+    void loop();
+  }
+
+  close(code = 1000): void {
+    try {
+      this.ws.close(code, "test done");
+    } catch {
+      // already closed
+    }
+  }
+}

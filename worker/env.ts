@@ -1,0 +1,29 @@
+/**
+ * The worker's bindings, kept in step with wrangler.toml by hand: vars there,
+ * secrets in `.dev.vars` locally and `wrangler secret put` in production.
+ */
+import type { ImpSession } from "../durable-objects/imp-session.ts";
+
+export interface Env {
+  IMP: DurableObjectNamespace<ImpSession>;
+  /** Bearer secret for the admin API. Unset: the admin API answers 503. */
+  ADMIN_SECRET?: string;
+  /** HMAC key (base64url, >= 32 bytes) that makes imp and agent ids unforgeable. */
+  AGENT_ID_KEY: string;
+  /** The edge's private signing key, a JWK (Ed25519 or P-256) as JSON. */
+  EDGE_SIGNING_JWK: string;
+  /** Default ms an agent request waits for the device. */
+  REQUEST_TIMEOUT_MS?: string;
+  /** Largest request or reply body, in bytes. */
+  MAX_BODY_BYTES?: string;
+}
+
+export type AppEnv = { Bindings: Env };
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+export function intVar(value: string | undefined, fallback: number): number {
+  const n = Number(value);
+  return value !== undefined && Number.isSafeInteger(n) && n > 0 ? n : fallback;
+}

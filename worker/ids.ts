@@ -1,0 +1,105 @@
+/**
+ * Imp ids and agent ids, unforgeable without AGENT_ID_KEY, so the worker can refuse a
+ * garbage or made-up id without waking any Durable Object.
+ *
+ *   impId   = b64url( impRand[16] || HMAC(k, "imp" || impRand)[0..16] )
+ *   agentId = b64url( impRand[16] || urlRand[16] || HMAC(k, "agent" || impRand || urlRand)[0..16] )
+ *
+ * urlRand is fresh per rotation; the imp's object keeps the current one, so a rotated
+ * id (still correctly MACed) is refused there with the very same 404.
+ */
+import { base64url } from "jose";
+
+const RAND_BYTES = 16;
+const MAC_BYTES = 16;
+const enc = new TextEncoder();
+const keyCache = new Map<string, Promise<CryptoKey>>();
+
+function macKey(secret: string): Promise<CryptoKey> {
+  let key = keyCache.get(secret);
+  if (!key) {
+    let raw: Uint8Array;
+    try {
+      raw = base64url.decode(secret);
+    } catch {
+      raw = new Uint8Array(0);
+    }
+    if (raw.length < 32) return Promise.reject(new Error("AGENT_ID_KEY must be at least 32 bytes, base64url"));
+    key = crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    keyCache.set(secret, key);
+  }
+  return key;
+}
+
+async function mac(secret: string, label: string, ...parts: Uint8Array[]): Promise<Uint8Array> {
+  const data = concat(enc.encode(label), ...parts);
+  return new Uint8Array(await crypto.subtle.sign("HMAC", await macKey(secret), data)).subarray(0, MAC_BYTES);
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function random(): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(RAND_BYTES));
+}
+
+function decode(id: string, length: number): Uint8Array | null {
+  // 16 bytes encode to 22 chars, 32 to 43, 48 to 64: check before decoding anything.
+  if (id.length !== Math.ceil((length * 4) / 3) || !/^[A-Za-z0-9_-]+$/.test(id)) return null;
+  try {
+    const bytes = base64url.decode(id);
+    return bytes.length === length ? bytes : null;
+  } catch {
+    return null;
+  }
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && crypto.subtle.timingSafeEqual(a, b);
+}
+
+export async function mintImpId(secret: string): Promise<string> {
+  const impRand = random();
+  return base64url.encode(concat(impRand, await mac(secret, "imp", impRand)));
+}
+
+/** The imp id, or null for anything this edge did not mint. */
+export async function verifyImpId(secret: string, impId: string): Promise<string | null> {
+  const bytes = decode(impId, RAND_BYTES + MAC_BYTES);
+  if (!bytes) return null;
+  const impRand = bytes.subarray(0, RAND_BYTES);
+  return equal(bytes.subarray(RAND_BYTES), await mac(secret, "imp", impRand)) ? impId : null;
+}
+
+export interface AgentRef {
+  impId: string;
+  /** The per-rotation part, checked against the imp's current one by its object. */
+  urlSecret: string;
+}
+
+export async function mintAgentId(secret: string, impId: string): Promise<{ agentId: string; urlSecret: string }> {
+  const imp = decode(impId, RAND_BYTES + MAC_BYTES);
+  if (!imp) throw new Error("not an imp id");
+  const impRand = imp.subarray(0, RAND_BYTES);
+  const urlRand = random();
+  const agentId = base64url.encode(concat(impRand, urlRand, await mac(secret, "agent", impRand, urlRand)));
+  return { agentId, urlSecret: base64url.encode(urlRand) };
+}
+
+/** The imp an agent id belongs to, or null for anything this edge did not mint. */
+export async function verifyAgentId(secret: string, agentId: string): Promise<AgentRef | null> {
+  const bytes = decode(agentId, 2 * RAND_BYTES + MAC_BYTES);
+  if (!bytes) return null;
+  const impRand = bytes.subarray(0, RAND_BYTES);
+  const urlRand = bytes.subarray(RAND_BYTES, 2 * RAND_BYTES);
+  if (!equal(bytes.subarray(2 * RAND_BYTES), await mac(secret, "agent", impRand, urlRand))) return null;
+  const impId = base64url.encode(concat(impRand, await mac(secret, "imp", impRand)));
+  return { impId, urlSecret: base64url.encode(urlRand) };
+}

@@ -1,0 +1,24 @@
+/**
+ * impgate's edge. A request reads top to bottom:
+ *   security headers → HTTPS only → route (agent / device / admin) → the imp's Durable Object.
+ */
+import { Hono } from "hono";
+import type { AppEnv } from "./env.ts";
+import { notFound, onError } from "./errors.ts";
+import { httpsOnly } from "./middleware/https-only.ts";
+import { securityHeaders } from "./middleware/security-headers.ts";
+import { agentRoutes } from "./routes/agent.ts";
+import { deviceRoutes } from "./routes/device.ts";
+import { adminRoutes } from "./routes/admin.ts";
+
+const app = new Hono<AppEnv>();
+
+app.use(securityHeaders, httpsOnly);
+app.route("/agent", agentRoutes);
+app.route("/device", deviceRoutes);
+app.route("/admin", adminRoutes);
+app.notFound(() => notFound());
+app.onError(onError);
+
+export default app;
+export { ImpSession } from "../durable-objects/imp-session.ts";

@@ -1,0 +1,15 @@
+/**
+ * HTTPS only. The scheme comes from the URL this edge received, never from a header a
+ * client can set: `X-Forwarded-Proto: https` over plain HTTP is still plain HTTP.
+ */
+import type { MiddlewareHandler } from "hono";
+import { ApiError } from "../errors.ts";
+
+export function isHttps(req: Request): boolean {
+  return new URL(req.url).protocol === "https:";
+}
+
+export const httpsOnly: MiddlewareHandler = async (c, next) => {
+  if (!isHttps(c.req.raw)) throw new ApiError(401, "insecure_access", "Insecure access forbidden");
+  await next();
+};
