@@ -3,6 +3,7 @@
  * where the edge is, who this imp is, its private key, and what it trusts.
  */
 import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { z } from "zod";
 
 const Jwk = z.looseObject({ kty: z.string(), crv: z.string(), x: z.string() });
@@ -42,6 +43,10 @@ export function parseConfig(input: unknown, source = "config"): DeviceConfig {
   return parsed.data;
 }
 
+/**
+ * Reads a config file. `deviceKeyFile` (relative to the config) may stand in for an
+ * inline `deviceKey`, for devices that made their own key with `impgate-device keygen`.
+ */
 export async function loadConfig(path: string): Promise<DeviceConfig> {
   let text: string;
   try {
@@ -54,6 +59,15 @@ export async function loadConfig(path: string): Promise<DeviceConfig> {
     json = JSON.parse(text);
   } catch {
     throw new ConfigError(`${path} is not valid JSON`);
+  }
+  const keyFile = (json as { deviceKeyFile?: unknown })?.deviceKeyFile;
+  if (typeof keyFile === "string" && !(json as { deviceKey?: unknown }).deviceKey) {
+    const keyPath = resolve(dirname(path), keyFile);
+    try {
+      (json as { deviceKey?: unknown }).deviceKey = JSON.parse(await readFile(keyPath, "utf8"));
+    } catch {
+      throw new ConfigError(`cannot read device key ${keyPath}`);
+    }
   }
   return parseConfig(json, path);
 }

@@ -26,7 +26,8 @@ export function tunnelTo(target: string, options: TunnelOptions): (req: AgentReq
       url.pathname = joinPath(base.pathname, req.path);
       url.search = req.query;
       const headers: [string, string][] = req.headers.filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase()));
-      headers.push(["content-length", String(req.body.length)]);
+      // Raw (array) headers keep duplicates, but Node then adds no Host of its own.
+      headers.push(["host", url.host], ["content-length", String(req.body.length)]);
       const timeout = Math.max(1, req.deadline - Date.now());
       const outgoing = client.request(url, { method: req.method, headers: headers.flat(), agent, timeout }, (res) => {
         const chunks: Buffer[] = [];

@@ -1,0 +1,148 @@
+/** `impgate imp …`: create and inspect imps. */
+import { readFile, writeFile } from "node:fs/promises";
+import { parseArgs } from "node:util";
+import { exportJWK, generateKeyPair, type JWK } from "jose";
+import type { DeviceConfigInput } from "../../device/config.ts";
+import { AdminClient } from "../admin-client.ts";
+import { CliError, usage } from "../errors.ts";
+import { loadProfile } from "../profile.ts";
+import { PROFILE_OPTIONS, type Output } from "../output.ts";
+
+interface Created {
+  impId: string;
+  label: string;
+  agentId: string;
+  agentUrl: string;
+  deviceUrl: string;
+  edgeKeys: JWK[];
+}
+
+export interface ImpStatus {
+  impId: string;
+  label: string;
+  createdAt: number;
+  online: boolean;
+  connectedSince: number | null;
+  deviceAgent: string | null;
+}
+
+export const IMP_USAGE = `impgate imp create [--label NAME] [--out device.json] [--public-key pub.jwk] [--forward URL]
+                  [--device-ca ca.pem]... [--pin sha256/...]... [--force]
+impgate imp show <imp>
+impgate imp set <imp> [--request-timeout MS]`;
+
+export async function impCommand(argv: string[], out: Output): Promise<void> {
+  const [sub, ...rest] = argv;
+  switch (sub) {
+    case "create":
+      return create(rest, out);
+    case "show":
+      return show(rest, out);
+    case "set":
+      return set(rest, out);
+    default:
+      throw usage(sub ? `unknown command "imp ${sub}"\n${IMP_USAGE}` : IMP_USAGE);
+  }
+}
+
+async function create(argv: string[], out: Output): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      ...PROFILE_OPTIONS,
+      label: { type: "string" },
+      out: { type: "string" },
+      "public-key": { type: "string" },
+      forward: { type: "string" },
+      "device-ca": { type: "string", multiple: true },
+      pin: { type: "string", multiple: true },
+      force: { type: "boolean" },
+    },
+  });
+  const profile = await loadProfile(values);
+  const client = new AdminClient(profile);
+
+  // The private key is made here (or on the device) and never sent to the edge.
+  let publicJwk: JWK;
+  let privateJwk: JWK | undefined;
+  if (values["public-key"]) {
+    publicJwk = await readJwk(values["public-key"]);
+    if (publicJwk.d) throw new CliError(`${values["public-key"]} holds a private key; pass the public key (impgate-device keygen prints it)`);
+  } else {
+    const pair = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
+    publicJwk = await exportJWK(pair.publicKey);
+    privateJwk = await exportJWK(pair.privateKey);
+  }
+
+  const ca = values["device-ca"] ? await Promise.all(values["device-ca"].map((f) => readFile(f, "utf8"))) : profile.deviceTrust?.ca;
+  if (!ca?.length) throw new CliError("devices need a CA to pin: pass --device-ca <pem> (the CA that issued the edge's certificate)");
+  const pins = values.pin ?? profile.deviceTrust?.pins ?? [];
+
+  const created = await client.call<Created>("POST", "/imps", { label: values.label, devicePublicJwk: publicJwk });
+  const config: DeviceConfigInput & { deviceKeyFile?: string } = {
+    edgeUrl: profile.edgeUrl,
+    impId: created.impId,
+    ...(privateJwk ? { deviceKey: privateJwk } : { deviceKeyFile: "device-key.jwk" }),
+    edgeKeys: created.edgeKeys,
+    tls: { ca, pins },
+    ...(values.forward ? { forward: values.forward } : {}),
+  } as DeviceConfigInput & { deviceKeyFile?: string };
+  const path = values.out ?? `device-${created.label.replace(/[^A-Za-z0-9_-]/g, "_")}.json`;
+  try {
+    await writeFile(path, JSON.stringify(config, null, 2) + "\n", { mode: 0o600, flag: values.force ? "w" : "wx" });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CliError(code === "EEXIST" ? `${path} exists (pass --force to overwrite)` : `cannot write ${path}: ${code}`);
+  }
+  out.result({ ...created, deviceConfig: path }, [
+    `created imp ${created.label} (${created.impId})`,
+    `agent URL:     ${created.agentUrl}`,
+    `device config: ${path}${privateJwk ? " (holds the device's private key: copy it to the device, keep it secret)" : ""}`,
+    `run the device: impgate-device --config ${path}${values.forward ? "" : " --forward http://127.0.0.1:8080"}`,
+  ]);
+}
+
+async function show(argv: string[], out: Output): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: PROFILE_OPTIONS });
+  const [imp] = positionals;
+  if (!imp) throw usage("usage: impgate imp show <imp>");
+  const client = new AdminClient(await loadProfile(values));
+  const status = await client.call<ImpStatus>("GET", `/imps/${encodeURIComponent(imp)}`);
+  out.result(status, describe(status));
+}
+
+async function set(argv: string[], out: Output): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...PROFILE_OPTIONS, "request-timeout": { type: "string" } },
+  });
+  const [imp] = positionals;
+  if (!imp) throw usage("usage: impgate imp set <imp> [--request-timeout MS]");
+  const patch: Record<string, unknown> = {};
+  if (values["request-timeout"] !== undefined) {
+    const ms = Number(values["request-timeout"]);
+    if (!Number.isInteger(ms) || ms <= 0) throw usage("--request-timeout takes a whole number of milliseconds");
+    patch.requestTimeoutMs = ms;
+  }
+  if (Object.keys(patch).length === 0) throw usage("nothing to set");
+  const client = new AdminClient(await loadProfile(values));
+  const status = await client.call<ImpStatus>("PATCH", `/imps/${encodeURIComponent(imp)}`, patch);
+  out.result(status, describe(status));
+}
+
+function describe(s: ImpStatus): string[] {
+  return [
+    `imp ${s.label} (${s.impId})`,
+    `  created:   ${new Date(s.createdAt).toISOString()}`,
+    `  device:    ${s.online ? `online since ${new Date(s.connectedSince!).toISOString()} (${s.deviceAgent})` : "offline"}`,
+  ];
+}
+
+async function readJwk(path: string): Promise<JWK> {
+  try {
+    return JSON.parse(await readFile(path, "utf8")) as JWK;
+  } catch {
+    throw new CliError(`cannot read a JWK from ${path}`);
+  }
+}

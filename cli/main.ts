@@ -1,0 +1,44 @@
+/**
+ * `impgate`: the admin CLI over the admin API.
+ *   impgate imp create|show|set …
+ */
+import { CliError, usage } from "./errors.ts";
+import { output } from "./output.ts";
+import { IMP_USAGE, impCommand } from "./commands/imp.ts";
+
+const USAGE = `usage:
+${IMP_USAGE}
+
+Every command takes --profile FILE (default .impgate/admin.json), or --edge URL --admin-secret S [--ca ca.pem]
+(or IMPGATE_EDGE, IMPGATE_ADMIN_SECRET, IMPGATE_CA), and --json for machine-readable output.`;
+
+const COMMANDS: Record<string, (argv: string[], out: ReturnType<typeof output>) => Promise<void>> = {
+  imp: impCommand,
+};
+
+export async function run(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (!command || command === "help" || command === "--help" || command === "-h") {
+    process.stdout.write(USAGE + "\n");
+    return;
+  }
+  const handler = COMMANDS[command];
+  if (!handler) throw usage(`unknown command "${command}"\n${USAGE}`);
+  await handler(rest, output(rest.includes("--json")));
+}
+
+run(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (err: unknown) => {
+    if (err instanceof CliError) {
+      process.stderr.write(`impgate: ${err.message}\n`);
+      process.exit(err.exitCode);
+    }
+    if ((err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      process.stderr.write(`impgate: ${(err as Error).message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`impgate: unexpected error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,127 @@
+/**
+ * Runs the edge locally on HTTPS with `wrangler dev`, as a child process in its own
+ * process group so stopping it also stops workerd. Used by `npm start` and the tests.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFile, writeFile } from "node:fs/promises";
+import https from "node:https";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { freePort } from "./ports.ts";
+import { writeDevVars } from "./secrets.ts";
+
+export const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
+const WRANGLER = join(PROJECT_ROOT, "node_modules", ".bin", "wrangler");
+
+export interface EdgeOptions {
+  certFile: string;
+  keyFile: string;
+  /** CA that issued the certificate, to probe readiness. */
+  caPem: string;
+  port?: number;
+  persistTo: string;
+  /**
+   * Run from a copy of wrangler.toml in this directory, with these vars in a .dev.vars
+   * beside it, so tests never read (or clobber) the developer's own .dev.vars.
+   */
+  isolatedDir?: { dir: string; vars: Record<string, string> };
+  /** Called with every line wrangler prints. */
+  onLine?: (line: string) => void;
+}
+
+export interface EdgeProcess {
+  origin: string;
+  port: number;
+  child: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+async function isolatedConfig(dir: string, vars: Record<string, string>): Promise<string> {
+  const toml = await readFile(join(PROJECT_ROOT, "wrangler.toml"), "utf8");
+  const path = join(dir, "wrangler.toml");
+  await writeFile(path, toml.replace(/^main = ".*"$/m, `main = ${JSON.stringify(join(PROJECT_ROOT, "worker", "index.ts"))}`));
+  await writeDevVars(join(dir, ".dev.vars"), vars);
+  return path;
+}
+
+export async function startEdge(options: EdgeOptions): Promise<EdgeProcess> {
+  const port = options.port ?? (await freePort());
+  const config = options.isolatedDir
+    ? await isolatedConfig(options.isolatedDir.dir, options.isolatedDir.vars)
+    : join(PROJECT_ROOT, "wrangler.toml");
+  const args = [
+    "dev", "-c", config,
+    "--local-protocol", "https", "--https-key-path", options.keyFile, "--https-cert-path", options.certFile,
+    "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()),
+    "--persist-to", options.persistTo, "--show-interactive-dev-session=false",
+  ];
+  const child = spawn(WRANGLER, args, {
+    cwd: options.isolatedDir?.dir ?? PROJECT_ROOT,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1", FORCE_COLOR: "0" },
+  });
+  let log = "";
+  const onData = (chunk: Buffer) => {
+    const text = chunk.toString();
+    log += text;
+    if (log.length > 200_000) log = log.slice(-100_000);
+    for (const line of text.split("\n")) if (line.trim()) options.onLine?.(line);
+  };
+  child.stdout!.on("data", onData);
+  child.stderr!.on("data", onData);
+
+  const origin = `https://localhost:${port}`;
+  const edge: EdgeProcess = {
+    origin,
+    port,
+    child,
+    output: () => log,
+    stop: () => stopGroup(child),
+  };
+  try {
+    await waitUntilServing(origin, options.caPem, child, 60_000);
+  } catch (err) {
+    await edge.stop();
+    throw new Error(`${(err as Error).message}\n--- wrangler output ---\n${log.slice(-4000)}`);
+  }
+  return edge;
+}
+
+async function waitUntilServing(origin: string, ca: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error("wrangler dev exited before serving");
+    const ok = await new Promise<boolean>((resolve) => {
+      const req = https.get(`${origin}/_ready`, { ca, timeout: 1000 }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 404);
+      });
+      req.on("error", () => resolve(false));
+      req.on("timeout", () => req.destroy());
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`edge not serving at ${origin} after ${timeoutMs} ms`);
+}
+
+/** SIGTERM to the whole group, SIGKILL if it lingers; resolves once the leader exited. */
+export async function stopGroup(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, sig);
+    } catch {
+      // group already gone
+    }
+  };
+  signal("SIGTERM");
+  const timer = setTimeout(() => signal("SIGKILL"), graceMs);
+  await exited;
+  clearTimeout(timer);
+  // workerd may outlive wrangler by a moment; make sure the group is gone.
+  signal("SIGKILL");
+}
