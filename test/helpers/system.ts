@@ -1,0 +1,187 @@
+/**
+ * End-to-end fixtures: the real edge (`wrangler dev` on local HTTPS, isolated state),
+ * the real CLI and the real daemon as child processes. Everything started here is
+ * stopped by `stop()`; every wait has a timeout.
+ */
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import https from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { PROJECT_ROOT, startEdge, stopGroup, type EdgeProcess } from "../../dev/edge-process.ts";
+import { ensureDevPki, type DevPki } from "../../dev/pki.ts";
+import { makeEdgeSecrets, type EdgeSecrets } from "../../dev/secrets.ts";
+
+const run = promisify(execFile);
+
+export interface System {
+  dir: string;
+  pki: DevPki;
+  secrets: EdgeSecrets;
+  edge: EdgeProcess;
+  profile: string;
+  /** Restarts the edge on the same port with the same stored state. */
+  restartEdge(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startSystem(vars: Record<string, string> = {}): Promise<System> {
+  const dir = await mkdtemp(join(tmpdir(), "impgate-e2e-"));
+  const pki = await ensureDevPki(join(dir, "pki"));
+  const secrets = await makeEdgeSecrets();
+  const options = {
+    certFile: pki.certFile,
+    keyFile: pki.keyFile,
+    caPem: pki.caPem,
+    persistTo: join(dir, "state"),
+    isolatedDir: { dir, vars: { ...secrets, ...vars } },
+  };
+  const system: System = {
+    dir,
+    pki,
+    secrets,
+    edge: await startEdge(options),
+    profile: join(dir, "admin.json"),
+    async restartEdge() {
+      const port = system.edge.port;
+      await system.edge.stop();
+      system.edge = await startEdge({ ...options, port });
+    },
+    async stop() {
+      await system.edge.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  await writeFile(system.profile, JSON.stringify({
+    edgeUrl: system.edge.origin,
+    adminSecret: secrets.ADMIN_SECRET,
+    caFiles: [pki.caFile],
+    deviceTrust: { caFiles: [pki.caFile, pki.backupCaFile], pins: pki.pins },
+  }));
+  return system;
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real `impgate` CLI. */
+export async function impgate(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [join(PROJECT_ROOT, "bin", "impgate.js"), ...args], {
+      env: { ...process.env, ...env }, timeout: 30_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === "number" ? e.code : 1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+  }
+}
+
+export interface CreatedImp {
+  impId: string;
+  agentUrl: string;
+  config: string;
+}
+
+export async function createImp(system: System, label = "e2e"): Promise<CreatedImp> {
+  const config = join(system.dir, `device-${label}-${Math.random().toString(36).slice(2)}.json`);
+  const r = await impgate(["imp", "create", "--label", label, "--out", config, "--json", "--profile", system.profile]);
+  if (r.code !== 0) throw new Error(`imp create failed: ${r.stderr}`);
+  const created = JSON.parse(r.stdout) as { impId: string; agentUrl: string };
+  return { impId: created.impId, agentUrl: created.agentUrl, config };
+}
+
+export class Daemon {
+  readonly child: ChildProcess;
+  readonly lines: Record<string, unknown>[] = [];
+  private listeners: (() => void)[] = [];
+
+  constructor(child: ChildProcess) {
+    this.child = child;
+    let buffered = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const parts = buffered.split("\n");
+      buffered = parts.pop()!;
+      for (const line of parts) {
+        if (!line.trim()) continue;
+        try {
+          this.lines.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          this.lines.push({ raw: line });
+        }
+      }
+      for (const l of this.listeners.splice(0)) l();
+    });
+  }
+
+  /** Waits for a log line matching `predicate` (already logged ones count). */
+  async waitFor(predicate: (line: Record<string, unknown>) => boolean, timeoutMs = 15_000, what = "log line"): Promise<Record<string, unknown>> {
+    const deadline = Date.now() + timeoutMs;
+    let seen = 0;
+    for (;;) {
+      for (; seen < this.lines.length; seen++) if (predicate(this.lines[seen]!)) return this.lines[seen]!;
+      if (Date.now() > deadline) throw new Error(`daemon: no ${what} within ${timeoutMs} ms; log:\n${this.lines.map((l) => JSON.stringify(l)).join("\n")}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 100);
+        this.listeners.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  count(msg: string): number {
+    return this.lines.filter((l) => l.msg === msg).length;
+  }
+
+  waitReady(timeoutMs = 15_000, after = 0): Promise<Record<string, unknown>> {
+    let n = 0;
+    return this.waitFor((l) => l.msg === "ready" && ++n > after, timeoutMs, "ready");
+  }
+
+  kill(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
+    const exited = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
+    this.child.kill(signal);
+    return exited;
+  }
+
+  stop(): Promise<void> {
+    return stopGroup(this.child, 3000);
+  }
+}
+
+export function startDaemon(config: string, args: string[] = [], env: Record<string, string> = {}): Daemon {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, "bin", "impgate-device.js"), "--config", config, ...args], {
+    cwd: PROJECT_ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env },
+  });
+  child.stderr!.on("data", () => {});
+  return new Daemon(child);
+}
+
+export interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/** An HTTPS request trusting only `ca`, as a careful caller would make it. */
+export function request(url: string, options: { ca: string; method?: string; headers?: Record<string, string>; body?: Uint8Array | string; timeoutMs?: number }): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(url, { method: options.method ?? "GET", headers: options.headers, ca: options.ca, timeout: options.timeoutMs ?? 20_000, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error(`request to ${url} timed out`)));
+    req.on("error", reject);
+    req.end(options.body);
+  });
+}
