@@ -28,6 +28,15 @@ export interface AgentRequest {
   body: Uint8Array;
 }
 
+/**
+ * Who is calling through which agent URL, as the worker established it. Every caller-facing
+ * RPC takes one and checks it with `authorize()` first.
+ */
+export interface AgentCall {
+  /** The per-rotation part of the agent id the caller used. */
+  urlSecret: string;
+}
+
 export type AgentResult =
   | { kind: "reply"; status: number; headers: [string, string][]; body: Uint8Array }
   | { kind: "not_found" }
@@ -93,8 +102,8 @@ export class ImpSession extends DurableObject<Env> {
 
   // ---- agent requests (RPC from the worker) ----
 
-  async agentRequest(urlSecret: string, req: AgentRequest): Promise<AgentResult> {
-    const imp = await this.currentImp(urlSecret);
+  async agentRequest(call: AgentCall, req: AgentRequest): Promise<AgentResult> {
+    const imp = await this.authorize(call);
     if (!imp) return { kind: "not_found" };
     const ws = this.liveSocket();
     if (!ws) return { kind: "offline" };
@@ -112,12 +121,12 @@ export class ImpSession extends DurableObject<Env> {
     return { kind: "reply", status: result.msg.status, headers: result.msg.headers, body: result.body };
   }
 
-  /** The imp, if `urlSecret` is its current agent URL; rotated ids get the same null as unknown ones. */
-  private async currentImp(urlSecret: string): Promise<ImpRecord | null> {
+  /** The imp, if the call came through its current agent URL; rotated ids get the same null as unknown ones. */
+  private async authorize(call: AgentCall): Promise<ImpRecord | null> {
     const imp = await this.imp.get();
     if (!imp) return null;
     const a = new TextEncoder().encode(imp.urlSecret);
-    const b = new TextEncoder().encode(urlSecret);
+    const b = new TextEncoder().encode(call.urlSecret);
     return a.length === b.length && crypto.subtle.timingSafeEqual(a, b) ? imp : null;
   }
 

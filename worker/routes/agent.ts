@@ -33,7 +33,7 @@ agentRoutes.all("/:agentId/*", bodyLimit, async (c) => {
   const url = new URL(c.req.url);
   const prefix = `/agent/${c.req.param("agentId")}`;
   const hasBody = c.req.method !== "GET" && c.req.method !== "HEAD";
-  const result = await c.env.IMP.getByName(agent.impId).agentRequest(agent.urlSecret, {
+  const result = await c.env.IMP.getByName(agent.impId).agentRequest({ urlSecret: agent.urlSecret }, {
     method: c.req.method,
     path: url.pathname.slice(prefix.length) || "/",
     query: url.search,
