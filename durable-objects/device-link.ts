@@ -7,8 +7,8 @@ export const DEVICE_TAG = "device";
 export const HANDSHAKE_TIMEOUT_MS = 5_000;
 
 export type LinkState =
-  | { state: "pending"; nonce: string; cnonce: string; openedAt: number }
-  | { state: "ready"; openedAt: number; readyAt: number; agent: string };
+  | { state: "pending"; nonce: string; cnonce: string; openedAt: number; client: string }
+  | { state: "ready"; openedAt: number; readyAt: number; agent: string; client: string };
 
 export function readLink(ws: WebSocket): LinkState | null {
   try {

@@ -14,6 +14,12 @@ export interface ImpRecord {
   urlSecret: string;
   /** Overrides the edge default for how long a request waits for the device. */
   requestTimeoutMs?: number;
+  /** Bumped when the agent URL rotates: access tokens carry it and die with it. */
+  authEpoch: number;
+  /** The operator opted this agent in to plain HTTP (audited, warned about). */
+  allowHttp: boolean;
+  /** The operator opted this agent out of caller authentication. */
+  public: boolean;
 }
 
 const KEY = "imp";
@@ -26,7 +32,10 @@ export class ImpStore {
   }
 
   async get(): Promise<ImpRecord | null> {
-    if (this.cached === undefined) this.cached = (await this.storage.get<ImpRecord>(KEY)) ?? null;
+    if (this.cached === undefined) {
+      const stored = await this.storage.get<Partial<ImpRecord>>(KEY);
+      this.cached = stored ? ({ authEpoch: 0, allowHttp: false, public: false, ...stored } as ImpRecord) : null;
+    }
     return this.cached;
   }
 

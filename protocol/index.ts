@@ -4,3 +4,4 @@ export * from "./close-codes.ts";
 export * from "./messages.ts";
 export * from "./frame.ts";
 export * from "./handshake.ts";
+export * from "./caller.ts";

@@ -4,10 +4,11 @@
  * the edge. Imported once per isolate.
  */
 import { calculateJwkThumbprint, type JWK, type CryptoKey } from "jose";
-import { algorithmForJwk, importSigningKey } from "../protocol/index.ts";
+import { algorithmForJwk, importSigningKey, importVerifyKey } from "../protocol/index.ts";
 
 export interface EdgeKey {
   privateKey: CryptoKey;
+  publicKey: CryptoKey;
   alg: "EdDSA" | "ES256";
   kid: string;
   publicJwk: JWK;
@@ -28,5 +29,11 @@ async function load(source: string): Promise<EdgeKey> {
   const { d: _d, ...pub } = jwk;
   const publicJwk: JWK = { kty: pub.kty, crv: pub.crv, x: pub.x, ...(pub.y ? { y: pub.y } : {}) };
   const kid = await calculateJwkThumbprint(publicJwk);
-  return { privateKey: await importSigningKey(jwk), alg, kid, publicJwk: { ...publicJwk, kid, alg } };
+  return {
+    privateKey: await importSigningKey(jwk),
+    publicKey: await importVerifyKey(publicJwk),
+    alg,
+    kid,
+    publicJwk: { ...publicJwk, kid, alg },
+  };
 }

@@ -3,6 +3,7 @@
  * secrets in `.dev.vars` locally and `wrangler secret put` in production.
  */
 import type { ImpSession } from "../durable-objects/imp-session.ts";
+import type { AgentCall } from "../durable-objects/agent-call.ts";
 
 export interface Env {
   IMP: DurableObjectNamespace<ImpSession>;
@@ -19,6 +20,18 @@ export interface Env {
 }
 
 export type AppEnv = { Bindings: Env };
+
+/** An agent id the worker verified: the imp it belongs to and the URL it was presented at. */
+export interface ResolvedAgent {
+  impId: string;
+  urlSecret: string;
+  agentId: string;
+  /** `https://<host>/agent/<agentId>`, the audience of assertions and tokens. */
+  agentUrl: string;
+  stub: DurableObjectStub<ImpSession>;
+}
+
+export type AgentEnv = { Bindings: Env; Variables: { agent: ResolvedAgent; call: AgentCall } };
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;

@@ -28,8 +28,14 @@ export function notFound(): Response {
   return errorResponse(404, "not_found", "Not found");
 }
 
+/** The same 404, thrown from deep in a request (e.g. when the imp's object says the URL is not current). */
+export function notFoundError(): HTTPException {
+  return new HTTPException(404, { res: notFound() });
+}
+
 export function onError(err: Error, c: Context): Response {
   if (err instanceof ApiError) return errorResponse(err.status, err.code, err.message, err.headers);
+  if (err instanceof HTTPException && err.res) return err.getResponse();
   if (err instanceof HTTPException) return errorResponse(err.status, "http_error", err.message || "Request refused");
   console.error(`worker ${c.req.method} ${new URL(c.req.url).pathname.split("/").slice(0, 2).join("/")}:`, err);
   return errorResponse(500, "internal", "Internal error");

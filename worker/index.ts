@@ -1,6 +1,7 @@
 /**
  * impgate's edge. A request reads top to bottom:
- *   security headers → HTTPS only → route (agent / device / admin) → the imp's Durable Object.
+ *   security headers → HTTPS only (agent URLs apply their own rule: worker/auth/caller.ts)
+ *   → route (agent / device / admin) → caller authentication → the imp's Durable Object.
  */
 import { Hono } from "hono";
 import type { AppEnv } from "./env.ts";
@@ -13,7 +14,12 @@ import { adminRoutes } from "./routes/admin.ts";
 
 const app = new Hono<AppEnv>();
 
-app.use(securityHeaders, httpsOnly);
+app.use(securityHeaders);
+app.use("*", async (c, next) => {
+  // Everything but agent URLs is HTTPS only, unconditionally.
+  if (!c.req.path.startsWith("/agent/")) return httpsOnly(c, next);
+  await next();
+});
 app.route("/agent", agentRoutes);
 app.route("/device", deviceRoutes);
 app.route("/admin", adminRoutes);

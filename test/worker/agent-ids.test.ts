@@ -2,7 +2,7 @@ import { describe, it, expect } from "vitest";
 import { env } from "cloudflare:workers";
 import { listDurableObjectIds } from "cloudflare:test";
 import { base64url } from "jose";
-import { createImp, edgeFetch } from "./helpers.ts";
+import { callerFetch, createImp, edgeFetch } from "./helpers.ts";
 
 async function snapshot(res: Response) {
   const headers = [...res.headers].filter(([k]) => k !== "date");
@@ -53,8 +53,8 @@ describe("agent ids", () => {
   it("routes the root of an agent URL and deeper paths to the same imp", async () => {
     const imp = await createImp();
     // No device connected: both reach the imp's object, which answers 503.
-    expect((await edgeFetch(imp.agentUrl)).status).toBe(503);
-    expect((await edgeFetch(`${imp.agentUrl}/`)).status).toBe(503);
-    expect((await edgeFetch(`${imp.agentUrl}/a/b/c?d=e`)).status).toBe(503);
+    expect((await callerFetch(imp, "")).status).toBe(503);
+    expect((await callerFetch(imp, "/")).status).toBe(503);
+    expect((await callerFetch(imp, "/a/b/c?d=e")).status).toBe(503);
   });
 });

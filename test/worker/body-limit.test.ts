@@ -1,5 +1,5 @@
 import { describe, it, expect, afterEach } from "vitest";
-import { TestDevice, createImp, edgeFetch } from "./helpers.ts";
+import { TestDevice, callerFetch, createImp } from "./helpers.ts";
 
 const LIMIT = 1024 * 1024;
 
@@ -11,14 +11,14 @@ describe("request body limit", () => {
     const imp = await createImp();
     device = await TestDevice.connect(imp);
     device.serve((_req, body) => ({ status: 200, body: String(body.length) }));
-    const res = await edgeFetch(`${imp.agentUrl}/upload`, { method: "POST", body: new Uint8Array(LIMIT) });
+    const res = await callerFetch(imp, `/upload`, { method: "POST", body: new Uint8Array(LIMIT) });
     expect(await res.text()).toBe(String(LIMIT));
   });
 
   it("refuses a declared Content-Length over the limit with 413, before the device sees it", async () => {
     const imp = await createImp();
     device = await TestDevice.connect(imp);
-    const res = await edgeFetch(`${imp.agentUrl}/upload`, { method: "POST", body: new Uint8Array(LIMIT + 1) });
+    const res = await callerFetch(imp, `/upload`, { method: "POST", body: new Uint8Array(LIMIT + 1) });
     expect(res.status).toBe(413);
     expect((await res.json<{ error: { code: string } }>()).error.code).toBe("body_too_large");
     expect(device.requests).toHaveLength(0);
@@ -36,7 +36,7 @@ describe("request body limit", () => {
         else controller.enqueue(new Uint8Array(64 * 1024));
       },
     });
-    const res = await edgeFetch(`${imp.agentUrl}/upload`, { method: "POST", body: stream, duplex: "half" } as RequestInit);
+    const res = await callerFetch(imp, `/upload`, { method: "POST", body: stream, duplex: "half" } as RequestInit);
     expect(res.status).toBe(413);
     expect(pulled).toBeLessThan(4 * LIMIT);
     expect(device.requests).toHaveLength(0);

@@ -1,7 +1,7 @@
 import { describe, it, expect, afterEach } from "vitest";
 import { SignJWT, generateKeyPair } from "jose";
 import { CloseCode, DEVICE_PROOF_AUDIENCE, DEVICE_PROOF_TYP, encodeFrame, signDeviceProof } from "../../protocol/index.ts";
-import { TestDevice, createImp, edgeFetch, within } from "./helpers.ts";
+import { TestDevice, callerFetch, createImp, edgeFetch, within, type TestImp } from "./helpers.ts";
 
 describe("device handshake", () => {
   const devices: TestDevice[] = [];
@@ -14,8 +14,8 @@ describe("device handshake", () => {
     return d;
   }
   /** After a refusal, the imp must still be offline: no request can reach the refused socket. */
-  async function expectOffline(agentUrl: string, device: TestDevice) {
-    expect((await edgeFetch(`${agentUrl}/x`)).status).toBe(503);
+  async function expectOffline(imp: TestImp, device: TestDevice) {
+    expect((await callerFetch(imp, "/x")).status).toBe(503);
     expect(device.requests).toHaveLength(0);
   }
 
@@ -24,7 +24,7 @@ describe("device handshake", () => {
     const device = await open(imp.impId);
     await device.handshake(imp);
     device.serve(() => ({ status: 200, body: "ok" }));
-    expect((await edgeFetch(`${imp.agentUrl}/x`)).status).toBe(200);
+    expect((await callerFetch(imp, "/x")).status).toBe(200);
   });
 
   it("closes with badDeviceProof when the device signs with the wrong key", async () => {
@@ -34,7 +34,7 @@ describe("device handshake", () => {
     const challenge = await device.challenge();
     await device.hello(await signDeviceProof(privateKey, "EdDSA", { impId: imp.impId, nonce: challenge.nonce }));
     expect((await within(2000, device.closed)).code).toBe(CloseCode.badDeviceProof);
-    await expectOffline(imp.agentUrl, device);
+    await expectOffline(imp, device);
   });
 
   it("closes with wrongImp when a valid device key signs for another imp", async () => {
@@ -45,7 +45,7 @@ describe("device handshake", () => {
     const challenge = await device.challenge();
     await device.hello(await signDeviceProof(other.deviceKey, "EdDSA", { impId: imp.impId, nonce: challenge.nonce }));
     expect((await within(2000, device.closed)).code).toBe(CloseCode.wrongImp);
-    await expectOffline(other.agentUrl, device);
+    await expectOffline(other, device);
   });
 
   it("closes with staleNonce when the proof answers another connection's nonce (replay)", async () => {
@@ -61,7 +61,7 @@ describe("device handshake", () => {
     await replay.challenge();
     await replay.hello(proof);
     expect((await within(2000, replay.closed)).code).toBe(CloseCode.staleNonce);
-    await expectOffline(imp.agentUrl, replay);
+    await expectOffline(imp, replay);
   });
 
   it("closes with staleNonce when the proof is too old", async () => {
@@ -75,14 +75,14 @@ describe("device handshake", () => {
       .sign(imp.deviceKey);
     await device.hello(proof);
     expect((await within(2000, device.closed)).code).toBe(CloseCode.staleNonce);
-    await expectOffline(imp.agentUrl, device);
+    await expectOffline(imp, device);
   });
 
   it("refuses requests on a socket that has not finished the handshake", async () => {
     const imp = await createImp();
     const device = await open(imp.impId);
     await device.challenge();
-    await expectOffline(imp.agentUrl, device);
+    await expectOffline(imp, device);
   });
 
   it("closes a socket that sends anything but hello first", async () => {

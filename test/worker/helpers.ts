@@ -3,7 +3,7 @@
  * protocol over a real websocket to the worker (the daemon's protocol, in the runtime).
  */
 import { env, exports } from "cloudflare:workers";
-import { base64url, exportJWK, generateKeyPair, type CryptoKey, type JWK } from "jose";
+import { SignJWT, base64url, calculateJwkThumbprint, exportJWK, generateKeyPair, type CryptoKey, type JWK } from "jose";
 import {
   PROTOCOL_VERSION, decodeFrame, encodeFrame, importVerifyKey, signDeviceProof, verifyEdgeProof,
   type Frame, type MessageOf,
@@ -28,6 +28,8 @@ export interface TestImp {
   agentUrl: string;
   deviceKey: CryptoKey;
   edgeKeys: JWK[];
+  /** A bearer token for this imp's agent URL, made on first use by callerFetch. */
+  token?: string;
 }
 
 export async function createImp(label = "test"): Promise<TestImp> {
@@ -36,6 +38,57 @@ export async function createImp(label = "test"): Promise<TestImp> {
   if (res.status !== 201) throw new Error(`create imp: ${res.status} ${await res.text()}`);
   const body = await res.json<{ impId: string; agentId: string; agentUrl: string; edgeKeys: JWK[] }>();
   return { ...body, deviceKey: privateKey };
+}
+
+/** A caller key registered as a `jwt` credential of the imp; its id is the key's thumbprint. */
+export async function addCallerKey(imp: TestImp, alg: "EdDSA" | "ES256" = "EdDSA"): Promise<{ credId: string; key: CryptoKey; alg: string }> {
+  const { privateKey, publicKey } = await generateKeyPair(alg, { crv: alg === "EdDSA" ? "Ed25519" : undefined, extractable: true });
+  const publicJwk = await exportJWK(publicKey);
+  const res = await admin(`/imps/${imp.impId}/credentials`, { method: "POST", body: JSON.stringify({ kind: "jwt", publicJwk }) });
+  if (res.status !== 201) throw new Error(`add credential: ${res.status} ${await res.text()}`);
+  return { credId: await calculateJwkThumbprint(publicJwk), key: privateKey, alg };
+}
+
+export async function challengeNonce(imp: TestImp, init: RequestInit = {}): Promise<string> {
+  const res = await edgeFetch(`${imp.agentUrl}/_auth/challenge`, { method: "POST", ...init });
+  if (res.status !== 200) throw new Error(`challenge: ${res.status} ${await res.text()}`);
+  return (await res.json<{ nonce: string }>()).nonce;
+}
+
+/** The caller's side of the challenge-response: a JWT over the nonce and the agent URL. */
+export function assertion(
+  cred: { credId: string; key: CryptoKey | Uint8Array; alg: string },
+  claims: { nonce: string; audience: string; iat?: number; exp?: number; iss?: string },
+): Promise<string> {
+  const iat = claims.iat ?? Math.floor(Date.now() / 1000);
+  return new SignJWT({ nonce: claims.nonce })
+    .setProtectedHeader({ alg: cred.alg })
+    .setIssuer(claims.iss ?? cred.credId)
+    .setAudience(claims.audience)
+    .setIssuedAt(iat)
+    .setExpirationTime(claims.exp ?? iat + 30)
+    .sign(cred.key);
+}
+
+export async function exchange(imp: TestImp, jwt: string, headers: Record<string, string> = {}): Promise<Response> {
+  return edgeFetch(`${imp.agentUrl}/_auth/token`, { method: "POST", headers: { "content-type": "application/jwt", ...headers }, body: jwt });
+}
+
+/** A fresh bearer token for `imp`, through the real challenge-response. */
+export async function bearerToken(imp: TestImp, cred?: { credId: string; key: CryptoKey | Uint8Array; alg: string }): Promise<string> {
+  const caller = cred ?? (await addCallerKey(imp));
+  const nonce = await challengeNonce(imp);
+  const res = await exchange(imp, await assertion(caller, { nonce, audience: imp.agentUrl }));
+  if (res.status !== 200) throw new Error(`token: ${res.status} ${await res.text()}`);
+  return (await res.json<{ access_token: string }>()).access_token;
+}
+
+/** A request through the agent URL as an authenticated caller (a bearer token). */
+export async function callerFetch(imp: TestImp, path: string, init: RequestInit = {}): Promise<Response> {
+  imp.token ??= await bearerToken(imp);
+  const headers = new Headers(init.headers);
+  headers.set("authorization", `Bearer ${imp.token}`);
+  return edgeFetch(path.startsWith("http") ? path : `${imp.agentUrl}${path}`, { ...init, headers });
 }
 
 /** Races a promise against a timeout so a broken path fails fast instead of hanging. */

@@ -1,5 +1,5 @@
 import { describe, it, expect, afterEach } from "vitest";
-import { TestDevice, admin, createImp, edgeFetch, within } from "./helpers.ts";
+import { TestDevice, admin, callerFetch, createImp, within } from "./helpers.ts";
 
 describe("agent request relay", () => {
   const devices: TestDevice[] = [];
@@ -20,7 +20,7 @@ describe("agent request relay", () => {
       headers: [["content-type", "application/octet-stream"], ["set-cookie", "a=1"], ["set-cookie", "b=2"], ["x-echo-method", req.method]],
       body: new Uint8Array([...body].reverse()),
     }));
-    const res = await edgeFetch(`${imp.agentUrl}/garage/door?state=open&x=%20y`, {
+    const res = await callerFetch(imp, `/garage/door?state=open&x=%20y`, {
       method: "PUT",
       headers: { "x-custom": "1", "content-type": "application/octet-stream" },
       body: new Uint8Array([0, 1, 2, 255]),
@@ -37,7 +37,7 @@ describe("agent request relay", () => {
   it("does not forward the caller's credentials or hop-by-hop headers to the device", async () => {
     const { imp, device } = await online();
     device.serve(() => ({ status: 204 }));
-    await edgeFetch(`${imp.agentUrl}/x`, { headers: { authorization: "Bearer secret-token", "x-forwarded-proto": "https", connection: "keep-alive" } });
+    await callerFetch(imp, `/x`, { headers: { authorization: "Bearer secret-token", "x-forwarded-proto": "https", connection: "keep-alive" } });
     const names = device.requests[0]!.headers.map(([n]) => n);
     expect(names).not.toContain("authorization");
     expect(names).not.toContain("x-forwarded-proto");
@@ -47,7 +47,7 @@ describe("agent request relay", () => {
   it("answers 503 with Retry-After at once when the device is offline", async () => {
     const imp = await createImp();
     const started = Date.now();
-    const res = await edgeFetch(`${imp.agentUrl}/x`);
+    const res = await callerFetch(imp, `/x`);
     expect(res.status).toBe(503);
     expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
     expect((await res.json<{ error: { code: string } }>()).error.code).toBe("device_offline");
@@ -59,7 +59,7 @@ describe("agent request relay", () => {
     const patched = await admin(`/imps/${imp.impId}`, { method: "PATCH", body: JSON.stringify({ requestTimeoutMs: 300 }) });
     expect(patched.status).toBe(200);
     const started = Date.now();
-    const res = await edgeFetch(`${imp.agentUrl}/slow`);
+    const res = await callerFetch(imp, `/slow`);
     expect(res.status).toBe(504);
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
     expect(device.requests).toHaveLength(1);
@@ -67,7 +67,7 @@ describe("agent request relay", () => {
 
   it("answers 502 at once for every pending request when the device drops", async () => {
     const { imp, device } = await online();
-    const pending = [edgeFetch(`${imp.agentUrl}/a`), edgeFetch(`${imp.agentUrl}/b`)];
+    const pending = [callerFetch(imp, `/a`), callerFetch(imp, `/b`)];
     await within(3000, (async () => {
       while (device.requests.length < 2) await new Promise((r) => setTimeout(r, 10));
     })());
@@ -84,7 +84,7 @@ describe("agent request relay", () => {
     devices.push(second);
     expect((await within(2000, first.closed)).code).toBe(4009);
     second.serve(() => ({ status: 200, body: "from second" }));
-    const res = await edgeFetch(`${imp.agentUrl}/who`);
+    const res = await callerFetch(imp, `/who`);
     expect(await res.text()).toBe("from second");
     expect(first.requests).toHaveLength(0);
   });
@@ -94,6 +94,6 @@ describe("agent request relay", () => {
     const { encodeFrame } = await import("../../protocol/index.ts");
     device.send(encodeFrame({ t: "res", id: "made-up", status: 200, headers: [] }));
     device.serve(() => ({ status: 200, body: "real" }));
-    expect(await (await edgeFetch(`${imp.agentUrl}/x`)).text()).toBe("real");
+    expect(await (await callerFetch(imp, `/x`)).text()).toBe("real");
   });
 });

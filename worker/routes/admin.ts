@@ -8,7 +8,10 @@ import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { edgeKey } from "../edge-key.ts";
 import { mintAgentId, mintImpId, verifyImpId } from "../ids.ts";
+import { clientAddress } from "../auth/refusals.ts";
 import { algorithmForJwk } from "../../protocol/index.ts";
+import { credentialRoutes } from "./admin-credentials.ts";
+import { PublicJwk, parseBody, publicJwkOf } from "./admin-input.ts";
 
 export const adminRoutes = new Hono<AppEnv>();
 
@@ -29,34 +32,18 @@ async function sameSecret(a: string, b: string): Promise<boolean> {
   return crypto.subtle.timingSafeEqual(da, db);
 }
 
-const PublicJwk = z
-  .looseObject({ kty: z.enum(["OKP", "EC"]), crv: z.enum(["Ed25519", "P-256"]), x: z.string().min(1).max(128), y: z.string().max(128).optional() })
-  .refine((jwk) => !("d" in jwk), "send the public key only");
-
-const CreateImp = z.object({
-  label: z.string().trim().min(1).max(64).optional(),
-  devicePublicJwk: PublicJwk,
+/** The imp named in the path, or 404 for an id this edge never minted. */
+adminRoutes.use("/imps/:impId/*", async (c, next) => {
+  if (!(await verifyImpId(c.env.AGENT_ID_KEY, c.req.param("impId") ?? ""))) throw impNotFound();
+  await next();
 });
 
-async function parse<T>(schema: z.ZodType<T>, req: Request): Promise<T> {
-  let body: unknown;
-  try {
-    body = await req.json();
-  } catch {
-    throw new ApiError(400, "bad_request", "Body must be JSON");
-  }
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ApiError(400, "bad_request", `${issue?.path.join(".") || "body"}: ${issue?.message ?? "invalid"}`);
-  }
-  return parsed.data;
+export function impNotFound(): ApiError {
+  return new ApiError(404, "imp_not_found", "No such imp");
 }
 
-async function impIdParam(secret: string, raw: string): Promise<string> {
-  const impId = await verifyImpId(secret, raw);
-  if (!impId) throw new ApiError(404, "imp_not_found", "No such imp");
-  return impId;
+function agentUrl(requestUrl: string, agentId: string): string {
+  return `${new URL(requestUrl).origin}/agent/${agentId}`;
 }
 
 adminRoutes.get("/edge-key", async (c) => {
@@ -64,15 +51,15 @@ adminRoutes.get("/edge-key", async (c) => {
   return c.json({ keys: [key.publicJwk] });
 });
 
+const CreateImp = z.object({
+  label: z.string().trim().min(1).max(64).optional(),
+  devicePublicJwk: PublicJwk,
+});
+
 adminRoutes.post("/imps", async (c) => {
-  const input = await parse(CreateImp, c.req.raw);
-  const { x, y, kty, crv } = input.devicePublicJwk;
-  const devicePublicJwk = { kty, crv, x, ...(y ? { y } : {}) };
-  try {
-    algorithmForJwk(devicePublicJwk);
-  } catch {
-    throw new ApiError(400, "bad_request", "devicePublicJwk: use an Ed25519 or P-256 public key");
-  }
+  const input = await parseBody(CreateImp, c.req.raw);
+  const devicePublicJwk = publicJwkOf(input.devicePublicJwk, "devicePublicJwk");
+  algorithmForJwk(devicePublicJwk);
   const impId = await mintImpId(c.env.AGENT_ID_KEY);
   const { agentId, urlSecret } = await mintAgentId(c.env.AGENT_ID_KEY, impId);
   const label = input.label ?? impId.slice(0, 8);
@@ -80,28 +67,58 @@ adminRoutes.post("/imps", async (c) => {
   const origin = new URL(c.req.url).origin;
   const key = await edgeKey(c.env.EDGE_SIGNING_JWK);
   return c.json(
-    { impId, label, agentId, agentUrl: `${origin}/agent/${agentId}`, deviceUrl: `${origin}/device/${impId}/connect`, edgeKeys: [key.publicJwk] },
+    { impId, label, agentId, agentUrl: agentUrl(c.req.url, agentId), deviceUrl: `${origin}/device/${impId}/connect`, edgeKeys: [key.publicJwk] },
     201,
   );
 });
 
 adminRoutes.get("/imps/:impId", async (c) => {
-  const impId = await impIdParam(c.env.AGENT_ID_KEY, c.req.param("impId"));
-  const status = await c.env.IMP.getByName(impId).status();
-  if (!status) throw new ApiError(404, "imp_not_found", "No such imp");
+  const status = await c.env.IMP.getByName(c.req.param("impId")).status();
+  if (!status) throw impNotFound();
   return c.json(status);
 });
 
-const UpdateImp = z.object({ requestTimeoutMs: z.number().int().min(100).max(300_000).nullable().optional() });
+const UpdateImp = z.strictObject({
+  requestTimeoutMs: z.number().int().min(100).max(300_000).nullable().optional(),
+  allowHttp: z.boolean().optional(),
+  public: z.boolean().optional(),
+});
 
 adminRoutes.patch("/imps/:impId", async (c) => {
-  const impId = await impIdParam(c.env.AGENT_ID_KEY, c.req.param("impId"));
-  const input = await parse(UpdateImp, c.req.raw);
-  const stub = c.env.IMP.getByName(impId);
-  if (input.requestTimeoutMs !== undefined && !(await stub.setRequestTimeout(input.requestTimeoutMs))) {
-    throw new ApiError(404, "imp_not_found", "No such imp");
-  }
-  const status = await stub.status();
-  if (!status) throw new ApiError(404, "imp_not_found", "No such imp");
+  const input = await parseBody(UpdateImp, c.req.raw);
+  const status = await c.env.IMP.getByName(c.req.param("impId")).configure(input, clientAddress(c.req.raw));
+  if (!status) throw impNotFound();
   return c.json(status);
 });
+
+adminRoutes.post("/imps/:impId/rotate-url", async (c) => {
+  const impId = c.req.param("impId");
+  const { agentId, urlSecret } = await mintAgentId(c.env.AGENT_ID_KEY, impId);
+  if (!(await c.env.IMP.getByName(impId).rotateUrl(urlSecret, clientAddress(c.req.raw)))) throw impNotFound();
+  return c.json({ impId, agentId, agentUrl: agentUrl(c.req.url, agentId) });
+});
+
+adminRoutes.get("/imps/:impId/audit", async (c) => {
+  const limit = Number(c.req.query("limit") ?? 100);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ApiError(400, "bad_request", "limit: a whole number from 1 to 1000");
+  const entries = await c.env.IMP.getByName(c.req.param("impId")).auditLog(limit);
+  if (!entries) throw impNotFound();
+  return c.json({ entries });
+});
+
+const DeviceKey = z.object({ devicePublicJwk: PublicJwk });
+
+/** Replace the device key (a re-provisioned device) or revoke it (a lost one): the live socket closes at once. */
+adminRoutes.put("/imps/:impId/device-key", async (c) => {
+  const input = await parseBody(DeviceKey, c.req.raw);
+  const jwk = publicJwkOf(input.devicePublicJwk, "devicePublicJwk");
+  if (!(await c.env.IMP.getByName(c.req.param("impId")).setDeviceKey(jwk, clientAddress(c.req.raw)))) throw impNotFound();
+  return c.json({ impId: c.req.param("impId"), deviceKey: "replaced" });
+});
+
+adminRoutes.delete("/imps/:impId/device-key", async (c) => {
+  if (!(await c.env.IMP.getByName(c.req.param("impId")).setDeviceKey(null, clientAddress(c.req.raw)))) throw impNotFound();
+  return c.json({ impId: c.req.param("impId"), deviceKey: "revoked" });
+});
+
+adminRoutes.route("/imps/:impId/credentials", credentialRoutes);

@@ -1,13 +1,19 @@
 /**
- * Agent URLs: `/agent/<agentId>/<path>`. The id is checked here (no Durable Object is
- * woken for one this edge did not mint), then the request goes to the imp's object,
- * which relays it to the device and hands back the device's reply.
+ * Agent URLs: `/agent/<agentId>/<path>`. In order:
+ *   resolve the id (HMAC; no Durable Object is woken for one this edge did not mint)
+ *   → plain HTTP rule → body limit → `_auth` challenge-response → caller authentication
+ *   → the imp's object, which relays to the device and hands back its reply.
+ * Paths under `/_` are impgate's own; everything else reaches the device.
  */
-import { Hono } from "hono";
-import type { AppEnv } from "../env.ts";
-import { ApiError, notFound } from "../errors.ts";
+import { Hono, type MiddlewareHandler } from "hono";
+import type { AgentEnv } from "../env.ts";
+import { ApiError, notFoundError } from "../errors.ts";
 import { verifyAgentId } from "../ids.ts";
 import { bodyLimit } from "../middleware/body-limit.ts";
+import { isHttps } from "../middleware/https-only.ts";
+import { authenticateCaller, plainHttpRule, refuse } from "../auth/caller.ts";
+import { insecure } from "../auth/refusals.ts";
+import { challenge, token } from "./agent-auth.ts";
 import type { AgentResult } from "../../durable-objects/imp-session.ts";
 
 /** Headers that describe this hop, or the edge itself, and must not reach the device. */
@@ -24,41 +30,56 @@ export function forwardableHeaders(headers: Headers): [string, string][] {
   return out;
 }
 
-export const agentRoutes = new Hono<AppEnv>();
+const resolveAgent: MiddlewareHandler<AgentEnv> = async (c, next) => {
+  const agentId = c.req.param("agentId") ?? "";
+  const agent = await verifyAgentId(c.env.AGENT_ID_KEY, agentId);
+  // Over plain HTTP even a made-up id gets the HTTP refusal, so HTTP reveals nothing about ids.
+  if (!agent) throw isHttps(c.req.raw) ? notFoundError() : insecure();
+  const origin = new URL(c.req.url).origin;
+  c.set("agent", { ...agent, agentId, agentUrl: `${origin}/agent/${agentId}`, stub: c.env.IMP.getByName(agent.impId) });
+  await next();
+};
 
-agentRoutes.all("/:agentId/*", bodyLimit, async (c) => {
-  const agent = await verifyAgentId(c.env.AGENT_ID_KEY, c.req.param("agentId"));
-  if (!agent) return notFound();
+export const agentRoutes = new Hono<AgentEnv>();
 
+agentRoutes.use("/:agentId/*", resolveAgent, plainHttpRule, bodyLimit);
+agentRoutes.post("/:agentId/_auth/challenge", challenge);
+agentRoutes.post("/:agentId/_auth/token", token);
+agentRoutes.all("/:agentId/_auth/*", () => {
+  throw new ApiError(405, "method_not_allowed", "Use POST _auth/challenge and POST _auth/token");
+});
+agentRoutes.use("/:agentId/*", authenticateCaller);
+
+agentRoutes.all("/:agentId/*", async (c) => {
+  const { agent, call } = c.var;
   const url = new URL(c.req.url);
-  const prefix = `/agent/${c.req.param("agentId")}`;
   const hasBody = c.req.method !== "GET" && c.req.method !== "HEAD";
-  const result = await c.env.IMP.getByName(agent.impId).agentRequest({ urlSecret: agent.urlSecret }, {
+  const result = await agent.stub.agentRequest(call, {
     method: c.req.method,
-    path: url.pathname.slice(prefix.length) || "/",
+    path: url.pathname.slice(`/agent/${agent.agentId}`.length) || "/",
     query: url.search,
     headers: forwardableHeaders(c.req.raw.headers),
     body: hasBody ? new Uint8Array(await c.req.arrayBuffer()) : new Uint8Array(0),
   });
   // RPC typing widens tuples to arrays; the shape is the ImpSession's AgentResult.
-  return toResponse(result as AgentResult);
+  return toResponse(c, result as AgentResult);
 });
 
-function toResponse(result: AgentResult): Response {
+function toResponse(c: Parameters<typeof refuse>[0], result: AgentResult): Response {
   switch (result.kind) {
     case "reply": {
       const headers = new Headers();
       for (const [name, value] of result.headers) if (!HOP_BY_HOP.has(name.toLowerCase())) headers.append(name, value);
-      const nullBody = result.status === 204 || result.status === 304 || (result.status >= 100 && result.status < 200);
-      return new Response(nullBody ? null : result.body, { status: nullBody && result.status < 200 ? 502 : result.status, headers });
+      const nullBody = result.status === 204 || result.status === 304 || result.status < 200;
+      return new Response(nullBody ? null : result.body, { status: result.status < 200 ? 502 : result.status, headers });
     }
-    case "not_found":
-      return notFound();
     case "offline":
       throw new ApiError(503, "device_offline", "The device is offline", { "Retry-After": "10" });
     case "timeout":
       throw new ApiError(504, "device_timeout", "The device did not answer in time");
     case "device_gone":
       throw new ApiError(502, "device_disconnected", "The device disconnected before answering");
+    default:
+      return refuse(c, result);
   }
 }

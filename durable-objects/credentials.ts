@@ -1,0 +1,149 @@
+/**
+ * An imp's caller credentials and how each kind is checked. Secrets live only here, in
+ * the imp's own storage; what leaves the object is a `CredentialView` without them.
+ */
+import { errors, importJWK, jwtVerify, type JWK } from "jose";
+import * as OTPAuth from "otpauth";
+import {
+  ASSERTION_MAX_LIFETIME_S, TOTP, WEBHOOK_TOLERANCE_S, fromHex, hmacKey, webhookSignedPayload,
+  type CallerAlgorithm, type ParsedSignature, type WebhookFormat,
+} from "../protocol/index.ts";
+
+export type CredentialKind = "jwt" | "jwt-secret" | "webhook" | "totp";
+
+export interface Credential {
+  id: string;
+  kind: CredentialKind;
+  label: string;
+  createdAt: number;
+  revokedAt?: number;
+  /** jwt / jwt-secret: the one algorithm this credential may sign with. */
+  alg?: CallerAlgorithm;
+  /** jwt: the caller's public key. */
+  publicJwk?: JWK;
+  /** jwt-secret, webhook, totp: the shared secret (totp: base32). */
+  secret?: string;
+  /** webhook: the sender's signature format. */
+  format?: WebhookFormat;
+  /** Access tokens minted before this time (ms) are refused: set when tokens were exposed. */
+  tokensValidAfter?: number;
+  /** totp: the last step accepted; each code is usable once. */
+  lastTotpStep?: number;
+}
+
+export type CredentialView = Omit<Credential, "secret" | "lastTotpStep" | "tokensValidAfter">;
+
+export function view(c: Credential): CredentialView {
+  const { secret: _s, lastTotpStep: _l, tokensValidAfter: _t, ...rest } = c;
+  return rest;
+}
+
+/** Reason codes for refusals: they go to the audit log, never to the caller. */
+export type AuthFailure =
+  | "missing_credential" | "malformed" | "bad_signature" | "alg_not_allowed" | "wrong_audience" | "wrong_issuer"
+  | "expired" | "not_yet_valid" | "lifetime_too_long" | "unknown_credential" | "revoked" | "replayed_nonce"
+  | "bad_nonce" | "bad_code" | "code_reused" | "stale_signature" | "replayed_signature";
+
+export class CredentialStore {
+  private readonly storage: DurableObjectStorage;
+  private cache: Record<string, Credential> | undefined;
+  constructor(storage: DurableObjectStorage) {
+    this.storage = storage;
+  }
+
+  async all(): Promise<Credential[]> {
+    return Object.values(await this.load());
+  }
+
+  async get(id: string): Promise<Credential | undefined> {
+    const all = await this.load();
+    return Object.hasOwn(all, id) ? all[id] : undefined;
+  }
+
+  async put(c: Credential): Promise<void> {
+    const all = { ...(await this.load()), [c.id]: c };
+    await this.storage.put("credentials", all);
+    this.cache = all;
+  }
+
+  private async load(): Promise<Record<string, Credential>> {
+    this.cache ??= (await this.storage.get<Record<string, Credential>>("credentials")) ?? {};
+    return this.cache;
+  }
+}
+
+/** Checks a caller's signed assertion with exactly the credential's own algorithm and key. */
+export async function verifyAssertion(cred: Credential, assertion: string, expect: { audience: string; nonce: string }): Promise<AuthFailure | null> {
+  if (!cred.alg) return "malformed";
+  const key = cred.kind === "jwt-secret" ? new TextEncoder().encode(cred.secret) : await importJWK(cred.publicJwk!, cred.alg);
+  try {
+    const { payload } = await jwtVerify(assertion, key, {
+      algorithms: [cred.alg],
+      issuer: cred.id,
+      audience: expect.audience,
+      requiredClaims: ["iat", "exp", "nonce"],
+      maxTokenAge: `${ASSERTION_MAX_LIFETIME_S}s`,
+      clockTolerance: 5,
+    });
+    if (payload.nonce !== expect.nonce) return "bad_nonce";
+    if (payload.exp! - payload.iat! > ASSERTION_MAX_LIFETIME_S) return "lifetime_too_long";
+    return null;
+  } catch (err) {
+    return joseFailure(err);
+  }
+}
+
+export function joseFailure(err: unknown): AuthFailure {
+  if (err instanceof errors.JWTExpired) return "expired";
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    if (err.claim === "aud") return "wrong_audience";
+    if (err.claim === "iss") return "wrong_issuer";
+    if (err.claim === "nbf" || (err.claim === "iat" && err.reason === "check_failed")) return "not_yet_valid";
+    if (err.claim === "iat") return "expired";
+    return "malformed";
+  }
+  if (err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported) return "alg_not_allowed";
+  if (err instanceof errors.JWSSignatureVerificationFailed) return "bad_signature";
+  return "malformed";
+}
+
+/** The webhook credential whose secret signed this body, or why none did. */
+export async function verifyWebhook(
+  creds: Credential[], format: WebhookFormat, sig: ParsedSignature, body: Uint8Array, now = Date.now(),
+): Promise<{ cred: Credential } | { failure: AuthFailure }> {
+  if (sig.timestamp !== undefined && Math.abs(now / 1000 - sig.timestamp) > WEBHOOK_TOLERANCE_S) return { failure: "stale_signature" };
+  const payload = webhookSignedPayload(format, body, sig.timestamp);
+  for (const cred of creds) {
+    if (cred.kind !== "webhook" || cred.format !== format || cred.revokedAt) continue;
+    const key = await hmacKey(cred.secret!, "verify");
+    // crypto.subtle.verify compares in constant time.
+    for (const hex of sig.signatures) if (await crypto.subtle.verify("HMAC", key, fromHex(hex), payload)) return { cred };
+  }
+  return { failure: "bad_signature" };
+}
+
+/** The credential and step a rotating code matches, each step usable once. */
+export function verifyTotp(creds: Credential[], code: string, now = Date.now()): { cred: Credential; step: number } | { failure: AuthFailure } {
+  if (!/^\d{6}$/.test(code)) return { failure: "malformed" };
+  let reused = false;
+  for (const cred of creds) {
+    if (cred.kind !== "totp" || cred.revokedAt) continue;
+    const delta = OTPAuth.TOTP.validate({
+      token: code,
+      secret: OTPAuth.Secret.fromBase32(cred.secret!),
+      algorithm: TOTP.algorithm,
+      digits: TOTP.digits,
+      period: TOTP.period,
+      window: TOTP.window,
+      timestamp: now,
+    });
+    if (delta === null) continue;
+    const step = Math.floor(now / 1000 / TOTP.period) + delta;
+    if (cred.lastTotpStep !== undefined && step <= cred.lastTotpStep) {
+      reused = true;
+      continue;
+    }
+    return { cred, step };
+  }
+  return { failure: reused ? "code_reused" : "bad_code" };
+}

@@ -1,0 +1,53 @@
+/**
+ * Access tokens: short-lived JWTs the edge signs with its own key after a caller passed
+ * the challenge-response. They are checked here, statelessly, with the edge's public key,
+ * so a forged or garbage token never reaches a Durable Object; revocation is enforced by
+ * the imp's object through `ep` (the imp's auth epoch) and the credential's state.
+ */
+import { SignJWT, jwtVerify } from "jose";
+import { ACCESS_TOKEN_ISSUER, ACCESS_TOKEN_TYP } from "../../protocol/index.ts";
+import { joseFailure, type AuthFailure } from "../../durable-objects/credentials.ts";
+import type { EdgeKey } from "../edge-key.ts";
+
+export const ACCESS_TOKEN_TTL_S = 300;
+
+export interface AccessClaims {
+  /** The caller credential the token was minted for. */
+  credId: string;
+  /** Issued-at, seconds. */
+  iat: number;
+  /** The imp's auth epoch when minted; rotation bumps it. */
+  ep: number;
+  jti: string;
+}
+
+export async function mintAccessToken(key: EdgeKey, claims: { credId: string; audience: string; ep: number; ttlS?: number }): Promise<string> {
+  return new SignJWT({ ep: claims.ep })
+    .setProtectedHeader({ alg: key.alg, typ: ACCESS_TOKEN_TYP, kid: key.kid })
+    .setIssuer(ACCESS_TOKEN_ISSUER)
+    .setSubject(claims.credId)
+    .setAudience(claims.audience)
+    .setIssuedAt()
+    .setExpirationTime(`${claims.ttlS ?? ACCESS_TOKEN_TTL_S}s`)
+    .setJti(crypto.randomUUID())
+    .sign(key.privateKey);
+}
+
+/** Verifies a bearer token for `audience` (the agent URL it is presented at). */
+export async function verifyAccessToken(key: EdgeKey, token: string, audience: string): Promise<AccessClaims | AuthFailure> {
+  if (token.length > 4096) return "malformed";
+  try {
+    const { payload } = await jwtVerify(token, key.publicKey, {
+      algorithms: [key.alg],
+      typ: ACCESS_TOKEN_TYP,
+      issuer: ACCESS_TOKEN_ISSUER,
+      audience,
+      requiredClaims: ["sub", "iat", "exp", "jti", "ep"],
+      clockTolerance: 5,
+    });
+    if (typeof payload.ep !== "number" || typeof payload.sub !== "string" || typeof payload.jti !== "string") return "malformed";
+    return { credId: payload.sub, iat: payload.iat!, ep: payload.ep, jti: payload.jti };
+  } catch (err) {
+    return joseFailure(err);
+  }
+}

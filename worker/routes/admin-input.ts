@@ -1,0 +1,36 @@
+/** Validation of admin API bodies: one 400 shape naming the field at fault. */
+import { z } from "zod";
+import type { JWK } from "jose";
+import { ApiError } from "../errors.ts";
+import { algorithmForJwk } from "../../protocol/index.ts";
+
+export const PublicJwk = z
+  .looseObject({ kty: z.enum(["OKP", "EC"]), crv: z.enum(["Ed25519", "P-256"]), x: z.string().min(1).max(128), y: z.string().max(128).optional() })
+  .refine((jwk) => !("d" in jwk), "send the public key only");
+
+/** The public members only (kid, alg, use and anything else are dropped), checked to be a usable key. */
+export function publicJwkOf(input: z.infer<typeof PublicJwk>, field: string): JWK {
+  const jwk: JWK = { kty: input.kty, crv: input.crv, x: input.x, ...(input.y ? { y: input.y } : {}) };
+  try {
+    algorithmForJwk(jwk);
+  } catch {
+    throw new ApiError(400, "bad_request", `${field}: use an Ed25519 or P-256 public key`);
+  }
+  if (jwk.kty === "EC" && !jwk.y) throw new ApiError(400, "bad_request", `${field}: a P-256 key needs y`);
+  return jwk;
+}
+
+export async function parseBody<T>(schema: z.ZodType<T>, req: Request): Promise<T> {
+  let body: unknown;
+  try {
+    body = await req.json();
+  } catch {
+    throw new ApiError(400, "bad_request", "Body must be JSON");
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ApiError(400, "bad_request", `${issue?.path.join(".") || "body"}: ${issue?.message ?? "invalid"}`);
+  }
+  return parsed.data;
+}

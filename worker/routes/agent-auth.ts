@@ -1,0 +1,49 @@
+/**
+ * The JWT challenge-response at `/agent/<id>/_auth/…`:
+ *   POST _auth/challenge  → { nonce, expires_in }            (single-use, 60 s)
+ *   POST _auth/token      ← the caller's JWT over that nonce  → { access_token, token_type, expires_in }
+ */
+import type { Context } from "hono";
+import type { AgentEnv } from "../env.ts";
+import { ApiError, notFoundError } from "../errors.ts";
+import { CHALLENGE_TTL_S } from "../../protocol/index.ts";
+import { checkChallenge, mintChallenge } from "../auth/challenge.ts";
+import { assertionClaims } from "../auth/assertion.ts";
+import { callFor, checkRateLimit, failHere, refuse } from "../auth/caller.ts";
+
+const call = (c: Context<AgentEnv>) => callFor(c, { kind: "none" });
+
+export async function challenge(c: Context<AgentEnv>): Promise<Response> {
+  checkRateLimit(c);
+  // A rotated URL gets the same 404 here as everywhere else.
+  if (!(await c.var.agent.stub.isCurrent(call(c)))) throw notFoundError();
+  const { nonce } = await mintChallenge(c.env.AGENT_ID_KEY, c.var.agent.agentId);
+  return c.json({ nonce, expires_in: CHALLENGE_TTL_S, audience: c.var.agent.agentUrl }, 200, { "Cache-Control": "no-store" });
+}
+
+async function readAssertion(c: Context<AgentEnv>): Promise<string> {
+  const text = (await c.req.text()).trim();
+  if (text.length > 8192) throw new ApiError(413, "body_too_large", "Assertion too large");
+  if ((c.req.header("content-type") ?? "").includes("json")) {
+    try {
+      const { assertion } = JSON.parse(text) as { assertion?: unknown };
+      if (typeof assertion === "string") return assertion;
+    } catch {
+      // fall through to the same refusal
+    }
+    throw new ApiError(400, "bad_request", 'Send {"assertion": "<JWT>"} or the JWT itself as application/jwt');
+  }
+  return text;
+}
+
+export async function token(c: Context<AgentEnv>): Promise<Response> {
+  checkRateLimit(c);
+  const assertion = await readAssertion(c);
+  const claims = assertionClaims(assertion);
+  const nonceExpiresAt = claims ? await checkChallenge(c.env.AGENT_ID_KEY, c.var.agent.agentId, claims.nonce) : null;
+  if (!claims) failHere(c, "malformed");
+  if (nonceExpiresAt === null) failHere(c, "bad_nonce");
+  const result = await c.var.agent.stub.exchangeAssertion(call(c), { assertion, credId: claims.iss, nonce: claims.nonce, nonceExpiresAt });
+  if (result.kind !== "token") refuse(c, result);
+  return c.json({ access_token: result.token, token_type: "Bearer", expires_in: result.expiresIn }, 200, { "Cache-Control": "no-store" });
+}
