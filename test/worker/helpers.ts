@@ -11,8 +11,20 @@ import {
 
 export const ORIGIN = "https://edge.test";
 
+/**
+ * A request to the worker. Unless the test names a client address (CF-Connecting-IP, which
+ * Cloudflare sets), each request comes from a fresh one, so per-client rate limits only bite
+ * where a test means them to.
+ */
 export function edgeFetch(path: string, init?: RequestInit): Promise<Response> {
-  return exports.default.fetch(new Request(path.startsWith("http") ? path : `${ORIGIN}${path}`, init));
+  const req = new Request(path.startsWith("http") ? path : `${ORIGIN}${path}`, init);
+  if (!req.headers.has("cf-connecting-ip")) req.headers.set("cf-connecting-ip", randomClient());
+  return exports.default.fetch(req);
+}
+
+export function randomClient(): string {
+  const [a, b] = crypto.getRandomValues(new Uint8Array(2));
+  return `2001:db8::${a!.toString(16)}:${b!.toString(16)}`;
 }
 
 export function admin(path: string, init: RequestInit = {}): Promise<Response> {
@@ -41,12 +53,12 @@ export async function createImp(label = "test"): Promise<TestImp> {
 }
 
 /** A caller key registered as a `jwt` credential of the imp; its id is the key's thumbprint. */
-export async function addCallerKey(imp: TestImp, alg: "EdDSA" | "ES256" = "EdDSA"): Promise<{ credId: string; key: CryptoKey; alg: string }> {
+export async function addCallerKey(imp: TestImp, alg: "EdDSA" | "ES256" = "EdDSA"): Promise<{ credId: string; key: CryptoKey; alg: string; publicJwk: JWK }> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { crv: alg === "EdDSA" ? "Ed25519" : undefined, extractable: true });
   const publicJwk = await exportJWK(publicKey);
   const res = await admin(`/imps/${imp.impId}/credentials`, { method: "POST", body: JSON.stringify({ kind: "jwt", publicJwk }) });
   if (res.status !== 201) throw new Error(`add credential: ${res.status} ${await res.text()}`);
-  return { credId: await calculateJwkThumbprint(publicJwk), key: privateKey, alg };
+  return { credId: await calculateJwkThumbprint(publicJwk), key: privateKey, alg, publicJwk };
 }
 
 export async function challengeNonce(imp: TestImp, init: RequestInit = {}): Promise<string> {

@@ -86,7 +86,7 @@ export function refuse(c: Context<AgentEnv>, refusal: Refusal): never {
 
 export const plainHttpRule: MiddlewareHandler<AgentEnv> = async (c, next) => {
   if (isHttps(c.req.raw)) return next();
-  const parsed = await readCredential(c, c.var.agent.agentUrl.replace(/^http:/, "https:"));
+  const parsed = await readCredential(c, c.var.agent.agentUrl);
   const caller: CallerProof = "caller" in parsed ? parsed.caller : { kind: "none" };
   const body = caller.kind === "webhook" || c.req.path.endsWith("/_auth/token") ? new Uint8Array(await c.req.arrayBuffer()) : new Uint8Array(0);
   // An assertion sent in the clear is spent too: its nonce can no longer be redeemed.

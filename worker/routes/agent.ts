@@ -35,8 +35,9 @@ const resolveAgent: MiddlewareHandler<AgentEnv> = async (c, next) => {
   const agent = await verifyAgentId(c.env.AGENT_ID_KEY, agentId);
   // Over plain HTTP even a made-up id gets the HTTP refusal, so HTTP reveals nothing about ids.
   if (!agent) throw isHttps(c.req.raw) ? notFoundError() : insecure();
-  const origin = new URL(c.req.url).origin;
-  c.set("agent", { ...agent, agentId, agentUrl: `${origin}/agent/${agentId}`, stub: c.env.IMP.getByName(agent.impId) });
+  // The https:// form is the audience even when an opted-in agent is reached over HTTP.
+  const agentUrl = `https://${new URL(c.req.url).host}/agent/${agentId}`;
+  c.set("agent", { ...agent, agentId, agentUrl, stub: c.env.IMP.getByName(agent.impId) });
   await next();
 };
 
