@@ -37,19 +37,25 @@ export interface ParsedSignature {
   signatures: string[];
 }
 
-/** Parses a signature header; null when it is not of the format's shape. */
+/**
+ * Parses a signature header; null when it is not exactly of the format's shape. Strict on
+ * purpose (lowercase hex, no stray spaces), as the senders write them: one credential has
+ * one spelling, so a mutated header is never an equivalent one.
+ */
 export function parseWebhookSignature(format: WebhookFormat, header: string): ParsedSignature | null {
   if (header.length > 2048) return null;
   if (format === "github") {
-    const m = /^sha256=([0-9a-fA-F]{64})$/.exec(header.trim());
-    return m ? { signatures: [m[1]!.toLowerCase()] } : null;
+    const m = /^sha256=([0-9a-f]{64})$/.exec(header);
+    return m ? { signatures: [m[1]!] } : null;
   }
   let timestamp: number | undefined;
   const signatures: string[] = [];
   for (const part of header.split(",")) {
-    const [key, value = ""] = part.trim().split("=", 2) as [string, string?];
-    if (key === "t" && /^\d{1,12}$/.test(value)) timestamp = Number(value);
-    else if (key === "v1" && /^[0-9a-fA-F]{64}$/.test(value)) signatures.push(value.toLowerCase());
+    const m = /^(t|v1|v0)=(.*)$/.exec(part);
+    if (!m) return null;
+    if (m[1] === "t" && timestamp === undefined && /^[1-9]\d{0,11}$/.test(m[2]!)) timestamp = Number(m[2]);
+    else if (m[1] === "v1" && /^[0-9a-f]{64}$/.test(m[2]!)) signatures.push(m[2]!);
+    else if (m[1] !== "v0") return null;
   }
   return timestamp !== undefined && signatures.length > 0 && signatures.length <= 8 ? { timestamp, signatures } : null;
 }
@@ -64,7 +70,7 @@ export function webhookSignedPayload(format: WebhookFormat, body: Uint8Array, ti
   return out;
 }
 
-export async function hmacKey(secret: string, usage: "sign" | "verify"): Promise<CryptoKey> {
+export function hmacKey(secret: string, usage: "sign" | "verify") {
   return crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [usage]);
 }
 
@@ -76,6 +82,24 @@ export function fromHex(hex: string): Uint8Array {
   const out = new Uint8Array(hex.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   return out;
+}
+
+/**
+ * True if every dot-separated segment is canonical base64url (no padding bits set), so a
+ * token has exactly one spelling and a character flip is never an equivalent token.
+ */
+export function isCanonicalCompact(token: string): boolean {
+  const parts = token.split(".");
+  if (parts.length !== 3) return false;
+  for (const part of parts) {
+    if (!/^[A-Za-z0-9_-]*$/.test(part) || part.length % 4 === 1) return false;
+    const tail = part.length % 4;
+    if (tail === 0 || part.length === 0) continue;
+    // The last character's unused low bits must be zero: 4 bits when 2 chars remain, 2 bits when 3 remain.
+    const value = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".indexOf(part[part.length - 1]!);
+    if ((tail === 2 && (value & 0x0f) !== 0) || (tail === 3 && (value & 0x03) !== 0)) return false;
+  }
+  return true;
 }
 
 /** Signs a webhook body as a sender of that format would: returns the header to send. */

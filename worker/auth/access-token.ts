@@ -5,7 +5,7 @@
  * the imp's object through `ep` (the imp's auth epoch) and the credential's state.
  */
 import { SignJWT, jwtVerify } from "jose";
-import { ACCESS_TOKEN_ISSUER, ACCESS_TOKEN_TYP } from "../../protocol/index.ts";
+import { ACCESS_TOKEN_ISSUER, ACCESS_TOKEN_TYP, isCanonicalCompact } from "../../protocol/index.ts";
 import { joseFailure, type AuthFailure } from "../../durable-objects/credentials.ts";
 import type { EdgeKey } from "../edge-key.ts";
 
@@ -35,7 +35,7 @@ export async function mintAccessToken(key: EdgeKey, claims: { credId: string; au
 
 /** Verifies a bearer token for `audience` (the agent URL it is presented at). */
 export async function verifyAccessToken(key: EdgeKey, token: string, audience: string): Promise<AccessClaims | AuthFailure> {
-  if (token.length > 4096) return "malformed";
+  if (token.length > 4096 || !isCanonicalCompact(token)) return "malformed";
   try {
     const { payload } = await jwtVerify(token, key.publicKey, {
       algorithms: [key.alg],

@@ -3,7 +3,7 @@
  * credential, which nonce) and to refuse what cannot be valid without any storage.
  */
 import { decodeJwt, decodeProtectedHeader } from "jose";
-import { CALLER_ALGORITHMS } from "../../protocol/index.ts";
+import { CALLER_ALGORITHMS, isCanonicalCompact } from "../../protocol/index.ts";
 
 export interface AssertionClaims {
   alg: string;
@@ -13,7 +13,7 @@ export interface AssertionClaims {
 
 /** The routing claims, or null if this is not a compact JWT with a permitted algorithm and those claims. */
 export function assertionClaims(assertion: string): AssertionClaims | null {
-  if (assertion.length > 8192) return null;
+  if (assertion.length > 8192 || !isCanonicalCompact(assertion)) return null;
   try {
     const { alg } = decodeProtectedHeader(assertion);
     const { iss, nonce } = decodeJwt(assertion);

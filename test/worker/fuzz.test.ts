@@ -1,0 +1,116 @@
+/**
+ * Property tests: arbitrary and mutated credentials never produce a 5xx and are never
+ * accepted; nothing reaches the device.
+ */
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import fc from "fast-check";
+import * as OTPAuth from "otpauth";
+import { signWebhook } from "../../protocol/index.ts";
+import { TestDevice, addCallerKey, admin, assertion, bearerToken, challengeNonce, createImp, edgeFetch, type TestImp } from "./helpers.ts";
+
+let imp: TestImp;
+let device: TestDevice;
+let token: string;
+let jwt: string;
+let webhookSecret: string;
+let totp: OTPAuth.TOTP;
+
+beforeAll(async () => {
+  imp = await createImp();
+  device = await TestDevice.connect(imp);
+  device.serve(() => ({ status: 200, body: "reached" }));
+  token = await bearerToken(imp);
+  const cred = await addCallerKey(imp);
+  jwt = await assertion(cred, { nonce: await challengeNonce(imp), audience: imp.agentUrl });
+  webhookSecret = (await (await admin(`/imps/${imp.impId}/credentials`, { method: "POST", body: JSON.stringify({ kind: "webhook", format: "stripe" }) })).json<{ secret: string }>()).secret;
+  totp = OTPAuth.URI.parse((await (await admin(`/imps/${imp.impId}/credentials`, { method: "POST", body: JSON.stringify({ kind: "totp" }) })).json<{ otpauthUri: string }>()).otpauthUri) as OTPAuth.TOTP;
+});
+afterAll(() => device.close());
+
+/** A copy of `s` with one character changed, inserted or removed. */
+const mutation = (s: string) =>
+  fc.tuple(fc.nat({ max: s.length - 1 }), fc.constantFrom("replace", "insert", "delete"), fc.constantFrom(..."ABCabc019-_.=+/ ")).map(([i, op, ch]) => {
+    if (op === "delete") return s.slice(0, i) + s.slice(i + 1);
+    if (op === "insert") return s.slice(0, i) + ch + s.slice(i);
+    return s.slice(0, i) + (s[i] === ch ? (ch === "A" ? "B" : "A") : ch) + s.slice(i + 1);
+  }).filter((m) => m !== s);
+
+const RUNS = { numRuns: 150 };
+
+function refusal(status: number): boolean {
+  return status === 401 || status === 429 || status === 400 || status === 413;
+}
+
+describe("credential parsers under arbitrary input", () => {
+  it("bearer tokens: garbage and mutations are refused, never a 5xx", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.string({ maxLength: 300 }), mutation(token)), async (candidate) => {
+        const headers = new Headers();
+        try {
+          headers.set("authorization", `Bearer ${candidate}`);
+        } catch {
+          return; // not a legal header value: no request can carry it
+        }
+        const res = await edgeFetch(`${imp.agentUrl}/x`, { headers });
+        expect(refusal(res.status), `status ${res.status} for ${JSON.stringify(candidate)}`).toBe(true);
+      }),
+      RUNS,
+    );
+    expect(device.requests).toHaveLength(0);
+  });
+
+  it("assertions: garbage and mutations never mint a token", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.string({ maxLength: 300 }), mutation(jwt)), async (candidate) => {
+        const res = await edgeFetch(`${imp.agentUrl}/_auth/token`, { method: "POST", headers: { "content-type": "application/jwt" }, body: candidate });
+        expect(refusal(res.status), `status ${res.status}`).toBe(true);
+      }),
+      RUNS,
+    );
+  });
+
+  it("webhook signatures: garbage headers and mutated signatures or bodies are refused", async () => {
+    const body = '{"event":"ping"}';
+    const [name, value] = await signWebhook("stripe", webhookSecret, new TextEncoder().encode(body));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.record({ header: fc.string({ maxLength: 200 }), body: fc.constant(body) }),
+          fc.record({ header: mutation(value), body: fc.constant(body) }),
+          fc.record({ header: fc.constant(value), body: mutation(body) }),
+        ),
+        async ({ header, body: sent }) => {
+          const headers = new Headers();
+          try {
+            headers.set(name, header);
+          } catch {
+            return;
+          }
+          const res = await edgeFetch(`${imp.agentUrl}/hook`, { method: "POST", headers, body: sent });
+          expect(refusal(res.status), `status ${res.status}`).toBe(true);
+        },
+      ),
+      RUNS,
+    );
+    expect(device.requests).toHaveLength(0);
+  });
+
+  it("rotating codes: anything but the current code is refused", async () => {
+    const current = totp.generate();
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.string({ maxLength: 12 }), fc.integer({ min: 0, max: 999_999 }).map((n) => String(n).padStart(6, "0"))), async (code) => {
+        fc.pre(code !== current && code !== totp.generate({ timestamp: Date.now() - 30_000 }) && code !== totp.generate({ timestamp: Date.now() + 30_000 }));
+        const headers = new Headers();
+        try {
+          headers.set("x-imp-code", code);
+        } catch {
+          return;
+        }
+        const res = await edgeFetch(`${imp.agentUrl}/x`, { headers });
+        expect(refusal(res.status), `status ${res.status}`).toBe(true);
+      }),
+      RUNS,
+    );
+    expect(device.requests).toHaveLength(0);
+  });
+});
