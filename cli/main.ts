@@ -1,19 +1,35 @@
 /**
  * `impgate`: the admin CLI over the admin API.
- *   impgate imp create|show|set …
+ *   impgate imp …, cred …, audit …   (admin, over the admin API)
+ *   impgate caller keygen, token, code, call   (a caller of an agent URL)
  */
 import { CliError, usage } from "./errors.ts";
 import { output } from "./output.ts";
 import { IMP_USAGE, impCommand } from "./commands/imp.ts";
+import { CRED_USAGE, credCommand } from "./commands/cred.ts";
+import { AUDIT_USAGE, auditCommand } from "./commands/audit.ts";
+import { CALLER_USAGE, callCommand, callerKeygen, codeCommand, tokenCommand } from "./commands/caller.ts";
 
 const USAGE = `usage:
 ${IMP_USAGE}
+${CRED_USAGE}
+${AUDIT_USAGE}
+${CALLER_USAGE}
 
 Every command takes --profile FILE (default .impgate/admin.json), or --edge URL --admin-secret S [--ca ca.pem]
 (or IMPGATE_EDGE, IMPGATE_ADMIN_SECRET, IMPGATE_CA), and --json for machine-readable output.`;
 
 const COMMANDS: Record<string, (argv: string[], out: ReturnType<typeof output>) => Promise<void>> = {
   imp: impCommand,
+  cred: credCommand,
+  audit: auditCommand,
+  caller: (argv, out) => {
+    if (argv[0] !== "keygen") throw usage("usage: impgate caller keygen [--out caller.jwk] [--alg EdDSA|ES256]");
+    return callerKeygen(argv.slice(1), out);
+  },
+  token: tokenCommand,
+  code: codeCommand,
+  call: callCommand,
 };
 
 export async function run(argv: string[]): Promise<void> {

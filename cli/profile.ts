@@ -64,3 +64,20 @@ export async function loadProfile(flags: ProfileFlags): Promise<Profile> {
   const deviceTrust = file?.deviceTrust ? { ca: await readPems(base, file.deviceTrust.caFiles), pins: file.deviceTrust.pins } : undefined;
   return { edgeUrl: edgeUrl.replace(/\/$/, ""), adminSecret, ca, deviceTrust };
 }
+
+/**
+ * What a caller trusts for an agent URL's TLS: --ca, IMPGATE_CA, the local profile's CA
+ * (so commands work against `npm start` as printed), or else the system store.
+ */
+export async function loadCallerCa(flags: { ca?: string; profile?: string }): Promise<string[] | undefined> {
+  const caPath = flags.ca ?? process.env.IMPGATE_CA;
+  if (caPath) return readPems(process.cwd(), [caPath]);
+  const path = flags.profile ?? process.env.IMPGATE_PROFILE ?? DEFAULT_PROFILE;
+  try {
+    const parsed = ProfileFile.safeParse(JSON.parse(await readFile(path, "utf8")));
+    if (parsed.success && parsed.data.caFiles) return readPems(dirname(resolve(path)), parsed.data.caFiles);
+  } catch {
+    // no profile: the system store
+  }
+  return undefined;
+}

@@ -62,6 +62,17 @@ async function ensureDemoImp(): Promise<{ impId: string; agentUrl: string }> {
   return created;
 }
 
+/** The demo caller: a key pair whose public half is a `jwt` credential of the demo imp. */
+async function ensureDemoCaller(impId: string): Promise<string> {
+  const key = join(DIR, "demo-caller.jwk");
+  if (!(await exists(key))) await cli(["caller", "keygen", "--out", key]);
+  // Registering twice is refused with 409; either way the key is a credential afterwards.
+  await cli(["cred", "add", impId, "--kind", "jwt", "--label", "demo caller", "--public-key", join(DIR, "demo-caller.pub.jwk")]).catch((err: Error) => {
+    if (!err.message.includes("409")) throw err;
+  });
+  return key;
+}
+
 /** A reused demo device keeps working if the edge came up on another port this time. */
 async function pointDeviceAt(configFile: string, origin: string): Promise<void> {
   const config = JSON.parse(await readFile(configFile, "utf8")) as { edgeUrl: string };
@@ -112,6 +123,7 @@ async function main(): Promise<void> {
 
     demo = await startDemoService();
     const imp = await ensureDemoImp();
+    const callerKey = relative(process.cwd(), await ensureDemoCaller(imp.impId));
     await pointDeviceAt(join(DIR, "demo-device.json"), edge.origin);
     const device = spawn(process.execPath, [join(PROJECT_ROOT, "bin", "impgate-device.js"), "--config", join(DIR, "demo-device.json"), "--forward", `http://127.0.0.1:${demo.port}`], {
       cwd: PROJECT_ROOT, detached: true, stdio: ["ignore", "pipe", "inherit"],
@@ -134,8 +146,10 @@ async function main(): Promise<void> {
     say("ready. The demo imp's device is connected.");
     process.stdout.write(`
   agent URL:  ${agentUrl}
-  try it:     curl --cacert ${ca} ${agentUrl}/hello
-  admin CLI:  npx impgate imp show ${imp.impId}
+  try it:     curl --cacert ${ca} -H "Authorization: Bearer $(npx impgate token ${agentUrl} --key ${callerKey})" ${agentUrl}/hello
+  or:         npx impgate call ${agentUrl}/hello --key ${callerKey}
+  without a credential the edge answers 401:  curl --cacert ${ca} ${agentUrl}/hello
+  admin CLI:  npx impgate imp show ${imp.impId}   ·   npx impgate audit ${imp.impId}
 
   Ctrl-C stops the edge, the device daemon and the demo service.
 `);

@@ -24,12 +24,19 @@ export interface ImpStatus {
   online: boolean;
   connectedSince: number | null;
   deviceAgent: string | null;
+  deviceKey: boolean;
+  allowHttp: boolean;
+  public: boolean;
+  requestTimeoutMs: number | null;
 }
 
 export const IMP_USAGE = `impgate imp create [--label NAME] [--out device.json] [--public-key pub.jwk] [--forward URL]
                   [--device-ca ca.pem]... [--pin sha256/...]... [--force]
 impgate imp show <imp>
-impgate imp set <imp> [--request-timeout MS]`;
+impgate imp set <imp> [--request-timeout MS] [--allow-http | --no-allow-http] [--public | --no-public]
+impgate imp rotate-url <imp>
+impgate imp revoke-device <imp>
+impgate imp replace-device <imp> --public-key device.pub.jwk`;
 
 export async function impCommand(argv: string[], out: Output): Promise<void> {
   const [sub, ...rest] = argv;
@@ -40,6 +47,12 @@ export async function impCommand(argv: string[], out: Output): Promise<void> {
       return show(rest, out);
     case "set":
       return set(rest, out);
+    case "rotate-url":
+      return rotateUrl(rest, out);
+    case "revoke-device":
+      return deviceKey(rest, out, "revoke");
+    case "replace-device":
+      return deviceKey(rest, out, "replace");
     default:
       throw usage(sub ? `unknown command "imp ${sub}"\n${IMP_USAGE}` : IMP_USAGE);
   }
@@ -115,27 +128,62 @@ async function set(argv: string[], out: Output): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...PROFILE_OPTIONS, "request-timeout": { type: "string" } },
+    allowNegative: true,
+    options: { ...PROFILE_OPTIONS, "request-timeout": { type: "string" }, "allow-http": { type: "boolean" }, public: { type: "boolean" } },
   });
   const [imp] = positionals;
-  if (!imp) throw usage("usage: impgate imp set <imp> [--request-timeout MS]");
+  if (!imp) throw usage("usage: impgate imp set <imp> [--request-timeout MS] [--allow-http|--no-allow-http] [--public|--no-public]");
   const patch: Record<string, unknown> = {};
   if (values["request-timeout"] !== undefined) {
     const ms = Number(values["request-timeout"]);
     if (!Number.isInteger(ms) || ms <= 0) throw usage("--request-timeout takes a whole number of milliseconds");
     patch.requestTimeoutMs = ms;
   }
+  if (values["allow-http"] !== undefined) patch.allowHttp = values["allow-http"];
+  if (values.public !== undefined) patch.public = values.public;
   if (Object.keys(patch).length === 0) throw usage("nothing to set");
   const client = new AdminClient(await loadProfile(values));
   const status = await client.call<ImpStatus>("PATCH", `/imps/${encodeURIComponent(imp)}`, patch);
+  const warnings: string[] = [];
+  if (patch.allowHttp === true) warnings.push("WARNING: this agent now accepts plain HTTP. Anything sent to it can be read and changed on the way; prefer HTTPS.");
+  if (patch.public === true) warnings.push("WARNING: this agent no longer authenticates callers. Anyone with its URL can reach the device.");
+  for (const w of warnings) process.stderr.write(w + "\n");
   out.result(status, describe(status));
+}
+
+async function rotateUrl(argv: string[], out: Output): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: PROFILE_OPTIONS });
+  const [imp] = positionals;
+  if (!imp) throw usage("usage: impgate imp rotate-url <imp>");
+  const client = new AdminClient(await loadProfile(values));
+  const rotated = await client.call<{ agentUrl: string }>("POST", `/imps/${encodeURIComponent(imp)}/rotate-url`);
+  out.result(rotated, [`new agent URL: ${rotated.agentUrl}`, "the old URL, and every token minted for it, stopped working now"]);
+}
+
+async function deviceKey(argv: string[], out: Output, action: "revoke" | "replace"): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...PROFILE_OPTIONS, "public-key": { type: "string" } } });
+  const [imp] = positionals;
+  if (!imp) throw usage(`usage: impgate imp ${action}-device <imp>${action === "replace" ? " --public-key device.pub.jwk" : ""}`);
+  const client = new AdminClient(await loadProfile(values));
+  if (action === "revoke") {
+    await client.call("DELETE", `/imps/${encodeURIComponent(imp)}/device-key`);
+    out.result({ impId: imp, deviceKey: "revoked" }, ["device key revoked: the device is disconnected and cannot connect again"]);
+    return;
+  }
+  if (!values["public-key"]) throw usage("replace-device needs --public-key (impgate-device keygen prints it on the device)");
+  const jwk = await readJwk(values["public-key"]);
+  if (jwk.d) throw new CliError(`${values["public-key"]} holds a private key; pass the public key`);
+  await client.call("PUT", `/imps/${encodeURIComponent(imp)}/device-key`, { devicePublicJwk: jwk });
+  out.result({ impId: imp, deviceKey: "replaced" }, ["device key replaced: a device holding the old key was disconnected"]);
 }
 
 function describe(s: ImpStatus): string[] {
   return [
     `imp ${s.label} (${s.impId})`,
     `  created:   ${new Date(s.createdAt).toISOString()}`,
-    `  device:    ${s.online ? `online since ${new Date(s.connectedSince!).toISOString()} (${s.deviceAgent})` : "offline"}`,
+    `  device:    ${s.online ? `online since ${new Date(s.connectedSince!).toISOString()} (${s.deviceAgent})` : "offline"}${s.deviceKey ? "" : " (device key revoked)"}`,
+    `  callers:   ${s.public ? "anyone (authentication turned off)" : "authenticated"}; ${s.allowHttp ? "plain HTTP allowed" : "HTTPS only"}`,
+    ...(s.requestTimeoutMs ? [`  timeout:   ${s.requestTimeoutMs} ms`] : []),
   ];
 }
 

@@ -2,7 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exportJWK, generateKeyPair } from "jose";
 import { CloseCode } from "../../protocol/index.ts";
-import { createImp, request, startDaemon, startSystem, type System } from "../helpers/system.ts";
+import { callerAuth, createImp, request, startDaemon, startSystem, type System } from "../helpers/system.ts";
 import { startLocalService, type LocalService } from "../helpers/local-service.ts";
 
 describe("device identity, end to end", () => {
@@ -26,7 +26,7 @@ describe("device identity, end to end", () => {
     try {
       const refused = await daemon.waitFor((l) => l.msg === "edge refused this device");
       expect(refused.code).toBe(CloseCode.badDeviceProof);
-      const res = await request(`${imp.agentUrl}/x`, { ca: system.pki.caPem });
+      const res = await request(`${imp.agentUrl}/x`, { ca: system.pki.caPem, headers: await callerAuth(system, imp) });
       expect(res.status).toBe(503);
       expect(service.received).toHaveLength(0);
       expect(daemon.count("ready")).toBe(0);

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFile, writeFile } from "node:fs/promises";
-import { createImp, request, startDaemon, startSystem, type CreatedImp, type System } from "../helpers/system.ts";
+import { callerAuth, createImp, request, startDaemon, startSystem, type CreatedImp, type System } from "../helpers/system.ts";
 import { startLocalService, type LocalService } from "../helpers/local-service.ts";
 
 describe("faults, end to end", () => {
   let system: System;
   let service: LocalService;
   let imp: CreatedImp;
+  let auth: Record<string, string>;
   beforeAll(async () => {
     system = await startSystem();
     // Never answers /hang: the request stays pending on the device.
@@ -18,6 +19,7 @@ describe("faults, end to end", () => {
     const config = JSON.parse(await readFile(imp.config, "utf8")) as Record<string, unknown>;
     config.reconnect = { baseMs: 200, maxMs: 1000 };
     await writeFile(imp.config, JSON.stringify(config));
+    auth = await callerAuth(system, imp);
   });
   afterAll(async () => {
     await service?.close();
@@ -28,7 +30,7 @@ describe("faults, end to end", () => {
     const daemon = startDaemon(imp.config, ["--forward", service.url]);
     try {
       await daemon.waitReady();
-      const pending = request(`${imp.agentUrl}/hang`, { ca: system.pki.caPem });
+      const pending = request(`${imp.agentUrl}/hang`, { ca: system.pki.caPem, headers: auth });
       while (!service.received.some((r) => r.url === "/hang")) await new Promise((r) => setTimeout(r, 20));
       const killedAt = Date.now();
       await daemon.kill("SIGKILL");
@@ -45,10 +47,10 @@ describe("faults, end to end", () => {
     const daemon = startDaemon(imp.config, ["--forward", service.url]);
     try {
       await daemon.waitReady();
-      expect((await request(`${imp.agentUrl}/before`, { ca: system.pki.caPem })).status).toBe(200);
+      expect((await request(`${imp.agentUrl}/before`, { ca: system.pki.caPem, headers: auth })).status).toBe(200);
       await system.restartEdge();
       await daemon.waitReady(30_000, 1);
-      const res = await request(`${imp.agentUrl}/after`, { ca: system.pki.caPem });
+      const res = await request(`${imp.agentUrl}/after`, { ca: system.pki.caPem, headers: auth });
       expect(res.status).toBe(200);
       expect(res.body.toString()).toBe("ok");
     } finally {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createImp, impgate, request, startDaemon, startSystem, type Daemon, type System } from "../helpers/system.ts";
+import { callerAuth, createImp, impgate, request, startDaemon, startSystem, type Daemon, type System } from "../helpers/system.ts";
 import { startLocalService, type LocalService } from "../helpers/local-service.ts";
 
 describe("tunnel mode, end to end (real edge, real daemon, real TLS)", () => {
@@ -8,6 +8,7 @@ describe("tunnel mode, end to end (real edge, real daemon, real TLS)", () => {
   let daemon: Daemon;
   let agentUrl: string;
   let impId: string;
+  let auth: Record<string, string>;
 
   beforeAll(async () => {
     system = await startSystem();
@@ -16,6 +17,7 @@ describe("tunnel mode, end to end (real edge, real daemon, real TLS)", () => {
     agentUrl = imp.agentUrl;
     impId = imp.impId;
     daemon = startDaemon(imp.config, ["--forward", service.url]);
+    auth = await callerAuth(system, imp);
     await daemon.waitReady();
   });
   afterAll(async () => {
@@ -29,7 +31,7 @@ describe("tunnel mode, end to end (real edge, real daemon, real TLS)", () => {
     const res = await request(`${agentUrl}/api/v1/thing?a=1&b=%2F&c`, {
       ca: system.pki.caPem,
       method: "PATCH",
-      headers: { "content-type": "application/octet-stream", "x-custom-header": "value 1", accept: "*/*" },
+      headers: { ...auth, "content-type": "application/octet-stream", "x-custom-header": "value 1", accept: "*/*" },
       body,
     });
     expect(res.status).toBe(200);
@@ -39,14 +41,16 @@ describe("tunnel mode, end to end (real edge, real daemon, real TLS)", () => {
     const seen = service.received.at(-1)!;
     expect(seen).toMatchObject({ method: "PATCH", url: "/api/v1/thing?a=1&b=%2F&c" });
     expect(seen.headers["x-custom-header"]).toBe("value 1");
+    // The caller's credential is the edge's business, not the device's.
+    expect(seen.headers.authorization).toBeUndefined();
     expect(seen.headers["content-type"]).toBe("application/octet-stream");
     expect(Buffer.compare(seen.body, body)).toBe(0);
   });
 
   it("passes the local service's status and repeated headers back", async () => {
-    const r = await request(`${agentUrl}/missing`, { ca: system.pki.caPem, method: "DELETE" });
+    const r = await request(`${agentUrl}/missing`, { ca: system.pki.caPem, method: "DELETE", headers: auth });
     expect(r.status).toBe(200);
-    const empty = await request(`${agentUrl}/`, { ca: system.pki.caPem });
+    const empty = await request(`${agentUrl}/`, { ca: system.pki.caPem, headers: auth });
     expect(empty.status).toBe(200);
     expect(service.received.at(-1)!.url).toBe("/");
   });

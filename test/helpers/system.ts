@@ -95,6 +95,22 @@ export async function createImp(system: System, label = "e2e"): Promise<CreatedI
   return { impId: created.impId, agentUrl: created.agentUrl, config };
 }
 
+/**
+ * Makes the test an authenticated caller of `imp` the way a user would: a caller key from
+ * `impgate caller keygen`, registered with `impgate cred add`, exchanged by `impgate token`.
+ * Returns the Authorization header (tokens live 5 minutes: ample for a test file).
+ */
+export async function callerAuth(system: System, imp: CreatedImp): Promise<Record<string, string>> {
+  const key = join(system.dir, `caller-${Math.random().toString(36).slice(2)}.jwk`);
+  for (const args of [["caller", "keygen", "--out", key], ["cred", "add", imp.impId, "--kind", "jwt", "--public-key", key.replace(/\.jwk$/, ".pub.jwk")]]) {
+    const r = await impgate([...args, "--profile", system.profile]);
+    if (r.code !== 0) throw new Error(`impgate ${args[0]}: ${r.stderr}`);
+  }
+  const r = await impgate(["token", imp.agentUrl, "--key", key, "--profile", system.profile]);
+  if (r.code !== 0) throw new Error(`impgate token: ${r.stderr}`);
+  return { authorization: `Bearer ${r.stdout.trim()}` };
+}
+
 export class Daemon {
   readonly child: ChildProcess;
   readonly lines: Record<string, unknown>[] = [];
