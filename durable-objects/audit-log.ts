@@ -24,10 +24,10 @@ export class AuditLog {
       seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, event TEXT NOT NULL, client TEXT NOT NULL, detail TEXT NOT NULL)`);
   }
 
-  record(event: AuditEvent, client: string, detail: AuditEntry["detail"] = {}): void {
+  record(event: AuditEvent, client: string, detail: AuditEntry["detail"] = {}, at = Date.now()): void {
     const seq = this.sql.exec<{ seq: number }>(
       "INSERT INTO audit (at, event, client, detail) VALUES (?, ?, ?, ?) RETURNING seq",
-      Date.now(), event, client.slice(0, 64), JSON.stringify(detail),
+      at, event, client.slice(0, 64), JSON.stringify(detail),
     ).one().seq;
     // Bounded: the oldest entries go once the log is full.
     if (seq % 50 === 0) this.sql.exec("DELETE FROM audit WHERE seq <= ?", seq - AUDIT_LIMIT);

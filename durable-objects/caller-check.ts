@@ -110,8 +110,8 @@ export class CallerCheck {
   }
 
   /** Records a failure the worker already decided (a garbage or forged token). */
-  recordFailure(call: AgentCall, reason: AuthFailure): void {
-    this.fail(call, reason);
+  recordFailure(call: AgentCall, reason: AuthFailure, at?: number): void {
+    this.fail(call, reason, undefined, at);
   }
 
   private blocked(client: string, caller: CallerProof): Refusal | null {
@@ -120,10 +120,10 @@ export class CallerCheck {
     return retryAfter > 0 ? { kind: "rate_limited", retryAfter } : null;
   }
 
-  private fail(call: AgentCall, reason: AuthFailure, credId?: string): Refusal {
+  private fail(call: AgentCall, reason: AuthFailure, credId?: string, at?: number): Refusal {
     const wasBlocked = this.guard.clientRetryAfter(call.client) > 0 || this.guard.agentRetryAfter() > 0;
     this.guard.failClient(call.client);
-    this.audit.record("auth_failed", call.client, { reason, kind: call.caller.kind, ...(credId ? { credId } : {}) });
+    this.audit.record("auth_failed", call.client, { reason, kind: call.caller.kind, ...(credId ? { credId } : {}) }, at);
     if (!wasBlocked && (this.guard.clientRetryAfter(call.client) > 0 || this.guard.agentRetryAfter() > 0)) {
       this.audit.record("rate_limited", call.client, { scope: this.guard.clientRetryAfter(call.client) > 0 ? "client" : "agent" });
     }

@@ -22,6 +22,7 @@ import { AuditLog, type AuditEntry } from "./audit-log.ts";
 import { CallerCheck } from "./caller-check.ts";
 import { CredentialStore, view, type AuthFailure, type Credential, type CredentialView } from "./credentials.ts";
 import { ReplayMemory } from "./replay-memory.ts";
+import type { FailureEntry } from "../worker/auth/failure-audit.ts";
 import { DEVICE_TAG, HANDSHAKE_TIMEOUT_MS, closeQuietly, readLink, sendQuietly, writeLink } from "./device-link.ts";
 import { PendingRequests } from "./pending-requests.ts";
 
@@ -198,8 +199,12 @@ export class ImpSession extends DurableObject<Env> {
     return "refuse";
   }
 
-  async recordAuthFailure(call: AgentCall, reason: AuthFailure): Promise<void> {
-    if (await this.currentImp(call)) this.callers.recordFailure(call, reason);
+  /** Failures the worker refused by itself, batched; each is audited and counted toward rate limits. */
+  async recordAuthFailures(call: AgentCall, entries: FailureEntry[], dropped: number): Promise<void> {
+    // Batched, so the URL may have rotated since: the worker's MAC check already tied these to this imp.
+    if (!(await this.imp.get())) return;
+    for (const e of entries.slice(0, 50)) this.callers.recordFailure({ ...call, client: e.client }, e.reason, e.at);
+    if (dropped > 0) this.audit.record("auth_failed", call.client, { reason: "more refused in the worker", count: dropped });
   }
 
   // ---- agent requests (RPC from the worker) ----

@@ -16,6 +16,7 @@ import { notFoundError } from "../errors.ts";
 import { isHttps } from "../middleware/https-only.ts";
 import { verifyAccessToken } from "./access-token.ts";
 import { assertionClaims } from "./assertion.ts";
+import { auditWorkerFailure } from "./failure-audit.ts";
 import { RateGuard } from "./rate-guard.ts";
 import { clientAddress, insecure, rateLimited, unauthorized } from "./refusals.ts";
 
@@ -55,10 +56,11 @@ export function checkRateLimit(c: Context<AgentEnv>): void {
   if (wait) throw rateLimited(wait);
 }
 
-/** A failure decided in the worker: counted here, audited in the imp's log without making the caller wait. */
+/** A failure decided in the worker: counted here, audited in the imp's log in the background, batched. */
 export function failHere(c: Context<AgentEnv>, reason: AuthFailure): never {
   localGuard.failClient(clientAddress(c.req.raw));
-  c.executionCtx.waitUntil(c.var.agent.stub.recordAuthFailure(callFor(c, { kind: "none" }), reason).catch(() => {}));
+  const { agent } = c.var;
+  auditWorkerFailure((p) => c.executionCtx.waitUntil(p), agent.impId, agent.stub, callFor(c, { kind: "none" }), reason);
   throw unauthorized(c.req.header("authorization") === undefined ? "invalid_request" : "invalid_token");
 }
 

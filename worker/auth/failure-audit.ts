@@ -1,0 +1,50 @@
+/**
+ * Failures the worker decides alone (a garbage or forged token, a made-up nonce) still
+ * belong in the imp's audit log, but must not cost a Durable Object wake-up each: they are
+ * batched per imp and written in the background, at most once per window per isolate.
+ */
+import type { AgentCall } from "../../durable-objects/agent-call.ts";
+import type { AuthFailure } from "../../durable-objects/credentials.ts";
+import type { ImpSession } from "../../durable-objects/imp-session.ts";
+
+const WINDOW_MS = 10_000;
+const MAX_BATCH = 50;
+
+export interface FailureEntry {
+  client: string;
+  reason: AuthFailure;
+  at: number;
+}
+
+interface Batch {
+  entries: FailureEntry[];
+  dropped: number;
+  lastFlush: number;
+  scheduled: boolean;
+}
+
+const batches = new Map<string, Batch>();
+
+export function auditWorkerFailure(
+  waitUntil: (p: Promise<unknown>) => void, impId: string, stub: DurableObjectStub<ImpSession>, call: AgentCall, reason: AuthFailure,
+): void {
+  let batch = batches.get(impId);
+  if (!batch) batches.set(impId, (batch = { entries: [], dropped: 0, lastFlush: 0, scheduled: false }));
+  if (batch.entries.length < MAX_BATCH) batch.entries.push({ client: call.client, reason, at: Date.now() });
+  else batch.dropped++;
+  if (batch.scheduled) return;
+  batch.scheduled = true;
+  const wait = Math.max(0, batch.lastFlush + WINDOW_MS - Date.now());
+  const b = batch;
+  waitUntil(
+    new Promise((r) => setTimeout(r, wait)).then(async () => {
+      const entries = b.entries.splice(0);
+      const dropped = b.dropped;
+      b.dropped = 0;
+      b.scheduled = false;
+      b.lastFlush = Date.now();
+      if (batches.size > 1000) batches.delete(impId);
+      await stub.recordAuthFailures(call, entries, dropped);
+    }).catch(() => {}),
+  );
+}
