@@ -1,5 +1,6 @@
 /**
- * The imp's audit log: security events with time and client, newest first, bounded.
+ * The imp's audit log: security events with time and client, newest first (by the time of
+ * the event: worker-side refusals arrive in batches, a little after they happened), bounded.
  * Entries name credentials by id and reasons by code; they never hold a secret.
  */
 export type AuditEvent =
@@ -36,7 +37,7 @@ export class AuditLog {
   list(limit = 100): AuditEntry[] {
     return this.sql
       .exec<{ seq: number; at: number; event: string; client: string; detail: string }>(
-        "SELECT seq, at, event, client, detail FROM audit ORDER BY seq DESC LIMIT ?", Math.min(Math.max(limit, 1), AUDIT_LIMIT),
+        "SELECT seq, at, event, client, detail FROM audit ORDER BY at DESC, seq DESC LIMIT ?", Math.min(Math.max(limit, 1), AUDIT_LIMIT),
       )
       .toArray()
       .map((r) => ({ seq: r.seq, at: r.at, event: r.event as AuditEvent, client: r.client, detail: JSON.parse(r.detail) as AuditEntry["detail"] }));
