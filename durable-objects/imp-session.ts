@@ -17,6 +17,7 @@ import { DEFAULT_REQUEST_TIMEOUT_MS, intVar } from "../worker/env.ts";
 import { edgeKey } from "../worker/edge-key.ts";
 import { clientAddress } from "../worker/auth/refusals.ts";
 import { ImpStore, type ImpRecord } from "./imp-record.ts";
+import type { ImpStatus } from "./imp-status.ts";
 import type { AgentCall, Refusal } from "./agent-call.ts";
 import { AuditLog, type AuditEntry } from "./audit-log.ts";
 import { CallerCheck } from "./caller-check.ts";
@@ -36,6 +37,7 @@ export interface AgentRequest {
 }
 
 export type { AgentCall } from "./agent-call.ts";
+export type { ImpStatus } from "./imp-status.ts";
 
 export type AgentResult =
   | { kind: "reply"; status: number; headers: [string, string][]; body: Uint8Array }
@@ -49,19 +51,6 @@ export interface ProvisionInput {
   label: string;
   devicePublicJwk: JWK;
   urlSecret: string;
-}
-
-export interface ImpStatus {
-  impId: string;
-  label: string;
-  createdAt: number;
-  online: boolean;
-  connectedSince: number | null;
-  deviceAgent: string | null;
-  deviceKey: boolean;
-  allowHttp: boolean;
-  public: boolean;
-  requestTimeoutMs: number | null;
 }
 
 export interface ImpSettings {

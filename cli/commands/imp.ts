@@ -3,6 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { exportJWK, generateKeyPair, type JWK } from "jose";
 import type { DeviceConfigInput } from "../../device/config.ts";
+import type { ImpStatus } from "../../durable-objects/imp-status.ts";
 import { AdminClient } from "../admin-client.ts";
 import { CliError, usage } from "../errors.ts";
 import { loadProfile } from "../profile.ts";
@@ -17,18 +18,6 @@ interface Created {
   edgeKeys: JWK[];
 }
 
-export interface ImpStatus {
-  impId: string;
-  label: string;
-  createdAt: number;
-  online: boolean;
-  connectedSince: number | null;
-  deviceAgent: string | null;
-  deviceKey: boolean;
-  allowHttp: boolean;
-  public: boolean;
-  requestTimeoutMs: number | null;
-}
 
 export const IMP_USAGE = `impgate imp create [--label NAME] [--out device.json] [--public-key pub.jwk] [--forward URL]
                   [--device-ca ca.pem]... [--pin sha256/...]... [--force]
