@@ -22,7 +22,8 @@ export async function challenge(c: Context<AgentEnv>): Promise<Response> {
 }
 
 async function readAssertion(c: Context<AgentEnv>): Promise<string> {
-  const text = (await c.req.text()).trim();
+  // Decoded by hand: the runtime warns on .text() for a non-text type such as application/jwt.
+  const text = new TextDecoder().decode(await c.req.arrayBuffer()).trim();
   if (text.length > 8192) throw new ApiError(413, "body_too_large", "Assertion too large");
   if ((c.req.header("content-type") ?? "").includes("json")) {
     try {
