@@ -27,14 +27,19 @@ beforeAll(async () => {
 });
 afterAll(() => device.close());
 
-/** A copy of `s` with one character changed, inserted or removed. */
+/**
+ * A copy of `s` with one character changed, inserted or removed. Copies equal to `s` after
+ * trimming are left out: HTTP drops leading and trailing whitespace of a header value, so
+ * they are the same credential, not a mutated one.
+ */
 const mutation = (s: string) =>
   fc.tuple(fc.nat({ max: s.length - 1 }), fc.constantFrom("replace", "insert", "delete"), fc.constantFrom(..."ABCabc019-_.=+/ ")).map(([i, op, ch]) => {
     if (op === "delete") return s.slice(0, i) + s.slice(i + 1);
     if (op === "insert") return s.slice(0, i) + ch + s.slice(i);
     return s.slice(0, i) + (s[i] === ch ? (ch === "A" ? "B" : "A") : ch) + s.slice(i + 1);
-  }).filter((m) => m !== s);
+  }).filter((m) => m.trim() !== s);
 
+// Fixed seed per run is not used on purpose: every CI run explores new inputs.
 const RUNS = { numRuns: 150 };
 
 function refusal(status: number): boolean {

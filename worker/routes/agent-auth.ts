@@ -23,7 +23,8 @@ export async function challenge(c: Context<AgentEnv>): Promise<Response> {
 
 async function readAssertion(c: Context<AgentEnv>): Promise<string> {
   // Decoded by hand: the runtime warns on .text() for a non-text type such as application/jwt.
-  const text = new TextDecoder().decode(await c.req.arrayBuffer()).trim();
+  // Not trimmed: an assertion has one exact spelling.
+  const text = new TextDecoder().decode(await c.req.arrayBuffer());
   if (text.length > 8192) throw new ApiError(413, "body_too_large", "Assertion too large");
   if ((c.req.header("content-type") ?? "").includes("json")) {
     try {
