@@ -14,6 +14,8 @@ export interface ImpRecord {
   urlSecret: string;
   /** Overrides the edge default for how long a request waits for the device. */
   requestTimeoutMs?: number;
+  /** Overrides DEFAULT_QUEUE_LIMIT: how many undelivered messages may wait for the device. */
+  queueLimit?: number;
 }
 
 const KEY = "imp";

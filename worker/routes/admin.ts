@@ -9,6 +9,7 @@ import { ApiError } from "../errors.ts";
 import { edgeKey } from "../edge-key.ts";
 import { mintAgentId, mintImpId, verifyImpId } from "../ids.ts";
 import { algorithmForJwk } from "../../protocol/index.ts";
+import { MAX_QUEUE_LIMIT } from "../../durable-objects/message-queue.ts";
 
 export const adminRoutes = new Hono<AppEnv>();
 
@@ -92,15 +93,16 @@ adminRoutes.get("/imps/:impId", async (c) => {
   return c.json(status);
 });
 
-const UpdateImp = z.object({ requestTimeoutMs: z.number().int().min(100).max(300_000).nullable().optional() });
+const UpdateImp = z.object({
+  requestTimeoutMs: z.number().int().min(100).max(300_000).nullable().optional(),
+  queueLimit: z.number().int().min(1).max(MAX_QUEUE_LIMIT).nullable().optional(),
+});
 
 adminRoutes.patch("/imps/:impId", async (c) => {
   const impId = await impIdParam(c.env.AGENT_ID_KEY, c.req.param("impId"));
   const input = await parse(UpdateImp, c.req.raw);
   const stub = c.env.IMP.getByName(impId);
-  if (input.requestTimeoutMs !== undefined && !(await stub.setRequestTimeout(input.requestTimeoutMs))) {
-    throw new ApiError(404, "imp_not_found", "No such imp");
-  }
+  if (!(await stub.updateSettings(input))) throw new ApiError(404, "imp_not_found", "No such imp");
   const status = await stub.status();
   if (!status) throw new ApiError(404, "imp_not_found", "No such imp");
   return c.json(status);

@@ -9,6 +9,9 @@ import { ApiError, notFound } from "../errors.ts";
 import { verifyAgentId } from "../ids.ts";
 import { bodyLimit } from "../middleware/body-limit.ts";
 import type { AgentResult } from "../../durable-objects/imp-session.ts";
+import { agentMessageRoutes } from "./agent-messages.ts";
+import { agentEventRoutes } from "./agent-events.ts";
+import { agentStateRoutes } from "./agent-state.ts";
 
 /** Headers that describe this hop, or the edge itself, and must not reach the device. */
 const HOP_BY_HOP = new Set([
@@ -25,6 +28,12 @@ export function forwardableHeaders(headers: Headers): [string, string][] {
 }
 
 export const agentRoutes = new Hono<AppEnv>();
+
+// The agent's own APIs come before the relay: `_messages`, `_events` and `_state` are
+// reserved paths under every agent URL and never reach the device as requests.
+agentRoutes.route("/", agentMessageRoutes);
+agentRoutes.route("/", agentEventRoutes);
+agentRoutes.route("/", agentStateRoutes);
 
 agentRoutes.all("/:agentId/*", bodyLimit, async (c) => {
   const agent = await verifyAgentId(c.env.AGENT_ID_KEY, c.req.param("agentId"));
