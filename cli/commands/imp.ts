@@ -23,13 +23,20 @@ export interface ImpStatus {
   createdAt: number;
   online: boolean;
   connectedSince: number | null;
+  lastSeen: number | null;
   deviceAgent: string | null;
+  rttMs: number | null;
+  rttAt: number | null;
+  requestTimeoutMs: number;
+  queueLimit: number;
+  queuedMessages: number;
+  oldestQueuedAt: number | null;
 }
 
 export const IMP_USAGE = `impgate imp create [--label NAME] [--out device.json] [--public-key pub.jwk] [--forward URL]
                   [--device-ca ca.pem]... [--pin sha256/...]... [--force]
 impgate imp show <imp>
-impgate imp set <imp> [--request-timeout MS]`;
+impgate imp set <imp> [--request-timeout MS] [--queue-limit N]`;
 
 export async function impCommand(argv: string[], out: Output): Promise<void> {
   const [sub, ...rest] = argv;
@@ -115,15 +122,20 @@ async function set(argv: string[], out: Output): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...PROFILE_OPTIONS, "request-timeout": { type: "string" } },
+    options: { ...PROFILE_OPTIONS, "request-timeout": { type: "string" }, "queue-limit": { type: "string" } },
   });
   const [imp] = positionals;
-  if (!imp) throw usage("usage: impgate imp set <imp> [--request-timeout MS]");
+  if (!imp) throw usage("usage: impgate imp set <imp> [--request-timeout MS] [--queue-limit N]");
   const patch: Record<string, unknown> = {};
   if (values["request-timeout"] !== undefined) {
     const ms = Number(values["request-timeout"]);
     if (!Number.isInteger(ms) || ms <= 0) throw usage("--request-timeout takes a whole number of milliseconds");
     patch.requestTimeoutMs = ms;
+  }
+  if (values["queue-limit"] !== undefined) {
+    const n = Number(values["queue-limit"]);
+    if (!Number.isInteger(n) || n <= 0) throw usage("--queue-limit takes a whole number of messages");
+    patch.queueLimit = n;
   }
   if (Object.keys(patch).length === 0) throw usage("nothing to set");
   const client = new AdminClient(await loadProfile(values));
@@ -131,12 +143,28 @@ async function set(argv: string[], out: Output): Promise<void> {
   out.result(status, describe(status));
 }
 
-function describe(s: ImpStatus): string[] {
-  return [
+function describe(s: ImpStatus, now = Date.now()): string[] {
+  const device = s.online ? `online since ${new Date(s.connectedSince!).toISOString()} (${s.deviceAgent})` : "offline";
+  const seen = s.lastSeen === null ? "never" : `${ago(now - s.lastSeen)}${s.online || !s.deviceAgent ? "" : ` (${s.deviceAgent})`}`;
+  const lines = [
     `imp ${s.label} (${s.impId})`,
-    `  created:   ${new Date(s.createdAt).toISOString()}`,
-    `  device:    ${s.online ? `online since ${new Date(s.connectedSince!).toISOString()} (${s.deviceAgent})` : "offline"}`,
+    `  created:    ${new Date(s.createdAt).toISOString()}`,
+    `  device:     ${device}`,
+    `  last seen:  ${seen}`,
   ];
+  if (s.rttMs !== null) lines.push(`  round trip: ${s.rttMs} ms (reported ${ago(now - (s.rttAt ?? now))})`);
+  const oldest = s.oldestQueuedAt === null ? "" : `, oldest ${ago(now - s.oldestQueuedAt)}`;
+  lines.push(`  messages:   ${s.queuedMessages} queued (limit ${s.queueLimit}${oldest})`);
+  lines.push(`  requests:   time out after ${s.requestTimeoutMs} ms`);
+  return lines;
+}
+
+function ago(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m ago`;
+  return `${Math.floor(s / 86_400)}d ago`;
 }
 
 async function readJwk(path: string): Promise<JWK> {
