@@ -150,12 +150,15 @@ describe("agent → device messages", () => {
     expect(await unknown.json()).toEqual({ error: { code: "not_found", message: "Not found" } });
   });
 
-  it("keeps _messages for the agent: other methods get 405, nothing is relayed to the device", async () => {
+  it("keeps _messages, _events and _state for the agent: wrong methods get 405, other paths 404, nothing is relayed", async () => {
     const imp = await createImp();
     const device = await connect(imp);
     const res = await callerFetch(imp, "/_messages", { method: "GET" });
     expect(res.status).toBe(405);
     expect(res.headers.get("allow")).toBe("POST");
+    expect((await callerFetch(imp, "/_messages/a/b")).status).toBe(404);
+    expect((await callerFetch(imp, "/_state/a/b")).status).toBe(404);
+    expect((await callerFetch(imp, "/_events/x")).status).toBe(404);
     expect(device.requests).toHaveLength(0);
   });
 });

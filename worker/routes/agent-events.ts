@@ -11,7 +11,7 @@ import { z } from "zod";
 import type { AppEnv } from "../env.ts";
 import type { StoredEvent } from "../../durable-objects/event-store.ts";
 import { MAX_WAIT_MS } from "../../durable-objects/event-waiters.ts";
-import { agentTarget, methodNotAllowed, parseQuery, unwrap } from "./agent-target.ts";
+import { agentTarget, methodNotAllowed, noSuchApiPath, parseQuery, unwrap } from "./agent-target.ts";
 
 const EventsQuery = z.object({
   name: z.string().optional(),
@@ -34,6 +34,7 @@ agentEventRoutes.get("/:agentId/_events", async (c) => {
 });
 
 agentEventRoutes.all("/:agentId/_events", methodNotAllowed("GET"));
+agentEventRoutes.all("/:agentId/_events/*", noSuchApiPath);
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 

@@ -13,7 +13,7 @@ import { ApiError } from "../errors.ts";
 import { limitBody } from "../middleware/body-limit.ts";
 import { MAX_DATA_BYTES } from "../../protocol/index.ts";
 import { DEFAULT_TTL_MS, MAX_TTL_MS, MIN_TTL_MS, type MessageInfo } from "../../durable-objects/message-queue.ts";
-import { agentTarget, methodNotAllowed, parseQuery, unwrap } from "./agent-target.ts";
+import { agentTarget, methodNotAllowed, noSuchApiPath, parseQuery, unwrap } from "./agent-target.ts";
 
 const SendQuery = z.object({
   name: z.string().default("message"),
@@ -46,6 +46,7 @@ agentMessageRoutes.get("/:agentId/_messages/:msgId", async (c) => {
 
 agentMessageRoutes.all("/:agentId/_messages", methodNotAllowed("POST"));
 agentMessageRoutes.all("/:agentId/_messages/:msgId", methodNotAllowed("GET"));
+agentMessageRoutes.all("/:agentId/_messages/*", noSuchApiPath);
 
 /** Times are epoch milliseconds, as everywhere in the API. */
 function present(info: MessageInfo) {

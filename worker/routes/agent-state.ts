@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "../env.ts";
 import { limitBody } from "../middleware/body-limit.ts";
 import { MAX_STATE_VALUE_BYTES, type StateEntry } from "../../durable-objects/agent-state.ts";
-import { agentTarget, methodNotAllowed, unwrap } from "./agent-target.ts";
+import { agentTarget, methodNotAllowed, noSuchApiPath, unwrap } from "./agent-target.ts";
 
 export const agentStateRoutes = new Hono<AppEnv>();
 
@@ -37,6 +37,7 @@ agentStateRoutes.delete("/:agentId/_state/:key", async (c) => {
 
 agentStateRoutes.all("/:agentId/_state", methodNotAllowed("GET"));
 agentStateRoutes.all("/:agentId/_state/:key", methodNotAllowed("GET, PUT, DELETE"));
+agentStateRoutes.all("/:agentId/_state/*", noSuchApiPath);
 
 function present(entry: StateEntry) {
   return { key: entry.key, value: JSON.parse(entry.json) as unknown, updatedAt: entry.updatedAt };

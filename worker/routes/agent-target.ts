@@ -41,3 +41,9 @@ export function methodNotAllowed(allow: string) {
     throw new ApiError(405, "method_not_allowed", `Use ${allow}`, { Allow: allow });
   };
 }
+
+/** Any other path under a reserved agent API (`_messages/a/b`): 404, never relayed to the device. */
+export async function noSuchApiPath(c: { env: Env; req: { param(name: "agentId"): string } }): Promise<never> {
+  await agentTarget(c.env, c.req.param("agentId"));
+  throw new ApiError(404, "not_found", "No such agent API path");
+}
