@@ -84,19 +84,28 @@ export class Inbox {
   }
 
   private async drain(): Promise<void> {
-    for (let item = this.items.shift(); item && !this.stopped; item = this.items.shift()) {
-      if (item.generation !== this.generation) continue;
-      try {
-        await this.handle(item);
-      } catch (err) {
-        // Only the state file can fail here; without it nothing can be acknowledged safely.
-        this.log("error", "cannot record a handled message; it will be delivered again", { id: item.msg.id, error: String(err) });
+    const backoff = new Backoff(1_000, 30_000);
+    for (let item = this.items[0]; item && !this.stopped; item = this.items[0]) {
+      if (item.generation === this.generation) {
+        try {
+          await this.handle(item);
+          backoff.reset();
+        } catch (err) {
+          // Only the state file fails here (disk full, read-only). Acknowledging without it
+          // could repeat work after a reboot, and skipping ahead would break the order:
+          // the same message is tried again.
+          this.log("error", "cannot record message progress on disk; retrying", { id: item.msg.id, error: String(err) });
+          await this.pause(backoff.next() + 500);
+          continue;
+        }
       }
+      this.items.shift();
     }
   }
 
   private async handle({ msg, data, generation }: Item): Promise<void> {
     if (this.store.has(msg.id)) {
+      await this.store.flush();
       this.ack(msg.id);
       return;
     }

@@ -30,6 +30,8 @@ export class ProcessedMessages {
   private readonly dir: string;
   private readonly done: Set<string>;
   private inFlight: string | null;
+  /** The last save failed: what is in memory is not yet on disk. */
+  private unsaved = false;
 
   private constructor(dir: string, stored: Stored) {
     this.dir = dir;
@@ -78,7 +80,13 @@ export class ProcessedMessages {
     await this.save();
   }
 
+  /** Writes what is in memory if an earlier save failed. */
+  async flush(): Promise<void> {
+    if (this.unsaved) await this.save();
+  }
+
   private async save(): Promise<void> {
+    this.unsaved = true;
     const target = join(this.dir, FILE);
     const temp = `${target}.${process.pid}.tmp`;
     const file = await open(temp, "w", 0o600);
@@ -96,6 +104,7 @@ export class ProcessedMessages {
     } finally {
       await dir.close();
     }
+    this.unsaved = false;
   }
 }
 

@@ -170,6 +170,9 @@ export class ImpSession extends DurableObject<Env> {
     if (!imp) return AGENT_NOT_FOUND;
     if (!NAME_PATTERN.test(input.name)) return refuse(400, "bad_name", "A message name is 1-64 characters: letters, digits and . _ : - (not first)");
     if (input.data.byteLength > MAX_DATA_BYTES) return refuse(413, "body_too_large", `Message data exceeds ${MAX_DATA_BYTES} bytes`);
+    if (input.contentType !== null && !(input.contentType.length >= 1 && input.contentType.length <= 256)) {
+      return refuse(400, "bad_request", "content-type must be 1-256 characters");
+    }
     if (!(input.ttlMs >= MIN_TTL_MS && input.ttlMs <= MAX_TTL_MS)) {
       return refuse(400, "bad_ttl", `ttl must be between ${MIN_TTL_MS / 1000} and ${MAX_TTL_MS / 1000} seconds`);
     }

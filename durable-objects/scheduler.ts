@@ -34,15 +34,18 @@ export class Scheduler {
       const due = concern.nextDue();
       if (due !== null && due <= now) await concern.runDue(now);
     }
-    // Something still due now (a socket whose close is in progress) is looked at again
-    // shortly, not in a tight loop.
-    await this.rearm(now + RETRY_MS);
+    await this.rearm(now);
   }
 
-  /** Sets the alarm to the earliest deadline (not before `notBefore`), or clears it when nothing is pending. */
-  async rearm(notBefore = 0): Promise<void> {
+  /**
+   * Sets the alarm to the earliest deadline, or clears it when nothing is pending. A
+   * deadline already past at `now` (a socket whose close is still in progress) is looked
+   * at again a little later, not in a tight loop.
+   */
+  async rearm(now = 0): Promise<void> {
     const due = this.concerns.map((c) => c.nextDue()).filter((t): t is number => t !== null);
-    if (due.length === 0) await this.storage.deleteAlarm();
-    else await this.storage.setAlarm(Math.max(notBefore, Math.min(...due)));
+    if (due.length === 0) return this.storage.deleteAlarm();
+    const next = Math.min(...due);
+    await this.storage.setAlarm(next <= now ? now + RETRY_MS : next);
   }
 }

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Inbox, RetryLater, type AgentMessage } from "../../device/inbox.ts";
@@ -103,5 +103,21 @@ describe("device inbox", () => {
     box.receive(msg("stale"), data);
     await until(() => acks.length === 2);
     expect(handled).toEqual(["slow", "stale"]);
+  });
+
+  it("holds the queue, in order, while it cannot write its state file, and goes on once it can", async () => {
+    const handled: string[] = [];
+    const { box, acks } = await inbox((m) => void handled.push(m.id));
+    // A non-empty directory where the file should go: every save fails, even as root.
+    await mkdir(join(dir, "processed-messages.json", "blocker"), { recursive: true });
+    box.receive(msg("a"), data);
+    box.receive(msg("b"), data);
+    await until(() => logs.some((l) => l.startsWith("error cannot record message progress")));
+    expect(handled).toEqual([]);
+    expect(acks).toEqual([]);
+    await rm(join(dir, "processed-messages.json"), { recursive: true });
+    await until(() => acks.length === 2);
+    expect(handled).toEqual(["a", "b"]);
+    expect(acks).toEqual(["a", "b"]);
   });
 });

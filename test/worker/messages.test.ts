@@ -125,11 +125,13 @@ describe("agent → device messages", () => {
     }
   });
 
-  it("refuses a bad name, and data over 64 KiB before buffering it", async () => {
+  it("refuses a bad name or content type, and data over 64 KiB before buffering it", async () => {
     const imp = await createImp();
     const bad = await callerFetch(imp, "/_messages?name=no%20spaces", { method: "POST", body: "x" });
     expect(bad.status).toBe(400);
     expect((await bad.json<{ error: { code: string } }>()).error.code).toBe("bad_name");
+    const longType = await callerFetch(imp, "/_messages", { method: "POST", body: "x", headers: { "content-type": `text/${"x".repeat(300)}` } });
+    expect(longType.status).toBe(400);
     const big = await callerFetch(imp, "/_messages", { method: "POST", body: new Uint8Array(64 * 1024 + 1) });
     expect(big.status).toBe(413);
     const atLimit = await callerFetch(imp, "/_messages", { method: "POST", body: new Uint8Array(64 * 1024) });
