@@ -325,7 +325,6 @@ export class DeviceLink extends EventEmitter {
     if (ws.readyState === WebSocket.OPEN) ws.send(encodeFrame({ t: "res", id: msg.id, status: reply.status, headers }, payload));
     this.log("debug", "request", { id: msg.id, method: msg.method, path: msg.path, status: reply.status, ms: Date.now() - started });
   }
-
 }
 
 /** Library entry: connect this device to its edge and keep it connected. */
