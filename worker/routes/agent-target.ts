@@ -6,11 +6,11 @@ import type { z } from "zod";
 import type { Env } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { verifyAgentId } from "../ids.ts";
-import type { AgentCall } from "../../durable-objects/imp-session.ts";
+import type { AgentCall, ImpSession } from "../../durable-objects/imp-session.ts";
 import type { Outcome } from "../../durable-objects/outcome.ts";
 
 export interface AgentTarget {
-  stub: DurableObjectStub<import("../../durable-objects/imp-session.ts").ImpSession>;
+  stub: DurableObjectStub<ImpSession>;
   call: AgentCall;
 }
 
