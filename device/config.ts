@@ -3,8 +3,11 @@
  * where the edge is, who this imp is, its private key, and what it trusts.
  */
 import { readFile } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { basename, dirname, extname, resolve } from "node:path";
 import { z } from "zod";
+
+/** An absolute URL path (tunnel mode's message path). */
+export const URL_PATH_PATTERN = /^\/[A-Za-z0-9._~\/-]*$/;
 
 const Jwk = z.looseObject({ kty: z.string(), crv: z.string(), x: z.string() });
 
@@ -24,8 +27,17 @@ export const DeviceConfig = z.object({
   }),
   /** Tunnel mode: forward agent requests to this local HTTP service. */
   forward: z.url().optional(),
+  /** Tunnel mode: agent messages are POSTed to `<forward><messagePath>/<name>`. */
+  messagePath: z.string().regex(URL_PATH_PATTERN, "messagePath must be an absolute URL path").default("/_impgate/messages"),
+  /**
+   * Where the daemon keeps its own state (the ids of handled messages). loadConfig()
+   * defaults it to `<config name>.state/` beside the config file.
+   */
+  stateDir: z.string().min(1).optional(),
   reconnect: z.object({ baseMs: z.number().positive(), maxMs: z.number().positive() }).default({ baseMs: 500, maxMs: 30_000 }),
-  heartbeat: z.object({ intervalMs: z.number().positive(), timeoutMs: z.number().positive() }).default({ intervalMs: 15_000, timeoutMs: 10_000 }),
+  heartbeat: z
+    .object({ intervalMs: z.number().positive(), timeoutMs: z.number().positive(), reportMs: z.number().positive().default(300_000) })
+    .default({ intervalMs: 15_000, timeoutMs: 10_000, reportMs: 300_000 }),
   /** Largest request or reply body, bytes; matches the edge's limit. */
   maxBodyBytes: z.number().int().positive().default(1024 * 1024),
 });
@@ -46,6 +58,7 @@ export function parseConfig(input: unknown, source = "config"): DeviceConfig {
 /**
  * Reads a config file. `deviceKeyFile` (relative to the config) may stand in for an
  * inline `deviceKey`, for devices that made their own key with `impgate-device keygen`.
+ * A relative `stateDir` is relative to the config file too.
  */
 export async function loadConfig(path: string): Promise<DeviceConfig> {
   let text: string;
@@ -69,5 +82,7 @@ export async function loadConfig(path: string): Promise<DeviceConfig> {
       throw new ConfigError(`cannot read device key ${keyPath}`);
     }
   }
-  return parseConfig(json, path);
+  const config = parseConfig(json, path);
+  const stateDir = config.stateDir ?? `${basename(path, extname(path))}.state`;
+  return { ...config, stateDir: resolve(dirname(path), stateDir) };
 }

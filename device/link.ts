@@ -1,21 +1,26 @@
 /**
  * The device link: one outbound websocket to the edge over pinned TLS, the handshake
  * (check the edge's signature with the pinned edge key, then prove the device key),
- * heartbeats, request dispatch, and reconnects with backoff. Library entry: `connect()`.
+ * heartbeats, request and message dispatch, events, and reconnects with backoff.
+ * Library entry: `connect()`.
  */
 import { EventEmitter } from "node:events";
 import { webcrypto } from "node:crypto";
 import WebSocket from "ws";
 import { base64url, type CryptoKey } from "jose";
 import {
-  CloseCode, FATAL_CLOSE_CODES, HEARTBEAT_PING, HEARTBEAT_PONG, PROTOCOL_VERSION, ProofError, ProtocolError,
+  CloseCode, FATAL_CLOSE_CODES, HEARTBEAT_PONG, PROTOCOL_VERSION, ProofError, ProtocolError,
   algorithmForJwk, closeCodeName, decodeFrame, encodeFrame, importSigningKey, importVerifyKey,
   signDeviceProof, verifyEdgeProof, type MessageOf,
 } from "../protocol/index.ts";
 import { Backoff } from "./backoff.ts";
-import type { DeviceConfig } from "./config.ts";
+import { ConfigError, type DeviceConfig } from "./config.ts";
+import { Heartbeat } from "./heartbeat.ts";
+import { Inbox, type MessageHandler } from "./inbox.ts";
 import { silentLogger, type Logger } from "./log.ts";
+import { Outbox, type EventData } from "./outbox.ts";
 import { pinnedTlsOptions } from "./pinned-tls.ts";
+import { ProcessedMessages } from "./processed-messages.ts";
 
 export const DAEMON_AGENT = "impgate-device/0.1.0";
 /** The edge must complete the handshake within this time, or the attempt is abandoned. */
@@ -41,6 +46,12 @@ export interface AgentReply {
 export interface Handlers {
   /** Answers an agent HTTP request. Without it every request gets 501. */
   request?: (req: AgentRequest) => AgentReply | Promise<AgentReply>;
+  /**
+   * Handles an agent message, once: it is acknowledged after this returns, and its id
+   * is kept in `config.stateDir` so a restart does not run it again. Without it,
+   * messages stay queued at the edge (until their TTL) for a daemon that has one.
+   */
+  message?: MessageHandler;
 }
 
 export interface LinkOptions {
@@ -54,7 +65,10 @@ export class DeviceLink extends EventEmitter {
   private stopped = false;
   private isReady = false;
   private retryTimer: NodeJS.Timeout | null = null;
-  private heartbeat: NodeJS.Timeout | null = null;
+  private readonly heartbeat: Heartbeat;
+  private readonly outbox = new Outbox();
+  private inbox: Inbox | null = null;
+  private warnedNoHandler = false;
   private readonly backoff: Backoff;
   private readonly log: Logger;
   private keys: Promise<Keys>;
@@ -68,6 +82,10 @@ export class DeviceLink extends EventEmitter {
     this.handlers = handlers;
     this.log = options.log ?? silentLogger;
     this.backoff = new Backoff(config.reconnect.baseMs, config.reconnect.maxMs);
+    this.heartbeat = new Heartbeat(config.heartbeat, this.log);
+    if (handlers.message && !config.stateDir) {
+      throw new ConfigError("a message handler needs config.stateDir, where handled message ids are kept");
+    }
     this.keys = (async () => ({
       device: await importSigningKey(config.deviceKey),
       alg: algorithmForJwk(config.deviceKey),
@@ -82,14 +100,27 @@ export class DeviceLink extends EventEmitter {
   }
 
   start(): this {
-    this.open();
+    void this.openInbox().then((ok) => {
+      if (ok) this.open();
+    });
     return this;
   }
 
-  /** Stops reconnecting and closes the link. */
+  /**
+   * Sends an event to the agent; resolves once the edge stored it. While offline it
+   * waits in a bounded in-memory buffer (see outbox.ts).
+   */
+  send(name: string, data: EventData, options: { contentType?: string } = {}): Promise<void> {
+    if (this.stopped) return Promise.reject(new Error("device link is closed"));
+    return this.outbox.send(name, data, options.contentType);
+  }
+
+  /** Stops reconnecting and closes the link, after a running message handler finishes (10 s at most). */
   async close(): Promise<void> {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.outbox.close();
+    if (this.inbox) await Promise.race([this.inbox.stop(), new Promise((r) => setTimeout(r, 10_000).unref())]);
     const ws = this.ws;
     if (!ws || ws.readyState === WebSocket.CLOSED) return;
     await new Promise<void>((resolve) => {
@@ -100,6 +131,26 @@ export class DeviceLink extends EventEmitter {
         resolve();
       }, 2000).unref();
     });
+  }
+
+  /** Loads the handled-message ids before the first connect; a damaged state file stops the daemon. */
+  private async openInbox(): Promise<boolean> {
+    const handler = this.handlers.message;
+    if (!handler) return true;
+    try {
+      const store = await ProcessedMessages.open(this.config.stateDir!);
+      this.inbox = new Inbox(store, handler, (id) => this.sendAck(id), this.log);
+      return true;
+    } catch (err) {
+      this.stopped = true;
+      this.log("error", "cannot open the device state", { error: (err as Error).message });
+      this.emit("fatal", err);
+      return false;
+    }
+  }
+
+  private sendAck(id: string): void {
+    if (this.isReady && this.ws?.readyState === WebSocket.OPEN) this.ws.send(encodeFrame({ t: "ack", id }));
   }
 
   /** Resolves when the link is next authenticated and ready. */
@@ -137,7 +188,7 @@ export class DeviceLink extends EventEmitter {
 
     ws.on("message", (data, isBinary) => {
       if (!isBinary) {
-        if (data.toString() === HEARTBEAT_PONG) this.onPong();
+        if (data.toString() === HEARTBEAT_PONG) this.heartbeat.onPong();
         return;
       }
       this.onFrame(ws, data as Buffer, cnonce).then(
@@ -155,9 +206,11 @@ export class DeviceLink extends EventEmitter {
     });
     ws.on("close", (code, reason) => {
       clearTimeout(handshakeTimer);
-      this.stopHeartbeat();
+      this.heartbeat.stop();
       const wasReady = this.isReady;
       this.isReady = false;
+      this.outbox.offline();
+      this.inbox?.newLink();
       if (this.ws === ws) this.ws = null;
       const fields = { code, reason: reason.toString(), name: closeCodeName(code) };
       if (FATAL_CLOSE_CODES.has(code)) {
@@ -196,19 +249,40 @@ export class DeviceLink extends EventEmitter {
       case "ready":
         this.isReady = true;
         this.backoff.reset();
-        this.startHeartbeat(ws);
+        this.heartbeat.start(ws);
+        this.inbox?.newLink();
+        this.warnedNoHandler = false;
         this.log("info", "ready", { impId: msg.impId });
+        this.outbox.online((frame) => ws.send(frame));
         this.emit("ready");
         return true;
       case "req":
         if (this.isReady) void this.onRequest(ws, msg, payload);
         return false;
+      case "msg":
+        if (this.isReady) this.onMessage(msg, payload);
+        return false;
+      case "ack":
+        if (!this.outbox.acknowledged(msg.id)) this.log("debug", "ack for no pending event", { id: msg.id });
+        return false;
       case "error":
-        this.log("warn", "edge reported an error", { code: msg.code, message: msg.message });
+        if (msg.ref && this.outbox.refused(msg.ref, msg.code, msg.message)) {
+          this.log("warn", "edge refused an event", { id: msg.ref, code: msg.code, message: msg.message });
+        } else {
+          this.log("warn", "edge reported an error", { code: msg.code, message: msg.message });
+        }
         return false;
       default:
         this.log("debug", "ignored message", { t: msg.t });
         return false;
+    }
+  }
+
+  private onMessage(msg: MessageOf<"msg">, data: Uint8Array): void {
+    if (this.inbox) return this.inbox.receive(msg, data);
+    if (!this.warnedNoHandler) {
+      this.warnedNoHandler = true;
+      this.log("warn", "agent message arrived but this device has no message handler; it stays queued at the edge", { name: msg.name });
     }
   }
 
@@ -250,32 +324,6 @@ export class DeviceLink extends EventEmitter {
     const payload = typeof reply.body === "string" ? new TextEncoder().encode(reply.body) : (reply.body ?? new Uint8Array(0));
     if (ws.readyState === WebSocket.OPEN) ws.send(encodeFrame({ t: "res", id: msg.id, status: reply.status, headers }, payload));
     this.log("debug", "request", { id: msg.id, method: msg.method, path: msg.path, status: reply.status, ms: Date.now() - started });
-  }
-
-  private awaitingPong: NodeJS.Timeout | null = null;
-
-  private startHeartbeat(ws: WebSocket): void {
-    this.stopHeartbeat();
-    const { intervalMs, timeoutMs } = this.config.heartbeat;
-    this.heartbeat = setInterval(() => {
-      if (this.awaitingPong || ws.readyState !== WebSocket.OPEN) return;
-      ws.send(HEARTBEAT_PING);
-      this.awaitingPong = setTimeout(() => {
-        this.log("warn", "heartbeat lost; dropping the link");
-        ws.terminate();
-      }, timeoutMs);
-    }, intervalMs);
-  }
-
-  private onPong(): void {
-    if (this.awaitingPong) clearTimeout(this.awaitingPong);
-    this.awaitingPong = null;
-  }
-
-  private stopHeartbeat(): void {
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    this.onPong();
-    this.heartbeat = null;
   }
 }
 

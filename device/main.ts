@@ -1,24 +1,29 @@
 /**
  * `impgate-device`: the daemon (run by systemd).
- *   impgate-device --config device.json [--forward http://127.0.0.1:8080]
+ *   impgate-device --config device.json [--forward http://127.0.0.1:8080] [--messages-path /_impgate/messages]
  *   impgate-device keygen [--out device-key.jwk]   (prints the public key for `impgate imp create`)
  */
 import { parseArgs } from "node:util";
 import { writeFile } from "node:fs/promises";
 import { exportJWK, generateKeyPair } from "jose";
-import { ConfigError, loadConfig } from "./config.ts";
+import { ConfigError, URL_PATH_PATTERN, loadConfig } from "./config.ts";
 import { connect } from "./link.ts";
 import { jsonLogger } from "./log.ts";
-import { tunnelTo } from "./tunnel.ts";
+import { forwardMessagesTo, tunnelTo } from "./tunnel.ts";
 
-const USAGE = `usage: impgate-device --config <device.json> [--forward <http://127.0.0.1:PORT>]
+const USAGE = `usage: impgate-device --config <device.json> [--forward <http://127.0.0.1:PORT>] [--messages-path </path>]
        impgate-device keygen [--out <device-key.jwk>]`;
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === "keygen") return keygen(argv.slice(1));
   const { values } = parseArgs({
     args: argv,
-    options: { config: { type: "string", short: "c" }, forward: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: {
+      config: { type: "string", short: "c" },
+      forward: { type: "string" },
+      "messages-path": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
   });
   if (values.help || !values.config) {
     console.error(USAGE);
@@ -27,10 +32,17 @@ async function main(argv: string[]): Promise<number> {
   const config = await loadConfig(values.config);
   const forward = values.forward ?? config.forward;
   if (forward && !/^https?:\/\//.test(forward)) throw new ConfigError(`--forward must be an http:// or https:// URL, got ${forward}`);
+  const messagePath = values["messages-path"] ?? config.messagePath;
+  if (!URL_PATH_PATTERN.test(messagePath)) throw new ConfigError(`--messages-path must be an absolute URL path, got ${messagePath}`);
   const log = jsonLogger();
-  const link = connect(config, forward ? { request: tunnelTo(forward, { maxBodyBytes: config.maxBodyBytes }) } : {}, { log });
-  log("info", "daemon started", { impId: config.impId, edge: config.edgeUrl, mode: forward ? "tunnel" : "none", forward });
+  // Tunnel mode: requests go to the local service, and so do agent messages (POST <messagePath>/<name>).
+  const handlers = forward
+    ? { request: tunnelTo(forward, { maxBodyBytes: config.maxBodyBytes }), message: forwardMessagesTo(forward, messagePath) }
+    : {};
+  const link = connect(config, handlers, { log });
+  log("info", "daemon started", { impId: config.impId, edge: config.edgeUrl, mode: forward ? "tunnel" : "none", forward, stateDir: config.stateDir });
 
+  let exitCode = 0;
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log("info", "stopping", { signal });
@@ -38,8 +50,12 @@ async function main(argv: string[]): Promise<number> {
     };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
+    link.once("fatal", () => {
+      exitCode = 1;
+      resolve();
+    });
   });
-  return 0;
+  return exitCode;
 }
 
 async function keygen(argv: string[]): Promise<number> {

@@ -2,10 +2,17 @@
  * Tunnel mode: each agent request becomes a request to a local HTTP service, and its
  * response (status, headers, body) goes back unchanged. node:http rather than fetch, so
  * bodies pass through byte for byte (no transparent decompression).
+ *
+ * Agent messages become `POST <service><messagePath>/<name>` with the message data as
+ * the body and its id in `Impgate-Message-Id` (plus `Impgate-Redelivered: 1` when an
+ * earlier attempt may have been cut short). A 2xx answer means handled; 408, 429, 5xx
+ * or no answer mean "try again later"; any other status means the service refused it
+ * for good (logged, not retried).
  */
 import http from "node:http";
 import https from "node:https";
 import type { AgentReply, AgentRequest } from "./link.ts";
+import { RetryLater, type AgentMessage } from "./inbox.ts";
 
 const HOP_BY_HOP = new Set([
   "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer", "host", "content-length",
@@ -54,6 +61,40 @@ export function tunnelTo(target: string, options: TunnelOptions): (req: AgentReq
       outgoing.on("timeout", () => outgoing.destroy(new Error("timeout")));
       outgoing.on("error", (err) => resolve(failure(502, `local service unreachable (${(err as NodeJS.ErrnoException).code ?? err.message})`)));
       outgoing.end(req.body);
+    });
+}
+
+const MESSAGE_TIMEOUT_MS = 30_000;
+
+export function forwardMessagesTo(target: string, messagePath: string): (msg: AgentMessage) => Promise<void> {
+  const base = new URL(target);
+  const client = base.protocol === "https:" ? https : http;
+  const agent = new client.Agent({ keepAlive: true });
+  return (msg) =>
+    new Promise<void>((resolve, reject) => {
+      const url = new URL(base);
+      url.pathname = joinPath(joinPath(base.pathname, messagePath), encodeURIComponent(msg.name));
+      const headers: Record<string, string> = {
+        "content-length": String(msg.data.byteLength),
+        "impgate-message-id": msg.id,
+        "impgate-message-name": msg.name,
+        "impgate-message-created": new Date(msg.createdAt).toISOString(),
+        ...(msg.contentType ? { "content-type": msg.contentType } : {}),
+        ...(msg.redelivered ? { "impgate-redelivered": "1" } : {}),
+      };
+      const outgoing = client.request(url, { method: "POST", headers, agent, timeout: MESSAGE_TIMEOUT_MS }, (res) => {
+        res.resume();
+        res.on("end", () => {
+          const status = res.statusCode ?? 502;
+          if (status >= 200 && status < 300) resolve();
+          else if (status === 408 || status === 429 || status >= 500) reject(new RetryLater(`local service answered ${status}`));
+          else reject(new Error(`local service refused the message (${status})`));
+        });
+        res.on("error", () => reject(new RetryLater("local service response failed")));
+      });
+      outgoing.on("timeout", () => outgoing.destroy(new Error("timeout")));
+      outgoing.on("error", (err) => reject(new RetryLater(`local service unreachable (${(err as NodeJS.ErrnoException).code ?? err.message})`)));
+      outgoing.end(msg.data);
     });
 }
 

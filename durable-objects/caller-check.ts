@@ -7,7 +7,7 @@ import { CHALLENGE_TTL_S, WEBHOOK_TOLERANCE_S } from "../protocol/index.ts";
 import type { EdgeKey } from "../worker/edge-key.ts";
 import { mintAccessToken, ACCESS_TOKEN_TTL_S } from "../worker/auth/access-token.ts";
 import { RateGuard } from "../worker/auth/rate-guard.ts";
-import type { AgentCall, CallerProof, Refusal } from "./agent-call.ts";
+import type { AgentCall, CallerProof, Denial } from "./agent-call.ts";
 import type { AuditLog } from "./audit-log.ts";
 import { verifyAssertion, verifyTotp, verifyWebhook, type AuthFailure, type Credential, type CredentialStore } from "./credentials.ts";
 import type { ImpRecord } from "./imp-record.ts";
@@ -16,7 +16,7 @@ import type { ReplayMemory } from "./replay-memory.ts";
 /** GitHub signatures carry no timestamp: remember them for a day instead of a window. */
 const UNTIMED_SIGNATURE_MEMORY_MS = 24 * 3600 * 1000;
 
-export type Verdict = { kind: "ok"; credId: string | null } | Refusal;
+export type Verdict = { kind: "ok"; credId: string | null } | Denial;
 
 export class CallerCheck {
   readonly guard = new RateGuard();
@@ -65,7 +65,7 @@ export class CallerCheck {
   /** Redeems a signed assertion over a challenge nonce for an access token. */
   async exchange(
     imp: ImpRecord, call: AgentCall, key: EdgeKey, input: { assertion: string; credId: string; nonce: string; nonceExpiresAt: number },
-  ): Promise<{ kind: "token"; token: string; expiresIn: number } | Refusal> {
+  ): Promise<{ kind: "token"; token: string; expiresIn: number } | Denial> {
     const blocked = this.blocked(call.client, { kind: "totp", code: "" });
     if (blocked) return blocked;
     const cred = await this.creds.get(input.credId);
@@ -114,13 +114,13 @@ export class CallerCheck {
     this.fail(call, reason, undefined, at);
   }
 
-  private blocked(client: string, caller: CallerProof): Refusal | null {
+  private blocked(client: string, caller: CallerProof): Denial | null {
     // Per-agent lockdown only holds back guessable credentials; a verified token still works.
     const retryAfter = Math.max(this.guard.clientRetryAfter(client), caller.kind === "bearer" ? 0 : this.guard.agentRetryAfter());
     return retryAfter > 0 ? { kind: "rate_limited", retryAfter } : null;
   }
 
-  private fail(call: AgentCall, reason: AuthFailure, credId?: string, at?: number): Refusal {
+  private fail(call: AgentCall, reason: AuthFailure, credId?: string, at?: number): Denial {
     const wasBlocked = this.guard.clientRetryAfter(call.client) > 0 || this.guard.agentRetryAfter() > 0;
     this.guard.failClient(call.client);
     this.audit.record("auth_failed", call.client, { reason, kind: call.caller.kind, ...(credId ? { credId } : {}) }, at);

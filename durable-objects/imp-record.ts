@@ -20,6 +20,8 @@ export interface ImpRecord {
   allowHttp: boolean;
   /** The operator opted this agent out of caller authentication. */
   public: boolean;
+  /** Overrides DEFAULT_QUEUE_LIMIT: how many undelivered messages may wait for the device. */
+  queueLimit?: number;
 }
 
 const KEY = "imp";

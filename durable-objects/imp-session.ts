@@ -1,31 +1,44 @@
 /**
  * ImpSession: one Durable Object per imp. It holds the device's websocket (hibernation
- * API only, so an idle imp costs nothing), authenticates the device, and turns agent
- * requests into request frames whose replies it correlates.
+ * API only, so an idle imp costs nothing), authenticates the device, turns agent
+ * requests into request frames whose replies it correlates, queues agent messages until
+ * the device acknowledges them, and keeps the device's events and the agent's state.
  *
- * Hibernation handlers only decode and dispatch to the on* methods below.
+ * Hibernation handlers only decode and dispatch to the on* methods below; each stored
+ * concern lives in its own module (message-queue, event-store, agent-state, device-status).
  */
 import { DurableObject } from "cloudflare:workers";
-import { base64url, type JWK } from "jose";
+import type { JWK } from "jose";
 import {
-  CloseCode, HEARTBEAT_PING, HEARTBEAT_PONG, PROTOCOL_VERSION, ProtocolError, ProofError,
-  decodeFrame, encodeFrame, importVerifyKey, signEdgeProof, verifyDeviceProof,
-  type Message, type MessageOf,
+  CloseCode, HEARTBEAT_PING, HEARTBEAT_PONG, MAX_DATA_BYTES, MAX_HEADER_BYTES, NAME_PATTERN, ProtocolError,
+  decodeFrame, encodeFrame, type Message, type MessageOf,
 } from "../protocol/index.ts";
 import type { Env } from "../worker/env.ts";
-import { DEFAULT_REQUEST_TIMEOUT_MS, intVar } from "../worker/env.ts";
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, intVar } from "../worker/env.ts";
 import { edgeKey } from "../worker/edge-key.ts";
 import { clientAddress } from "../worker/auth/refusals.ts";
+import type { FailureEntry } from "../worker/auth/failure-audit.ts";
 import { ImpStore, type ImpRecord } from "./imp-record.ts";
 import type { ImpStatus } from "./imp-status.ts";
-import type { AgentCall, Refusal } from "./agent-call.ts";
+import type { AgentCall, Denial } from "./agent-call.ts";
 import { AuditLog, type AuditEntry } from "./audit-log.ts";
 import { CallerCheck } from "./caller-check.ts";
 import { CredentialStore, view, type AuthFailure, type Credential, type CredentialView } from "./credentials.ts";
 import { ReplayMemory } from "./replay-memory.ts";
-import type { FailureEntry } from "../worker/auth/failure-audit.ts";
-import { DEVICE_TAG, HANDSHAKE_TIMEOUT_MS, closeQuietly, readLink, sendQuietly, writeLink } from "./device-link.ts";
+import {
+  DEVICE_TAG, HANDSHAKE_TIMEOUT_MS, HandshakeTimeouts, closeQuietly, readLink, refuseFrame, sendQuietly, strike, writeLink,
+  type PendingLink, type ReadyLink,
+} from "./device-link.ts";
+import { deliverQueued } from "./message-delivery.ts";
+import { checkHello, sendChallenge } from "./device-handshake.ts";
 import { PendingRequests } from "./pending-requests.ts";
+import { Scheduler } from "./scheduler.ts";
+import { AGENT_NOT_FOUND, ok, refuse, type Outcome } from "./outcome.ts";
+import { DEFAULT_QUEUE_LIMIT, MAX_TTL_MS, MIN_TTL_MS, MessageQueue, type MessageInfo, type NewMessage } from "./message-queue.ts";
+import { EventStore, type EventPage, type EventQuery } from "./event-store.ts";
+import { EventWaiters } from "./event-waiters.ts";
+import { AgentState, type StateEntry } from "./agent-state.ts";
+import { DeviceStatusStore } from "./device-status.ts";
 
 /** An agent HTTP request as the worker hands it over. */
 export interface AgentRequest {
@@ -41,7 +54,7 @@ export type { ImpStatus } from "./imp-status.ts";
 
 export type AgentResult =
   | { kind: "reply"; status: number; headers: [string, string][]; body: Uint8Array }
-  | Refusal
+  | Denial
   | { kind: "offline" }
   | { kind: "timeout" }
   | { kind: "device_gone" };
@@ -55,6 +68,7 @@ export interface ProvisionInput {
 
 export interface ImpSettings {
   requestTimeoutMs?: number | null;
+  queueLimit?: number | null;
   allowHttp?: boolean;
   public?: boolean;
 }
@@ -62,6 +76,12 @@ export interface ImpSettings {
 export class ImpSession extends DurableObject<Env> {
   private readonly imp: ImpStore;
   private readonly pending = new PendingRequests();
+  private readonly queue: MessageQueue;
+  private readonly events: EventStore;
+  private readonly waiters = new EventWaiters();
+  private readonly state: AgentState;
+  private readonly device: DeviceStatusStore;
+  private readonly scheduler: Scheduler;
   private readonly creds: CredentialStore;
   private readonly audit: AuditLog;
   private readonly callers: CallerCheck;
@@ -72,8 +92,18 @@ export class ImpSession extends DurableObject<Env> {
     this.creds = new CredentialStore(ctx.storage);
     this.audit = new AuditLog(ctx.storage.sql);
     this.callers = new CallerCheck(this.creds, new ReplayMemory(ctx.storage.sql), this.audit);
+    this.queue = new MessageQueue(ctx.storage.sql);
+    this.events = new EventStore(ctx.storage.sql);
+    this.state = new AgentState(ctx.storage.sql);
+    this.device = new DeviceStatusStore(ctx.storage);
+    this.scheduler = new Scheduler(ctx.storage, [new HandshakeTimeouts(ctx, (link) => this.audit.record("device_refused", link.client, { reason: "handshake timeout" })), this.queue]);
     // Heartbeats are answered by the runtime itself and never wake this object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_PING, HEARTBEAT_PONG));
+    void ctx.blockConcurrencyWhile(async () => {
+      this.queue.migrate();
+      this.events.migrate();
+      this.state.migrate();
+    });
   }
 
   // ---- admin (RPC from the worker) ----
@@ -86,19 +116,22 @@ export class ImpSession extends DurableObject<Env> {
   async status(): Promise<ImpStatus | null> {
     const imp = await this.imp.get();
     if (!imp) return null;
-    const live = this.liveSocket();
-    const link = live ? readLink(live) : null;
+    const ws = this.liveSocket();
+    const link = ws ? (readLink(ws) as ReadyLink) : null;
+    const device = await this.device.read(ws && link ? { link, heartbeatAt: this.ctx.getWebSocketAutoResponseTimestamp(ws) } : null);
+    const backlog = this.queue.backlog(Date.now());
     return {
       impId: imp.impId,
       label: imp.label,
       createdAt: imp.createdAt,
-      online: live !== null,
-      connectedSince: link?.state === "ready" ? link.readyAt : null,
-      deviceAgent: link?.state === "ready" ? link.agent : null,
+      ...device,
       deviceKey: imp.devicePublicJwk !== null,
       allowHttp: imp.allowHttp,
       public: imp.public,
-      requestTimeoutMs: imp.requestTimeoutMs ?? null,
+      requestTimeoutMs: this.requestTimeout(imp),
+      queueLimit: imp.queueLimit ?? DEFAULT_QUEUE_LIMIT,
+      queuedMessages: backlog.queued,
+      oldestQueuedAt: backlog.oldestAt,
     };
   }
 
@@ -109,6 +142,7 @@ export class ImpSession extends DurableObject<Env> {
     if (settings.requestTimeoutMs !== undefined) next.requestTimeoutMs = settings.requestTimeoutMs ?? undefined;
     if (settings.allowHttp !== undefined) next.allowHttp = settings.allowHttp;
     if (settings.public !== undefined) next.public = settings.public;
+    if (settings.queueLimit !== undefined) next.queueLimit = settings.queueLimit ?? undefined;
     await this.imp.put(next);
     const changed = Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined).map(([k, v]) => [k, v ?? "default"]));
     this.audit.record("settings_changed", client, changed as Record<string, string | number | boolean>);
@@ -196,7 +230,7 @@ export class ImpSession extends DurableObject<Env> {
     if (dropped > 0) this.audit.record("auth_failed", call.client, { reason: "more refused in the worker", count: dropped });
   }
 
-  // ---- agent requests (RPC from the worker) ----
+  // ---- callers (RPC from the worker's agent routes) ----
 
   async agentRequest(call: AgentCall, req: AgentRequest): Promise<AgentResult> {
     const imp = await this.currentImp(call);
@@ -206,7 +240,7 @@ export class ImpSession extends DurableObject<Env> {
     const ws = this.liveSocket();
     if (!ws) return { kind: "offline" };
 
-    const timeoutMs = imp.requestTimeoutMs ?? intVar(this.env.REQUEST_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS);
+    const timeoutMs = this.requestTimeout(imp);
     const id = crypto.randomUUID();
     const frame = encodeFrame(
       { t: "req", id, method: req.method, path: req.path, query: req.query, headers: req.headers, deadline: Date.now() + timeoutMs },
@@ -217,6 +251,95 @@ export class ImpSession extends DurableObject<Env> {
     const result = await outcome;
     if (result.kind !== "reply") return result;
     return { kind: "reply", status: result.msg.status, headers: result.msg.headers, body: result.body };
+  }
+
+  /** Queues a message for the device; it is sent at once if the device is online. */
+  async sendMessage(call: AgentCall, input: NewMessage): Promise<Outcome<MessageInfo>> {
+    const gate = await this.gate(call, input.data);
+    if (!gate.ok) return gate;
+    const imp = gate.value;
+    if (!NAME_PATTERN.test(input.name)) return refuse(400, "bad_name", "A message name is 1-64 characters: letters, digits and . _ : - (not first)");
+    if (input.data.byteLength > MAX_DATA_BYTES) return refuse(413, "body_too_large", `Message data exceeds ${MAX_DATA_BYTES} bytes`);
+    if (input.contentType !== null && !(input.contentType.length >= 1 && input.contentType.length <= 256)) {
+      return refuse(400, "bad_request", "content-type must be 1-256 characters");
+    }
+    if (!(input.ttlMs >= MIN_TTL_MS && input.ttlMs <= MAX_TTL_MS)) {
+      return refuse(400, "bad_ttl", `ttl must be between ${MIN_TTL_MS / 1000} and ${MAX_TTL_MS / 1000} seconds`);
+    }
+    const outcome = this.queue.enqueue(input, imp.queueLimit ?? DEFAULT_QUEUE_LIMIT, Date.now());
+    if (!outcome.ok) return outcome;
+    await this.scheduler.wakeBy(outcome.value.expiresAt);
+    const ws = this.liveSocket();
+    if (ws) deliverQueued(this.queue, ws);
+    return outcome;
+  }
+
+  async messageStatus(call: AgentCall, id: string): Promise<Outcome<MessageInfo>> {
+    const gate = await this.gate(call);
+    if (!gate.ok) return gate;
+    const info = this.queue.get(id, Date.now());
+    return info ? ok(info) : refuse(404, "message_not_found", "No such message (unknown, or finished more than a day ago)");
+  }
+
+  /** Recent device events, or those after a cursor; with `waitMs`, waits for the next one. */
+  async readEvents(call: AgentCall, query: EventQuery): Promise<Outcome<EventPage>> {
+    const gate = await this.gate(call);
+    if (!gate.ok) return gate;
+    if (query.name !== undefined && !NAME_PATTERN.test(query.name)) return refuse(400, "bad_name", "Not a valid event name");
+    // Waiting without a cursor means "the next event from now on".
+    const after = query.after ?? (query.waitMs > 0 ? this.events.head() : undefined);
+    let events = this.events.read({ name: query.name, after, limit: query.limit });
+    if (events.length === 0 && query.waitMs > 0) {
+      if (this.waiters.full) return refuse(429, "too_many_waiters", "Too many callers are waiting for this imp's events");
+      await this.waiters.wait(query.name, query.waitMs);
+      events = this.events.read({ name: query.name, after, limit: query.limit });
+    }
+    const cursor = events.at(-1)?.seq ?? Math.max(after ?? 0, this.events.head());
+    return ok({ events, latest: this.events.latest(query.name), cursor });
+  }
+
+  async listState(call: AgentCall): Promise<Outcome<{ entries: StateEntry[]; bytes: number }>> {
+    const gate = await this.gate(call);
+    if (!gate.ok) return gate;
+    return ok(this.state.list());
+  }
+
+  async readState(call: AgentCall, key: string): Promise<Outcome<StateEntry>> {
+    const gate = await this.gate(call);
+    if (!gate.ok) return gate;
+    return this.state.get(key);
+  }
+
+  async writeState(call: AgentCall, key: string, json: string): Promise<Outcome<StateEntry>> {
+    const gate = await this.gate(call);
+    if (!gate.ok) return gate;
+    return this.state.put(key, json, Date.now());
+  }
+
+  async deleteState(call: AgentCall, key: string): Promise<Outcome<{ key: string }>> {
+    const gate = await this.gate(call);
+    if (!gate.ok) return gate;
+    return this.state.delete(key);
+  }
+
+  /**
+   * For the caller-facing APIs: the imp, if the call came through its current agent URL and
+   * the caller is authenticated. The body matters only to signed webhooks.
+   */
+  private async gate(call: AgentCall, body: Uint8Array = new Uint8Array(0)): Promise<Outcome<ImpRecord>> {
+    const imp = await this.currentImp(call);
+    if (!imp) return AGENT_NOT_FOUND;
+    const verdict = await this.callers.authorize(imp, call, body);
+    switch (verdict.kind) {
+      case "ok":
+        return ok(imp);
+      case "not_found":
+        return AGENT_NOT_FOUND;
+      case "unauthorized":
+        return refuse(401, "unauthorized", "Authentication required", { "WWW-Authenticate": 'Bearer realm="impgate", error="invalid_token"' });
+      case "rate_limited":
+        return refuse(429, "rate_limited", "Too many failed attempts", { "Retry-After": String(verdict.retryAfter) });
+    }
   }
 
   /** The imp, if the call came through its current agent URL; rotated ids get the same null as unknown ones. */
@@ -247,26 +370,26 @@ export class ImpSession extends DurableObject<Env> {
       closeQuietly(server, CloseCode.deviceRevoked, "unknown imp or revoked device key");
       return new Response(null, { status: 101, webSocket: client });
     }
-    const nonce = base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
-    const openedAt = Date.now();
-    writeLink(server, { state: "pending", nonce, cnonce, openedAt, client: address });
-    const key = await edgeKey(this.env.EDGE_SIGNING_JWK);
-    const proof = await signEdgeProof(key.privateKey, key.alg, { impId: imp.impId, nonce, cnonce }, key.kid);
-    server.send(encodeFrame({ t: "challenge", nonce, proof }));
-    await this.scheduleAlarm(openedAt + HANDSHAKE_TIMEOUT_MS);
+    const { openedAt } = await sendChallenge(server, imp.impId, cnonce, this.env.EDGE_SIGNING_JWK, address);
+    await this.scheduler.wakeBy(openedAt + HANDSHAKE_TIMEOUT_MS);
     return new Response(null, { status: 101, webSocket: client });
   }
 
   async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
     const link = readLink(ws);
     if (!link) return closeQuietly(ws, CloseCode.protocolError, "unknown socket");
+    // Checked before decoding: nothing larger than a body plus its header is ever valid.
+    if ((typeof data === "string" ? data.length : data.byteLength) > this.maxFrameBytes()) {
+      return closeQuietly(ws, 1009, "frame too large");
+    }
     let msg: Message;
     let payload: Uint8Array;
     try {
       ({ msg, payload } = decodeFrame(data));
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
-      return this.onProtocolError(ws, link.state, err);
+      if (link.state === "pending") return closeQuietly(ws, CloseCode.protocolError, err.message);
+      return strike(ws, err.code, err.message);
     }
     try {
       if (link.state === "pending") {
@@ -275,10 +398,19 @@ export class ImpSession extends DurableObject<Env> {
       }
       switch (msg.t) {
         case "res":
-          this.onDeviceReply(msg, payload);
+          return this.onDeviceReply(msg, payload);
+        case "ack":
+          return this.onDeviceAck(ws, msg);
+        case "event":
+          return this.onDeviceEvent(ws, msg, payload);
+        case "health":
+          return this.onDeviceHealth(ws, msg);
+        case "error":
+          // The device refused a frame of ours; nothing to undo, an unacked message is simply re-sent later.
+          console.warn(`ImpSession:${this.ctx.id.name ?? this.ctx.id} device reported ${msg.code}`);
           return;
         default:
-          sendQuietly(ws, encodeFrame({ t: "error", code: "unexpected", message: `unexpected message "${msg.t}"` }));
+          return strike(ws, "unexpected", `unexpected message "${msg.t}"`);
       }
     } catch (err) {
       console.error(`ImpSession:${this.ctx.id.name ?? this.ctx.id} webSocketMessage`, err);
@@ -287,62 +419,28 @@ export class ImpSession extends DurableObject<Env> {
   }
 
   async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    this.onDeviceGone(ws);
+    await this.onDeviceGone(ws);
     closeQuietly(ws, code === 1005 || code === 1006 ? 1000 : code, "closed");
   }
 
   async webSocketError(ws: WebSocket): Promise<void> {
-    this.onDeviceGone(ws);
+    await this.onDeviceGone(ws);
   }
 
-  /** Closes sockets that have not authenticated in time. */
+  /** One alarm for every deadline: handshake timeouts, message TTLs, old message status. */
   async alarm(): Promise<void> {
-    const now = Date.now();
-    let next = Infinity;
-    for (const ws of this.ctx.getWebSockets(DEVICE_TAG)) {
-      const link = readLink(ws);
-      if (link?.state !== "pending") continue;
-      const due = link.openedAt + HANDSHAKE_TIMEOUT_MS;
-      if (due <= now) {
-        this.audit.record("device_refused", link.client, { reason: "handshake timeout" });
-        closeQuietly(ws, CloseCode.handshakeTimeout, "handshake timeout");
-      }
-      else next = Math.min(next, due);
-    }
-    if (next !== Infinity) await this.ctx.storage.setAlarm(next);
+    await this.scheduler.run(Date.now());
   }
 
-  private async onDeviceHello(ws: WebSocket, link: Extract<ReturnType<typeof readLink>, { state: "pending" }>, msg: MessageOf<"hello">): Promise<void> {
-    if (!msg.protocols.includes(PROTOCOL_VERSION)) {
-      return closeQuietly(ws, CloseCode.unsupportedVersion, `edge speaks protocol ${PROTOCOL_VERSION}`);
-    }
+  private async onDeviceHello(ws: WebSocket, link: PendingLink, msg: MessageOf<"hello">): Promise<void> {
     const imp = await this.imp.get();
-    if (!imp?.devicePublicJwk) {
-      this.audit.record("device_refused", link.client, { reason: "device key revoked" });
-      return closeQuietly(ws, CloseCode.deviceRevoked, "device key revoked");
+    if (!imp) return closeQuietly(ws, CloseCode.deviceRevoked, "unknown imp");
+    const refused = await checkHello(ws, imp, link, msg);
+    if (refused) {
+      this.audit.record("device_refused", link.client, { reason: refused.why, code: refused.code });
+      return closeQuietly(ws, refused.code, refused.reason);
     }
-    // The nonce is single-use: whatever the outcome, this socket cannot answer it again.
-    writeLink(ws, { ...link, nonce: "" });
-    try {
-      await verifyDeviceProof(await importVerifyKey(imp.devicePublicJwk), msg.proof, { impId: imp.impId, nonce: link.nonce });
-    } catch (err) {
-      if (!(err instanceof ProofError)) throw err;
-      const code = {
-        bad_signature: CloseCode.badDeviceProof,
-        malformed: CloseCode.badDeviceProof,
-        wrong_imp: CloseCode.wrongImp,
-        stale: CloseCode.staleNonce,
-        nonce_mismatch: CloseCode.staleNonce,
-      }[err.reason];
-      this.audit.record("device_refused", link.client, { reason: err.reason, code });
-      return closeQuietly(ws, code, err.message);
-    }
-    if (!link.nonce) {
-      this.audit.record("device_refused", link.client, { reason: "nonce already used" });
-      return closeQuietly(ws, CloseCode.staleNonce, "nonce already used");
-    }
-    const now = Date.now();
-    writeLink(ws, { state: "ready", openedAt: link.openedAt, readyAt: now, agent: msg.agent, client: link.client });
+    writeLink(ws, { state: "ready", openedAt: link.openedAt, readyAt: Date.now(), agent: msg.agent, sentThrough: 0, strikes: 0, client: link.client });
     this.audit.record("device_connected", link.client, { agent: msg.agent.slice(0, 64) });
     // One device connection per imp: a newer authenticated one replaces the rest.
     for (const other of this.ctx.getWebSockets(DEVICE_TAG)) {
@@ -352,6 +450,8 @@ export class ImpSession extends DurableObject<Env> {
       }
     }
     sendQuietly(ws, encodeFrame({ t: "ready", impId: imp.impId }));
+    // Everything still queued goes out again, oldest first, until acknowledged.
+    deliverQueued(this.queue, ws);
   }
 
   private onDeviceReply(msg: MessageOf<"res">, body: Uint8Array): void {
@@ -359,13 +459,30 @@ export class ImpSession extends DurableObject<Env> {
     this.pending.reply(msg.id, msg, body);
   }
 
-  private onDeviceGone(ws: WebSocket): void {
-    this.pending.failSocket(ws);
+  private onDeviceAck(ws: WebSocket, msg: MessageOf<"ack">): void {
+    if (this.queue.ack(msg.id, Date.now()) === "unknown") {
+      return strike(ws, "unknown_message", "ack for a message this device was never sent", msg.id);
+    }
+    deliverQueued(this.queue, ws);
   }
 
-  private onProtocolError(ws: WebSocket, state: "pending" | "ready", err: ProtocolError): void {
-    if (state === "pending") return closeQuietly(ws, CloseCode.protocolError, err.message);
-    sendQuietly(ws, encodeFrame({ t: "error", code: err.code, message: err.message }));
+  private onDeviceEvent(ws: WebSocket, msg: MessageOf<"event">, data: Uint8Array): void {
+    if (data.byteLength > MAX_DATA_BYTES) return refuseFrame(ws, "too_large", `event data exceeds ${MAX_DATA_BYTES} bytes`, msg.id);
+    const result = this.events.record({ id: msg.id, name: msg.name, contentType: msg.contentType ?? null, data }, Date.now());
+    if (result === "too_many_names") return refuseFrame(ws, "too_many_names", "this imp already keeps the most event names it can", msg.id);
+    sendQuietly(ws, encodeFrame({ t: "ack", id: msg.id }));
+    if (result === "stored") this.waiters.notify(msg.name);
+  }
+
+  private onDeviceHealth(ws: WebSocket, msg: MessageOf<"health">): void {
+    const link = readLink(ws) as ReadyLink;
+    writeLink(ws, { ...link, rttMs: Math.round(msg.rttMs), rttAt: Date.now() });
+  }
+
+  private async onDeviceGone(ws: WebSocket): Promise<void> {
+    this.pending.failSocket(ws);
+    const link = readLink(ws);
+    if (link?.state === "ready") await this.device.remember(link, Date.now());
   }
 
   /** The authenticated device socket, if the device is online. */
@@ -376,8 +493,11 @@ export class ImpSession extends DurableObject<Env> {
     return null;
   }
 
-  private async scheduleAlarm(at: number): Promise<void> {
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  private requestTimeout(imp: ImpRecord): number {
+    return imp.requestTimeoutMs ?? intVar(this.env.REQUEST_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS);
+  }
+
+  private maxFrameBytes(): number {
+    return intVar(this.env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES) + 4 + MAX_HEADER_BYTES;
   }
 }

@@ -40,16 +40,34 @@ const res = z.object({
   headers: headerPairs,
 });
 
+/**
+ * Names of messages and events: short identifiers, safe in a URL path segment and a log
+ * line (tunnel mode posts a message to `<messagePath>/<name>`).
+ */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+const name = z.string().regex(NAME_PATTERN);
+/**
+ * Largest data of one agent message or device event, in bytes. The edge stores both
+ * (SQLite rows), so they are kept well below the request body limit.
+ */
+export const MAX_DATA_BYTES = 64 * 1024;
+const contentType = z.string().min(1).max(256);
+
 /** Edge → device: a queued agent message. The payload is its data. */
-const msg = z.object({ t: z.literal("msg"), id, name: z.string().min(1).max(128) });
-/** Device → edge: message `id` was handled (or was a duplicate); do not send it again. */
+const msg = z.object({ t: z.literal("msg"), id, name, contentType: contentType.optional(), createdAt: z.number() });
+/**
+ * Either way: the frame with this id is done with (device → edge: message handled;
+ * edge → device: event stored), so it must not be sent again.
+ */
 const ack = z.object({ t: z.literal("ack"), id });
 /** Device → edge: an event for the agent. The payload is its data. */
-const event = z.object({ t: z.literal("event"), id, name: z.string().min(1).max(128) });
+const event = z.object({ t: z.literal("event"), id, name, contentType: contentType.optional() });
+/** Device → edge: what the device measured about the link (heartbeat round trip). */
+const health = z.object({ t: z.literal("health"), rttMs: z.number().min(0).max(600_000) });
 /** Either way: a refusal of a specific frame that does not end the link. */
 const error = z.object({ t: z.literal("error"), code: z.string().max(64), message: z.string().max(512), ref: id.optional() });
 
-export const Message = z.discriminatedUnion("t", [challenge, hello, ready, req, res, msg, ack, event, error]);
+export const Message = z.discriminatedUnion("t", [challenge, hello, ready, req, res, msg, ack, event, health, error]);
 export type Message = z.infer<typeof Message>;
 export type MessageOf<T extends Message["t"]> = Extract<Message, { t: T }>;
 

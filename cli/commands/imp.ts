@@ -22,7 +22,7 @@ interface Created {
 export const IMP_USAGE = `impgate imp create [--label NAME] [--out device.json] [--public-key pub.jwk] [--forward URL]
                   [--device-ca ca.pem]... [--pin sha256/...]... [--force]
 impgate imp show <imp>
-impgate imp set <imp> [--request-timeout MS] [--allow-http | --no-allow-http] [--public | --no-public]
+impgate imp set <imp> [--request-timeout MS] [--queue-limit N] [--allow-http | --no-allow-http] [--public | --no-public]
 impgate imp rotate-url <imp>
 impgate imp revoke-device <imp>
 impgate imp replace-device <imp> --public-key device.pub.jwk`;
@@ -118,15 +118,23 @@ async function set(argv: string[], out: Output): Promise<void> {
     args: argv,
     allowPositionals: true,
     allowNegative: true,
-    options: { ...PROFILE_OPTIONS, "request-timeout": { type: "string" }, "allow-http": { type: "boolean" }, public: { type: "boolean" } },
+    options: {
+      ...PROFILE_OPTIONS,
+      "request-timeout": { type: "string" }, "queue-limit": { type: "string" }, "allow-http": { type: "boolean" }, public: { type: "boolean" },
+    },
   });
   const [imp] = positionals;
-  if (!imp) throw usage("usage: impgate imp set <imp> [--request-timeout MS] [--allow-http|--no-allow-http] [--public|--no-public]");
+  if (!imp) throw usage("usage: impgate imp set <imp> [--request-timeout MS] [--queue-limit N] [--allow-http|--no-allow-http] [--public|--no-public]");
   const patch: Record<string, unknown> = {};
   if (values["request-timeout"] !== undefined) {
     const ms = Number(values["request-timeout"]);
     if (!Number.isInteger(ms) || ms <= 0) throw usage("--request-timeout takes a whole number of milliseconds");
     patch.requestTimeoutMs = ms;
+  }
+  if (values["queue-limit"] !== undefined) {
+    const n = Number(values["queue-limit"]);
+    if (!Number.isInteger(n) || n <= 0) throw usage("--queue-limit takes a whole number of messages");
+    patch.queueLimit = n;
   }
   if (values["allow-http"] !== undefined) patch.allowHttp = values["allow-http"];
   if (values.public !== undefined) patch.public = values.public;
@@ -166,14 +174,29 @@ async function deviceKey(argv: string[], out: Output, action: "revoke" | "replac
   out.result({ impId: imp, deviceKey: "replaced" }, ["device key replaced: a device holding the old key was disconnected"]);
 }
 
-function describe(s: ImpStatus): string[] {
-  return [
+function describe(s: ImpStatus, now = Date.now()): string[] {
+  const device = (s.online ? `online since ${new Date(s.connectedSince!).toISOString()} (${s.deviceAgent})` : "offline") + (s.deviceKey ? "" : " (device key revoked)");
+  const seen = s.lastSeen === null ? "never" : `${ago(now - s.lastSeen)}${s.online || !s.deviceAgent ? "" : ` (${s.deviceAgent})`}`;
+  const lines = [
     `imp ${s.label} (${s.impId})`,
-    `  created:   ${new Date(s.createdAt).toISOString()}`,
-    `  device:    ${s.online ? `online since ${new Date(s.connectedSince!).toISOString()} (${s.deviceAgent})` : "offline"}${s.deviceKey ? "" : " (device key revoked)"}`,
-    `  callers:   ${s.public ? "anyone (authentication turned off)" : "authenticated"}; ${s.allowHttp ? "plain HTTP allowed" : "HTTPS only"}`,
-    ...(s.requestTimeoutMs ? [`  timeout:   ${s.requestTimeoutMs} ms`] : []),
+    `  created:    ${new Date(s.createdAt).toISOString()}`,
+    `  device:     ${device}`,
+    `  last seen:  ${seen}`,
+    `  callers:    ${s.public ? "anyone (authentication turned off)" : "authenticated"}; ${s.allowHttp ? "plain HTTP allowed" : "HTTPS only"}`,
   ];
+  if (s.rttMs !== null) lines.push(`  round trip: ${s.rttMs} ms (reported ${ago(now - (s.rttAt ?? now))})`);
+  const oldest = s.oldestQueuedAt === null ? "" : `, oldest ${ago(now - s.oldestQueuedAt)}`;
+  lines.push(`  messages:   ${s.queuedMessages} queued (limit ${s.queueLimit}${oldest})`);
+  lines.push(`  requests:   time out after ${s.requestTimeoutMs} ms`);
+  return lines;
+}
+
+function ago(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m ago`;
+  return `${Math.floor(s / 86_400)}d ago`;
 }
 
 async function readJwk(path: string): Promise<JWK> {

@@ -21,8 +21,10 @@ export interface System {
   secrets: EdgeSecrets;
   edge: EdgeProcess;
   profile: string;
-  /** Restarts the edge on the same port with the same stored state. */
-  restartEdge(): Promise<void>;
+  /** Keep-alive connections for caller requests (see callerRequest). */
+  callerAgent: https.Agent;
+  /** Restarts the edge on the same port with the same stored state; `whileDown` runs between stop and start. */
+  restartEdge(whileDown?: () => void | Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -43,12 +45,15 @@ export async function startSystem(vars: Record<string, string> = {}): Promise<Sy
     secrets,
     edge: await startEdge(options),
     profile: join(dir, "admin.json"),
-    async restartEdge() {
+    callerAgent: new https.Agent({ keepAlive: true, maxSockets: 8 }),
+    async restartEdge(whileDown) {
       const port = system.edge.port;
       await system.edge.stop();
+      await whileDown?.();
       system.edge = await startEdge({ ...options, port });
     },
     async stop() {
+      system.callerAgent.destroy();
       await system.edge.stop();
       await rm(dir, { recursive: true, force: true });
     },
@@ -174,7 +179,12 @@ export class Daemon {
 }
 
 export function startDaemon(config: string, args: string[] = [], env: Record<string, string> = {}): Daemon {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, "bin", "impgate-device.js"), "--config", config, ...args], {
+  return startProgram(join(PROJECT_ROOT, "bin", "impgate-device.js"), ["--config", config, ...args], env);
+}
+
+/** Runs a Node program (a .ts file runs on the project's Node 22) that logs JSON lines, like the daemon. */
+export function startProgram(file: string, args: string[] = [], env: Record<string, string> = {}): Daemon {
+  const child = spawn(process.execPath, [file, ...args], {
     cwd: PROJECT_ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env },
   });
   child.stderr!.on("data", () => {});
@@ -187,10 +197,20 @@ export interface Reply {
   body: Buffer;
 }
 
+export interface RequestOptions {
+  ca: string;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: Uint8Array | string;
+  timeoutMs?: number;
+  /** Default: a fresh connection per request. */
+  agent?: https.Agent;
+}
+
 /** An HTTPS request trusting only `ca`, as a careful caller would make it. */
-export function request(url: string, options: { ca: string; method?: string; headers?: Record<string, string>; body?: Uint8Array | string; timeoutMs?: number }): Promise<Reply> {
+export function request(url: string, options: RequestOptions): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = https.request(url, { method: options.method ?? "GET", headers: options.headers, ca: options.ca, timeout: options.timeoutMs ?? 20_000, agent: false }, (res) => {
+    const req = https.request(url, { method: options.method ?? "GET", headers: options.headers, ca: options.ca, timeout: options.timeoutMs ?? 20_000, agent: options.agent ?? false }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
@@ -200,4 +220,18 @@ export function request(url: string, options: { ca: string; method?: string; hea
     req.on("error", reject);
     req.end(options.body);
   });
+}
+
+/**
+ * A caller's request to an agent URL path (`/_messages`, `/hello`…). Every caller in the
+ * end-to-end tests goes through here, so caller credentials are added in one place.
+ */
+const callerHeaders = new Map<string, Promise<Record<string, string>>>();
+
+/** A request to an agent URL path as an authenticated caller (one credential per imp, made once). */
+export async function callerRequest(system: System, imp: CreatedImp, path: string, options: Omit<RequestOptions, "ca" | "agent"> = {}): Promise<Reply> {
+  const key = `${imp.impId} ${imp.agentUrl}`;
+  if (!callerHeaders.has(key)) callerHeaders.set(key, callerAuth(system, imp));
+  const auth = await callerHeaders.get(key)!;
+  return request(`${imp.agentUrl}${path}`, { ...options, headers: { ...options.headers, ...auth }, ca: system.pki.caPem, agent: system.callerAgent });
 }

@@ -95,7 +95,10 @@ export async function bearerToken(imp: TestImp, cred?: { credId: string; key: Cr
   return (await res.json<{ access_token: string }>()).access_token;
 }
 
-/** A request through the agent URL as an authenticated caller (a bearer token). */
+/**
+ * A caller's request to an agent URL path (`/_messages`, `/hello`…) with a bearer token.
+ * Every test that acts as a caller goes through here, so credentials are added in one place.
+ */
 export async function callerFetch(imp: TestImp, path: string, init: RequestInit = {}): Promise<Response> {
   imp.token ??= await bearerToken(imp);
   const headers = new Headers(init.headers);
@@ -111,14 +114,18 @@ export function within<T>(ms: number, promise: Promise<T>, what = "operation"): 
   ]);
 }
 
+type Waiter = { accept: (f: Frame) => boolean; resolve: (f: Frame) => void };
+
 export class TestDevice {
   readonly ws: WebSocket;
   readonly cnonce: string;
   readonly closed: Promise<{ code: number; reason: string }>;
   /** Every agent request this socket received. */
   readonly requests: MessageOf<"req">[] = [];
+  /** Every agent message this socket received, with its data. */
+  readonly messages: { msg: MessageOf<"msg">; data: Uint8Array }[] = [];
   private readonly frames: Frame[] = [];
-  private waiters: ((f: Frame) => void)[] = [];
+  private waiters: Waiter[] = [];
 
   constructor(ws: WebSocket, cnonce: string) {
     this.ws = ws;
@@ -128,8 +135,9 @@ export class TestDevice {
       if (typeof e.data === "string") return;
       const frame = decodeFrame(e.data as ArrayBuffer);
       if (frame.msg.t === "req") this.requests.push(frame.msg);
-      const waiter = this.waiters.shift();
-      if (waiter) waiter(frame);
+      if (frame.msg.t === "msg") this.messages.push({ msg: frame.msg, data: frame.payload });
+      const i = this.waiters.findIndex((w) => w.accept(frame));
+      if (i >= 0) this.waiters.splice(i, 1)[0]!.resolve(frame);
       else this.frames.push(frame);
     });
     // Recent compatibility dates default to the standard "blob"; frames are decoded synchronously.
@@ -150,10 +158,34 @@ export class TestDevice {
     return device;
   }
 
+  /** The next frame, whatever it is. */
   next(ms = 3000): Promise<Frame> {
-    const frame = this.frames.shift();
-    if (frame) return Promise.resolve(frame);
-    return within(ms, new Promise<Frame>((resolve) => this.waiters.push(resolve)), "frame");
+    return this.nextWhere(() => true, ms, "frame");
+  }
+
+  /** The next frame of type `t`; frames of other types stay queued for `next()`. */
+  async nextOf<T extends Frame["msg"]["t"]>(t: T, ms = 3000): Promise<{ msg: MessageOf<T>; payload: Uint8Array }> {
+    const frame = await this.nextWhere((f) => f.msg.t === t, ms, `"${t}" frame`);
+    return frame as { msg: MessageOf<T>; payload: Uint8Array };
+  }
+
+  /** Resolves to true if no frame of type `t` arrives within `ms`. */
+  async quiet(t: Frame["msg"]["t"], ms = 300): Promise<boolean> {
+    return this.nextOf(t, ms).then(() => false, () => true);
+  }
+
+  private nextWhere(accept: (f: Frame) => boolean, ms: number, what: string): Promise<Frame> {
+    const i = this.frames.findIndex(accept);
+    if (i >= 0) return Promise.resolve(this.frames.splice(i, 1)[0]!);
+    let waiter: Waiter;
+    const arrived = new Promise<Frame>((resolve) => {
+      waiter = { accept, resolve };
+      this.waiters.push(waiter);
+    });
+    return within(ms, arrived, what).catch((err: unknown) => {
+      this.waiters = this.waiters.filter((w) => w !== waiter);
+      throw err;
+    });
   }
 
   async challenge(): Promise<MessageOf<"challenge">> {
@@ -180,14 +212,26 @@ export class TestDevice {
     this.ws.send(data);
   }
 
+  ack(id: string): void {
+    this.send(encodeFrame({ t: "ack", id }));
+  }
+
+  /** Sends an event as the daemon's `link.send()` does; resolves with the edge's answer (ack or error). */
+  async event(name: string, data: unknown, id: string = crypto.randomUUID()): Promise<Frame> {
+    const bytes = data instanceof Uint8Array ? data : new TextEncoder().encode(JSON.stringify(data));
+    const contentType = data instanceof Uint8Array ? "application/octet-stream" : "application/json";
+    this.send(encodeFrame({ t: "event", id, name, contentType }, bytes));
+    return this.nextWhere((f) => (f.msg.t === "ack" || f.msg.t === "error") && (f.msg.t === "ack" ? f.msg.id : f.msg.ref) === id, 3000, `answer to event ${id}`);
+  }
+
   /** Answers every agent request with `reply` until closed. */
   serve(reply: (req: MessageOf<"req">, body: Uint8Array) => { status: number; headers?: [string, string][]; body?: Uint8Array | string }): void {
     const loop = async () => {
       for (;;) {
         const frame = await new Promise<Frame>((resolve) => {
-          const queued = this.frames.shift();
-          if (queued) resolve(queued);
-          else this.waiters.push(resolve);
+          const i = this.frames.findIndex((f) => f.msg.t === "req");
+          if (i >= 0) resolve(this.frames.splice(i, 1)[0]!);
+          else this.waiters.push({ accept: (f) => f.msg.t === "req", resolve });
         });
         if (frame.msg.t !== "req") continue;
         const r = reply(frame.msg, frame.payload);

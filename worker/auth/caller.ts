@@ -8,7 +8,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { TOTP_HEADER, WEBHOOK_FORMATS, WEBHOOK_HEADERS, parseWebhookSignature } from "../../protocol/index.ts";
-import type { AgentCall, CallerProof, Refusal } from "../../durable-objects/agent-call.ts";
+import type { AgentCall, CallerProof, Denial } from "../../durable-objects/agent-call.ts";
 import type { AuthFailure } from "../../durable-objects/credentials.ts";
 import type { AgentEnv } from "../env.ts";
 import { edgeKey } from "../edge-key.ts";
@@ -72,8 +72,8 @@ export const authenticateCaller: MiddlewareHandler<AgentEnv> = async (c, next) =
   await next();
 };
 
-/** Turns the object's refusal into the response, remembering rate limits in this isolate. */
-export function refuse(c: Context<AgentEnv>, refusal: Refusal): never {
+/** Turns the object's denial into the response, remembering rate limits in this isolate. */
+export function deny(c: Context<AgentEnv>, refusal: Denial): never {
   switch (refusal.kind) {
     case "not_found":
       throw notFoundError();

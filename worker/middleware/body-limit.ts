@@ -7,12 +7,18 @@ import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../errors.ts";
 import { DEFAULT_MAX_BODY_BYTES, intVar, type AppEnv } from "../env.ts";
 
-export const bodyLimit: MiddlewareHandler<AppEnv> = (c, next) => {
-  const maxSize = intVar(c.env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES);
-  return honoBodyLimit({
-    maxSize,
-    onError: () => {
-      throw new ApiError(413, "body_too_large", `Request body exceeds ${maxSize} bytes`);
-    },
-  })(c, next);
-};
+/** A body limit of `maxSize` bytes (a number, or read from the bindings per request). */
+export function limitBody(maxSize: number | ((env: AppEnv["Bindings"]) => number)): MiddlewareHandler<AppEnv> {
+  return (c, next) => {
+    const max = typeof maxSize === "number" ? maxSize : maxSize(c.env);
+    return honoBodyLimit({
+      maxSize: max,
+      onError: () => {
+        throw new ApiError(413, "body_too_large", `Request body exceeds ${max} bytes`);
+      },
+    })(c, next);
+  };
+}
+
+/** The agent URL's limit for request bodies relayed to the device (MAX_BODY_BYTES). */
+export const bodyLimit = limitBody((env) => intVar(env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES));

@@ -12,6 +12,7 @@ import { clientAddress } from "../auth/refusals.ts";
 import { algorithmForJwk } from "../../protocol/index.ts";
 import { credentialRoutes } from "./admin-credentials.ts";
 import { PublicJwk, parseBody, publicJwkOf } from "./admin-input.ts";
+import { MAX_QUEUE_LIMIT } from "../../durable-objects/message-queue.ts";
 
 export const adminRoutes = new Hono<AppEnv>();
 
@@ -80,6 +81,7 @@ adminRoutes.get("/imps/:impId", async (c) => {
 
 const UpdateImp = z.strictObject({
   requestTimeoutMs: z.number().int().min(100).max(300_000).nullable().optional(),
+  queueLimit: z.number().int().min(1).max(MAX_QUEUE_LIMIT).nullable().optional(),
   allowHttp: z.boolean().optional(),
   public: z.boolean().optional(),
 });

@@ -9,7 +9,7 @@ import { ApiError, notFoundError } from "../errors.ts";
 import { CHALLENGE_TTL_S } from "../../protocol/index.ts";
 import { checkChallenge, mintChallenge } from "../auth/challenge.ts";
 import { assertionClaims } from "../auth/assertion.ts";
-import { callFor, checkRateLimit, failHere, refuse } from "../auth/caller.ts";
+import { callFor, checkRateLimit, deny, failHere } from "../auth/caller.ts";
 
 const call = (c: Context<AgentEnv>) => callFor(c, { kind: "none" });
 
@@ -46,6 +46,6 @@ export async function token(c: Context<AgentEnv>): Promise<Response> {
   if (!claims) failHere(c, "malformed");
   if (nonceExpiresAt === null) failHere(c, "bad_nonce");
   const result = await c.var.agent.stub.exchangeAssertion(call(c), { assertion, credId: claims.iss, nonce: claims.nonce, nonceExpiresAt });
-  if (result.kind !== "token") refuse(c, result);
+  if (result.kind !== "token") deny(c, result);
   return c.json({ access_token: result.token, token_type: "Bearer", expires_in: result.expiresIn }, 200, { "Cache-Control": "no-store" });
 }

@@ -11,10 +11,13 @@ import { ApiError, notFoundError } from "../errors.ts";
 import { verifyAgentId } from "../ids.ts";
 import { bodyLimit } from "../middleware/body-limit.ts";
 import { isHttps } from "../middleware/https-only.ts";
-import { authenticateCaller, plainHttpRule, refuse } from "../auth/caller.ts";
+import { authenticateCaller, deny, plainHttpRule } from "../auth/caller.ts";
 import { insecure } from "../auth/refusals.ts";
 import { challenge, token } from "./agent-auth.ts";
 import type { AgentResult } from "../../durable-objects/imp-session.ts";
+import { agentMessageRoutes } from "./agent-messages.ts";
+import { agentEventRoutes } from "./agent-events.ts";
+import { agentStateRoutes } from "./agent-state.ts";
 
 /** Headers that describe this hop, or the edge itself, and must not reach the device. */
 const HOP_BY_HOP = new Set([
@@ -51,6 +54,12 @@ agentRoutes.all("/:agentId/_auth/*", () => {
 });
 agentRoutes.use("/:agentId/*", authenticateCaller);
 
+// The agent's own APIs come before the relay: `_messages`, `_events` and `_state` are
+// reserved paths under every agent URL and never reach the device as requests.
+agentRoutes.route("/", agentMessageRoutes);
+agentRoutes.route("/", agentEventRoutes);
+agentRoutes.route("/", agentStateRoutes);
+
 agentRoutes.all("/:agentId/*", async (c) => {
   const { agent, call } = c.var;
   const url = new URL(c.req.url);
@@ -66,7 +75,7 @@ agentRoutes.all("/:agentId/*", async (c) => {
   return toResponse(c, result as AgentResult);
 });
 
-function toResponse(c: Parameters<typeof refuse>[0], result: AgentResult): Response {
+function toResponse(c: Parameters<typeof deny>[0], result: AgentResult): Response {
   switch (result.kind) {
     case "reply": {
       const headers = new Headers();
@@ -81,6 +90,6 @@ function toResponse(c: Parameters<typeof refuse>[0], result: AgentResult): Respo
     case "device_gone":
       throw new ApiError(502, "device_disconnected", "The device disconnected before answering");
     default:
-      return refuse(c, result);
+      return deny(c, result);
   }
 }

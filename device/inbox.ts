@@ -1,0 +1,150 @@
+/**
+ * Agent messages on the device: handled one at a time, in the order the edge sent them,
+ * acknowledged only after the handler ran and its id was recorded on disk. A message
+ * the edge sends again (its ack was lost in a disconnect) is recognised by id and only
+ * acknowledged.
+ *
+ * A handler that throws `RetryLater` gets the same message again after a pause (while
+ * the link lasts; after a reconnect the edge sends it again anyway). Any other error
+ * is logged and the message counts as handled, so one bad message cannot block the
+ * queue behind it.
+ */
+import type { MessageOf } from "../protocol/index.ts";
+import { Backoff } from "./backoff.ts";
+import type { Logger } from "./log.ts";
+import type { ProcessedMessages } from "./processed-messages.ts";
+
+export interface AgentMessage {
+  id: string;
+  name: string;
+  contentType: string | null;
+  data: Uint8Array;
+  /** When the edge accepted it (epoch ms). */
+  createdAt: number;
+  /**
+   * True when a handler already started on this message and the daemon stopped before
+   * it finished: the work may be partly or wholly done.
+   */
+  redelivered: boolean;
+}
+
+export type MessageHandler = (msg: AgentMessage) => void | Promise<void>;
+
+/** Thrown by a handler that cannot take the message now (its service is down): try again later. */
+export class RetryLater extends Error {
+  constructor(message = "retry later") {
+    super(message);
+    this.name = "RetryLater";
+  }
+}
+
+interface Item {
+  msg: MessageOf<"msg">;
+  data: Uint8Array;
+  /** The link generation it arrived on; a message from an earlier link will be sent again. */
+  generation: number;
+}
+
+export class Inbox {
+  private readonly store: ProcessedMessages;
+  private readonly handler: MessageHandler;
+  private readonly log: Logger;
+  private readonly ack: (id: string) => void;
+  private readonly items: Item[] = [];
+  private generation = 0;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  private wakeRetry: (() => void) | null = null;
+
+  constructor(store: ProcessedMessages, handler: MessageHandler, ack: (id: string) => void, log: Logger) {
+    this.store = store;
+    this.handler = handler;
+    this.ack = ack;
+    this.log = log;
+  }
+
+  /** A new link is up (or the old one went down): what arrived before is stale. */
+  newLink(): void {
+    this.generation++;
+    this.wakeRetry?.();
+  }
+
+  receive(msg: MessageOf<"msg">, data: Uint8Array): void {
+    this.items.push({ msg, data, generation: this.generation });
+    this.running ??= this.drain().finally(() => {
+      this.running = null;
+    });
+  }
+
+  /** Stops taking messages; resolves once a running handler has finished. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wakeRetry?.();
+    await this.running;
+  }
+
+  private async drain(): Promise<void> {
+    const backoff = new Backoff(1_000, 30_000);
+    for (let item = this.items[0]; item && !this.stopped; item = this.items[0]) {
+      if (item.generation === this.generation) {
+        try {
+          await this.handle(item);
+          backoff.reset();
+        } catch (err) {
+          // Only the state file fails here (disk full, read-only). Acknowledging without it
+          // could repeat work after a reboot, and skipping ahead would break the order:
+          // the same message is tried again.
+          this.log("error", "cannot record message progress on disk; retrying", { id: item.msg.id, error: String(err) });
+          await this.pause(backoff.next() + 500);
+          continue;
+        }
+      }
+      this.items.shift();
+    }
+  }
+
+  private async handle({ msg, data, generation }: Item): Promise<void> {
+    if (this.store.has(msg.id)) {
+      await this.store.flush();
+      this.ack(msg.id);
+      return;
+    }
+    const message: AgentMessage = {
+      id: msg.id, name: msg.name, contentType: msg.contentType ?? null, data, createdAt: msg.createdAt,
+      redelivered: this.store.interrupted(msg.id),
+    };
+    await this.store.begin(msg.id);
+    const backoff = new Backoff(1_000, 30_000);
+    for (;;) {
+      const started = Date.now();
+      try {
+        await this.handler(message);
+        this.log("debug", "message handled", { id: msg.id, name: msg.name, ms: Date.now() - started });
+        break;
+      } catch (err) {
+        if (!(err instanceof RetryLater)) {
+          this.log("error", "message handler failed; message dropped", { id: msg.id, name: msg.name, error: String(err) });
+          break;
+        }
+        this.log("warn", "message handler asked to retry later", { id: msg.id, name: msg.name, reason: err.message });
+        await this.pause(backoff.next() + 500);
+        // The link changed or the daemon is stopping: the edge will send it again, flagged redelivered.
+        if (this.stopped || generation !== this.generation) return;
+        message.redelivered = true;
+      }
+    }
+    await this.store.finish(msg.id);
+    this.ack(msg.id);
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.wakeRetry?.(), ms);
+      this.wakeRetry = () => {
+        clearTimeout(timer);
+        this.wakeRetry = null;
+        resolve();
+      };
+    });
+  }
+}

@@ -1,0 +1,123 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Inbox, RetryLater, type AgentMessage } from "../../device/inbox.ts";
+import { ProcessedMessages } from "../../device/processed-messages.ts";
+import type { Logger } from "../../device/log.ts";
+import type { MessageOf } from "../../protocol/index.ts";
+
+const msg = (id: string): MessageOf<"msg"> => ({ t: "msg", id, name: "cmd", createdAt: 1 });
+const data = new TextEncoder().encode("x");
+
+async function until(check: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe("device inbox", () => {
+  let dir: string;
+  const logs: string[] = [];
+  const log: Logger = (level, m) => void logs.push(`${level} ${m}`);
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "impgate-inbox-"));
+    logs.length = 0;
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function inbox(handler: (m: AgentMessage) => void | Promise<void>) {
+    const acks: string[] = [];
+    const box = new Inbox(await ProcessedMessages.open(dir), handler, (id) => acks.push(id), log);
+    box.newLink();
+    return { box, acks };
+  }
+
+  it("runs the handler once per message, in order, and acks only after it returned", async () => {
+    const handled: string[] = [];
+    let acksWhenHandling = -1;
+    const { box, acks } = await inbox(async (m) => {
+      if (m.id === "b") acksWhenHandling = acks.length;
+      await new Promise((r) => setTimeout(r, 5));
+      handled.push(m.id);
+    });
+    for (const id of ["a", "b", "c", "b", "a"]) box.receive(msg(id), data);
+    await until(() => acks.length === 5);
+    expect(handled).toEqual(["a", "b", "c"]);
+    expect(acks).toEqual(["a", "b", "c", "b", "a"]);
+    expect(acksWhenHandling).toBe(1);
+  });
+
+  it("does not run a handler again after a restart", async () => {
+    const first = await inbox(() => {});
+    first.box.receive(msg("once"), data);
+    await until(() => first.acks.length === 1);
+    const handled: string[] = [];
+    const second = await inbox((m) => void handled.push(m.id));
+    second.box.receive(msg("once"), data);
+    await until(() => second.acks.length === 1);
+    expect(handled).toEqual([]);
+  });
+
+  it("retries a message whose handler asks to, and flags the retry", async () => {
+    const seen: boolean[] = [];
+    const { box, acks } = await inbox((m) => {
+      seen.push(m.redelivered);
+      if (seen.length === 1) throw new RetryLater("service down");
+    });
+    box.receive(msg("r"), data);
+    await until(() => acks.length === 1);
+    expect(seen).toEqual([false, true]);
+  });
+
+  it("counts a message whose handler failed as handled, so the queue moves on", async () => {
+    const handled: string[] = [];
+    const { box, acks } = await inbox((m) => {
+      if (m.id === "bad") throw new Error("bug");
+      handled.push(m.id);
+    });
+    box.receive(msg("bad"), data);
+    box.receive(msg("good"), data);
+    await until(() => acks.length === 2);
+    expect(handled).toEqual(["good"]);
+    expect(logs.some((l) => l.startsWith("error message handler failed"))).toBe(true);
+  });
+
+  it("drops messages from a link that went away; the edge sends them again", async () => {
+    let release!: () => void;
+    const handled: string[] = [];
+    const { box, acks } = await inbox(async (m) => {
+      if (m.id === "slow") await new Promise<void>((r) => (release = r));
+      handled.push(m.id);
+    });
+    box.receive(msg("slow"), data);
+    box.receive(msg("stale"), data);
+    await until(() => release !== undefined);
+    box.newLink();
+    release();
+    await until(() => acks.length === 1);
+    box.receive(msg("stale"), data);
+    await until(() => acks.length === 2);
+    expect(handled).toEqual(["slow", "stale"]);
+  });
+
+  it("holds the queue, in order, while it cannot write its state file, and goes on once it can", async () => {
+    const handled: string[] = [];
+    const { box, acks } = await inbox((m) => void handled.push(m.id));
+    // A non-empty directory where the file should go: every save fails, even as root.
+    await mkdir(join(dir, "processed-messages.json", "blocker"), { recursive: true });
+    box.receive(msg("a"), data);
+    box.receive(msg("b"), data);
+    await until(() => logs.some((l) => l.startsWith("error cannot record message progress")));
+    expect(handled).toEqual([]);
+    expect(acks).toEqual([]);
+    await rm(join(dir, "processed-messages.json"), { recursive: true });
+    await until(() => acks.length === 2);
+    expect(handled).toEqual(["a", "b"]);
+    expect(acks).toEqual(["a", "b"]);
+  });
+});

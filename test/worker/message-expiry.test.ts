@@ -1,0 +1,107 @@
+import { describe, it, expect, afterEach } from "vitest";
+import { env } from "cloudflare:workers";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { TestDevice, admin, callerFetch, createImp, type TestImp } from "./helpers.ts";
+import type { ImpSession } from "../../durable-objects/imp-session.ts";
+
+async function send(imp: TestImp, query = ""): Promise<Response> {
+  return callerFetch(imp, `/_messages?name=n${query}`, { method: "POST", body: "data" });
+}
+
+function row(imp: TestImp, id: string) {
+  return runInDurableObject(env.IMP.getByName(imp.impId), (_: ImpSession, state) =>
+    state.storage.sql.exec<{ state: string; data: ArrayBuffer | null }>("SELECT state, data FROM messages WHERE id = ?", id).one(),
+  );
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("message TTL and queue bound", () => {
+  const devices: TestDevice[] = [];
+  afterEach(() => {
+    for (const d of devices.splice(0)) d.close();
+  });
+
+  it("drops a message whose TTL passed with the alarm, and never delivers it", async () => {
+    const imp = await createImp();
+    const stub = env.IMP.getByName(imp.impId);
+    const { id, expiresAt } = await (await send(imp, "&ttl=1")).json<{ id: string; expiresAt: number }>();
+    expect(await runInDurableObject(stub, (_: ImpSession, state) => state.storage.getAlarm())).toBe(expiresAt);
+
+    await sleep(Math.max(0, expiresAt - Date.now()) + 50);
+    await runDurableObjectAlarm(stub);
+    // Only the alarm marks a message expired, and it drops the data.
+    expect(await row(imp, id)).toEqual({ state: "expired", data: null });
+    const status = await (await callerFetch(imp, `/_messages/${id}`)).json<{ status: string; expiredAt: number }>();
+    expect(status).toMatchObject({ status: "expired", expiredAt: expiresAt });
+
+    const device = await TestDevice.connect(imp);
+    devices.push(device);
+    expect(await device.quiet("msg")).toBe(true);
+  });
+
+  it("does not deliver a message whose TTL passed even if the alarm has not run yet", async () => {
+    const imp = await createImp();
+    const stub = env.IMP.getByName(imp.impId);
+    const { id, expiresAt } = await (await send(imp, "&ttl=1")).json<{ id: string; expiresAt: number }>();
+    await runInDurableObject(stub, (_: ImpSession, state) => state.storage.deleteAlarm());
+    await sleep(Math.max(0, expiresAt - Date.now()) + 50);
+    const device = await TestDevice.connect(imp);
+    devices.push(device);
+    expect(await device.quiet("msg")).toBe(true);
+    expect((await (await callerFetch(imp, `/_messages/${id}`)).json<{ status: string }>()).status).toBe("expired");
+  });
+
+  it("refuses a message beyond the queue limit with 507, and accepts again once the device catches up", async () => {
+    const imp = await createImp();
+    const patched = await admin(`/imps/${imp.impId}`, { method: "PATCH", body: JSON.stringify({ queueLimit: 3 }) });
+    expect(await patched.json()).toMatchObject({ queueLimit: 3, queuedMessages: 0 });
+    for (let i = 0; i < 3; i++) expect((await send(imp)).status).toBe(202);
+    const full = await send(imp);
+    expect(full.status).toBe(507);
+    expect((await full.json<{ error: { code: string } }>()).error.code).toBe("queue_full");
+    expect(await (await admin(`/imps/${imp.impId}`)).json()).toMatchObject({ queuedMessages: 3 });
+
+    // The refused message left the accepted ones untouched; delivering one makes room.
+    const device = await TestDevice.connect(imp);
+    devices.push(device);
+    const first = await device.nextOf("msg");
+    device.ack(first.msg.id);
+    await device.nextOf("msg");
+    await device.nextOf("msg");
+    let res = await send(imp);
+    for (let i = 0; i < 50 && res.status === 507; i++) {
+      await sleep(20);
+      res = await send(imp);
+    }
+    expect(res.status).toBe(202);
+  });
+
+  it("does not count expired messages against the limit", async () => {
+    const imp = await createImp();
+    await admin(`/imps/${imp.impId}`, { method: "PATCH", body: JSON.stringify({ queueLimit: 1 }) });
+    const { expiresAt } = await (await send(imp, "&ttl=1")).json<{ expiresAt: number }>();
+    expect((await send(imp)).status).toBe(507);
+    await sleep(Math.max(0, expiresAt - Date.now()) + 50);
+    expect((await send(imp)).status).toBe(202);
+  });
+
+  it("forgets a finished message's status a day after it finished", async () => {
+    const imp = await createImp();
+    const { id } = await (await send(imp, "&ttl=1")).json<{ id: string }>();
+    const stub = env.IMP.getByName(imp.impId);
+    await runInDurableObject(stub, (instance: ImpSession) => {
+      const queue = (instance as unknown as { queue: { runDue(now: number): void } }).queue;
+      queue.runDue(Date.now() + 2_000);
+      queue.runDue(Date.now() + 2_000 + 24 * 60 * 60_000 + 1);
+    });
+    expect((await callerFetch(imp, `/_messages/${id}`)).status).toBe(404);
+  });
+
+  it("rejects a queue limit out of range", async () => {
+    const imp = await createImp();
+    for (const queueLimit of [0, 10_001, 1.5, "5"]) {
+      expect((await admin(`/imps/${imp.impId}`, { method: "PATCH", body: JSON.stringify({ queueLimit }) })).status).toBe(400);
+    }
+  });
+});

@@ -1,0 +1,61 @@
+/**
+ * Device → agent events, for callers of an agent URL:
+ *   GET /agent/<id>/_events[?name=N][&after=CURSOR][&limit=L][&wait=S]
+ *     → { events: [...], latest: { <name>: event }, cursor }
+ * Without `after`: the most recent events. With `after`: the events after that cursor,
+ * oldest first. With `wait`: if there is nothing to return yet, wait up to S seconds
+ * for the next event (long poll); without `after` that means the next one from now.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AgentEnv } from "../env.ts";
+import type { StoredEvent } from "../../durable-objects/event-store.ts";
+import { MAX_WAIT_MS } from "../../durable-objects/event-waiters.ts";
+import { agentTarget, methodNotAllowed, noSuchApiPath, parseQuery, unwrap } from "./agent-target.ts";
+
+const EventsQuery = z.object({
+  name: z.string().optional(),
+  after: z.coerce.number().int().min(0).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  wait: z.coerce.number().int().min(0).max(MAX_WAIT_MS / 1000).default(0),
+});
+
+export const agentEventRoutes = new Hono<AgentEnv>();
+
+agentEventRoutes.get("/:agentId/_events", async (c) => {
+  const { stub, call } = agentTarget(c);
+  const q = parseQuery(EventsQuery, c.req.query());
+  const page = unwrap(await stub.readEvents(call, { name: q.name, after: q.after, limit: q.limit, waitMs: q.wait * 1000 }));
+  return c.json({
+    events: page.events.map(present),
+    latest: Object.fromEntries(page.latest.map((e) => [e.name, present(e)])),
+    cursor: page.cursor,
+  });
+});
+
+agentEventRoutes.all("/:agentId/_events", methodNotAllowed("GET"));
+agentEventRoutes.all("/:agentId/_events/*", noSuchApiPath);
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+/**
+ * Event data as JSON: a JSON value when the device sent JSON, a string for text, and
+ * base64 (with `encoding: "base64"`) for anything else, so binary data survives.
+ */
+export function present(e: StoredEvent) {
+  const base = { seq: e.seq, id: e.id, name: e.name, at: e.at, contentType: e.contentType };
+  const type = e.contentType?.split(";")[0]!.trim().toLowerCase() ?? "";
+  try {
+    if (type === "application/json" || type.endsWith("+json")) return { ...base, data: JSON.parse(utf8.decode(e.data)) as unknown };
+    if (type.startsWith("text/")) return { ...base, data: utf8.decode(e.data) };
+  } catch {
+    // Not what it claims to be: fall through to base64.
+  }
+  return { ...base, data: base64(e.data), encoding: "base64" as const };
+}
+
+function base64(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}

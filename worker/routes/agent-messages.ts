@@ -1,0 +1,55 @@
+/**
+ * Agent → device messages, for callers of an agent URL:
+ *   POST /agent/<id>/_messages?name=N&ttl=S   body = the message data (any type, ≤ 64 KiB)
+ *        → 202 { id, status: "queued", … }, whether or not the device is online
+ *   GET  /agent/<id>/_messages/<msgId>        → { status: "queued" | "delivered" | "expired", … }
+ * The imp's object stores the message and delivers it, in order, until the device
+ * acknowledges it or its TTL passes.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AgentEnv } from "../env.ts";
+import { limitBody } from "../middleware/body-limit.ts";
+import { MAX_DATA_BYTES } from "../../protocol/index.ts";
+import { DEFAULT_TTL_MS, MAX_TTL_MS, MIN_TTL_MS, type MessageInfo } from "../../durable-objects/message-queue.ts";
+import { agentTarget, methodNotAllowed, noSuchApiPath, parseQuery, unwrap } from "./agent-target.ts";
+
+const SendQuery = z.object({
+  name: z.string().default("message"),
+  ttl: z.coerce.number().int().min(MIN_TTL_MS / 1000).max(MAX_TTL_MS / 1000).optional(),
+});
+
+export const agentMessageRoutes = new Hono<AgentEnv>();
+
+agentMessageRoutes.post("/:agentId/_messages", limitBody(MAX_DATA_BYTES), async (c) => {
+  const { stub, call } = agentTarget(c);
+  const query = parseQuery(SendQuery, c.req.query());
+  // Kept as sent (the device gets it with the data); an empty header is no header.
+  const contentType = c.req.header("content-type") || null;
+  const info = unwrap(
+    await stub.sendMessage(call, {
+      name: query.name,
+      contentType,
+      data: new Uint8Array(await c.req.arrayBuffer()),
+      ttlMs: query.ttl === undefined ? DEFAULT_TTL_MS : query.ttl * 1000,
+    }),
+  );
+  const location = `${new URL(c.req.url).pathname}/${info.id}`;
+  return c.json(present(info), 202, { Location: location });
+});
+
+agentMessageRoutes.get("/:agentId/_messages/:msgId", async (c) => {
+  const { stub, call } = agentTarget(c);
+  return c.json(present(unwrap(await stub.messageStatus(call, c.req.param("msgId")))));
+});
+
+agentMessageRoutes.all("/:agentId/_messages", methodNotAllowed("POST"));
+agentMessageRoutes.all("/:agentId/_messages/:msgId", methodNotAllowed("GET"));
+agentMessageRoutes.all("/:agentId/_messages/*", noSuchApiPath);
+
+/** Times are epoch milliseconds, as everywhere in the API. */
+function present(info: MessageInfo) {
+  const { finishedAt, ...rest } = info;
+  if (finishedAt === null) return rest;
+  return { ...rest, [info.status === "delivered" ? "deliveredAt" : "expiredAt"]: finishedAt };
+}
