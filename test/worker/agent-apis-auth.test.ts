@@ -15,8 +15,10 @@ describe("agent APIs without a credential", () => {
       expect(res.status, `${method} ${path}`).toBe(401);
       expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);
     }
-    const status = await (await callerFetch(imp, "/_state")).json<{ entries: unknown[] }>();
-    expect(status.entries).toEqual([]);
+    const state = await (await callerFetch(imp, "/_state")).json<{ state: Record<string, unknown> }>();
+    expect(state.state).toEqual({});
+    const queued = await (await callerFetch(imp, "/_events")).json<{ events: unknown[] }>();
+    expect(queued.events).toEqual([]);
     const unauthenticated = await edgeFetch(`${imp.agentUrl}/_messages?name=open`, { method: "POST", body: "x" });
     expect(unauthenticated.status).toBe(401);
   });
