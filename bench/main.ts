@@ -1,5 +1,6 @@
 /**
  * `npm run bench [-- --quick] [--out FILE] [--markdown FILE]`
+ * `npm run bench -- --profile [--quick]`  (a CPU profile of impgate's edge under load)
  *
  * What an agent request costs, side by side with a control relay on the same runtime and a
  * bare Node relay, and how the edge grows with its fleet. Everything runs on this machine on
@@ -23,6 +24,7 @@ import { jwtVerifyReference } from "./measure/jwt-reference.ts";
 import { round } from "./measure/stats.ts";
 import { FULL, QUICK } from "./options.ts";
 import { daemonPhase } from "./phases/daemon.ts";
+import { profilePhase } from "./phases/profile.ts";
 import { fleetPhase } from "./phases/fleet.ts";
 import { roundTripPhase } from "./phases/round-trip.ts";
 import { startedPids, stopAll, stopEverythingOnExit } from "./processes.ts";
@@ -32,12 +34,15 @@ import { renderText, tables } from "./report/tables.ts";
 import { judgeTargets } from "./report/targets.ts";
 import { Results } from "./results.ts";
 
-const USAGE = "usage: npm run bench [-- --quick] [--out results.json] [--markdown PERFORMANCE.md]";
+const USAGE = `usage: npm run bench [-- --quick] [--out results.json] [--markdown PERFORMANCE.md]
+       npm run bench -- --profile [--quick] [--out edge.cpuprofile]`;
 
 async function main(): Promise<number> {
   let args;
   try {
-    args = parseArgs({ options: { quick: { type: "boolean" }, out: { type: "string" }, markdown: { type: "string" }, help: { type: "boolean", short: "h" } } }).values;
+    args = parseArgs({
+      options: { quick: { type: "boolean" }, profile: { type: "boolean" }, out: { type: "string" }, markdown: { type: "string" }, help: { type: "boolean", short: "h" } },
+    }).values;
   } catch (err) {
     console.error(`bench: ${(err as Error).message}\n${USAGE}`);
     return 2;
@@ -47,9 +52,10 @@ async function main(): Promise<number> {
     return 0;
   }
   const options = args.quick ? QUICK : FULL;
-  const out = resolve(args.out ?? join(PROJECT_ROOT, "bench", "results", args.quick ? "quick.json" : "latest.json"));
+  const defaultOut = args.profile ? "impgate-edge.cpuprofile" : args.quick ? "quick.json" : "latest.json";
+  const out = resolve(args.out ?? join(PROJECT_ROOT, "bench", "results", defaultOut));
   // A quick run never overwrites the committed docs unless asked to.
-  const markdown = args.markdown ? resolve(args.markdown) : args.quick ? null : join(PROJECT_ROOT, "docs", "PERFORMANCE.md");
+  const markdown = args.markdown ? resolve(args.markdown) : args.quick || args.profile ? null : join(PROJECT_ROOT, "docs", "PERFORMANCE.md");
 
   const started = Date.now();
   const loadBefore = os.loadavg();
@@ -67,6 +73,11 @@ async function main(): Promise<number> {
       makeEdgeSecrets(),
     ]);
     const ctx: BenchContext = { options, tmp, pki, backupCaPem: await readFile(pki.backupCaFile, "utf8"), secrets, impgate, control, say };
+    await mkdir(dirname(out), { recursive: true });
+    if (args.profile) {
+      console.log(await profilePhase(ctx, out));
+      return 0;
+    }
 
     const edge = await startEdge("edge-impgate", { bundle: impgate, bindings: { ...secrets }, persistDir: join(tmp, "impgate-state"), pki });
     const { result: roundTrip, provisioned } = await roundTripPhase(ctx, edge);
@@ -96,7 +107,6 @@ async function main(): Promise<number> {
     };
     const results = Results.parse({ ...partial, targets: judgeTargets(partial), pids: startedPids() });
 
-    await mkdir(dirname(out), { recursive: true });
     await writeFile(out, JSON.stringify(results, null, 2) + "\n");
     if (markdown) {
       await mkdir(dirname(markdown), { recursive: true });

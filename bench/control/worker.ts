@@ -3,6 +3,7 @@
  * hands every request to one Durable Object, which sends it over a hibernatable websocket
  * to the tiny device client and returns its reply. No auth, no id checks, no schema, no
  * deadlines: what is left is the cost of worker → Durable Object → websocket → back.
+ * `/device/<name>` connects an idle device to its own object, for the memory comparison.
  */
 import { DurableObject } from "cloudflare:workers";
 import { decode, encode, type TinyReply } from "../tiny-device/wire.ts";
@@ -13,7 +14,8 @@ interface Env {
 
 export default {
   fetch(request: Request, env: Env): Promise<Response> {
-    return env.RELAY.getByName("relay").fetch(request);
+    const device = /^\/device\/([^/]+)$/.exec(new URL(request.url).pathname)?.[1];
+    return env.RELAY.getByName(device ?? "relay").fetch(request);
   },
 } satisfies ExportedHandler<Env>;
 
@@ -25,7 +27,7 @@ export class Relay extends DurableObject<Env> {
 
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    if (url.pathname === "/device") {
+    if (url.pathname.startsWith("/device")) {
       const pair = new WebSocketPair();
       this.ctx.acceptWebSocket(pair[1]);
       return new Response(null, { status: 101, webSocket: pair[0] });

@@ -19,6 +19,7 @@ export interface EdgeSpec {
   bindings: Record<string, string>;
   persistDir: string;
   pki: DevPki;
+  inspectorPort?: number;
 }
 
 export async function startEdge(name: string, spec: EdgeSpec): Promise<Edge> {
@@ -32,6 +33,7 @@ export async function startEdge(name: string, spec: EdgeSpec): Promise<Edge> {
       persistDir: spec.persistDir,
       httpsKey: await readFile(spec.pki.keyFile, "utf8"),
       httpsCert: await readFile(spec.pki.certFile, "utf8"),
+      inspectorPort: spec.inspectorPort,
     }, 90_000);
     recordPid(started.workerdPid);
     return { name, ...started, child, stop: () => child.stop() };

@@ -15,6 +15,8 @@ export interface EdgeStartArgs {
   persistDir: string;
   httpsKey: string;
   httpsCert: string;
+  /** Open workerd's inspector here (for CPU profiles). */
+  inspectorPort?: number;
 }
 
 export interface EdgeStarted {
@@ -40,6 +42,7 @@ async function start(args: EdgeStartArgs): Promise<EdgeStarted> {
     port: 0,
     // Miniflare logs each request by calling back into Node, which would cap every row.
     logRequests: false,
+    ...(args.inspectorPort ? { inspectorPort: args.inspectorPort } : {}),
   });
   const url = await mf.ready;
   const workerdPid = childPid(process.pid, "workerd");

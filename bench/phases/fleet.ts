@@ -2,7 +2,8 @@
  * How the edge grows with the fleet. Imps are provisioned, then the edge is restarted so
  * no Durable Object is in memory; devices connect (the first step one at a time, for the
  * connect time), and the workerd process's RSS is read at each step once it settles.
- * Finally a fresh edge takes `stormDevices` devices connecting all at once.
+ * Then a fresh edge takes `stormDevices` devices connecting all at once, and the control
+ * relay takes as many idle devices as the last step, to show what is the platform's.
  */
 import https from "node:https";
 import { join } from "node:path";
@@ -10,6 +11,7 @@ import type { BenchContext } from "../context.ts";
 import { startEdge, type Edge } from "../edge/edges.ts";
 import { deviceTemplate, startFleet } from "../fleet/fleet.ts";
 import { provisionImps, type AdminAccess } from "../provision.ts";
+import { startChild } from "../processes.ts";
 import { MiB, settledRss } from "../measure/memory.ts";
 import { rssBytes } from "../measure/procfs.ts";
 import { round, summarize } from "../measure/stats.ts";
@@ -74,9 +76,12 @@ export async function fleetPhase(ctx: BenchContext): Promise<FleetOutcome> {
     edge = await start("edge-fleet-storm");
     const storm = await fleet.connect({ template: template(), imps: provisioned.imps.slice(0, options.stormDevices), concurrency: options.stormDevices, timeoutMs: CONNECT_TIMEOUT_MS[options.mode] });
     if (storm.ready === 0) throw new Error("no device connected to the restarted edge");
+    await fleet.stop();
+    await edge.stop();
+
     return {
       deviceConnect: deviceConnect!,
-      edgeMemory: { baselineMiB: round(baseline.bytes / MiB, 1), steps },
+      edgeMemory: { baselineMiB: round(baseline.bytes / MiB, 1), steps, control: await controlFleet(ctx, steps.at(-1)!.devices) },
       fleetConnect: {
         devices: options.stormDevices,
         connected: storm.ready,
@@ -87,6 +92,28 @@ export async function fleetPhase(ctx: BenchContext): Promise<FleetOutcome> {
     };
   } finally {
     await fleet.stop();
+    await edge.stop();
+  }
+}
+
+/** The same memory reading for the control relay: `devices` idle sockets, each on its own object. */
+async function controlFleet(ctx: BenchContext, devices: number): Promise<Results["edgeMemory"]["control"]> {
+  ctx.say(`the control relay with ${devices} idle devices, for comparison…`);
+  const edge = await startEdge("edge-control-fleet", { bundle: ctx.control, bindings: {}, persistDir: join(ctx.tmp, "control-fleet-state"), pki: ctx.pki });
+  const client = await startChild("control-fleet", new URL("../tiny-device/client.ts", import.meta.url));
+  try {
+    const baseline = await settledRss(edge.workerdPid, 0, Math.min(5, ctx.options.settleMaxS));
+    const connected = await client.call<number>("idle", { url: `${edge.origin.replace("https:", "wss:")}/device`, ca: ctx.pki.caPem, count: devices, concurrency: 32 }, CONNECT_TIMEOUT_MS[ctx.options.mode]);
+    const idle = await settledRss(edge.workerdPid, HIBERNATE_S[ctx.options.mode], ctx.options.settleMaxS);
+    return {
+      devices,
+      connected,
+      baselineMiB: round(baseline.bytes / MiB, 1),
+      idleMiB: round(idle.bytes / MiB, 1),
+      perDeviceKiB: round((idle.bytes - baseline.bytes) / 1024 / devices, 1),
+    };
+  } finally {
+    await client.stop();
     await edge.stop();
   }
 }

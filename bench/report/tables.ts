@@ -48,9 +48,12 @@ export function tables(r: Results): Table[] {
     },
     {
       title: `Edge memory (workerd RSS) with idle connected devices; ${f(r.edgeMemory.baselineMiB, 1)} MiB with none`,
-      head: ["devices", "connected", "RSS just after connect MiB", "RSS idle MiB", "settled after s", "per device KiB"],
-      rows: r.edgeMemory.steps.map((s) => [int(s.devices), int(s.connected), f(s.activeMiB, 1), f(s.idleMiB, 1), f(s.settledAfterS, 1), f(s.perDeviceKiB, 1)]),
-      numeric: [0, 1, 2, 3, 4, 5],
+      head: ["edge", "devices", "connected", "RSS just after connect MiB", "RSS idle MiB", "settled after s", "per device KiB"],
+      rows: [
+        ...r.edgeMemory.steps.map((s) => ["impgate", int(s.devices), int(s.connected), f(s.activeMiB, 1), f(s.idleMiB, 1), f(s.settledAfterS, 1), f(s.perDeviceKiB, 1)]),
+        ((c) => ["control relay", int(c.devices), int(c.connected), "", `${f(c.idleMiB, 1)} (${f(c.baselineMiB, 1)} with none)`, "", f(c.perDeviceKiB, 1)])(r.edgeMemory.control),
+      ],
+      numeric: [1, 2, 3, 4, 5, 6],
     },
     {
       title: "Targets (issue 6)",
