@@ -40,6 +40,7 @@ export class BenchChild {
     this.hello = new Promise((resolve, reject) => {
       if (!proc.send) return resolve();
       const timer = setTimeout(() => reject(new Error(`${name} did not start within 30 s\n${this.output()}`)), 30_000);
+      timer.unref();
       proc.on("message", (raw: unknown) => {
         const msg = raw as IpcMessage;
         if ("hello" in msg) {

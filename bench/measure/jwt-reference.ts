@@ -3,8 +3,8 @@
  * `jwtVerify` costs in this Node per token, for the algorithms a caller may use (SPEC:
  * ES256, EdDSA, HS256). impgate's own number comes from bench/caller-auth.ts.
  */
-import { SignJWT, generateKeyPair, jwtVerify } from "jose";
 import { webcrypto } from "node:crypto";
+import { SignJWT, generateKeyPair, jwtVerify, type CryptoKey } from "jose";
 import { microsPerCall } from "../caller-auth.ts";
 import { round } from "./stats.ts";
 
@@ -13,22 +13,21 @@ export interface JwtReference {
   usPerVerify: number;
 }
 
+type Keys = { sign: CryptoKey | Uint8Array; verify: CryptoKey | Uint8Array };
+
 export async function jwtVerifyReference(budgetMs: number): Promise<JwtReference[]> {
-  const out: JwtReference[] = [];
-  const keys = {
-    ES256: await generateKeyPair("ES256"),
-    EdDSA: await generateKeyPair("EdDSA", { crv: "Ed25519" }),
-    HS256: { privateKey: webcrypto.getRandomValues(new Uint8Array(32)), publicKey: webcrypto.getRandomValues(new Uint8Array(0)) },
+  const es256 = await generateKeyPair("ES256");
+  const eddsa = await generateKeyPair("EdDSA", { crv: "Ed25519" });
+  const secret = webcrypto.getRandomValues(new Uint8Array(32));
+  const keys: Record<string, Keys> = {
+    ES256: { sign: es256.privateKey, verify: es256.publicKey },
+    EdDSA: { sign: eddsa.privateKey, verify: eddsa.publicKey },
+    HS256: { sign: secret, verify: secret },
   };
-  keys.HS256.publicKey = keys.HS256.privateKey;
-  for (const [alg, pair] of Object.entries(keys)) {
-    const token = await new SignJWT({ scope: "agent" })
-      .setProtectedHeader({ alg })
-      .setAudience("agent")
-      .setIssuedAt()
-      .setExpirationTime("5m")
-      .sign(pair.privateKey);
-    const us = await microsPerCall(() => jwtVerify(token, pair.publicKey, { algorithms: [alg], audience: "agent" }), budgetMs);
+  const out: JwtReference[] = [];
+  for (const [alg, key] of Object.entries(keys)) {
+    const token = await new SignJWT({ scope: "agent" }).setProtectedHeader({ alg }).setAudience("agent").setIssuedAt().setExpirationTime("5m").sign(key.sign);
+    const us = await microsPerCall(() => jwtVerify(token, key.verify, { algorithms: [alg], audience: "agent" }), budgetMs);
     out.push({ alg, usPerVerify: round(us, 1) });
   }
   return out;
