@@ -16,6 +16,8 @@ export const CALLER_AUTH = {
   implemented: false,
   /** How impgate's row is named in every report. */
   label: "impgate (auth: none yet)",
+  /** What the caller presents, in words, for the report. */
+  description: "none yet (caller authentication, issue 3, is not in this build)",
 };
 
 export interface CallerContext {

@@ -35,13 +35,17 @@ import { judgeTargets } from "./report/targets.ts";
 import { Results } from "./results.ts";
 
 const USAGE = `usage: npm run bench [-- --quick] [--out results.json] [--markdown PERFORMANCE.md]
-       npm run bench -- --profile [--quick] [--out edge.cpuprofile]`;
+       npm run bench -- --profile [--quick] [--out edge.cpuprofile]
+       npm run bench -- --report results.json [--markdown PERFORMANCE.md]   (render a past run again)`;
 
 async function main(): Promise<number> {
   let args;
   try {
     args = parseArgs({
-      options: { quick: { type: "boolean" }, profile: { type: "boolean" }, out: { type: "string" }, markdown: { type: "string" }, help: { type: "boolean", short: "h" } },
+      options: {
+        quick: { type: "boolean" }, profile: { type: "boolean" }, report: { type: "string" },
+        out: { type: "string" }, markdown: { type: "string" }, help: { type: "boolean", short: "h" },
+      },
     }).values;
   } catch (err) {
     console.error(`bench: ${(err as Error).message}\n${USAGE}`);
@@ -51,6 +55,7 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  if (args.report) return report(resolve(args.report), args.markdown ? resolve(args.markdown) : null);
   const options = args.quick ? QUICK : FULL;
   const defaultOut = args.profile ? "impgate-edge.cpuprofile" : args.quick ? "quick.json" : "latest.json";
   const out = resolve(args.out ?? join(PROJECT_ROOT, "bench", "results", defaultOut));
@@ -122,6 +127,20 @@ async function main(): Promise<number> {
     await stopAll();
     await removeTmp();
   }
+}
+
+/** Renders a past run's JSON again (after the report's wording changed), without measuring anything. */
+async function report(file: string, markdown: string | null): Promise<number> {
+  let results: Results;
+  try {
+    results = Results.parse(JSON.parse(await readFile(file, "utf8")));
+  } catch (err) {
+    console.error(`bench: ${file} is not a results file: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
+    return 2;
+  }
+  if (markdown) await writeFile(markdown, performanceMarkdown(results));
+  console.log(tables(results).map(renderText).join("\n\n"));
+  return 0;
 }
 
 process.exitCode = await main();

@@ -137,10 +137,15 @@ export interface StartOptions {
   ipc?: boolean;
 }
 
-/** Starts `script` (a .ts or .js file) on this Node, in its own process group. */
+/**
+ * Starts `script` (a .ts or .js file) on this Node, in its own process group, with its
+ * open-file soft limit raised to the hard limit: a fleet holds thousands of sockets.
+ * `exec` keeps the pid, so the pid is the Node process itself.
+ */
 export async function startChild(name: string, script: URL, options: StartOptions = {}): Promise<BenchChild> {
   const ipc = options.ipc ?? true;
-  const proc = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", fileURLToPath(script), ...(options.args ?? [])], {
+  const node = [process.execPath, "--disable-warning=ExperimentalWarning", fileURLToPath(script), ...(options.args ?? [])];
+  const proc = spawn("/bin/sh", ["-c", 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"', ...node], {
     detached: true,
     stdio: ["ignore", "pipe", "pipe", ...(ipc ? (["ipc"] as const) : [])],
     env: { ...process.env, ...options.env },

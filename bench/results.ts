@@ -86,6 +86,7 @@ export const Results = z.object({
   roundTrip: z.object({
     durationS: z.number().positive(),
     warmupS: z.number().nonnegative(),
+    /** What impgate's caller presented, in words. */
     callerAuth: z.string(),
     rows: z.array(LoadRow).min(3),
     ratios: z.array(Ratio).min(1),

@@ -86,7 +86,7 @@ export async function roundTripPhase(ctx: BenchContext, edge: Edge): Promise<Rou
         rows.push({ relay: t.relay, label: LABELS[t.relay], ...r });
       }
     }
-    return { result: { durationS: options.durationS, warmupS: options.warmupS, callerAuth: CALLER_AUTH.label, rows, ratios: ratios(rows, options.concurrency) }, provisioned };
+    return { result: { durationS: options.durationS, warmupS: options.warmupS, callerAuth: CALLER_AUTH.description, rows, ratios: ratios(rows, options.concurrency) }, provisioned };
   } finally {
     await Promise.all([fleet.stop(), control.stop(), bare.stop(), controlDevice.stop(), bareDevice.stop()]);
   }

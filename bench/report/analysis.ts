@@ -85,7 +85,7 @@ This run: p50 ${f(r.deviceConnect.p50Ms)} ms, p99 ${f(r.deviceConnect.p99Ms)} ms
 object not yet in memory. A connect is a TCP and TLS handshake (P-256, the device checking the
 pinned CA and SPKI pins), the websocket upgrade, the object's cold start and storage read, the edge
 signing its proof (Ed25519), the device verifying it and signing its own, and the edge verifying that.
-The p99 is the runtime compiling and warming code paths and the machine's other work.
+The p99 reflects first-time code paths and the machine's other work.
 
 Under a reconnect storm the picture is different: ${int(r.fleetConnect.devices)} devices connecting at once to a freshly
 started edge were all in after ${f(r.fleetConnect.allConnectedMs / 1000)} s (${int(r.fleetConnect.connected)} connected, ${int(r.fleetConnect.retries)} retries,
@@ -98,18 +98,20 @@ which repeats its TLS and signature work. The backoff's jitter is what spreads t
 
 This run: ${int(last.connected)} of ${int(last.devices)} devices connected to one workerd, ${f(last.idleMiB)} MiB resident once idle,
 ${f(last.perDeviceKiB)} KiB per device above the ${f(r.edgeMemory.baselineMiB)} MiB of an edge with none. The control relay, holding the
-same number of idle devices each on its own Durable Object, costs ${f(c.perDeviceKiB)} KiB per device, so about
-${f(Math.max(0, last.perDeviceKiB - c.perDeviceKiB))} KiB per device is impgate's own (the object's class instance and cached imp record, the socket
-attachment, the heartbeat auto-response, the handshake alarm) and the rest is the platform's: the TLS
-session and websocket in workerd and a Durable Object with its SQLite storage. Locally workerd holds
+same number of idle devices each on its own Durable Object, costs ${f(c.perDeviceKiB)} KiB per device. ${last.perDeviceKiB > c.perDeviceKiB
+    ? `So about ${f(last.perDeviceKiB - c.perDeviceKiB)} KiB per device is impgate's own (its object's state, the socket attachment, the
+heartbeat auto-response, the handshake alarm), and the rest is the platform's`
+    : `So impgate's devices cost no more than the control relay's; the memory per device here is the platform's`}:
+the TLS session and websocket in workerd, and a Durable Object with its SQLite storage. Locally workerd holds
 every device's TLS connection itself; on Cloudflare those are held at the edge's front line. Idle
 objects hibernate (workerd evicts them 10 s after their last event; the handshake alarm is the last
 one, 5 s after connect): the edge's RSS went from ${f(last.activeMiB)} MiB just after the last connect to
 ${f(last.idleMiB)} MiB once settled (${f(((last.activeMiB - last.idleMiB) * 1024) / last.devices)} KiB per device freed). What stays is the connection.
 
-${int(last.devices)} was the largest step run and nothing failed at it. The next limits are memory (at this
-rate, about ${int((r.machine.memoryGiB * 1024 * 1024) / Math.max(1, last.perDeviceKiB) / 1000)} thousand devices would fill this machine's ${f(r.machine.memoryGiB, 0)} GiB) and open files
-(${r.machine.openFiles.soft ?? "unlimited"} per process here; each device is one socket in workerd).
+${int(last.devices)} was the largest step run and nothing failed at it. The next limit is open files: each
+device is one socket in workerd, and a process may hold ${r.machine.openFiles.hard === null ? "any number" : int(r.machine.openFiles.hard)} here (the bench raises each child's soft limit
+to the hard one). Memory comes after that:
+at this rate this machine's ${f(r.machine.memoryGiB, 0)} GiB would hold about ${int((r.machine.memoryGiB * 1024 * 1024) / Math.max(1, last.perDeviceKiB) / 1000)} thousand devices.
 
 ### Daemon idle under 60 MB resident — ${status(target("daemon"))}
 
@@ -117,8 +119,8 @@ This run: ${f(d.idleRssMiB)} MiB resident (${f((d.idleRssMiB * 1048576) / 1e6)} 
 from files (mostly the node binary itself, shared and reclaimable). The same Node doing nothing is
 ${f(d.nodeIdleRssMiB)} MiB (${f(d.nodeIdleAnonMiB)} MiB private), so most of the budget is Node's before impgate loads anything.
 The daemon runs its TypeScript sources through Node's type stripping, which loads a WebAssembly
-compiler and keeps more code around: measured once while writing this, the same daemon bundled to a
+compiler (amaro) into the process: measured once while writing this, the same daemon bundled to a
 single JS file (esbuild) idled at ~72 MiB instead of ~103 MiB. Bundling the daemon for release would
-take most of that back; getting under 60 MB also needs fewer or lighter dependencies in the daemon
-(zod's full build and jose are the largest) or a smaller runtime than a full Node.`;
+take most of that back; getting under 60 MB also needs lighter dependencies in the daemon (zod, jose
+and ws each add several MiB when loaded) or a smaller runtime than a full Node.`;
 }

@@ -29,7 +29,7 @@ export function tables(r: Results): Table[] {
       numeric: [1, 2, 3, 4, 5, 6, 7, 8, 9],
     },
     {
-      title: `${rt.callerAuth} relative to the others (req/s: higher is better; p99: lower is better)`,
+      title: `${rt.rows.find((row) => row.relay === "impgate")!.label} relative to the others (req/s: higher is better; p99: lower is better)`,
       head: ["callers", "req/s ÷ control", "req/s ÷ bare", "p99 ÷ control", "p99 ÷ bare", "edge CPU/req ÷ control"],
       rows: rt.ratios.map((q) => [String(q.connections), `${f(q.rpsVsControl)}×`, `${f(q.rpsVsBare)}×`, `${f(q.p99VsControl)}×`, `${f(q.p99VsBare)}×`, `${f(q.edgeCpuVsControl)}×`]),
       numeric: [0, 1, 2, 3, 4, 5],
