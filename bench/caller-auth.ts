@@ -27,8 +27,8 @@ export interface CallerContext {
 }
 
 /**
- * Headers that authenticate the load generator's requests to `agentUrl`, obtained once
- * before each measurement (a token outlives a benchmark window). Today: none.
+ * Headers that authenticate the load generator's requests to `agentUrl`, obtained afresh
+ * before each measurement (a token must outlive one window of ~10 s). Today: none.
  *
  * Once issue 3 lands: register a caller key for `ctx.impId` through the admin API, POST
  * `${agentUrl}/_auth/challenge`, sign the nonce, POST `${agentUrl}/_auth/token`, and return
@@ -47,12 +47,14 @@ export interface BearerCost {
 }
 
 /**
- * Microseconds the edge spends verifying one bearer token. Null until issue 3 lands.
- * The edge's verifier is WebCrypto + jose, so it runs unchanged in Node: time it with
- * `microsPerCall(() => verifyBearer(token, …))` over a token from `authorizationHeader`.
- * (Timing inside workerd does not work: its clock stands still while code runs.)
+ * Microseconds the edge spends verifying one bearer token, timed for about `budgetMs`.
+ * Null until issue 3 lands. The edge's verifier is WebCrypto + jose, so it runs unchanged
+ * in Node: time it with `microsPerCall(() => verifyBearer(token, …), budgetMs)` over a
+ * token minted as the edge mints them. (Timing inside workerd does not work: its clock
+ * stands still while code runs.)
  */
-export async function bearerVerificationCost(): Promise<BearerCost | null> {
+export async function bearerVerificationCost(budgetMs: number): Promise<BearerCost | null> {
+  void budgetMs;
   return null;
 }
 

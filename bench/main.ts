@@ -90,7 +90,7 @@ async function main(): Promise<number> {
     await edge.stop();
 
     say("timing token verification…");
-    const bearerCost = await bearerVerificationCost();
+    const bearerCost = await bearerVerificationCost(options.jwtBudgetMs);
     const bearer = {
       usPerRequest: bearerCost ? round(bearerCost.usPerRequest, 1) : null,
       method: bearerCost?.method ?? "caller auth is not in this build",

@@ -28,15 +28,15 @@ export async function profilePhase(ctx: BenchContext, outFile: string): Promise<
   try {
     await fleet.connect({ template: deviceTemplate(edge.origin, provisioned, ctx.pki, ctx.backupCaPem), imps: [imp], concurrency: 1, timeoutMs: 30_000 });
     const url = `${imp.agentUrl}/bench`;
-    const headers = await authorizationHeader(imp.agentUrl, { impId: imp.impId, admin });
-    await checkOnce(url, ctx.pki.caPem, headers, BENCH_REPLY.body);
-    const options = { connections: CALLERS, warmupS: ctx.options.warmupS, durationS: ctx.options.durationS, headers, ca: ctx.pki.caPem, cpu: { edge: edge.workerdPid, device: fleet.hosts[0]!.pid } };
-    await load(url, { ...options, durationS: options.warmupS, warmupS: 0 });
+    const headers = () => authorizationHeader(imp.agentUrl, { impId: imp.impId, admin });
+    await checkOnce(url, ctx.pki.caPem, await headers(), BENCH_REPLY.body);
+    const options = { connections: CALLERS, warmupS: ctx.options.warmupS, durationS: ctx.options.durationS, ca: ctx.pki.caPem, cpu: { edge: edge.workerdPid, device: fleet.hosts[0]!.pid } };
+    await load(url, { ...options, headers: await headers(), durationS: options.warmupS, warmupS: 0 });
 
     ctx.say(`profiling ${CALLER_AUTH.label}'s edge, ${CALLERS} callers, ${options.durationS} s…`);
     const profiler = await attachProfiler(inspectorPort);
     await profiler.start();
-    const result = await load(url, { ...options, warmupS: 0 });
+    const result = await load(url, { ...options, headers: await headers(), warmupS: 0 });
     const profile = await profiler.stop();
     profiler.close();
     await writeFile(outFile, JSON.stringify(profile));

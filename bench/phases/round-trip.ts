@@ -26,9 +26,12 @@ export const LABELS: Record<Relay, string> = {
 interface Target {
   relay: Relay;
   url: string;
-  headers: Record<string, string>;
+  /** Fetched before every measurement, so a short-lived token never expires mid-run. */
+  headers: () => Promise<Record<string, string>>;
   cpu: { edge: number; device: number };
 }
+
+const none = async () => ({});
 
 export interface RoundTripOutcome {
   result: Results["roundTrip"];
@@ -65,23 +68,23 @@ export async function roundTripPhase(ctx: BenchContext, edge: Edge): Promise<Rou
 
   try {
     const targets: Target[] = [
-      { relay: "control", url: `${control.origin}/bench`, headers: {}, cpu: { edge: control.workerdPid, device: controlDevice.pid } },
-      { relay: "bare", url: `${bareOrigin}/bench`, headers: {}, cpu: { edge: bare.pid, device: bareDevice.pid } },
+      { relay: "control", url: `${control.origin}/bench`, headers: none, cpu: { edge: control.workerdPid, device: controlDevice.pid } },
+      { relay: "bare", url: `${bareOrigin}/bench`, headers: none, cpu: { edge: bare.pid, device: bareDevice.pid } },
       {
         relay: "impgate",
         url: `${imp.agentUrl}/bench`,
-        headers: await authorizationHeader(imp.agentUrl, { impId: imp.impId, admin }),
+        headers: () => authorizationHeader(imp.agentUrl, { impId: imp.impId, admin }),
         cpu: { edge: edge.workerdPid, device: fleet.hosts[0]!.pid },
       },
     ];
-    for (const t of targets) await checkOnce(t.url, pki.caPem, t.headers, BENCH_REPLY.body);
+    for (const t of targets) await checkOnce(t.url, pki.caPem, await t.headers(), BENCH_REPLY.body);
 
     const rows: LoadRow[] = [];
     for (const [i, connections] of options.concurrency.entries()) {
       const order = targets.map((_, k) => targets[(k + i) % targets.length]!);
       for (const t of order) {
         ctx.say(`  ${LABELS[t.relay]}: ${connections} caller${connections === 1 ? "" : "s"}, ${options.durationS} s…`);
-        const r = await load(t.url, { connections, durationS: options.durationS, warmupS: options.warmupS, headers: t.headers, ca: pki.caPem, cpu: t.cpu });
+        const r = await load(t.url, { connections, durationS: options.durationS, warmupS: options.warmupS, headers: await t.headers(), ca: pki.caPem, cpu: t.cpu });
         if (r.requests === 0) throw new Error(`${LABELS[t.relay]} answered no request with 2xx (${r.non2xx} non-2xx, ${r.errors} errors)`);
         rows.push({ relay: t.relay, label: LABELS[t.relay], ...r });
       }
