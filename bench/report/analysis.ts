@@ -34,8 +34,10 @@ export function analysis(r: Results): string {
 This run: ${f(q.rpsVsControl, 2)}× (${int(imp.rps)} vs ${int(control.rps)} req/s); the bare Node relay does
 ${int(bare.rps)} req/s, ${f(bare.rps / control.rps)}× the control. ${CALLER_AUTH.implemented ? "" : `impgate ran **without caller authentication** (it is not in this build), so the target, which is for full authentication, is not judged. `}
 
-Both workerd rows are bound by one workerd thread: the worker and its Durable Objects share one
-isolate, which runs JavaScript on one core, and the load generator and the device take the other.
+Both workerd rows are CPU-bound: the worker and its Durable Objects run their JavaScript on one
+thread of one isolate, which shares two cores with the load generator, the device process and, on a
+shared machine, everyone else's work (multiply req/s by CPU per request to see how much of a core
+workerd actually got).
 So the ratio of throughputs follows the ratio of CPU per request, which is also the number least
 disturbed by other work on the machine: on average over the three concurrencies the control relay
 costs ${int(avg(ctlAll))} µs of workerd CPU per request and impgate ${int(avg(cpuAll))} µs, ${int(extraUs)} µs more
@@ -53,7 +55,9 @@ Caller authentication will add its verification to every request. For scale, jos
 costs ${ref} per token in Node on this machine, against ${int(avg(ctlAll))} µs for a whole control-relay request, so
 verifying each bearer token from scratch would by itself cost more than the 10% the target allows.
 What would keep impgate within it: verify a token once and cache its claims per isolate until it
-expires (keyed by the token's hash, bounded), and cache verified agent ids the same way.
+expires (keyed by the token's hash, bounded), and cache verified agent ids the same way (in a quick
+A/B while writing this, not committed, such a cache cut impgate's edge CPU per request by roughly
+5–10%).
 
 Harness notes: every workerd row also pays Miniflare's entry worker, which sits in front of each
 worker (measured once while writing this: a worker that only returns a response costs ~270 µs of
