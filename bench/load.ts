@@ -2,12 +2,17 @@
  * The load generator: autocannon on loopback, N keep-alive connections each with one
  * request in flight (N concurrent callers). Latency is taken from every 2xx response's own
  * timing (autocannon's histogram keeps whole milliseconds only, too coarse for loopback),
- * except each connection's first, which also carries its TCP and TLS setup.
+ * in steady state: not each connection's first response, which carries its TCP and TLS
+ * setup, nor requests sent during the ramp while N connections handshake at once.
  */
 import https from "node:https";
+import { performance } from "node:perf_hooks";
 import autocannon from "autocannon";
 import { cpuSeconds } from "./measure/procfs.ts";
 import { percentile, round, sortedCopy } from "./measure/stats.ts";
+
+/** The start of a window left out of the latencies: 10% of it, at most a second. */
+const rampMs = (durationS: number) => Math.min(1000, durationS * 100);
 
 export interface LoadOptions {
   connections: number;
@@ -25,7 +30,7 @@ export interface LoadOptions {
 export interface LoadResult {
   connections: number;
   durationS: number;
-  /** 2xx responses in the measured window (each connection's first not counted). */
+  /** 2xx responses in the measured window counted in the latencies (steady state). */
   requests: number;
   rps: number;
   p50Ms: number;
@@ -56,11 +61,11 @@ function run(url: string, options: LoadOptions, durationS: number, onLatency?: (
     }, (err, result) => (err ? reject(err) : resolve(result)));
     if (onLatency) {
       const connected = new WeakSet<object>();
+      const steadyFrom = performance.now() + rampMs(durationS);
       instance.on("response", (client: object, statusCode: number, _bytes: number, responseTime: number) => {
-        if (!connected.has(client)) {
-          connected.add(client);
-          return;
-        }
+        const first = !connected.has(client);
+        connected.add(client);
+        if (first || performance.now() - responseTime < steadyFrom) return;
         if (statusCode >= 200 && statusCode < 300) onLatency(responseTime);
       });
     }

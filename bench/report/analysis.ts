@@ -68,10 +68,15 @@ ${int(bare.edgeCpuUs)} µs of Node CPU per request at ${top} callers.
 ### p99: impgate ≤ 1.2× the control relay at ${top} callers — ${status(target("p99"))}
 
 This run: ${f(q.p99VsControl, 2)}× (${f(imp.p99Ms)} ms vs ${f(control.p99Ms)} ms; p50 ${f(imp.p50Ms)} vs ${f(control.p50Ms)} ms).
-With ${top} callers on a saturated single-threaded isolate, latency is queueing: p50 grows with the CPU
-cost per request, and p99 with queueing, garbage collection and whatever else the two cores run, so on a
-shared machine the tail mostly measures the neighbours. Each connection's first response (TCP and TLS
-setup) is left out. Lowering impgate's CPU per request (above) is what moves its tail.
+At ${top} callers both workerd rows saturate the isolate, and one Durable Object takes every request in
+turn, so latency is queueing: p50 follows the CPU per request, and the tail follows how the runtime
+schedules a saturated isolate. A trace taken while writing this (control relay, ${top} callers, quiet
+machine) showed workerd at a full core throughout and answering in bursts: groups of ~30 requests sent
+together waited 0.3–0.7 s. That is the same for the control relay and impgate, so the p99 ratio
+at saturation measures the runtime's queueing more than impgate, and on a shared machine the
+neighbours as well. Latencies are steady state: each connection's first response (TCP and TLS setup)
+and requests sent in the first second of a window, while ${top} connections handshake at once, are left
+out. Lowering impgate's CPU per request (above) is what moves its tail.
 
 ### Bearer verification ≤ 100 µs per request — ${status(target("bearer"))}
 
