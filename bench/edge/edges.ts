@@ -1,0 +1,44 @@
+/** Starts and stops edges (bench/edge/host.ts children) for the orchestrator. */
+import { readFile } from "node:fs/promises";
+import type { DevPki } from "../../dev/pki.ts";
+import type { Bundle } from "../bundle.ts";
+import { recordPid, startChild, type BenchChild } from "../processes.ts";
+import type { EdgeStarted } from "./host.ts";
+
+export interface Edge {
+  name: string;
+  origin: string;
+  /** The workerd process serving this edge: its RSS is the edge's memory. */
+  workerdPid: number;
+  child: BenchChild;
+  stop(): Promise<void>;
+}
+
+export interface EdgeSpec {
+  bundle: Bundle;
+  bindings: Record<string, string>;
+  persistDir: string;
+  pki: DevPki;
+  inspectorPort?: number;
+}
+
+export async function startEdge(name: string, spec: EdgeSpec): Promise<Edge> {
+  const child = await startChild(name, new URL("./host.ts", import.meta.url));
+  try {
+    const started = await child.call<EdgeStarted>("start", {
+      bundleDir: spec.bundle.dir,
+      main: spec.bundle.main,
+      workerOptions: spec.bundle.workerOptions,
+      bindings: spec.bindings,
+      persistDir: spec.persistDir,
+      httpsKey: await readFile(spec.pki.keyFile, "utf8"),
+      httpsCert: await readFile(spec.pki.certFile, "utf8"),
+      inspectorPort: spec.inspectorPort,
+    }, 90_000);
+    recordPid(started.workerdPid);
+    return { name, ...started, child, stop: () => child.stop() };
+  } catch (err) {
+    await child.stop();
+    throw err;
+  }
+}

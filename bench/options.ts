@@ -1,0 +1,43 @@
+/** How long and how big a run is: the full benchmark, or `--quick`, a smoke run of seconds. */
+export interface BenchOptions {
+  mode: "full" | "quick";
+  /** Concurrent callers for the round-trip rows. */
+  concurrency: number[];
+  durationS: number;
+  warmupS: number;
+  /** Connected devices at which the edge's memory is measured; the first step connects one at a time. */
+  fleetSteps: number[];
+  /** Devices connecting all at once to a freshly started edge. */
+  stormDevices: number;
+  /** Longest wait for the edge's memory to settle once devices are idle. */
+  settleMaxS: number;
+  /** How long the daemon idles before its memory is read. */
+  daemonIdleS: number;
+  jwtBudgetMs: number;
+}
+
+export const FULL: BenchOptions = {
+  mode: "full",
+  concurrency: [1, 16, 64],
+  durationS: 8,
+  warmupS: 2,
+  fleetSteps: [100, 1000, 5000],
+  stormDevices: 1000,
+  // An idle Durable Object is evicted ~10 s after its last event (the handshake alarm fires
+  // 5 s after connect): 25 s lets the whole fleet hibernate before memory is read.
+  settleMaxS: 25,
+  daemonIdleS: 10,
+  jwtBudgetMs: 500,
+};
+
+export const QUICK: BenchOptions = {
+  mode: "quick",
+  concurrency: [1, 16, 64],
+  durationS: 1,
+  warmupS: 0.3,
+  fleetSteps: [5, 10, 20],
+  stormDevices: 10,
+  settleMaxS: 2,
+  daemonIdleS: 1,
+  jwtBudgetMs: 30,
+};

@@ -1,0 +1,129 @@
+/**
+ * The shape of bench/results/latest.json, defined once: the orchestrator builds it, the
+ * reports render it, and the smoke test checks a quick run against it.
+ */
+import { z } from "zod";
+
+const ms = z.number().nonnegative();
+const finite = z.number().refine(Number.isFinite, "must be a finite number");
+
+export const RELAYS = ["control", "bare", "impgate"] as const;
+export type Relay = (typeof RELAYS)[number];
+
+const LoadRow = z.object({
+  relay: z.enum(RELAYS),
+  label: z.string(),
+  connections: z.number().int().positive(),
+  durationS: z.number().positive(),
+  requests: z.number().int().positive(),
+  rps: z.number().positive(),
+  p50Ms: ms,
+  p90Ms: ms,
+  p99Ms: ms,
+  maxMs: ms,
+  non2xx: z.number().int().nonnegative(),
+  errors: z.number().int().nonnegative(),
+  timeouts: z.number().int().nonnegative(),
+  edgeCpuUs: ms,
+  deviceCpuUs: ms,
+});
+export type LoadRow = z.infer<typeof LoadRow>;
+
+const Ratio = z.object({
+  connections: z.number().int().positive(),
+  /** impgate req/s ÷ the other's (1 = as fast). */
+  rpsVsControl: finite,
+  rpsVsBare: finite,
+  /** impgate p99 ÷ the other's (1 = as fast). */
+  p99VsControl: finite,
+  p99VsBare: finite,
+  /** impgate's edge CPU per request ÷ the control's: its own cost, least disturbed by a busy machine. */
+  edgeCpuVsControl: finite,
+});
+
+const ConnectStats = z.object({ samples: z.number().int().positive(), p50Ms: ms, p99Ms: ms, meanMs: ms, maxMs: ms });
+
+const MemoryStep = z.object({
+  devices: z.number().int().positive(),
+  connected: z.number().int().nonnegative(),
+  /** workerd RSS right after the last device became ready. */
+  activeMiB: ms,
+  /** workerd RSS once it stopped changing (idle devices, objects free to hibernate). */
+  idleMiB: ms,
+  settledAfterS: ms,
+  /** (idle RSS − RSS with no device) ÷ devices. */
+  perDeviceKiB: finite,
+});
+
+const Target = z.object({
+  id: z.string(),
+  description: z.string(),
+  target: z.string(),
+  value: z.string(),
+  /** null: cannot be judged in this run (e.g. not implemented yet). */
+  met: z.boolean().nullable(),
+});
+export type Target = z.infer<typeof Target>;
+
+export const Results = z.object({
+  version: z.literal(1),
+  mode: z.enum(["full", "quick"]),
+  startedAt: z.string(),
+  durationS: z.number().positive(),
+  machine: z.object({
+    cpuModel: z.string(),
+    cores: z.number().int().positive(),
+    memoryGiB: z.number().positive(),
+    os: z.string(),
+    node: z.string(),
+    workerd: z.string(),
+    miniflare: z.string(),
+    autocannon: z.string(),
+    loadAverageBefore: z.array(z.number()),
+    loadAverageAfter: z.array(z.number()),
+    openFiles: z.object({ soft: z.number().nullable(), hard: z.number().nullable() }),
+  }),
+  roundTrip: z.object({
+    durationS: z.number().positive(),
+    warmupS: z.number().nonnegative(),
+    /** What impgate's caller presented, in words. */
+    callerAuth: z.string(),
+    rows: z.array(LoadRow).min(3),
+    ratios: z.array(Ratio).min(1),
+  }),
+  bearer: z.object({
+    usPerRequest: z.number().positive().nullable(),
+    method: z.string(),
+    /** jose jwtVerify in this Node: a reference, not impgate's path. */
+    reference: z.array(z.object({ alg: z.string(), usPerVerify: z.number().positive() })),
+  }),
+  deviceConnect: ConnectStats,
+  fleetConnect: z.object({
+    devices: z.number().int().positive(),
+    connected: z.number().int().nonnegative(),
+    allConnectedMs: ms,
+    retries: z.number().int().nonnegative(),
+    perDevice: ConnectStats,
+  }),
+  edgeMemory: z.object({
+    baselineMiB: ms,
+    steps: z.array(MemoryStep).min(1),
+    /** The control relay with as many idle devices as the last step, each on its own object. */
+    control: z.object({ devices: z.number().int().positive(), connected: z.number().int().nonnegative(), baselineMiB: ms, idleMiB: ms, perDeviceKiB: finite }),
+  }),
+  daemon: z.object({
+    idleRssMiB: ms,
+    /** Private memory: the daemon's own heap and buffers. */
+    anonMiB: ms,
+    /** Pages mapped from files: mostly the node binary itself, shared and reclaimable. */
+    fileMiB: ms,
+    peakRssMiB: ms,
+    /** The same Node running nothing, for comparison. */
+    nodeIdleRssMiB: ms,
+    nodeIdleAnonMiB: ms,
+  }),
+  targets: z.array(Target),
+  /** Every process the run started, so a test can check none outlived it. */
+  pids: z.array(z.number().int().positive()),
+});
+export type Results = z.infer<typeof Results>;

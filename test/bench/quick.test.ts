@@ -1,0 +1,53 @@
+/**
+ * Keeps `npm run bench` from rotting: a quick run must finish, write well-formed results
+ * and Markdown, and leave no process behind. It asserts nothing about speed (issue 6).
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { PROJECT_ROOT } from "../../dev/edge-process.ts";
+import { isAlive } from "../../bench/measure/procfs.ts";
+import { RELAYS, Results } from "../../bench/results.ts";
+
+describe("npm run bench -- --quick", () => {
+  let dir: string;
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("produces well-formed results for every row and stops everything it started", async () => {
+    dir = await mkdtemp(join(tmpdir(), "impgate-bench-test-"));
+    const out = join(dir, "results.json");
+    const markdown = join(dir, "PERFORMANCE.md");
+    const run = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(process.execPath, ["--disable-warning=ExperimentalWarning", join(PROJECT_ROOT, "bench", "main.ts"), "--quick", "--out", out, "--markdown", markdown], {
+        cwd: PROJECT_ROOT,
+        timeout: 240_000,
+        maxBuffer: 16 * 1024 * 1024,
+      }, (err, _stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }));
+    });
+    expect(run.code, run.stderr).toBe(0);
+
+    const results = Results.parse(JSON.parse(await readFile(out, "utf8")));
+    expect(results.mode).toBe("quick");
+    for (const relay of RELAYS) {
+      for (const connections of [1, 16, 64]) {
+        const row = results.roundTrip.rows.find((r) => r.relay === relay && r.connections === connections);
+        expect(row, `${relay} at ${connections}`).toBeDefined();
+        expect(row!.non2xx + row!.errors).toBe(0);
+      }
+    }
+    expect(results.edgeMemory.steps.every((s) => s.connected === s.devices)).toBe(true);
+    expect(results.fleetConnect.connected).toBe(results.fleetConnect.devices);
+    expect(results.targets.map((t) => t.id)).toEqual(["throughput", "p99", "bearer", "handshake", "fleet", "daemon"]);
+
+    const doc = await readFile(markdown, "utf8");
+    expect(doc).toContain("## Machine");
+    expect(doc).toContain(results.roundTrip.callerAuth);
+
+    expect(results.pids.length).toBeGreaterThanOrEqual(8);
+    expect(results.pids.filter(isAlive)).toEqual([]);
+  }, 300_000);
+});
