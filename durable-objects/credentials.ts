@@ -2,12 +2,15 @@
  * An imp's caller credentials and how each kind is checked. Secrets live only here, in
  * the imp's own storage; what leaves the object is a `CredentialView` without them.
  */
-import { errors, importJWK, jwtVerify, type JWK } from "jose";
+import { importJWK, jwtVerify, type JWK } from "jose";
 import * as OTPAuth from "otpauth";
 import {
   ASSERTION_MAX_LIFETIME_S, TOTP, WEBHOOK_TOLERANCE_S, fromHex, hmacKey, webhookSignedPayload,
   type CallerAlgorithm, type ParsedSignature, type WebhookFormat,
 } from "../protocol/index.ts";
+import { joseFailure, type AuthFailure } from "../worker/auth/failures.ts";
+
+export type { AuthFailure } from "../worker/auth/failures.ts";
 
 export type CredentialKind = "jwt" | "jwt-secret" | "webhook" | "totp";
 
@@ -37,12 +40,6 @@ export function view(c: Credential): CredentialView {
   const { secret: _s, lastTotpStep: _l, tokensValidAfter: _t, ...rest } = c;
   return rest;
 }
-
-/** Reason codes for refusals: they go to the audit log, never to the caller. */
-export type AuthFailure =
-  | "missing_credential" | "malformed" | "bad_signature" | "alg_not_allowed" | "wrong_audience" | "wrong_issuer"
-  | "expired" | "not_yet_valid" | "lifetime_too_long" | "unknown_credential" | "revoked" | "replayed_nonce"
-  | "bad_nonce" | "bad_code" | "code_reused" | "stale_signature" | "replayed_signature";
 
 export class CredentialStore {
   private readonly storage: DurableObjectStorage;
@@ -91,20 +88,6 @@ export async function verifyAssertion(cred: Credential, assertion: string, expec
   } catch (err) {
     return joseFailure(err);
   }
-}
-
-export function joseFailure(err: unknown): AuthFailure {
-  if (err instanceof errors.JWTExpired) return "expired";
-  if (err instanceof errors.JWTClaimValidationFailed) {
-    if (err.claim === "aud") return "wrong_audience";
-    if (err.claim === "iss") return "wrong_issuer";
-    if (err.claim === "nbf" || (err.claim === "iat" && err.reason === "check_failed")) return "not_yet_valid";
-    if (err.claim === "iat") return "expired";
-    return "malformed";
-  }
-  if (err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported) return "alg_not_allowed";
-  if (err instanceof errors.JWSSignatureVerificationFailed) return "bad_signature";
-  return "malformed";
 }
 
 /** The webhook credential whose secret signed this body, or why none did. */

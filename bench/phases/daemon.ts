@@ -1,6 +1,7 @@
 /**
- * The daemon's resident memory when idle: the real `impgate-device` process, in tunnel mode
- * in front of a small local service, connected over pinned TLS, after one request.
+ * The daemon's resident memory when idle: the real `impgate-device`, as shipped to devices
+ * (`npm run build:device`: one bundled file), in tunnel mode in front of a small local
+ * service, connected over pinned TLS, after one request.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -8,6 +9,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { writeFile } from "node:fs/promises";
 import { PROJECT_ROOT } from "../../dev/edge-process.ts";
+import { buildDevice } from "../../dev/build-device.ts";
 import type { BenchContext } from "../context.ts";
 import type { Edge } from "../edge/edges.ts";
 import { deviceTemplate } from "../fleet/fleet.ts";
@@ -30,8 +32,9 @@ export async function daemonPhase(ctx: BenchContext, edge: Edge, provisioned: Pr
   await new Promise<void>((resolve) => service.listen(0, "127.0.0.1", resolve));
   const forward = `http://127.0.0.1:${(service.address() as AddressInfo).port}`;
 
-  ctx.say("starting the real impgate-device daemon for its idle memory…");
-  const daemon = await startChild("impgate-device", pathToFileURL(join(PROJECT_ROOT, "bin", "impgate-device.js")), {
+  ctx.say("building and starting the impgate-device daemon (as shipped) for its idle memory…");
+  const bundle = await buildDevice(join(ctx.tmp, "impgate-device.mjs"));
+  const daemon = await startChild("impgate-device", pathToFileURL(bundle), {
     ipc: false,
     args: ["--config", config, "--forward", forward],
   });

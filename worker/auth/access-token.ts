@@ -6,8 +6,9 @@
  */
 import { SignJWT, jwtVerify } from "jose";
 import { ACCESS_TOKEN_ISSUER, ACCESS_TOKEN_TYP, isCanonicalCompact } from "../../protocol/index.ts";
-import { joseFailure, type AuthFailure } from "../../durable-objects/credentials.ts";
+import { joseFailure, type AuthFailure } from "./failures.ts";
 import type { EdgeKey } from "../edge-key.ts";
+import { Memo } from "../memo.ts";
 
 export const ACCESS_TOKEN_TTL_S = 300;
 
@@ -33,8 +34,25 @@ export async function mintAccessToken(key: EdgeKey, claims: { credId: string; au
     .sign(key.privateKey);
 }
 
+/**
+ * Tokens that verified, per isolate, until they expire: a caller sends the same token many
+ * times, and its signature cannot change. Revocation is not cached: the imp's object
+ * checks the credential and epoch on every request.
+ */
+const verified = new Memo<AccessClaims & { exp: number; kid: string }>(10_000);
+
 /** Verifies a bearer token for `audience` (the agent URL it is presented at). */
 export async function verifyAccessToken(key: EdgeKey, token: string, audience: string): Promise<AccessClaims | AuthFailure> {
+  const cacheKey = `${audience} ${token}`;
+  const hit = verified.get(cacheKey);
+  if (hit && hit.kid === key.kid && hit.exp * 1000 > Date.now()) return { credId: hit.credId, iat: hit.iat, ep: hit.ep, jti: hit.jti };
+  if (hit) verified.delete(cacheKey);
+  const result = await verifyUncached(key, token, audience);
+  if (typeof result !== "string") verified.set(cacheKey, { ...result, exp: result.exp, kid: key.kid });
+  return typeof result === "string" ? result : { credId: result.credId, iat: result.iat, ep: result.ep, jti: result.jti };
+}
+
+async function verifyUncached(key: EdgeKey, token: string, audience: string): Promise<(AccessClaims & { exp: number }) | AuthFailure> {
   if (token.length > 4096 || !isCanonicalCompact(token)) return "malformed";
   try {
     const { payload } = await jwtVerify(token, key.publicKey, {
@@ -46,7 +64,7 @@ export async function verifyAccessToken(key: EdgeKey, token: string, audience: s
       clockTolerance: 5,
     });
     if (typeof payload.ep !== "number" || typeof payload.sub !== "string" || typeof payload.jti !== "string") return "malformed";
-    return { credId: payload.sub, iat: payload.iat!, ep: payload.ep, jti: payload.jti };
+    return { credId: payload.sub, iat: payload.iat!, ep: payload.ep, jti: payload.jti, exp: payload.exp! };
   } catch (err) {
     return joseFailure(err);
   }

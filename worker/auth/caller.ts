@@ -9,7 +9,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { TOTP_HEADER, WEBHOOK_FORMATS, WEBHOOK_HEADERS, parseWebhookSignature } from "../../protocol/index.ts";
 import type { AgentCall, CallerProof, Denial } from "../../durable-objects/agent-call.ts";
-import type { AuthFailure } from "../../durable-objects/credentials.ts";
+import type { AuthFailure } from "./failures.ts";
 import type { AgentEnv } from "../env.ts";
 import { edgeKey } from "../edge-key.ts";
 import { notFoundError } from "../errors.ts";

@@ -4,7 +4,7 @@
  * batched per imp and written in the background, at most once per window per isolate.
  */
 import type { AgentCall } from "../../durable-objects/agent-call.ts";
-import type { AuthFailure } from "../../durable-objects/credentials.ts";
+import type { AuthFailure } from "./failures.ts";
 import type { ImpSession } from "../../durable-objects/imp-session.ts";
 
 const WINDOW_MS = 10_000;
