@@ -78,7 +78,8 @@ export function deny(c: Context<AgentEnv>, refusal: Denial): never {
     case "not_found":
       throw notFoundError();
     case "rate_limited":
-      for (let i = 0; i < 10; i++) localGuard.failClient(clientAddress(c.req.raw));
+      // Remember the object's verdict here, so this client's next attempts stop in the worker.
+      localGuard.blockClient(clientAddress(c.req.raw));
       throw rateLimited(refusal.retryAfter);
     case "unauthorized":
       localGuard.failClient(clientAddress(c.req.raw));

@@ -50,6 +50,11 @@ export class RateGuard {
     this.fail("agent");
   }
 
+  /** Blocks a client for the rest of a window, as if it had reached the threshold now. */
+  blockClient(client: string, now = Date.now()): void {
+    this.counters.set(`client:${client}`, { count: this.limits.perClient, windowStart: now });
+  }
+
   private prune(now: number): void {
     for (const [key, c] of this.counters) if (now - c.windowStart >= this.limits.windowMs) this.counters.delete(key);
   }
