@@ -62,8 +62,6 @@ const MAX_BUFFERED = 200;
 let buffered = [];
 let dropped = 0;
 let flushing = null;
-let started = false;
-let inflight = 0;
 
 function format(args) {
   return args.map((a) => {
@@ -81,7 +79,7 @@ async function flush() {
         lines.push({ level: "warn", message: dropped + " log lines dropped (more than " + MAX_BUFFERED + " at once)" });
         dropped = 0;
       }
-      await api.log(lines);
+      await call("log", lines);
     }
   } catch {
     buffered = [];
@@ -90,6 +88,8 @@ async function flush() {
   }
 }
 
+// Lines go out when a handler or a waitUntil task ends, inside its request (an RPC
+// started after that would never complete); anything else waits for the next one.
 async function settle() {
   while (flushing || buffered.length > 0 || dropped > 0) await (flushing ??= flush());
 }
@@ -100,13 +100,20 @@ for (const level of ["debug", "log", "info", "warn", "error"]) {
     original(...args);
     if (buffered.length >= MAX_BUFFERED) dropped++;
     else buffered.push({ level, message: format(args) });
-    // Lines written during a handler go out when it ends; later ones (waitUntil) at once.
-    if (started && inflight === 0) flushing ??= Promise.resolve().then(flush);
   };
 }
 
 // ---- the API agent code sees ----
 const encoder = new TextEncoder();
+
+// The edge answers { ok, value } or { ok: false, name, message } rather than throwing (an
+// exception would be reported as the edge's own); it is thrown here, in the agent's stack.
+async function call(method, ...args) {
+  const result = await api[method](...args);
+  if (result.ok) return result.value;
+  const ErrorType = result.name === "TypeError" ? TypeError : Error;
+  throw new ErrorType(result.message);
+}
 
 function encode(data, contentType) {
   if (data === undefined || data === null) return { bytes: new Uint8Array(0), type: contentType ?? null };
@@ -121,7 +128,7 @@ function encode(data, contentType) {
 const device = Object.freeze({
   async send(name, data, options = {}) {
     const { bytes, type } = encode(data, options.contentType);
-    return api.send(String(name), bytes, type, options.ttl);
+    return call("send", String(name), bytes, type, options.ttl);
   },
   async request(path, init = {}) {
     const target = String(path);
@@ -135,7 +142,7 @@ const device = Object.freeze({
       const type = wrapped.headers.get("content-type");
       if (type && !headers.has("content-type")) headers.set("content-type", type);
     }
-    return api.request({
+    return call("request", {
       method: String(init.method ?? "GET").toUpperCase(),
       path: q < 0 ? target : target.slice(0, q),
       query: q < 0 ? "" : target.slice(q),
@@ -147,19 +154,19 @@ const device = Object.freeze({
 
 const state = Object.freeze({
   async get(key) {
-    const json = await api.stateGet(String(key));
+    const json = await call("stateGet", String(key));
     return json === null ? undefined : JSON.parse(json);
   },
   async put(key, value) {
     const json = JSON.stringify(value);
     if (json === undefined) throw new TypeError("state.put: the value must be JSON");
-    await api.statePut(String(key), json);
+    await call("statePut", String(key), json);
   },
   async delete(key) {
-    return api.stateDelete(String(key));
+    return call("stateDelete", String(key));
   },
   async list() {
-    const entries = await api.stateList();
+    const entries = await call("stateList");
     return Object.fromEntries(Object.entries(entries).map(([k, json]) => [k, JSON.parse(json)]));
   },
 });
@@ -169,18 +176,20 @@ const agentEnv = Object.freeze({ device, state });
 // ---- the edge's entry points ----
 // An exception is logged here, with the agent's own stack (an exception crossing into the
 // edge keeps only its message), then rethrown for the edge to answer and audit.
-async function run(handler, call) {
-  started = true;
-  inflight++;
+async function run(handler, invoke) {
   try {
-    return await call();
+    return await invoke();
   } catch (err) {
     buffered.push({ level: "error", message: handler + " threw: " + (err instanceof Error ? err.stack || String(err) : String(err)) });
     throw err;
   } finally {
-    inflight--;
     await settle();
   }
+}
+
+/** The ctx agent code gets: waitUntil, flushing its log lines when the task ends. */
+function agentCtx(ctx) {
+  return Object.freeze({ waitUntil: (promise) => ctx.waitUntil(Promise.resolve(promise).finally(settle)) });
 }
 
 function base64ToBytes(text) {
@@ -193,7 +202,7 @@ function base64ToBytes(text) {
 export default {
   async fetch(request, _env, ctx) {
     return run("fetch", async () => {
-      const response = await agent.fetch(request, agentEnv, ctx);
+      const response = await agent.fetch(request, agentEnv, agentCtx(ctx));
       if (!(response instanceof Response)) throw new TypeError("fetch() must return a Response");
       return response;
     });
@@ -205,7 +214,7 @@ export class DeviceEvents extends WorkerEntrypoint {
   async fetch(request) {
     const { dataBase64, ...event } = await request.json();
     if (dataBase64 !== undefined) event.data = base64ToBytes(dataBase64);
-    await run("onDeviceEvent", () => agent.onDeviceEvent(event, agentEnv, this.ctx));
+    await run("onDeviceEvent", () => agent.onDeviceEvent(event, agentEnv, agentCtx(this.ctx)));
     return new Response(null, { status: 204 });
   }
 }

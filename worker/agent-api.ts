@@ -51,7 +51,12 @@ const Send = z.object({
 
 const LogLines = z.array(z.object({ level: z.enum(LOG_LEVELS), message: z.string() })).max(1000);
 
-/** Input that fails its schema is the agent's bug: a TypeError it can catch, naming the field. */
+/** What every AgentApi method answers; the isolate's main module throws the error in agent code. */
+export type ApiResult<T> = { ok: true; value: T } | { ok: false; name: "Error" | "TypeError"; message: string };
+
+class Refused extends Error {}
+
+/** Input that fails its schema is the agent's bug: a TypeError naming the field. */
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
@@ -61,51 +66,80 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
 
 function unwrap<T>(outcome: Outcome<T>): T {
   if (outcome.ok) return outcome.value;
-  throw new Error(`${outcome.code}: ${outcome.message}`);
+  throw new Refused(`${outcome.code}: ${outcome.message}`);
+}
+
+/**
+ * Answers with a value instead of throwing: an exception thrown by an RPC method is
+ * reported as the edge's own uncaught error, and these are the agent's mistakes.
+ */
+async function answer<T>(work: () => Promise<T>): Promise<ApiResult<T>> {
+  try {
+    return { ok: true, value: await work() };
+  } catch (err) {
+    if (err instanceof TypeError) return { ok: false, name: "TypeError", message: err.message };
+    if (err instanceof Refused) return { ok: false, name: "Error", message: err.message };
+    throw err;
+  }
 }
 
 export class AgentApi extends WorkerEntrypoint<Env, AgentProps> {
-  private session() {
+  // A JS-private method: every public one is callable by agent code over RPC, and a stub
+  // of the imp's object would reach its admin methods.
+  #session() {
     return this.env.IMP.getByName(this.ctx.props.impId);
   }
 
   /** Queues a message for the device (the same queue, TTL and acknowledgements as `POST _messages`). */
-  async send(name: unknown, data: unknown, contentType: unknown, ttl?: unknown) {
-    const input = parse(Send, { name, data, contentType, ttl }, "device.send");
-    const info = unwrap(await this.session().agentSend(this.ctx.props.version, input));
-    return { id: info.id, status: info.status, expiresAt: info.expiresAt };
+  send(name: unknown, data: unknown, contentType: unknown, ttl?: unknown) {
+    return answer(async () => {
+      const input = parse(Send, { name, data, contentType, ttl }, "device.send");
+      const info = unwrap(await this.#session().agentSend(this.ctx.props.version, input));
+      return { id: info.id, status: info.status, expiresAt: info.expiresAt };
+    });
   }
 
   /** A request to the device, with the relay's deadline: offline 503, no answer 504, dropped 502. */
-  async request(req: unknown): Promise<Response> {
-    const input = parse(DeviceRequest, req, "device.request");
-    const result = unwrap(await this.session().agentDeviceRequest(this.ctx.props.version, input));
-    return deviceResponse(result as AgentResult);
+  request(req: unknown) {
+    return answer(async () => {
+      const input = parse(DeviceRequest, req, "device.request");
+      return deviceResponse(unwrap(await this.#session().agentDeviceRequest(this.ctx.props.version, input)) as AgentResult);
+    });
   }
 
-  async stateGet(key: unknown): Promise<string | null> {
-    const outcome = await this.session().agentState(this.ctx.props.version, { op: "get", key: parse(z.string(), key, "state.get") });
-    if (!outcome.ok && outcome.code === "key_not_found") return null;
-    return unwrap(outcome) as string;
+  stateGet(key: unknown) {
+    return answer(async () => {
+      const outcome = await this.#session().agentState(this.ctx.props.version, { op: "get", key: parse(z.string(), key, "state.get") });
+      return !outcome.ok && outcome.code === "key_not_found" ? null : (unwrap(outcome) as string);
+    });
   }
 
-  async statePut(key: unknown, json: unknown): Promise<void> {
-    unwrap(await this.session().agentState(this.ctx.props.version, { op: "put", key: parse(z.string(), key, "state.put"), json: parse(z.string(), json, "state.put") }));
+  statePut(key: unknown, json: unknown) {
+    return answer(async () => {
+      const op = { op: "put" as const, key: parse(z.string(), key, "state.put"), json: parse(z.string(), json, "state.put") };
+      unwrap(await this.#session().agentState(this.ctx.props.version, op));
+      return null;
+    });
   }
 
-  async stateDelete(key: unknown): Promise<boolean> {
-    const outcome = await this.session().agentState(this.ctx.props.version, { op: "delete", key: parse(z.string(), key, "state.delete") });
-    if (!outcome.ok && outcome.code === "key_not_found") return false;
-    unwrap(outcome);
-    return true;
+  stateDelete(key: unknown) {
+    return answer(async () => {
+      const outcome = await this.#session().agentState(this.ctx.props.version, { op: "delete", key: parse(z.string(), key, "state.delete") });
+      if (!outcome.ok && outcome.code === "key_not_found") return false;
+      unwrap(outcome);
+      return true;
+    });
   }
 
-  async stateList(): Promise<Record<string, string>> {
-    return unwrap(await this.session().agentState(this.ctx.props.version, { op: "list" })) as Record<string, string>;
+  stateList() {
+    return answer(async () => unwrap(await this.#session().agentState(this.ctx.props.version, { op: "list" })) as Record<string, string>);
   }
 
-  async log(lines: unknown): Promise<void> {
-    await this.session().agentLog(this.ctx.props.version, parse(LogLines, lines, "log") as LogLine[]);
+  log(lines: unknown) {
+    return answer(async () => {
+      await this.#session().agentLog(this.ctx.props.version, parse(LogLines, lines, "log") as LogLine[]);
+      return null;
+    });
   }
 }
 
