@@ -145,8 +145,9 @@ export class AgentApi extends WorkerEntrypoint<Env, AgentProps> {
 
 /**
  * The network as agent code sees it once the operator allowed some hosts: HTTPS to those
- * hosts only. Redirects come back to the agent (not followed here), so its fetch asks
- * this gate again for wherever they point.
+ * hosts only; anything else gets a 403 from the gate and never leaves. Redirects come
+ * back to the agent (not followed here), so its fetch asks this gate again for wherever
+ * they point.
  */
 export class OutboundGate extends WorkerEntrypoint<Env, GateProps> {
   async fetch(request: Request): Promise<Response> {
@@ -158,7 +159,8 @@ export class OutboundGate extends WorkerEntrypoint<Env, GateProps> {
         : null;
     if (refusal) {
       await this.env.IMP.getByName(this.ctx.props.impId).agentOutboundRefused(this.ctx.props.version, url.host, refusal);
-      throw new Error(`impgate: outbound request refused: ${refusal}`);
+      // Answered like a forward proxy would (throwing instead would log as the edge's own error).
+      return errorResponse(403, "outbound_refused", `impgate: outbound request refused: ${refusal}`, { "Impgate-Outbound": "refused" });
     }
     return fetch(request, { redirect: "manual" });
   }
