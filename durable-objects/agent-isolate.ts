@@ -24,7 +24,7 @@ export const AGENT_COMPATIBILITY_DATE = "2026-07-01";
  * Miniflare) parses them but enforces neither, so there only the edge's wall-clock
  * deadline stops a runaway agent, and only one that awaits (see README).
  */
-export const AGENT_LIMITS = { cpuMs: 100, subRequests: 50 } as const;
+export const AGENT_LIMITS = { cpuMs: 100, subRequests: 100 } as const;
 
 /** The Worker Loader code object for a version: its bindings and outbound are the edge's choice. */
 export function agentWorkerCode(code: string, env: Record<string, unknown>, globalOutbound: Fetcher | null): WorkerLoaderWorkerCode {
