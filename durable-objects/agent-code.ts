@@ -7,25 +7,14 @@
  * so code takes at most ~1.5 MiB of an imp's storage. Version numbers are never reused,
  * so a version number names one exact piece of code for good.
  */
+import type { AgentHandler, AgentVersion } from "./agent-types.ts";
+
 export const MAX_AGENT_CODE_BYTES = 256 * 1024;
 export const VERSIONS_KEPT = 5;
 export const MAX_OUTBOUND_HOSTS = 32;
-export const AGENT_HANDLERS = ["fetch", "onDeviceEvent"] as const;
-export type AgentHandler = (typeof AGENT_HANDLERS)[number];
 
 /** A host an agent may be allowed to reach: `api.example.com`, or `*.example.com` for its subdomains. */
 export const OUTBOUND_HOST_PATTERN = /^(\*\.)?(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-
-export interface AgentVersion {
-  version: number;
-  sha256: string;
-  size: number;
-  /** Which handlers the module exports, found when it was checked at deploy. */
-  handlers: AgentHandler[];
-  deployedAt: number;
-  deployedBy: string;
-  note: string | null;
-}
 
 /** What running the active version takes, but its code (read only when an isolate is made). */
 export interface ActiveAgent extends AgentVersion {

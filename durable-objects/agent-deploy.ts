@@ -8,24 +8,14 @@
  * the runtime's own message, and the module must export at least one handler.
  */
 import type { Env } from "../worker/env.ts";
-import {
-  AGENT_HANDLERS, MAX_AGENT_CODE_BYTES, MAX_OUTBOUND_HOSTS, OUTBOUND_HOST_PATTERN, VERSIONS_KEPT,
-  type AgentCodeStore, type AgentHandler, type AgentVersion,
-} from "./agent-code.ts";
+import { MAX_AGENT_CODE_BYTES, MAX_OUTBOUND_HOSTS, OUTBOUND_HOST_PATTERN, VERSIONS_KEPT, type AgentCodeStore } from "./agent-code.ts";
+import { AGENT_HANDLERS, type AgentHandler, type AgentInfo, type AgentVersion } from "./agent-types.ts";
 import { AGENT_LIMITS, AGENT_MODULE, probeWorkerCode } from "./agent-isolate.ts";
 import type { AgentLogs } from "./agent-logs.ts";
 import type { AuditLog } from "./audit-log.ts";
 import { ok, refuse, type Outcome } from "./outcome.ts";
 
 const PROBE_TIMEOUT_MS = 10_000;
-
-export interface AgentInfo {
-  /** The active version; null: tunnel mode. */
-  active: number | null;
-  versions: (AgentVersion & { active: boolean })[];
-  outbound: string[];
-  limits: { cpuMs: number; subRequests: number; codeBytes: number; versionsKept: number };
-}
 
 export class AgentDeploys {
   private readonly env: Env;

@@ -6,22 +6,7 @@
  */
 export const LOG_LINES_KEPT = 1000;
 export const MAX_LOG_LINE_CHARS = 2048;
-export const LOG_LEVELS = ["debug", "log", "info", "warn", "error"] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-
-export interface LogLine {
-  level: LogLevel;
-  message: string;
-}
-
-export interface LogEntry extends LogLine {
-  seq: number;
-  at: number;
-  /** The agent version that wrote it (null: the edge, about no particular version). */
-  version: number | null;
-  /** "agent" for the code's own lines, "edge" for the platform's. */
-  source: "agent" | "edge";
-}
+import { LOG_LEVELS, type LogEntry, type LogLevel, type LogLine } from "./agent-types.ts";
 
 export class AgentLogs {
   private readonly sql: SqlStorage;

@@ -39,10 +39,11 @@ import { EventStore, type EventPage, type EventQuery } from "./event-store.ts";
 import { EventWaiters } from "./event-waiters.ts";
 import { AgentState, type StateEntry } from "./agent-state.ts";
 import { DeviceStatusStore } from "./device-status.ts";
-import { AgentCodeStore, type AgentVersion } from "./agent-code.ts";
-import { AgentLogs, type LogEntry, type LogLine } from "./agent-logs.ts";
+import { AgentCodeStore } from "./agent-code.ts";
+import { AgentLogs } from "./agent-logs.ts";
 import { AgentRuntime, type AgentFailure, type RelayedRequest } from "./agent-runtime.ts";
-import { AgentDeploys, type AgentInfo } from "./agent-deploy.ts";
+import { AgentDeploys } from "./agent-deploy.ts";
+import type { AgentInfo, AgentVersion, LogEntry, LogLine } from "./agent-types.ts";
 import { stateOp, type StateOp } from "./agent-state.ts";
 
 /** An agent HTTP request as the worker hands it over. */

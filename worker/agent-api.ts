@@ -16,7 +16,7 @@ import { errorResponse } from "./errors.ts";
 import { HOP_BY_HOP } from "./routes/agent.ts";
 import { MAX_DATA_BYTES } from "../protocol/index.ts";
 import { hostAllowed } from "../durable-objects/agent-code.ts";
-import { LOG_LEVELS, type LogLine } from "../durable-objects/agent-logs.ts";
+import { LOG_LEVELS, type LogLine } from "../durable-objects/agent-types.ts";
 import type { AgentResult } from "../durable-objects/imp-session.ts";
 import type { Outcome } from "../durable-objects/outcome.ts";
 
