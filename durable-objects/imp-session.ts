@@ -5,7 +5,8 @@
  * the device acknowledges them, and keeps the device's events and the agent's state.
  *
  * Hibernation handlers only decode and dispatch to the on* methods below; each stored
- * concern lives in its own module (message-queue, event-store, agent-state, device-status).
+ * concern lives in its own module (message-queue, event-store, agent-state, device-status),
+ * and the imp's agent code in the agent-* modules (runtime, deploys, code, logs).
  */
 import { DurableObject } from "cloudflare:workers";
 import type { JWK } from "jose";
@@ -37,14 +38,13 @@ import { AGENT_NOT_FOUND, ok, refuse, type Outcome } from "./outcome.ts";
 import { DEFAULT_QUEUE_LIMIT, DEFAULT_TTL_MS, MAX_TTL_MS, MIN_TTL_MS, MessageQueue, type MessageInfo, type NewMessage } from "./message-queue.ts";
 import { EventStore, type EventPage, type EventQuery } from "./event-store.ts";
 import { EventWaiters } from "./event-waiters.ts";
-import { AgentState, type StateEntry } from "./agent-state.ts";
+import { AgentState, stateOp, type StateEntry, type StateOp } from "./agent-state.ts";
 import { DeviceStatusStore } from "./device-status.ts";
 import { AgentCodeStore } from "./agent-code.ts";
 import { AgentLogs } from "./agent-logs.ts";
 import { AgentRuntime, type AgentFailure, type RelayedRequest } from "./agent-runtime.ts";
 import { AgentDeploys } from "./agent-deploy.ts";
 import type { AgentInfo, AgentVersion, LogEntry, LogLine } from "./agent-types.ts";
-import { stateOp, type StateOp } from "./agent-state.ts";
 
 /** An agent HTTP request as the worker hands it over. */
 export type AgentRequest = RelayedRequest;
