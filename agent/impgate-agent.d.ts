@@ -26,7 +26,11 @@ export interface Agent {
    * header is not passed on. Bodies are at most 1 MiB each way.
    */
   fetch?(request: Request, env: AgentEnv, ctx: AgentContext): Response | Promise<Response>;
-  /** An event the device sent (`link.send(name, data)`), after the edge stored and acknowledged it; one at a time, in order. */
+  /**
+   * An event the device sent (`link.send(name, data)`), after the edge stored and
+   * acknowledged it; one at a time, in order, at most once (events that arrive while 64
+   * wait, or while the edge restarts, are only in the event store: GET /_events).
+   */
   onDeviceEvent?(event: DeviceEvent, env: AgentEnv, ctx: AgentContext): void | Promise<void>;
 }
 

@@ -23,7 +23,7 @@ export interface ActiveAgent extends AgentVersion {
   outboundEpoch: number;
 }
 
-type Row = { version: number; sha256: string; size: number; handlers: string; deployed_at: number; deployed_by: string; note: string | null };
+type Row = { version: number; sha256: string; size: number; handlers: string; deployed_at: number; deployed_from: string; note: string | null };
 
 /** Whether the outbound gate lets agent code reach `hostname` (already lowercased by URL parsing). */
 export function hostAllowed(hosts: string[], hostname: string): boolean {
@@ -46,7 +46,7 @@ export class AgentCodeStore {
       size INTEGER NOT NULL,
       handlers TEXT NOT NULL,
       deployed_at INTEGER NOT NULL,
-      deployed_by TEXT NOT NULL,
+      deployed_from TEXT NOT NULL,
       note TEXT
     )`);
     // One row: the active version (NULL: tunnel mode) and the outbound allowlist.
@@ -63,8 +63,8 @@ export class AgentCodeStore {
   deploy(input: { code: string; sha256: string; handlers: AgentHandler[]; note: string | null }, by: string, now: number): AgentVersion {
     const size = new TextEncoder().encode(input.code).byteLength;
     const row = this.sql.exec<Row>(
-      `INSERT INTO agent_versions (code, sha256, size, handlers, deployed_at, deployed_by, note) VALUES (?, ?, ?, ?, ?, ?, ?)
-       RETURNING version, sha256, size, handlers, deployed_at, deployed_by, note`,
+      `INSERT INTO agent_versions (code, sha256, size, handlers, deployed_at, deployed_from, note) VALUES (?, ?, ?, ?, ?, ?, ?)
+       RETURNING version, sha256, size, handlers, deployed_at, deployed_from, note`,
       input.code, input.sha256, size, JSON.stringify(input.handlers), now, by.slice(0, 64), input.note,
     ).one();
     this.setActive(row.version);
@@ -93,7 +93,7 @@ export class AgentCodeStore {
   active(): ActiveAgent | null {
     const row = this.sql
       .exec<Row & { outbound: string; outbound_epoch: number }>(
-        `SELECT v.version, v.sha256, v.size, v.handlers, v.deployed_at, v.deployed_by, v.note, c.outbound, c.outbound_epoch
+        `SELECT v.version, v.sha256, v.size, v.handlers, v.deployed_at, v.deployed_from, v.note, c.outbound, c.outbound_epoch
          FROM agent_versions v JOIN agent_config c ON c.id = 1 AND c.active = v.version`,
       )
       .toArray()[0];
@@ -103,7 +103,7 @@ export class AgentCodeStore {
   /** Stored versions, newest first. */
   list(): AgentVersion[] {
     return this.sql
-      .exec<Row>("SELECT version, sha256, size, handlers, deployed_at, deployed_by, note FROM agent_versions ORDER BY version DESC")
+      .exec<Row>("SELECT version, sha256, size, handlers, deployed_at, deployed_from, note FROM agent_versions ORDER BY version DESC")
       .toArray()
       .map(toVersion);
   }
@@ -158,7 +158,7 @@ function toVersion(r: Row): AgentVersion {
     size: r.size,
     handlers: JSON.parse(r.handlers) as AgentHandler[],
     deployedAt: r.deployed_at,
-    deployedBy: r.deployed_by,
+    deployedFrom: r.deployed_from,
     note: r.note,
   };
 }

@@ -103,9 +103,14 @@ export class AgentRuntime {
       headers,
       body: req.method === "GET" || req.method === "HEAD" ? undefined : req.body,
     });
+    let entry: Fetcher;
+    try {
+      entry = await this.load(imp.impId, agent);
+    } catch (err) {
+      return this.failed(agent, "fetch", "startup", err instanceof Error ? err.message : String(err));
+    }
     const signal = AbortSignal.timeout(this.deadline(imp));
     try {
-      const entry = await this.load(imp.impId, agent);
       const response = await entry.fetch(request, { signal });
       const body = await readLimited(response, intVar(this.deps.env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES));
       if (!body) {

@@ -10,7 +10,8 @@ export interface AgentVersion {
   /** Which handlers the module exports, found when it was checked at deploy. */
   handlers: AgentHandler[];
   deployedAt: number;
-  deployedBy: string;
+  /** The admin client's address, as for the audit log. */
+  deployedFrom: string;
   note: string | null;
 }
 

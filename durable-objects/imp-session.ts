@@ -145,6 +145,7 @@ export class ImpSession extends DurableObject<Env> {
       queueLimit: imp.queueLimit ?? DEFAULT_QUEUE_LIMIT,
       queuedMessages: backlog.queued,
       oldestQueuedAt: backlog.oldestAt,
+      agentVersion: this.agentCode.activeVersion(),
     };
   }
 

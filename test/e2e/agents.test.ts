@@ -53,6 +53,7 @@ describe("programmable agents, end to end", () => {
 
     const logs = await cli("agent", "logs", imp.impId);
     expect(logs.stdout).toMatch(/v1 +log +open requested by \S+: the device answered 200/);
+    expect((await cli("imp", "show", imp.impId)).stdout).toMatch(/agent: +code version 1/);
   });
 
   it("refuses a caller without a token before the agent runs: the door never moves", async () => {

@@ -97,10 +97,12 @@ describe("agent code: deploy, run, rollback", () => {
     device.serve(() => ({ status: 200, body: "from the device" }));
     await deployAgent(imp, answering("agent"));
     expect(await (await callerFetch(imp, "/x")).text()).toBe("agent /x");
+    expect(await (await admin(`/imps/${imp.impId}`)).json()).toMatchObject({ agentVersion: 1 });
     const removed = await admin(`/imps/${imp.impId}/agent`, { method: "DELETE" });
     expect(await removed.json()).toEqual({ active: null, purged: false });
     expect(await (await callerFetch(imp, "/x")).text()).toBe("from the device");
     expect(device.requests).toHaveLength(1);
+    expect(await (await admin(`/imps/${imp.impId}`)).json()).toMatchObject({ agentVersion: null });
     // Stored versions stay until purged: a rollback restores the last one.
     expect((await admin(`/imps/${imp.impId}/agent/rollback`, { method: "POST", body: JSON.stringify({ version: 1 }) })).status).toBe(200);
     expect(await (await callerFetch(imp, "/x")).text()).toBe("agent /x");
