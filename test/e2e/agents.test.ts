@@ -66,13 +66,18 @@ describe("programmable agents, end to end", () => {
     expect((await cli("agent", "logs", imp.impId)).stdout.match(/open requested/g)).toHaveLength(1);
   });
 
-  it("shows a syntax error at deploy with the compiler's message, and keeps the running version", async () => {
+  it("shows a syntax error at deploy with the compiler's message, and keeps the running version; usage errors are one line", async () => {
     const broken = join(system.dir, "broken.js");
     await writeFile(broken, "export default {\n  fetch() { return new Response( }\n};\n");
     const r = await cli("agent", "deploy", imp.impId, broken);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^impgate: broken\.js was not deployed: SyntaxError: .*\n\s+at agent\.js:2/);
     expect((await call("/open", { method: "POST", headers: auth })).status).toBe(200);
+    // Usage mistakes get one readable line.
+    expect((await cli("agent", "deploy", imp.impId)).code).toBe(2);
+    expect((await cli("agent", "frobnicate")).code).toBe(2);
+    const missing = await cli("agent", "deploy", imp.impId, join(system.dir, "nope.js"));
+    expect(missing).toMatchObject({ code: 1, stderr: expect.stringMatching(/^impgate: cannot read .*nope\.js: ENOENT\n$/) });
   });
 
   it("writes a starter with `agent init` whose TypeScript deploys; rollback and remove work from the CLI", async () => {
