@@ -112,11 +112,9 @@ export class AgentRuntime {
     const signal = AbortSignal.timeout(this.deadline(imp));
     try {
       const response = await entry.fetch(request, { signal });
-      const body = await readLimited(response, intVar(this.deps.env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES));
-      if (!body) {
-        response.body?.cancel().catch(() => {});
-        return this.failed(agent, "fetch", "response_too_large", `the response body exceeded ${intVar(this.deps.env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES)} bytes`);
-      }
+      const max = intVar(this.deps.env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES);
+      const body = await readLimited(response, max);
+      if (!body) return this.failed(agent, "fetch", "response_too_large", `the response body exceeded ${max} bytes`);
       return { kind: "reply", status: response.status, headers: [...response.headers], body };
     } catch (err) {
       return this.failure(agent, "fetch", err, signal.aborted);
@@ -226,7 +224,10 @@ function classify(message: string, aborted: boolean): AgentFailureReason {
 async function readLimited(response: Response, max: number): Promise<Uint8Array | null> {
   if (!response.body) return new Uint8Array(0);
   const declared = Number(response.headers.get("content-length"));
-  if (Number.isFinite(declared) && declared > max) return null;
+  if (Number.isFinite(declared) && declared > max) {
+    await response.body.cancel().catch(() => {});
+    return null;
+  }
   const chunks: Uint8Array[] = [];
   let total = 0;
   const reader = response.body.getReader();

@@ -11,7 +11,7 @@
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { z } from "zod";
-import type { Env } from "./env.ts";
+import { DEFAULT_MAX_BODY_BYTES, intVar, type Env } from "./env.ts";
 import { errorResponse } from "./errors.ts";
 import { HOP_BY_HOP } from "./routes/agent.ts";
 import { MAX_DATA_BYTES } from "../protocol/index.ts";
@@ -103,6 +103,9 @@ export class AgentApi extends WorkerEntrypoint<Env, AgentProps> {
   request(req: unknown) {
     return answer(async () => {
       const input = parse(DeviceRequest, req, "device.request");
+      // The same limit as a caller's request to the device.
+      const max = intVar(this.env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES);
+      if (input.body.byteLength > max) throw new TypeError(`device.request: body exceeds ${max} bytes`);
       return deviceResponse(unwrap(await this.#session().agentDeviceRequest(this.ctx.props.version, input)) as AgentResult);
     });
   }

@@ -55,6 +55,15 @@ describe("the agent API", () => {
         return new Response("device said " + res.status + ": " + await res.text(), { status: res.ok ? 200 : 502 });
       },
     };`);
+    const tooBig = await deployAgent(imp, `export default {
+      async fetch(request, env) {
+        try { await env.device.request("/x", { method: "POST", body: new Uint8Array(2 * 1024 * 1024) }); return new Response("sent"); }
+        catch (e) { return new Response(e.name + ": " + e.message); }
+      },
+    };`);
+    expect(tooBig.version).toBe(2);
+    expect(await (await callerFetch(imp, "/")).text()).toBe("TypeError: device.request: body exceeds 1048576 bytes");
+    await admin(`/imps/${imp.impId}/agent/rollback`, { method: "POST", body: "{}" });
     const offline = await callerFetch(imp, "/open");
     expect(offline.status).toBe(502);
     expect(await offline.text()).toMatch(/^device said 503: .*device_offline/);
