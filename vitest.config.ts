@@ -6,6 +6,7 @@
 import { defineConfig } from "vitest/config";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { makeEdgeSecrets } from "./dev/secrets.ts";
+import { testNetwork } from "./test/helpers/test-network.ts";
 
 const secrets = await makeEdgeSecrets();
 
@@ -17,7 +18,12 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
             // nodejs_compat only for the test harness (vitest's own imports), not the deployed worker.
-            miniflare: { compatibilityFlags: ["nodejs_compat"], bindings: { ...secrets, ADMIN_SECRET: "test-admin-secret", REQUEST_TIMEOUT_MS: "5000" } },
+            miniflare: {
+              compatibilityFlags: ["nodejs_compat"],
+              bindings: { ...secrets, ADMIN_SECRET: "test-admin-secret", REQUEST_TIMEOUT_MS: "5000" },
+              // The worker's outbound fetches (the agent OutboundGate's) go to a network the tests control.
+              outboundService: testNetwork,
+            },
           }),
         ],
         test: { name: "worker", include: ["test/worker/**/*.test.ts"], testTimeout: 20_000 },

@@ -8,10 +8,10 @@ import { fileURLToPath } from "node:url";
 export async function launch(entry) {
   const [major, minor] = process.versions.node.split(".").map(Number);
   if (major > 22 || (major === 22 && minor >= 18)) {
-    // Type stripping is stable in use but still flagged experimental in Node 22.
+    // Type stripping (of the CLI itself, and of agent.ts by `impgate agent deploy`) is stable in use but still flagged experimental in Node 22.
     const emit = process.emitWarning;
     process.emitWarning = (warning, ...rest) => {
-      if (String(warning).includes("Type Stripping")) return;
+      if (/Type Stripping|stripTypeScriptTypes/.test(String(warning))) return;
       return emit.call(process, warning, ...rest);
     };
     await import(entry);

@@ -1,6 +1,6 @@
 /**
  * `impgate`: the admin CLI over the admin API.
- *   impgate imp …, cred …, audit …   (admin, over the admin API)
+ *   impgate imp …, cred …, audit …, agent …   (admin, over the admin API)
  *   impgate caller keygen, token, code, call   (a caller of an agent URL)
  */
 import { CliError, usage } from "./errors.ts";
@@ -8,12 +8,14 @@ import { output } from "./output.ts";
 import { IMP_USAGE, impCommand } from "./commands/imp.ts";
 import { CRED_USAGE, credCommand } from "./commands/cred.ts";
 import { AUDIT_USAGE, auditCommand } from "./commands/audit.ts";
+import { AGENT_USAGE, agentCommand } from "./commands/agent.ts";
 import { CALLER_USAGE, callCommand, callerKeygen, codeCommand, tokenCommand } from "./commands/caller.ts";
 
 const USAGE = `usage:
 ${IMP_USAGE}
 ${CRED_USAGE}
 ${AUDIT_USAGE}
+${AGENT_USAGE}
 ${CALLER_USAGE}
 
 Every command takes --profile FILE (default .impgate/admin.json), or --edge URL --admin-secret S [--ca ca.pem]
@@ -23,6 +25,7 @@ const COMMANDS: Record<string, (argv: string[], out: ReturnType<typeof output>) 
   imp: impCommand,
   cred: credCommand,
   audit: auditCommand,
+  agent: agentCommand,
   caller: (argv, out) => {
     if (argv[0] !== "keygen") throw usage("usage: impgate caller keygen [--out caller.jwk] [--alg EdDSA|ES256]");
     return callerKeygen(argv.slice(1), out);

@@ -89,3 +89,26 @@ function checkKey(key: string) {
     ? null
     : refuse(400, "bad_key", "A state key is 1-128 characters: letters, digits and . _ : - (not first)");
 }
+
+/** A state operation as agent code asks for it (through worker/agent-api.ts). */
+export type StateOp =
+  | { op: "get"; key: string }
+  | { op: "put"; key: string; json: string }
+  | { op: "delete"; key: string }
+  | { op: "list" };
+
+/** get → the JSON text; put → the entry; delete → the key; list → { key: JSON text }. */
+export function stateOp(state: AgentState, op: StateOp, now: number): Outcome<unknown> {
+  switch (op.op) {
+    case "get": {
+      const entry = state.get(op.key);
+      return entry.ok ? ok(entry.value.json) : entry;
+    }
+    case "put":
+      return state.put(op.key, op.json, now);
+    case "delete":
+      return state.delete(op.key);
+    case "list":
+      return ok(Object.fromEntries(state.list().entries.map((e) => [e.key, e.json])));
+  }
+}

@@ -5,7 +5,8 @@
  */
 export type AuditEvent =
   | "auth_failed" | "rate_limited" | "credential_added" | "credential_revoked" | "credential_burned"
-  | "url_rotated" | "http_refused" | "settings_changed" | "device_connected" | "device_refused" | "device_key_changed";
+  | "url_rotated" | "http_refused" | "settings_changed" | "device_connected" | "device_refused" | "device_key_changed"
+  | "agent_deployed" | "agent_rolled_back" | "agent_removed" | "agent_outbound_changed" | "agent_outbound_refused" | "agent_error";
 
 export interface AuditEntry {
   seq: number;

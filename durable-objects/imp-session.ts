@@ -5,7 +5,8 @@
  * the device acknowledges them, and keeps the device's events and the agent's state.
  *
  * Hibernation handlers only decode and dispatch to the on* methods below; each stored
- * concern lives in its own module (message-queue, event-store, agent-state, device-status).
+ * concern lives in its own module (message-queue, event-store, agent-state, device-status),
+ * and the imp's agent code in the agent-* modules (runtime, deploys, code, logs).
  */
 import { DurableObject } from "cloudflare:workers";
 import type { JWK } from "jose";
@@ -34,20 +35,19 @@ import { checkHello, sendChallenge } from "./device-handshake.ts";
 import { PendingRequests } from "./pending-requests.ts";
 import { Scheduler } from "./scheduler.ts";
 import { AGENT_NOT_FOUND, ok, refuse, type Outcome } from "./outcome.ts";
-import { DEFAULT_QUEUE_LIMIT, MAX_TTL_MS, MIN_TTL_MS, MessageQueue, type MessageInfo, type NewMessage } from "./message-queue.ts";
+import { DEFAULT_QUEUE_LIMIT, DEFAULT_TTL_MS, MAX_TTL_MS, MIN_TTL_MS, MessageQueue, type MessageInfo, type NewMessage } from "./message-queue.ts";
 import { EventStore, type EventPage, type EventQuery } from "./event-store.ts";
 import { EventWaiters } from "./event-waiters.ts";
-import { AgentState, type StateEntry } from "./agent-state.ts";
+import { AgentState, stateOp, type StateEntry, type StateOp } from "./agent-state.ts";
 import { DeviceStatusStore } from "./device-status.ts";
+import { AgentCodeStore } from "./agent-code.ts";
+import { AgentLogs } from "./agent-logs.ts";
+import { AgentRuntime, type AgentFailure, type RelayedRequest } from "./agent-runtime.ts";
+import { AgentDeploys } from "./agent-deploy.ts";
+import type { AgentInfo, AgentVersion, LogEntry, LogLine } from "./agent-types.ts";
 
 /** An agent HTTP request as the worker hands it over. */
-export interface AgentRequest {
-  method: string;
-  path: string;
-  query: string;
-  headers: [string, string][];
-  body: Uint8Array;
-}
+export type AgentRequest = RelayedRequest;
 
 export type { AgentCall } from "./agent-call.ts";
 export type { ImpStatus } from "./imp-status.ts";
@@ -57,7 +57,8 @@ export type AgentResult =
   | Denial
   | { kind: "offline" }
   | { kind: "timeout" }
-  | { kind: "device_gone" };
+  | { kind: "device_gone" }
+  | AgentFailure;
 
 export interface ProvisionInput {
   impId: string;
@@ -85,6 +86,10 @@ export class ImpSession extends DurableObject<Env> {
   private readonly creds: CredentialStore;
   private readonly audit: AuditLog;
   private readonly callers: CallerCheck;
+  private readonly agentCode: AgentCodeStore;
+  private readonly agentLogs: AgentLogs;
+  private readonly agent: AgentRuntime;
+  private readonly deploys: AgentDeploys;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -96,6 +101,12 @@ export class ImpSession extends DurableObject<Env> {
     this.events = new EventStore(ctx.storage.sql);
     this.state = new AgentState(ctx.storage.sql);
     this.device = new DeviceStatusStore(ctx.storage);
+    this.agentCode = new AgentCodeStore(ctx.storage.sql);
+    this.agentLogs = new AgentLogs(ctx.storage.sql);
+    this.agent = new AgentRuntime({
+      ctx, env, code: this.agentCode, logs: this.agentLogs, audit: this.audit, imps: this.imp, requestTimeout: (imp) => this.requestTimeout(imp),
+    });
+    this.deploys = new AgentDeploys(env, this.agentCode, this.agentLogs, this.audit);
     this.scheduler = new Scheduler(ctx.storage, [new HandshakeTimeouts(ctx, (link) => this.audit.record("device_refused", link.client, { reason: "handshake timeout" })), this.queue]);
     // Heartbeats are answered by the runtime itself and never wake this object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_PING, HEARTBEAT_PONG));
@@ -103,6 +114,8 @@ export class ImpSession extends DurableObject<Env> {
       this.queue.migrate();
       this.events.migrate();
       this.state.migrate();
+      this.agentCode.migrate();
+      this.agentLogs.migrate();
     });
   }
 
@@ -132,6 +145,7 @@ export class ImpSession extends DurableObject<Env> {
       queueLimit: imp.queueLimit ?? DEFAULT_QUEUE_LIMIT,
       queuedMessages: backlog.queued,
       oldestQueuedAt: backlog.oldestAt,
+      agentVersion: this.agentCode.activeVersion(),
     };
   }
 
@@ -232,46 +246,25 @@ export class ImpSession extends DurableObject<Env> {
 
   // ---- callers (RPC from the worker's agent routes) ----
 
+  /**
+   * A caller's request, once authorized: to the imp's agent code if it has some, else
+   * relayed to the device (tunnel mode). Agent code never sees a request refused above.
+   */
   async agentRequest(call: AgentCall, req: AgentRequest): Promise<AgentResult> {
     const imp = await this.currentImp(call);
     if (!imp) return { kind: "not_found" };
     const verdict = await this.callers.authorize(imp, call, req.body);
     if (verdict.kind !== "ok") return verdict;
-    const ws = this.liveSocket();
-    if (!ws) return { kind: "offline" };
-
-    const timeoutMs = this.requestTimeout(imp);
-    const id = crypto.randomUUID();
-    const frame = encodeFrame(
-      { t: "req", id, method: req.method, path: req.path, query: req.query, headers: req.headers, deadline: Date.now() + timeoutMs },
-      req.body,
-    );
-    const outcome = this.pending.wait(id, ws, timeoutMs);
-    if (!sendQuietly(ws, frame)) this.pending.failSocket(ws);
-    const result = await outcome;
-    if (result.kind !== "reply") return result;
-    return { kind: "reply", status: result.msg.status, headers: result.msg.headers, body: result.body };
+    const agent = this.agent.active();
+    if (agent) return this.agent.handleRequest(imp, agent, req, { credId: verdict.credId, client: call.client });
+    return this.relay(imp, req);
   }
 
   /** Queues a message for the device; it is sent at once if the device is online. */
   async sendMessage(call: AgentCall, input: NewMessage): Promise<Outcome<MessageInfo>> {
     const gate = await this.gate(call, input.data);
     if (!gate.ok) return gate;
-    const imp = gate.value;
-    if (!NAME_PATTERN.test(input.name)) return refuse(400, "bad_name", "A message name is 1-64 characters: letters, digits and . _ : - (not first)");
-    if (input.data.byteLength > MAX_DATA_BYTES) return refuse(413, "body_too_large", `Message data exceeds ${MAX_DATA_BYTES} bytes`);
-    if (input.contentType !== null && !(input.contentType.length >= 1 && input.contentType.length <= 256)) {
-      return refuse(400, "bad_request", "content-type must be 1-256 characters");
-    }
-    if (!(input.ttlMs >= MIN_TTL_MS && input.ttlMs <= MAX_TTL_MS)) {
-      return refuse(400, "bad_ttl", `ttl must be between ${MIN_TTL_MS / 1000} and ${MAX_TTL_MS / 1000} seconds`);
-    }
-    const outcome = this.queue.enqueue(input, imp.queueLimit ?? DEFAULT_QUEUE_LIMIT, Date.now());
-    if (!outcome.ok) return outcome;
-    await this.scheduler.wakeBy(outcome.value.expiresAt);
-    const ws = this.liveSocket();
-    if (ws) deliverQueued(this.queue, ws);
-    return outcome;
+    return this.enqueue(gate.value, input);
   }
 
   async messageStatus(call: AgentCall, id: string): Promise<Outcome<MessageInfo>> {
@@ -320,6 +313,109 @@ export class ImpSession extends DurableObject<Env> {
     const gate = await this.gate(call);
     if (!gate.ok) return gate;
     return this.state.delete(key);
+  }
+
+  // ---- agent code (admin RPC from worker/routes/admin-agent.ts) ----
+
+  async agentInfo(): Promise<AgentInfo | null> {
+    return (await this.imp.get()) ? this.deploys.info() : null;
+  }
+
+  async agentSource(version: number): Promise<(AgentVersion & { code: string }) | null> {
+    return (await this.imp.get()) ? this.agentCode.get(version) : null;
+  }
+
+  async deployAgent(input: { code: string; note: string | null }, client: string): Promise<Outcome<AgentVersion> | null> {
+    return (await this.imp.get()) ? this.deploys.deploy(input, client) : null;
+  }
+
+  async rollbackAgent(version: number | null, client: string): Promise<Outcome<AgentVersion> | null> {
+    return (await this.imp.get()) ? this.deploys.rollback(version, client) : null;
+  }
+
+  async removeAgent(purge: boolean, client: string): Promise<boolean> {
+    if (!(await this.imp.get())) return false;
+    this.deploys.remove(purge, client);
+    return true;
+  }
+
+  async setAgentOutbound(hosts: string[], client: string): Promise<Outcome<string[]> | null> {
+    return (await this.imp.get()) ? this.deploys.setOutbound(hosts, client) : null;
+  }
+
+  async readAgentLogs(query: { after?: number; limit: number }): Promise<{ entries: LogEntry[]; cursor: number } | null> {
+    return (await this.imp.get()) ? this.agentLogs.read(query) : null;
+  }
+
+  // ---- agent code's capabilities (RPC from worker/agent-api.ts, scoped by the edge to this imp) ----
+
+  async agentSend(version: number, input: { name: string; data: Uint8Array; contentType: string | null; ttl?: number }): Promise<Outcome<MessageInfo>> {
+    const imp = await this.activeAgentImp(version);
+    if (!imp.ok) return imp;
+    const ttlMs = input.ttl === undefined ? DEFAULT_TTL_MS : Math.round(input.ttl * 1000);
+    return this.enqueue(imp.value, { name: input.name, data: input.data, contentType: input.contentType, ttlMs });
+  }
+
+  async agentDeviceRequest(version: number, req: AgentRequest): Promise<Outcome<AgentResult>> {
+    const imp = await this.activeAgentImp(version);
+    return imp.ok ? ok(await this.relay(imp.value, req)) : imp;
+  }
+
+  async agentState(version: number, op: StateOp): Promise<Outcome<unknown>> {
+    const imp = await this.activeAgentImp(version);
+    return imp.ok ? stateOp(this.state, op, Date.now()) : imp;
+  }
+
+  async agentLog(version: number, lines: LogLine[]): Promise<void> {
+    this.agentLogs.append(lines, "agent", version);
+  }
+
+  async agentOutboundRefused(version: number, host: string, reason: string): Promise<void> {
+    this.agent.outboundRefused(version, host, reason);
+  }
+
+  /** A rolled-back or removed version still finishing some work may no longer act. */
+  private async activeAgentImp(version: number): Promise<Outcome<ImpRecord>> {
+    const imp = await this.imp.get();
+    if (!imp) return AGENT_NOT_FOUND;
+    if (this.agentCode.activeVersion() !== version) return refuse(409, "agent_inactive", `Agent version ${version} is no longer active`);
+    return ok(imp);
+  }
+
+  /** The request as a frame to the device, and its reply; offline, timeout and a dropped link are answers too. */
+  private async relay(imp: ImpRecord, req: AgentRequest): Promise<AgentResult> {
+    const ws = this.liveSocket();
+    if (!ws) return { kind: "offline" };
+
+    const timeoutMs = this.requestTimeout(imp);
+    const id = crypto.randomUUID();
+    const frame = encodeFrame(
+      { t: "req", id, method: req.method, path: req.path, query: req.query, headers: req.headers, deadline: Date.now() + timeoutMs },
+      req.body,
+    );
+    const outcome = this.pending.wait(id, ws, timeoutMs);
+    if (!sendQuietly(ws, frame)) this.pending.failSocket(ws);
+    const result = await outcome;
+    if (result.kind !== "reply") return result;
+    return { kind: "reply", status: result.msg.status, headers: result.msg.headers, body: result.body };
+  }
+
+  /** Checks and queues a message; it goes out at once if the device is online. */
+  private async enqueue(imp: ImpRecord, input: NewMessage): Promise<Outcome<MessageInfo>> {
+    if (!NAME_PATTERN.test(input.name)) return refuse(400, "bad_name", "A message name is 1-64 characters: letters, digits and . _ : - (not first)");
+    if (input.data.byteLength > MAX_DATA_BYTES) return refuse(413, "body_too_large", `Message data exceeds ${MAX_DATA_BYTES} bytes`);
+    if (input.contentType !== null && !(input.contentType.length >= 1 && input.contentType.length <= 256)) {
+      return refuse(400, "bad_request", "content-type must be 1-256 characters");
+    }
+    if (!(input.ttlMs >= MIN_TTL_MS && input.ttlMs <= MAX_TTL_MS)) {
+      return refuse(400, "bad_ttl", `ttl must be between ${MIN_TTL_MS / 1000} and ${MAX_TTL_MS / 1000} seconds`);
+    }
+    const outcome = this.queue.enqueue(input, imp.queueLimit ?? DEFAULT_QUEUE_LIMIT, Date.now());
+    if (!outcome.ok) return outcome;
+    await this.scheduler.wakeBy(outcome.value.expiresAt);
+    const ws = this.liveSocket();
+    if (ws) deliverQueued(this.queue, ws);
+    return outcome;
   }
 
   /**
@@ -471,7 +567,10 @@ export class ImpSession extends DurableObject<Env> {
     const result = this.events.record({ id: msg.id, name: msg.name, contentType: msg.contentType ?? null, data }, Date.now());
     if (result === "too_many_names") return refuseFrame(ws, "too_many_names", "this imp already keeps the most event names it can", msg.id);
     sendQuietly(ws, encodeFrame({ t: "ack", id: msg.id }));
-    if (result === "stored") this.waiters.notify(msg.name);
+    if (result !== "stored") return;
+    this.waiters.notify(msg.name);
+    // After the ack: the agent's handler never holds up the device.
+    this.agent.deliverEvent({ id: msg.id, name: msg.name, contentType: msg.contentType ?? null, data, at: Date.now() });
   }
 
   private onDeviceHealth(ws: WebSocket, msg: MessageOf<"health">): void {

@@ -24,4 +24,6 @@ export interface ImpStatus extends DeviceStatus {
   /** Messages waiting for the device, and when the oldest of them was accepted. */
   queuedMessages: number;
   oldestQueuedAt: number | null;
+  /** The active agent code version; null: tunnel mode. */
+  agentVersion: number | null;
 }

@@ -7,6 +7,8 @@ import type { AgentCall } from "../durable-objects/agent-call.ts";
 
 export interface Env {
   IMP: DurableObjectNamespace<ImpSession>;
+  /** The Dynamic Worker Loader: runs each imp's agent code in its own isolate. */
+  LOADER: WorkerLoader;
   /** Bearer secret for the admin API. Unset: the admin API answers 503. */
   ADMIN_SECRET?: string;
   /** HMAC key (base64url, >= 32 bytes) that makes imp and agent ids unforgeable. */
@@ -20,6 +22,16 @@ export interface Env {
 }
 
 export type AppEnv = { Bindings: Env };
+
+// Types `ctx.exports`: the worker's own entrypoints (AgentApi, OutboundGate) as loopback bindings.
+declare global {
+  namespace Cloudflare {
+    interface GlobalProps {
+      mainModule: typeof import("./index.ts");
+      durableNamespaces: "ImpSession";
+    }
+  }
+}
 
 /** An agent id the worker verified: the imp it belongs to and the URL it was presented at. */
 export interface ResolvedAgent {

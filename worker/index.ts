@@ -28,3 +28,5 @@ app.onError(onError);
 
 export default app;
 export { ImpSession } from "../durable-objects/imp-session.ts";
+// What agent code is handed (worker/agent-api.ts); reachable only through ctx.exports.
+export { AgentApi, OutboundGate } from "./agent-api.ts";

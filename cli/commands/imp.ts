@@ -183,6 +183,7 @@ function describe(s: ImpStatus, now = Date.now()): string[] {
     `  device:     ${device}`,
     `  last seen:  ${seen}`,
     `  callers:    ${s.public ? "anyone (authentication turned off)" : "authenticated"}; ${s.allowHttp ? "plain HTTP allowed" : "HTTPS only"}`,
+    `  agent:      ${s.agentVersion === null ? "tunnel mode (requests go to the device)" : `code version ${s.agentVersion} (impgate agent show)`}`,
   ];
   if (s.rttMs !== null) lines.push(`  round trip: ${s.rttMs} ms (reported ${ago(now - (s.rttAt ?? now))})`);
   const oldest = s.oldestQueuedAt === null ? "" : `, oldest ${ago(now - s.oldestQueuedAt)}`;

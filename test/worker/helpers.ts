@@ -250,3 +250,42 @@ export class TestDevice {
     }
   }
 }
+
+/** Deploys `code` as the imp's agent through the admin API; throws with the API's answer if refused. */
+export async function deployAgent(imp: TestImp, code: string, note?: string): Promise<{ version: number; handlers: string[] }> {
+  const res = await admin(`/imps/${imp.impId}/agent`, { method: "POST", body: JSON.stringify({ code, note }) });
+  if (res.status !== 201) throw new Error(`deploy agent: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+export interface AgentLogEntry {
+  seq: number;
+  version: number | null;
+  source: "agent" | "edge";
+  level: string;
+  message: string;
+}
+
+/** The imp's agent log, oldest first, as the operator reads it. */
+export async function agentLogs(imp: TestImp): Promise<AgentLogEntry[]> {
+  const res = await admin(`/imps/${imp.impId}/agent/logs?limit=1000`);
+  if (res.status !== 200) throw new Error(`agent logs: ${res.status} ${await res.text()}`);
+  return (await res.json<{ entries: AgentLogEntry[] }>()).entries;
+}
+
+/** The imp's audit log, newest first. */
+export async function auditEvents(imp: TestImp): Promise<{ event: string; client: string; detail: Record<string, unknown> }[]> {
+  const res = await admin(`/imps/${imp.impId}/audit?limit=1000`);
+  return (await res.json<{ entries: { event: string; client: string; detail: Record<string, unknown> }[] }>()).entries;
+}
+
+/** Polls `probe` until it returns something truthy; every wait has a timeout. */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined | null | false>, ms = 5000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -11,6 +11,7 @@ import { mintAgentId, mintImpId, verifyImpId } from "../ids.ts";
 import { clientAddress } from "../auth/refusals.ts";
 import { algorithmForJwk } from "../../protocol/index.ts";
 import { credentialRoutes } from "./admin-credentials.ts";
+import { agentAdminRoutes } from "./admin-agent.ts";
 import { PublicJwk, parseBody, publicJwkOf } from "./admin-input.ts";
 import { MAX_QUEUE_LIMIT } from "../../durable-objects/message-queue.ts";
 
@@ -124,3 +125,4 @@ adminRoutes.delete("/imps/:impId/device-key", async (c) => {
 });
 
 adminRoutes.route("/imps/:impId/credentials", credentialRoutes);
+adminRoutes.route("/imps/:impId/agent", agentAdminRoutes);

@@ -20,7 +20,7 @@ import { agentEventRoutes } from "./agent-events.ts";
 import { agentStateRoutes } from "./agent-state.ts";
 
 /** Headers that describe this hop, or the edge itself, and must not reach the device. */
-const HOP_BY_HOP = new Set([
+export const HOP_BY_HOP = new Set([
   "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer",
   "host", "content-length", "authorization", "x-forwarded-proto", "x-forwarded-for", "x-real-ip",
 ]);
@@ -89,6 +89,9 @@ function toResponse(c: Parameters<typeof deny>[0], result: AgentResult): Respons
       throw new ApiError(504, "device_timeout", "The device did not answer in time");
     case "device_gone":
       throw new ApiError(502, "device_disconnected", "The device disconnected before answering");
+    case "agent_error":
+      // Why it failed is the operator's business (agent log, audit), not the caller's.
+      throw new ApiError(result.status, result.code, result.message);
     default:
       return deny(c, result);
   }

@@ -1,0 +1,111 @@
+/**
+ * Issue 5, end to end: the garage-door example (agent/examples/garage-door.js) deployed
+ * with the CLI to the real edge (`wrangler dev`, which loads it with the Dynamic Worker
+ * Loader), called with a token, reaching the real daemon and the local service behind it.
+ */
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PROJECT_ROOT } from "../../dev/edge-process.ts";
+import { callerAuth, createImp, impgate, request, startDaemon, startSystem, type CreatedImp, type Daemon, type System } from "../helpers/system.ts";
+import { startLocalService, type LocalService } from "../helpers/local-service.ts";
+
+const GARAGE_DOOR = join(PROJECT_ROOT, "agent", "examples", "garage-door.js");
+
+describe("programmable agents, end to end", () => {
+  let system: System;
+  let service: LocalService;
+  let imp: CreatedImp;
+  let daemon: Daemon;
+  let auth: Record<string, string>;
+  const cli = (...args: string[]) => impgate([...args, "--profile", system.profile]);
+  const call = (path: string, options: { method?: string; headers?: Record<string, string> } = {}) =>
+    request(`${imp.agentUrl}${path}`, { ca: system.pki.caPem, ...options });
+
+  beforeAll(async () => {
+    system = await startSystem();
+    // The garage's local service: opens the door on POST /door.
+    service = await startLocalService((req, res) => {
+      res.writeHead(req.method === "POST" && req.url === "/door" ? 200 : 404, { "content-type": "application/json" }).end('{"door":"moving"}');
+    });
+    imp = await createImp(system, "garage");
+    daemon = startDaemon(imp.config, ["--forward", service.url]);
+    auth = await callerAuth(system, imp);
+    await daemon.waitReady();
+  });
+  afterAll(async () => {
+    await daemon?.stop();
+    await service?.close();
+    await system?.stop();
+  });
+
+  it("deploys the garage-door example with the CLI; POST /open with a token reaches the daemon", async () => {
+    const deployed = await cli("agent", "deploy", imp.impId, GARAGE_DOOR, "--note", "garage door");
+    expect(deployed.code, deployed.stderr).toBe(0);
+    expect(deployed.stdout).toMatch(/^deployed version 1 of garage-door\.js \(fetch, onDeviceEvent; \d+ bytes\)/);
+
+    const opened = await call("/open", { method: "POST", headers: auth });
+    expect(opened.status).toBe(200);
+    expect(JSON.parse(opened.body.toString())).toEqual({ door: "opening" });
+    const seen = service.received.at(-1)!;
+    expect(seen).toMatchObject({ method: "POST", url: "/door" });
+    expect(JSON.parse(seen.body.toString())).toMatchObject({ action: "open", by: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+
+    const logs = await cli("agent", "logs", imp.impId);
+    expect(logs.stdout).toMatch(/v1 +log +open requested by \S+: the device answered 200/);
+    expect((await cli("imp", "show", imp.impId)).stdout).toMatch(/agent: +code version 1/);
+  });
+
+  it("refuses a caller without a token before the agent runs: the door never moves", async () => {
+    const before = service.received.length;
+    const refused = await call("/open", { method: "POST" });
+    expect(refused.status).toBe(401);
+    expect(refused.headers["www-authenticate"]).toMatch(/^Bearer/);
+    expect((await call("/open", { method: "GET", headers: auth })).status).toBe(405);
+    expect(service.received.length).toBe(before);
+    expect((await cli("agent", "logs", imp.impId)).stdout.match(/open requested/g)).toHaveLength(1);
+  });
+
+  it("shows a syntax error at deploy with the compiler's message, and keeps the running version; usage errors are one line", async () => {
+    const broken = join(system.dir, "broken.js");
+    await writeFile(broken, "export default {\n  fetch() { return new Response( }\n};\n");
+    const r = await cli("agent", "deploy", imp.impId, broken);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^impgate: broken\.js was not deployed: SyntaxError: .*\n\s+at agent\.js:2/);
+    expect((await call("/open", { method: "POST", headers: auth })).status).toBe(200);
+    // Usage mistakes get one readable line.
+    expect((await cli("agent", "deploy", imp.impId)).code).toBe(2);
+    expect((await cli("agent", "frobnicate")).code).toBe(2);
+    const missing = await cli("agent", "deploy", imp.impId, join(system.dir, "nope.js"));
+    expect(missing).toMatchObject({ code: 1, stderr: expect.stringMatching(/^impgate: cannot read .*nope\.js: ENOENT\n$/) });
+  });
+
+  it("writes a starter with `agent init` whose TypeScript deploys; rollback and remove work from the CLI", async () => {
+    const dir = join(system.dir, "starter");
+    await mkdir(dir);
+    const init = await cli("agent", "init", dir, "--ts");
+    expect(init.code, init.stderr).toBe(0);
+    expect(await readFile(join(dir, "impgate-agent.d.ts"), "utf8")).toContain("export interface Agent");
+    expect((await cli("agent", "init", dir, "--ts")).stderr).toMatch(/exists \(pass --force/);
+
+    const deployed = await cli("agent", "deploy", imp.impId, join(dir, "agent.ts"));
+    expect(deployed.code, deployed.stderr).toBe(0);
+    expect(deployed.stderr).toBe("");
+    expect(JSON.parse((await call("/status", { headers: auth })).body.toString())).toEqual({ status: "unknown" });
+
+    const show = await cli("agent", "show", imp.impId);
+    expect(show.stdout).toMatch(/^agent: version 2\noutbound: no network\n/);
+    expect(show.stdout).toMatch(/\* +2 .*fetch,onDeviceEvent\n +1 .*garage door/);
+
+    expect((await cli("agent", "rollback", imp.impId)).stdout).toMatch(/^version 1 is active again/);
+    expect((await call("/open", { method: "POST", headers: auth })).status).toBe(200);
+
+    expect((await cli("agent", "remove", imp.impId)).code).toBe(0);
+    // Tunnel mode again: the request goes to the local service as it is.
+    const relayed = await call("/door", { method: "POST", headers: auth });
+    expect(relayed.status).toBe(200);
+    expect(service.received.at(-1)!.body.toString()).toBe("");
+    const audit = await cli("audit", imp.impId);
+    for (const event of ["agent_deployed", "agent_rolled_back", "agent_removed"]) expect(audit.stdout).toContain(event);
+  });
+});

@@ -1,0 +1,190 @@
+/**
+ * What agent code can reach, as entrypoints the imp's object hands to the isolate it
+ * loads (`ctx.exports.AgentApi({ props })`). The props are set by the edge, never by
+ * agent code, and name one imp: no method takes an imp id, so an agent can only ever
+ * act on its own device, state and messages.
+ *
+ *   AgentApi      env.API in the isolate: device messages and requests, state, logs
+ *   OutboundGate  the isolate's globalOutbound when the operator allowed some hosts
+ *
+ * Arguments come from agent code, so they are checked here like any API input.
+ */
+import { WorkerEntrypoint } from "cloudflare:workers";
+import { z } from "zod";
+import { DEFAULT_MAX_BODY_BYTES, intVar, type Env } from "./env.ts";
+import { errorResponse } from "./errors.ts";
+import { HOP_BY_HOP } from "./routes/agent.ts";
+import { MAX_DATA_BYTES } from "../protocol/index.ts";
+import { hostAllowed } from "../durable-objects/agent-code.ts";
+import { LOG_LEVELS, type LogLine } from "../durable-objects/agent-types.ts";
+import type { AgentResult } from "../durable-objects/imp-session.ts";
+import type { Outcome } from "../durable-objects/outcome.ts";
+
+export interface AgentProps {
+  impId: string;
+  /** The version this isolate runs: calls from a version no longer active are refused. */
+  version: number;
+}
+
+export interface GateProps {
+  impId: string;
+  version: number;
+  hosts: string[];
+}
+
+const Bytes = z.instanceof(Uint8Array);
+
+const DeviceRequest = z.strictObject({
+  method: z.string().regex(/^[A-Z]{1,16}$/),
+  path: z.string().startsWith("/").max(8192),
+  query: z.string().max(8192).refine((q) => q === "" || q.startsWith("?"), "must be empty or start with ?"),
+  headers: z.array(z.tuple([z.string().min(1).max(256), z.string().max(8192)])).max(100),
+  body: Bytes,
+});
+
+const Send = z.object({
+  name: z.string(),
+  data: Bytes.refine((d) => d.byteLength <= MAX_DATA_BYTES, `data exceeds ${MAX_DATA_BYTES} bytes`),
+  contentType: z.string().min(1).max(256).nullable(),
+  ttl: z.number().positive().optional(),
+});
+
+const LogLines = z.array(z.object({ level: z.enum(LOG_LEVELS), message: z.string() })).max(1000);
+
+/** What every AgentApi method answers; the isolate's main module throws the error in agent code. */
+export type ApiResult<T> = { ok: true; value: T } | { ok: false; name: "Error" | "TypeError"; message: string };
+
+class Refused extends Error {}
+
+/** Input that fails its schema is the agent's bug: a TypeError naming the field. */
+function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new TypeError(`${what}: ${issue?.path.join(".") || "argument"} ${issue?.message ?? "is invalid"}`);
+}
+
+function unwrap<T>(outcome: Outcome<T>): T {
+  if (outcome.ok) return outcome.value;
+  throw new Refused(`${outcome.code}: ${outcome.message}`);
+}
+
+/**
+ * Answers with a value instead of throwing: an exception thrown by an RPC method is
+ * reported as the edge's own uncaught error, and these are the agent's mistakes.
+ */
+async function answer<T>(work: () => Promise<T>): Promise<ApiResult<T>> {
+  try {
+    return { ok: true, value: await work() };
+  } catch (err) {
+    if (err instanceof TypeError) return { ok: false, name: "TypeError", message: err.message };
+    if (err instanceof Refused) return { ok: false, name: "Error", message: err.message };
+    throw err;
+  }
+}
+
+export class AgentApi extends WorkerEntrypoint<Env, AgentProps> {
+  // A JS-private method: every public one is callable by agent code over RPC, and a stub
+  // of the imp's object would reach its admin methods.
+  #session() {
+    return this.env.IMP.getByName(this.ctx.props.impId);
+  }
+
+  /** Queues a message for the device (the same queue, TTL and acknowledgements as `POST _messages`). */
+  send(name: unknown, data: unknown, contentType: unknown, ttl?: unknown) {
+    return answer(async () => {
+      const input = parse(Send, { name, data, contentType, ttl }, "device.send");
+      const info = unwrap(await this.#session().agentSend(this.ctx.props.version, input));
+      return { id: info.id, status: info.status, expiresAt: info.expiresAt };
+    });
+  }
+
+  /** A request to the device, with the relay's deadline: offline 503, no answer 504, dropped 502. */
+  request(req: unknown) {
+    return answer(async () => {
+      const input = parse(DeviceRequest, req, "device.request");
+      // The same limit as a caller's request to the device.
+      const max = intVar(this.env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES);
+      if (input.body.byteLength > max) throw new TypeError(`device.request: body exceeds ${max} bytes`);
+      return deviceResponse(unwrap(await this.#session().agentDeviceRequest(this.ctx.props.version, input)) as AgentResult);
+    });
+  }
+
+  stateGet(key: unknown) {
+    return answer(async () => {
+      const outcome = await this.#session().agentState(this.ctx.props.version, { op: "get", key: parse(z.string(), key, "state.get") });
+      return !outcome.ok && outcome.code === "key_not_found" ? null : (unwrap(outcome) as string);
+    });
+  }
+
+  statePut(key: unknown, json: unknown) {
+    return answer(async () => {
+      const op = { op: "put" as const, key: parse(z.string(), key, "state.put"), json: parse(z.string(), json, "state.put") };
+      unwrap(await this.#session().agentState(this.ctx.props.version, op));
+      return null;
+    });
+  }
+
+  stateDelete(key: unknown) {
+    return answer(async () => {
+      const outcome = await this.#session().agentState(this.ctx.props.version, { op: "delete", key: parse(z.string(), key, "state.delete") });
+      if (!outcome.ok && outcome.code === "key_not_found") return false;
+      unwrap(outcome);
+      return true;
+    });
+  }
+
+  stateList() {
+    return answer(async () => unwrap(await this.#session().agentState(this.ctx.props.version, { op: "list" })) as Record<string, string>);
+  }
+
+  log(lines: unknown) {
+    return answer(async () => {
+      await this.#session().agentLog(this.ctx.props.version, parse(LogLines, lines, "log") as LogLine[]);
+      return null;
+    });
+  }
+}
+
+/**
+ * The network as agent code sees it once the operator allowed some hosts: HTTPS to those
+ * hosts only; anything else gets a 403 from the gate and never leaves. Redirects come
+ * back to the agent (not followed here), so its fetch asks this gate again for wherever
+ * they point.
+ */
+export class OutboundGate extends WorkerEntrypoint<Env, GateProps> {
+  async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const refusal = url.protocol !== "https:"
+      ? `only https:// may leave an agent (not ${url.protocol}//${url.host})`
+      : !hostAllowed(this.ctx.props.hosts, url.hostname) || url.port !== ""
+        ? `${url.host} is not in this imp's outbound allowlist`
+        : null;
+    if (refusal) {
+      await this.env.IMP.getByName(this.ctx.props.impId).agentOutboundRefused(this.ctx.props.version, url.host, refusal);
+      // Answered like a forward proxy would (throwing instead would log as the edge's own error).
+      return errorResponse(403, "outbound_refused", `impgate: outbound request refused: ${refusal}`, { "Impgate-Outbound": "refused" });
+    }
+    return fetch(request, { redirect: "manual" });
+  }
+}
+
+/** The relay's outcome as the Response agent code gets from `device.request`. */
+function deviceResponse(result: AgentResult): Response {
+  switch (result.kind) {
+    case "reply": {
+      const headers = new Headers();
+      for (const [name, value] of result.headers) if (!HOP_BY_HOP.has(name.toLowerCase())) headers.append(name, value);
+      const nullBody = result.status === 204 || result.status === 304 || result.status < 200;
+      return new Response(nullBody ? null : result.body, { status: result.status < 200 ? 502 : result.status, headers });
+    }
+    case "offline":
+      return errorResponse(503, "device_offline", "The device is offline", { "Retry-After": "10" });
+    case "timeout":
+      return errorResponse(504, "device_timeout", "The device did not answer in time");
+    case "device_gone":
+      return errorResponse(502, "device_disconnected", "The device disconnected before answering");
+    default:
+      return errorResponse(500, "internal", "The device request could not be made");
+  }
+}
