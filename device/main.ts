@@ -37,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
   const log = jsonLogger();
   // Tunnel mode: requests go to the local service, and so do agent messages (POST <messagePath>/<name>).
   const handlers = forward
-    ? { request: tunnelTo(forward, { maxBodyBytes: config.maxBodyBytes }), message: forwardMessagesTo(forward, messagePath) }
+    ? { request: tunnelTo(forward, { maxBodyBytes: config.maxBodyBytes, reservedPath: messagePath }), message: forwardMessagesTo(forward, messagePath) }
     : {};
   const link = connect(config, handlers, { log });
   log("info", "daemon started", { impId: config.impId, edge: config.edgeUrl, mode: forward ? "tunnel" : "none", forward, stateDir: config.stateDir });

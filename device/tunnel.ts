@@ -21,18 +21,29 @@ const HOP_BY_HOP = new Set([
 export interface TunnelOptions {
   /** Largest response body passed back; a bigger one becomes 502. */
   maxBodyBytes: number;
+  /**
+   * Where agent messages are delivered on the local service: agent requests for this path
+   * are refused, so no caller can pass a request off as a queued message.
+   */
+  reservedPath?: string;
 }
 
 export function tunnelTo(target: string, options: TunnelOptions): (req: AgentRequest) => Promise<AgentReply> {
   const base = new URL(target);
   const client = base.protocol === "https:" ? https : http;
   const agent = new client.Agent({ keepAlive: true });
+  const reserved = options.reservedPath?.replace(/\/$/, "");
   return (req) =>
     new Promise<AgentReply>((resolve) => {
+      if (reserved && (req.path === reserved || req.path.startsWith(`${reserved}/`))) {
+        resolve({ status: 404, headers: { "content-type": "application/json" }, body: JSON.stringify({ error: { code: "reserved_path", message: "This path receives agent messages only" } }) });
+        return;
+      }
       const url = new URL(base);
       url.pathname = joinPath(base.pathname, req.path);
       url.search = req.query;
-      const headers: [string, string][] = req.headers.filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase()));
+      // impgate-* headers are the daemon's own (message delivery): none from a caller pass.
+      const headers: [string, string][] = req.headers.filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase()) && !name.toLowerCase().startsWith("impgate-"));
       // Raw (array) headers keep duplicates, but Node then adds no Host of its own.
       headers.push(["host", url.host], ["content-length", String(req.body.length)]);
       const timeout = Math.max(1, req.deadline - Date.now());

@@ -37,8 +37,12 @@ describe("agent request relay", () => {
   it("does not forward the caller's credentials or hop-by-hop headers to the device", async () => {
     const { imp, device } = await online();
     device.serve(() => ({ status: 204 }));
-    await callerFetch(imp, `/x`, { headers: { authorization: "Bearer secret-token", "x-forwarded-proto": "https", connection: "keep-alive" } });
+    await callerFetch(imp, `/x`, {
+      headers: { authorization: "Bearer secret-token", "x-forwarded-proto": "https", connection: "keep-alive", "impgate-message-id": "forged" },
+    });
     const names = device.requests[0]!.headers.map(([n]) => n);
+    // impgate-* headers are the daemon's own (message delivery): a caller cannot forge them.
+    expect(names).not.toContain("impgate-message-id");
     expect(names).not.toContain("authorization");
     expect(names).not.toContain("x-forwarded-proto");
     expect(names).not.toContain("connection");

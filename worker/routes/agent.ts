@@ -28,7 +28,8 @@ export const HOP_BY_HOP = new Set([
 export function forwardableHeaders(headers: Headers): [string, string][] {
   const out: [string, string][] = [];
   headers.forEach((value, name) => {
-    if (!HOP_BY_HOP.has(name) && !name.startsWith("cf-")) out.push([name, value]);
+    // cf-* is the platform's, impgate-* the edge's and daemon's own: a caller cannot supply either.
+    if (!HOP_BY_HOP.has(name) && !name.startsWith("cf-") && !name.startsWith("impgate-")) out.push([name, value]);
   });
   return out;
 }
