@@ -33,6 +33,8 @@ export function hostAllowed(hosts: string[], hostname: string): boolean {
 
 export class AgentCodeStore {
   private readonly sql: SqlStorage;
+  /** The active version, read once per wake-up: it is on every agent request's path. */
+  private activeCache: ActiveAgent | null | undefined;
 
   constructor(sql: SqlStorage) {
     this.sql = sql;
@@ -91,6 +93,12 @@ export class AgentCodeStore {
 
   /** The active version, or null in tunnel mode. */
   active(): ActiveAgent | null {
+    if (this.activeCache !== undefined) return this.activeCache;
+    this.activeCache = this.readActive();
+    return this.activeCache;
+  }
+
+  private readActive(): ActiveAgent | null {
     const row = this.sql
       .exec<Row & { outbound: string; outbound_epoch: number }>(
         `SELECT v.version, v.sha256, v.size, v.handlers, v.deployed_at, v.deployed_from, v.note, c.outbound, c.outbound_epoch
@@ -134,10 +142,12 @@ export class AgentCodeStore {
   }
 
   setOutbound(hosts: string[]): void {
+    this.activeCache = undefined;
     this.sql.exec("UPDATE agent_config SET outbound = ?, outbound_epoch = outbound_epoch + 1 WHERE id = 1", JSON.stringify(hosts));
   }
 
   private setActive(version: number | null): void {
+    this.activeCache = undefined;
     this.sql.exec("UPDATE agent_config SET active = ? WHERE id = 1", version);
   }
 

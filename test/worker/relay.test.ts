@@ -101,3 +101,21 @@ describe("agent request relay", () => {
     expect(await (await callerFetch(imp, `/x`)).text()).toBe("real");
   });
 });
+
+describe("paths and queries", () => {
+  it("reach the device exactly as the caller wrote them, percent-encoding included", async () => {
+    const imp = await createImp();
+    const device = await TestDevice.connect(imp);
+    device.serve(() => ({ status: 204 }));
+    try {
+      await callerFetch(imp, "/a%2Fb/c%20d/%E2%9C%93?q=%2F&empty=&x");
+      await callerFetch(imp, "/plain?");
+      expect(device.requests.map((r) => [r.path, r.query])).toEqual([
+        ["/a%2Fb/c%20d/%E2%9C%93", "?q=%2F&empty=&x"],
+        ["/plain", "?"],
+      ]);
+    } finally {
+      device.close();
+    }
+  });
+});

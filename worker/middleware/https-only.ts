@@ -6,7 +6,8 @@ import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../errors.ts";
 
 export function isHttps(req: Request): boolean {
-  return new URL(req.url).protocol === "https:";
+  // Request.url is a serialized URL: its scheme is already lower-case, so no parse is needed.
+  return req.url.startsWith("https:");
 }
 
 export const httpsOnly: MiddlewareHandler = async (c, next) => {

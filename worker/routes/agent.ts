@@ -34,13 +34,27 @@ export function forwardableHeaders(headers: Headers): [string, string][] {
   return out;
 }
 
+/** The host of a serialized request URL, without parsing all of it (this is on every request). */
+function hostOf(url: string): string {
+  const start = url.indexOf("//") + 2;
+  const end = url.indexOf("/", start);
+  return url.slice(start, end < 0 ? undefined : end);
+}
+
+/** The raw path and query (with its "?") of a serialized request URL. */
+function pathAndQuery(url: string): { path: string; query: string } {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  const q = url.indexOf("?", start);
+  return q < 0 ? { path: url.slice(start), query: "" } : { path: url.slice(start, q), query: url.slice(q) };
+}
+
 const resolveAgent: MiddlewareHandler<AgentEnv> = async (c, next) => {
   const agentId = c.req.param("agentId") ?? "";
   const agent = await verifyAgentId(c.env.AGENT_ID_KEY, agentId);
   // Over plain HTTP even a made-up id gets the HTTP refusal, so HTTP reveals nothing about ids.
   if (!agent) throw isHttps(c.req.raw) ? notFoundError() : insecure();
   // The https:// form is the audience even when an opted-in agent is reached over HTTP.
-  const agentUrl = `https://${new URL(c.req.url).host}/agent/${agentId}`;
+  const agentUrl = `https://${hostOf(c.req.url)}/agent/${agentId}`;
   c.set("agent", { ...agent, agentId, agentUrl, stub: c.env.IMP.getByName(agent.impId) });
   await next();
 };
@@ -63,12 +77,13 @@ agentRoutes.route("/", agentStateRoutes);
 
 agentRoutes.all("/:agentId/*", async (c) => {
   const { agent, call } = c.var;
-  const url = new URL(c.req.url);
   const hasBody = c.req.method !== "GET" && c.req.method !== "HEAD";
+  const { path, query } = pathAndQuery(c.req.url);
   const result = await agent.stub.agentRequest(call, {
     method: c.req.method,
-    path: url.pathname.slice(`/agent/${agent.agentId}`.length) || "/",
-    query: url.search,
+    // As the caller wrote it (percent-encoding kept), after /agent/<id>.
+    path: path.slice(`/agent/${agent.agentId}`.length) || "/",
+    query,
     headers: forwardableHeaders(c.req.raw.headers),
     body: hasBody ? new Uint8Array(await c.req.arrayBuffer()) : new Uint8Array(0),
   });
