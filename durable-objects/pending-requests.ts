@@ -1,7 +1,9 @@
 /**
  * Agent requests waiting for the device's reply, correlated by message id. Lives in
  * memory only: a waiting request keeps its object awake, so nothing here must survive
- * hibernation, and a timer per request is the natural deadline.
+ * hibernation, and an in-memory timer is the natural deadline. One timer serves every
+ * waiting request (armed for the earliest deadline), not one per request: timers are
+ * not free in the runtime, and this is on every request's path.
  */
 import type { MessageOf } from "../protocol/index.ts";
 
@@ -13,16 +15,19 @@ export type Outcome =
 interface Waiter {
   ws: WebSocket;
   settle: (outcome: Outcome) => void;
-  timer: ReturnType<typeof setTimeout>;
+  deadline: number;
 }
 
 export class PendingRequests {
   private readonly waiters = new Map<string, Waiter>();
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private timerDue = Infinity;
 
   wait(id: string, ws: WebSocket, timeoutMs: number): Promise<Outcome> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => this.settle(id, { kind: "timeout" }), timeoutMs);
-      this.waiters.set(id, { ws, timer, settle: resolve });
+      const deadline = Date.now() + timeoutMs;
+      this.waiters.set(id, { ws, deadline, settle: resolve });
+      if (deadline < this.timerDue) this.arm(deadline);
     });
   }
 
@@ -44,8 +49,33 @@ export class PendingRequests {
     const waiter = this.waiters.get(id);
     if (!waiter) return false;
     this.waiters.delete(id);
-    clearTimeout(waiter.timer);
+    if (this.waiters.size === 0) this.disarm();
     waiter.settle(outcome);
     return true;
+  }
+
+  /** Times out every request past its deadline, then re-arms for the next one. */
+  private expire(): void {
+    this.timer = null;
+    this.timerDue = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    for (const [id, waiter] of this.waiters) {
+      if (waiter.deadline <= now) this.settle(id, { kind: "timeout" });
+      else next = Math.min(next, waiter.deadline);
+    }
+    if (next !== Infinity) this.arm(next);
+  }
+
+  private arm(due: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timerDue = due;
+    this.timer = setTimeout(() => this.expire(), Math.max(0, due - Date.now()));
+  }
+
+  private disarm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerDue = Infinity;
   }
 }
