@@ -41,23 +41,27 @@ workerd actually got).
 So the ratio of throughputs follows the ratio of CPU per request, which is also the number least
 disturbed by other work on the machine: on average over the three concurrencies the control relay
 costs ${int(avg(ctlAll))} µs of workerd CPU per request and impgate ${int(avg(cpuAll))} µs, ${int(extraUs)} µs more
-(${f((avg(cpuAll) / avg(ctlAll) - 1) * 100, 0)}%). That ${int(extraUs)} µs is impgate's own cost. A profile of the edge under load
-(\`npm run bench -- --profile\`, self time mapped back to source lines) puts it in:
+(${f((avg(cpuAll) / avg(ctlAll) - 1) * 100, 0)}%). That ${int(extraUs)} µs is impgate's own cost, and it is spread thin. A profile of the
+edge under load (\`npm run bench -- --profile\`) shows no single item above a few percent of the busy time:
 
-- the agent-id check (\`worker/ids.ts\`): two HMAC-SHA256 over WebCrypto and base64 work on every
-  request, about a tenth of the edge's busy time, the largest single item of impgate's own;
-- the per-request deadline timer (\`setTimeout\`/\`clearTimeout\` in \`pending-requests.ts\`), header
-  filtering (\`forwardableHeaders\`), frame encoding and schema-validated decoding (zod), the
-  attachment reads in \`liveSocket\`/\`readLink\`, and the RPC copy of the request into the object:
-  a few percent each.
+- the Hono app: routing, and the five middleware layers every agent request passes (security
+  headers, agent id, plain-HTTP rule, body limit, caller authentication), where the control relay
+  is one \`fetch\` handler;
+- caller authentication: the rate-limit check before anything else, then the bearer token, whose
+  signature is checked once per token and then found in the isolate's cache of verified tokens
+  (see below); the agent id's two HMACs are cached the same way;
+- the imp's object: the stateful half of the caller check (credential and URL epoch), the RPC copy of
+  the request into the object, header filtering both ways, frames encoded and decoded with schema
+  validation (zod, which runs its slower eval-free path in workerd), and the attachment read that
+  finds the device's socket.
 
-Caller authentication will add its verification to every request. For scale, jose's \`jwtVerify\`
-costs ${ref} per token in Node on this machine, against ${int(avg(ctlAll))} µs for a whole control-relay request, so
-verifying each bearer token from scratch would by itself cost more than the 10% the target allows.
-What would keep impgate within it: verify a token once and cache its claims per isolate until it
-expires (keyed by the token's hash, bounded), and cache verified agent ids the same way (in a quick
-A/B while writing this, not committed, such a cache cut impgate's edge CPU per request by roughly
-5–10%).
+Already removed from this path after profiling: a full signature check per bearer token (cached until
+the token expires), the agent id's HMACs (cached per isolate), a timer per request (one deadline timer
+per object now serves every waiting request), the active agent version read from SQLite per request,
+and full URL parses for the scheme, host, path and query. What is left would take structural change to
+remove (a hand-written router and validators in place of Hono and zod on the hot path, or the whole
+agent request handed to the object as a \`fetch\`): not done, because they are where the security checks
+are easy to read.
 
 Harness notes: every workerd row also pays Miniflare's entry worker, which sits in front of each
 worker (measured once while writing this: a worker that only returns a response costs ~270 µs of
@@ -127,9 +131,11 @@ at this rate this machine's ${f(r.machine.memoryGiB, 0)} GiB would hold about ${
 This run: ${f(d.idleRssMiB)} MiB resident (${f((d.idleRssMiB * 1048576) / 1e6)} MB): ${f(d.anonMiB)} MiB private and ${f(d.fileMiB)} MiB mapped
 from files (mostly the node binary itself, shared and reclaimable). The same Node doing nothing is
 ${f(d.nodeIdleRssMiB)} MiB (${f(d.nodeIdleAnonMiB)} MiB private), so most of the budget is Node's before impgate loads anything.
-The daemon runs its TypeScript sources through Node's type stripping, which loads a WebAssembly
-compiler (amaro) into the process: measured once while writing this, the same daemon bundled to a
-single JS file (esbuild) idled at ~72 MiB instead of ~103 MiB. Bundling the daemon for release would
-take most of that back; getting under 60 MB also needs lighter dependencies in the daemon (zod, jose
-and ws each add several MiB when loaded) or a smaller runtime than a full Node.`;
+This is the daemon as shipped (\`npm run build:device\`: one bundled file). Run from the TypeScript
+sources it idles at ~105 MiB, because Node's type stripping loads a WebAssembly compiler into the
+process; the bundle was made to take that back. What remains over the target: ~19 MiB of private
+memory for the daemon's own code and its dependencies (ws, jose, zod, each a few MiB once loaded,
+plus TLS buffers), and ~9 MiB more of the node binary paged in (TLS and crypto code) than an idle Node
+touches. Getting under 60 MB needs lighter dependencies in the daemon or a smaller runtime than a full
+Node; both are outside what this daemon controls today.`;
 }

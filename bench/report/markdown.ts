@@ -37,10 +37,10 @@ The raw numbers are in \`bench/results/latest.json\` after a run.
 | open files (soft / hard) | ${m.openFiles.soft ?? "unlimited"} / ${m.openFiles.hard ?? "unlimited"} |
 | run | ${r.mode}, ${r.durationS} s |
 
-**Measured on a shared machine**: other engineers were running test suites on the same two
-cores during this run (see the load average), so absolute numbers are noisy and the load
-generator, the edge and the devices all compete for those two cores. The side-by-side ratios
-are the meaningful part; re-run on a quiet machine for absolute figures.
+**Two cores for everything**: the load generator, the edge and the devices all run on the same
+two cores (and whatever else the machine was doing: see the load average, ~1 means the run had the
+machine to itself), so absolute numbers say more about this machine than about impgate. The
+side-by-side ratios, and CPU per request, are the meaningful part.
 
 ## Results
 
