@@ -13,7 +13,7 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import { z } from "zod";
 import { DEFAULT_MAX_BODY_BYTES, intVar, type Env } from "./env.ts";
 import { errorResponse } from "./errors.ts";
-import { HOP_BY_HOP } from "./routes/agent.ts";
+import { relayResponse } from "./relay.ts";
 import { MAX_DATA_BYTES } from "../protocol/index.ts";
 import { hostAllowed } from "../durable-objects/agent-code.ts";
 import { LOG_LEVELS, type LogLine } from "../durable-objects/agent-types.ts";
@@ -171,20 +171,5 @@ export class OutboundGate extends WorkerEntrypoint<Env, GateProps> {
 
 /** The relay's outcome as the Response agent code gets from `device.request`. */
 function deviceResponse(result: AgentResult): Response {
-  switch (result.kind) {
-    case "reply": {
-      const headers = new Headers();
-      for (const [name, value] of result.headers) if (!HOP_BY_HOP.has(name.toLowerCase())) headers.append(name, value);
-      const nullBody = result.status === 204 || result.status === 304 || result.status < 200;
-      return new Response(nullBody ? null : result.body, { status: result.status < 200 ? 502 : result.status, headers });
-    }
-    case "offline":
-      return errorResponse(503, "device_offline", "The device is offline", { "Retry-After": "10" });
-    case "timeout":
-      return errorResponse(504, "device_timeout", "The device did not answer in time");
-    case "device_gone":
-      return errorResponse(502, "device_disconnected", "The device disconnected before answering");
-    default:
-      return errorResponse(500, "internal", "The device request could not be made");
-  }
+  return relayResponse(result) ?? errorResponse(500, "internal", "The device request could not be made");
 }

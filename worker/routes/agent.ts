@@ -13,26 +13,13 @@ import { bodyLimit } from "../middleware/body-limit.ts";
 import { isHttps } from "../middleware/https-only.ts";
 import { authenticateCaller, deny, plainHttpRule } from "../auth/caller.ts";
 import { insecure } from "../auth/refusals.ts";
+import { forwardableHeaders, relayResponse } from "../relay.ts";
 import { challenge, token } from "./agent-auth.ts";
 import type { AgentResult } from "../../durable-objects/imp-session.ts";
+import type { Denial } from "../../durable-objects/agent-call.ts";
 import { agentMessageRoutes } from "./agent-messages.ts";
 import { agentEventRoutes } from "./agent-events.ts";
 import { agentStateRoutes } from "./agent-state.ts";
-
-/** Headers that describe this hop, or the edge itself, and must not reach the device. */
-export const HOP_BY_HOP = new Set([
-  "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer",
-  "host", "content-length", "authorization", "x-forwarded-proto", "x-forwarded-for", "x-real-ip",
-]);
-
-export function forwardableHeaders(headers: Headers): [string, string][] {
-  const out: [string, string][] = [];
-  headers.forEach((value, name) => {
-    // cf-* is the platform's, impgate-* the edge's and daemon's own: a caller cannot supply either.
-    if (!HOP_BY_HOP.has(name) && !name.startsWith("cf-") && !name.startsWith("impgate-")) out.push([name, value]);
-  });
-  return out;
-}
 
 /** The host of a serialized request URL, without parsing all of it (this is on every request). */
 function hostOf(url: string): string {
@@ -92,23 +79,10 @@ agentRoutes.all("/:agentId/*", async (c) => {
 });
 
 function toResponse(c: Parameters<typeof deny>[0], result: AgentResult): Response {
-  switch (result.kind) {
-    case "reply": {
-      const headers = new Headers();
-      for (const [name, value] of result.headers) if (!HOP_BY_HOP.has(name.toLowerCase())) headers.append(name, value);
-      const nullBody = result.status === 204 || result.status === 304 || result.status < 200;
-      return new Response(nullBody ? null : result.body, { status: result.status < 200 ? 502 : result.status, headers });
-    }
-    case "offline":
-      throw new ApiError(503, "device_offline", "The device is offline", { "Retry-After": "10" });
-    case "timeout":
-      throw new ApiError(504, "device_timeout", "The device did not answer in time");
-    case "device_gone":
-      throw new ApiError(502, "device_disconnected", "The device disconnected before answering");
-    case "agent_error":
-      // Why it failed is the operator's business (agent log, audit), not the caller's.
-      throw new ApiError(result.status, result.code, result.message);
-    default:
-      return deny(c, result);
-  }
+  const relayed = relayResponse(result);
+  if (relayed) return relayed;
+  // Why agent code failed is the operator's business (agent log, audit), not the caller's.
+  if (result.kind === "agent_error") throw new ApiError(result.status, result.code, result.message);
+  // What is left are the caller denials (relayResponse answered everything else).
+  return deny(c, result as Denial);
 }

@@ -1,0 +1,42 @@
+/**
+ * What crosses the relay between a caller and the device: which request headers reach the
+ * device, and the device's reply (or why there is none) as the HTTP response. Shared by the
+ * agent route and the agent code's `device.request`.
+ */
+import type { AgentResult } from "../durable-objects/imp-session.ts";
+import { errorResponse } from "./errors.ts";
+
+/** Headers that describe this hop, or the edge itself, and must not reach the device. */
+export const HOP_BY_HOP = new Set([
+  "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer",
+  "host", "content-length", "authorization", "x-forwarded-proto", "x-forwarded-for", "x-real-ip",
+]);
+
+export function forwardableHeaders(headers: Headers): [string, string][] {
+  const out: [string, string][] = [];
+  headers.forEach((value, name) => {
+    // cf-* is the platform's, impgate-* the edge's and daemon's own: a caller cannot supply either.
+    if (!HOP_BY_HOP.has(name) && !name.startsWith("cf-") && !name.startsWith("impgate-")) out.push([name, value]);
+  });
+  return out;
+}
+
+/** The device's reply, or the relay's own refusal; null for a caller denial, which is not the relay's to answer. */
+export function relayResponse(result: AgentResult): Response | null {
+  switch (result.kind) {
+    case "reply": {
+      const headers = new Headers();
+      for (const [name, value] of result.headers) if (!HOP_BY_HOP.has(name.toLowerCase())) headers.append(name, value);
+      const nullBody = result.status === 204 || result.status === 304 || result.status < 200;
+      return new Response(nullBody ? null : result.body, { status: result.status < 200 ? 502 : result.status, headers });
+    }
+    case "offline":
+      return errorResponse(503, "device_offline", "The device is offline", { "Retry-After": "10" });
+    case "timeout":
+      return errorResponse(504, "device_timeout", "The device did not answer in time");
+    case "device_gone":
+      return errorResponse(502, "device_disconnected", "The device disconnected before answering");
+    default:
+      return null;
+  }
+}
