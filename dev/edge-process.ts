@@ -45,7 +45,22 @@ async function isolatedConfig(dir: string, vars: Record<string, string>): Promis
   return path;
 }
 
+/**
+ * Starts the edge. A port picked here can be taken by another process before wrangler binds
+ * it (tests start edges in parallel): then it tries again on another one.
+ */
 export async function startEdge(options: EdgeOptions): Promise<EdgeProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startEdgeOnce(options);
+    } catch (err) {
+      const portTaken = /Address already in use/.test((err as Error).message);
+      if (!portTaken || options.port !== undefined || attempt >= 3) throw err;
+    }
+  }
+}
+
+async function startEdgeOnce(options: EdgeOptions): Promise<EdgeProcess> {
   const port = options.port ?? (await freePort());
   const config = options.isolatedDir
     ? await isolatedConfig(options.isolatedDir.dir, options.isolatedDir.vars)
