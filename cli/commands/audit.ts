@@ -1,5 +1,5 @@
 /** `impgate audit <imp>`: the imp's security events, newest first. */
-import { parseArgs } from "node:util";
+import { parseArgs } from "../args.ts";
 import { AdminClient } from "../admin-client.ts";
 import { usage } from "../errors.ts";
 import { loadProfile } from "../profile.ts";

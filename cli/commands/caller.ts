@@ -6,7 +6,7 @@
  *   impgate call <agent-url>[/path] [-X METHOD] [-H "Name: value"]… [-d DATA|@file] [--key … | --cred-file … | --token …] [-i]
  */
 import { readFile, writeFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
+import { parseArgs } from "../args.ts";
 import { exportJWK, generateKeyPair, calculateJwkThumbprint } from "jose";
 import { CliError, usage } from "../errors.ts";
 import { httpRequest } from "../http.ts";

@@ -1,6 +1,6 @@
 /** `impgate cred …`: caller credentials of an imp. Secrets are shown once, at creation. */
 import { writeFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
+import { parseArgs } from "../args.ts";
 import { AdminClient } from "../admin-client.ts";
 import { CliError, usage } from "../errors.ts";
 import { loadProfile } from "../profile.ts";

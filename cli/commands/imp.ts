@@ -1,6 +1,6 @@
 /** `impgate imp …`: create and inspect imps. */
 import { readFile, writeFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
+import { parseArgs } from "../args.ts";
 import { exportJWK, generateKeyPair, type JWK } from "jose";
 import type { DeviceConfigInput } from "../../device/config.ts";
 import type { ImpStatus } from "../../durable-objects/imp-status.ts";
