@@ -27,8 +27,9 @@ export function parseArgs<T extends ParseArgsConfig>(config: T): ReturnType<type
       break;
     }
     if (known.has(arg.split("=")[0]!)) {
-      flags.push(arg);
-      if (takesValue.has(arg) && i + 1 < args.length) flags.push(args[++i]!);
+      // Joined (--label=-x, -X-x): parseArgs refuses a separate value that begins with "-".
+      if (takesValue.has(arg) && i + 1 < args.length) flags.push(`${arg}${arg.startsWith("--") ? "=" : ""}${args[++i]!}`);
+      else flags.push(arg);
     } else if (arg.startsWith("-") && !ID_LIKE.test(arg)) {
       flags.push(arg); // an unknown option: parseArgs explains it
     } else {
