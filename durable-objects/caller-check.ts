@@ -34,7 +34,8 @@ export class CallerCheck {
   async authorize(imp: ImpRecord, call: AgentCall, body: Uint8Array): Promise<Verdict> {
     const { caller, client } = call;
     if (caller.kind === "none" && imp.public) return { kind: "ok", credId: null };
-    const blocked = this.blocked(client, caller);
+    // Per-agent lockdown only holds back guessable credentials; a verified token still works.
+    const blocked = this.blocked(client, caller.kind !== "bearer");
     if (blocked) return blocked;
     switch (caller.kind) {
       case "none":
@@ -66,7 +67,7 @@ export class CallerCheck {
   async exchange(
     imp: ImpRecord, call: AgentCall, key: EdgeKey, input: { assertion: string; credId: string; nonce: string; nonceExpiresAt: number },
   ): Promise<{ kind: "token"; token: string; expiresIn: number } | Denial> {
-    const blocked = this.blocked(call.client, { kind: "totp", code: "" });
+    const blocked = this.blocked(call.client, true);
     if (blocked) return blocked;
     const cred = await this.creds.get(input.credId);
     if (!cred || (cred.kind !== "jwt" && cred.kind !== "jwt-secret")) return this.fail(call, "unknown_credential");
@@ -114,15 +115,16 @@ export class CallerCheck {
     this.fail(call, reason, undefined, at);
   }
 
-  private blocked(client: string, caller: CallerProof): Denial | null {
-    // Per-agent lockdown only holds back guessable credentials; a verified token still works.
-    const retryAfter = Math.max(this.guard.clientRetryAfter(client), caller.kind === "bearer" ? 0 : this.guard.agentRetryAfter());
+  /** A client over its limit is held back; with `guessable`, so is anyone while the agent is over its own. */
+  private blocked(client: string, guessable: boolean): Denial | null {
+    const retryAfter = Math.max(this.guard.clientRetryAfter(client), guessable ? this.guard.agentRetryAfter() : 0);
     return retryAfter > 0 ? { kind: "rate_limited", retryAfter } : null;
   }
 
   private fail(call: AgentCall, reason: AuthFailure, credId?: string, at?: number): Denial {
     const wasBlocked = this.guard.clientRetryAfter(call.client) > 0 || this.guard.agentRetryAfter() > 0;
     this.guard.failClient(call.client);
+    this.guard.failAgent();
     this.audit.record("auth_failed", call.client, { reason, kind: call.caller.kind, ...(credId ? { credId } : {}) }, at);
     if (!wasBlocked && (this.guard.clientRetryAfter(call.client) > 0 || this.guard.agentRetryAfter() > 0)) {
       this.audit.record("rate_limited", call.client, { scope: this.guard.clientRetryAfter(call.client) > 0 ? "client" : "agent" });

@@ -17,7 +17,7 @@ import {
 import type { Env } from "../worker/env.ts";
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, intVar } from "../worker/env.ts";
 import { edgeKey } from "../worker/edge-key.ts";
-import { clientAddress } from "../worker/auth/refusals.ts";
+import { bearerChallenge, clientAddress } from "../worker/auth/refusals.ts";
 import type { FailureEntry } from "../worker/auth/failure-audit.ts";
 import { ImpStore, type ImpRecord } from "./imp-record.ts";
 import type { ImpStatus } from "./imp-status.ts";
@@ -251,12 +251,11 @@ export class ImpSession extends DurableObject<Env> {
    * relayed to the device (tunnel mode). Agent code never sees a request refused above.
    */
   async agentRequest(call: AgentCall, req: AgentRequest): Promise<AgentResult> {
-    const imp = await this.currentImp(call);
-    if (!imp) return { kind: "not_found" };
-    const verdict = await this.callers.authorize(imp, call, req.body);
-    if (verdict.kind !== "ok") return verdict;
+    const admitted = await this.admit(call, req.body);
+    if ("kind" in admitted) return admitted;
+    const { imp, credId } = admitted;
     const agent = this.agent.active();
-    if (agent) return this.agent.handleRequest(imp, agent, req, { credId: verdict.credId, client: call.client });
+    if (agent) return this.agent.handleRequest(imp, agent, req, { credId, client: call.client });
     return this.relay(imp, req);
   }
 
@@ -423,19 +422,24 @@ export class ImpSession extends DurableObject<Env> {
    * the caller is authenticated. The body matters only to signed webhooks.
    */
   private async gate(call: AgentCall, body: Uint8Array = new Uint8Array(0)): Promise<Outcome<ImpRecord>> {
-    const imp = await this.currentImp(call);
-    if (!imp) return AGENT_NOT_FOUND;
-    const verdict = await this.callers.authorize(imp, call, body);
-    switch (verdict.kind) {
-      case "ok":
-        return ok(imp);
+    const admitted = await this.admit(call, body);
+    if (!("kind" in admitted)) return ok(admitted.imp);
+    switch (admitted.kind) {
       case "not_found":
         return AGENT_NOT_FOUND;
       case "unauthorized":
-        return refuse(401, "unauthorized", "Authentication required", { "WWW-Authenticate": 'Bearer realm="impgate", error="invalid_token"' });
+        return refuse(401, "unauthorized", "Authentication required", { "WWW-Authenticate": bearerChallenge() });
       case "rate_limited":
-        return refuse(429, "rate_limited", "Too many failed attempts", { "Retry-After": String(verdict.retryAfter) });
+        return refuse(429, "rate_limited", "Too many failed attempts", { "Retry-After": String(admitted.retryAfter) });
     }
+  }
+
+  /** Every caller-facing call passes here: the current agent URL, then the caller's credential. */
+  private async admit(call: AgentCall, body: Uint8Array): Promise<{ imp: ImpRecord; credId: string | null } | Denial> {
+    const imp = await this.currentImp(call);
+    if (!imp) return { kind: "not_found" };
+    const verdict = await this.callers.authorize(imp, call, body);
+    return verdict.kind === "ok" ? { imp, credId: verdict.credId } : verdict;
   }
 
   /** The imp, if the call came through its current agent URL; rotated ids get the same null as unknown ones. */

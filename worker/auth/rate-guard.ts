@@ -47,6 +47,10 @@ export class RateGuard {
 
   failClient(client: string): void {
     this.fail(`client:${client}`);
+  }
+
+  /** Counts toward the per-agent limit; only an imp's object, which sees every client, keeps this. */
+  failAgent(): void {
     this.fail("agent");
   }
 

@@ -4,10 +4,13 @@
  */
 import { ApiError } from "../errors.ts";
 
+/** The WWW-Authenticate value of every caller refusal (also sent from the imp's object). */
+export function bearerChallenge(error: "invalid_request" | "invalid_token" = "invalid_token"): string {
+  return `Bearer realm="impgate", error="${error}"`;
+}
+
 export function unauthorized(error: "invalid_request" | "invalid_token" = "invalid_token"): ApiError {
-  return new ApiError(401, "unauthorized", "Authentication required", {
-    "WWW-Authenticate": `Bearer realm="impgate", error="${error}"`,
-  });
+  return new ApiError(401, "unauthorized", "Authentication required", { "WWW-Authenticate": bearerChallenge(error) });
 }
 
 export function rateLimited(retryAfterS: number): ApiError {
