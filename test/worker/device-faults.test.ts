@@ -1,7 +1,7 @@
-import { describe, it, expect, afterEach } from "vitest";
+import { describe, it, expect } from "vitest";
 import fc from "fast-check";
 import { CloseCode, PROTOCOL_VERSION, encodeFrame } from "../../protocol/index.ts";
-import { TestDevice, callerFetch, createImp, within, type TestImp } from "./helpers.ts";
+import { TestDevice, callerFetch, createImp, within, type TestImp, connectedDevices } from "./helpers.ts";
 
 /** A frame with an arbitrary JSON header, bypassing the encoder's types. */
 function rawFrame(header: unknown, payload = new Uint8Array(0)): Uint8Array {
@@ -34,16 +34,7 @@ async function expectQueueIntact(imp: TestImp, device: TestDevice, id: string): 
 }
 
 describe("a misbehaving device", () => {
-  const devices: TestDevice[] = [];
-  afterEach(() => {
-    for (const d of devices.splice(0)) d.close();
-  });
-  async function online() {
-    const imp = await createImp();
-    const device = await TestDevice.connect(imp);
-    devices.push(device);
-    return { imp, device };
-  }
+  const { online, track } = connectedDevices();
 
   it("gets a protocol error for malformed frames and unknown message types, and the queue is untouched", async () => {
     const { imp, device } = await online();
@@ -73,7 +64,7 @@ describe("a misbehaving device", () => {
     const ids: string[] = [];
     for (let i = 0; i < 17; i++) ids.push(await send(imp, String(i)));
     const device = await TestDevice.connect(imp);
-    devices.push(device);
+    track(device);
     for (let i = 0; i < 16; i++) await device.nextOf("msg");
     for (const id of ["made-up", crypto.randomUUID(), ids[16]!]) {
       device.ack(id);
@@ -98,7 +89,7 @@ describe("a misbehaving device", () => {
     device.send(new Uint8Array(1024 * 1024 + 70 * 1024));
     expect((await within(3000, device.closed)).code).toBe(1009);
     const again = await TestDevice.connect(imp);
-    devices.push(again);
+    track(again);
     await expectQueueIntact(imp, again, id);
   });
 

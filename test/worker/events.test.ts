@@ -1,6 +1,6 @@
-import { describe, it, expect, afterEach } from "vitest";
+import { describe, it, expect } from "vitest";
 import { encodeFrame } from "../../protocol/index.ts";
-import { TestDevice, callerFetch, createImp, within, type TestImp } from "./helpers.ts";
+import { TestDevice, callerFetch, createImp, within, type TestImp, connectedDevices } from "./helpers.ts";
 
 interface Event {
   seq: number;
@@ -24,16 +24,7 @@ async function read(imp: TestImp, query = ""): Promise<Page> {
 }
 
 describe("device → agent events", () => {
-  const devices: TestDevice[] = [];
-  afterEach(() => {
-    for (const d of devices.splice(0)) d.close();
-  });
-  async function online() {
-    const imp = await createImp();
-    const device = await TestDevice.connect(imp);
-    devices.push(device);
-    return { imp, device };
-  }
+  const { online } = connectedDevices();
 
   it("stores an event, acknowledges it, and shows it as the latest value of its name", async () => {
     const { imp, device } = await online();

@@ -3,6 +3,7 @@
  * protocol over a real websocket to the worker (the daemon's protocol, in the runtime).
  */
 import { env, exports } from "cloudflare:workers";
+import { afterEach } from "vitest";
 import { SignJWT, base64url, calculateJwkThumbprint, exportJWK, generateKeyPair, type CryptoKey, type JWK } from "jose";
 import {
   PROTOCOL_VERSION, decodeFrame, encodeFrame, importVerifyKey, signDeviceProof, verifyEdgeProof,
@@ -288,4 +289,27 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
     if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * Devices a describe block connects, each closed after its test. `online()` is a fresh imp
+ * with its device connected and authenticated.
+ */
+export function connectedDevices() {
+  const devices: TestDevice[] = [];
+  afterEach(() => {
+    for (const d of devices.splice(0)) d.close();
+  });
+  return {
+    track(device: TestDevice): TestDevice {
+      devices.push(device);
+      return device;
+    },
+    async online(): Promise<{ imp: TestImp; device: TestDevice }> {
+      const imp = await createImp();
+      const device = await TestDevice.connect(imp);
+      devices.push(device);
+      return { imp, device };
+    },
+  };
 }

@@ -1,17 +1,8 @@
-import { describe, it, expect, afterEach } from "vitest";
-import { TestDevice, admin, callerFetch, createImp, within } from "./helpers.ts";
+import { describe, it, expect } from "vitest";
+import { TestDevice, admin, callerFetch, createImp, within, connectedDevices } from "./helpers.ts";
 
 describe("agent request relay", () => {
-  const devices: TestDevice[] = [];
-  afterEach(() => {
-    for (const d of devices.splice(0)) d.close();
-  });
-  async function online() {
-    const imp = await createImp();
-    const device = await TestDevice.connect(imp);
-    devices.push(device);
-    return { imp, device };
-  }
+  const { online, track } = connectedDevices();
 
   it("turns an agent request into a device request and the device's reply into the response", async () => {
     const { imp, device } = await online();
@@ -85,7 +76,7 @@ describe("agent request relay", () => {
   it("lets a second connection for the same imp replace the first cleanly", async () => {
     const { imp, device: first } = await online();
     const second = await TestDevice.connect(imp);
-    devices.push(second);
+    track(second);
     expect((await within(2000, first.closed)).code).toBe(4009);
     second.serve(() => ({ status: 200, body: "from second" }));
     const res = await callerFetch(imp, `/who`);
