@@ -3,8 +3,9 @@
  * @cloudflare/vitest-plugin); `node` runs the daemon and end-to-end tests as real
  * processes over real TLS.
  */
-import { defineConfig } from "vitest/config";
+
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
 import { makeEdgeSecrets } from "./dev/secrets.ts";
 import { testNetwork } from "./test/helpers/test-network.ts";
 

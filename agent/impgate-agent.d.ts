@@ -51,7 +51,11 @@ export interface Device {
    * (text/plain), bytes (application/octet-stream) or any JSON value (application/json),
    * up to 64 KiB. Rejects when the queue is full (`queue_full: …`) or the name is bad.
    */
-  send(name: string, data?: unknown, options?: { ttl?: number; contentType?: string }): Promise<{ id: string; status: "queued"; expiresAt: number }>;
+  send(
+    name: string,
+    data?: unknown,
+    options?: { ttl?: number; contentType?: string },
+  ): Promise<{ id: string; status: "queued"; expiresAt: number }>;
   /**
    * A request to the device now (its local service, in tunnel mode), answered with its
    * response. Never rejects for the device's sake: offline is a 503, no answer within the

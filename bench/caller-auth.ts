@@ -6,10 +6,10 @@
  */
 import https from "node:https";
 import { performance } from "node:perf_hooks";
-import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, type CryptoKey } from "jose";
+import { type CryptoKey, calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { makeEdgeSecrets } from "../dev/secrets.ts";
-import { edgeKey } from "../worker/edge-key.ts";
 import { mintAccessToken, verifyAccessToken } from "../worker/auth/access-token.ts";
+import { edgeKey } from "../worker/edge-key.ts";
 import type { AdminAccess } from "./provision.ts";
 
 export const CALLER_AUTH = {
@@ -26,7 +26,11 @@ export interface CallerContext {
   admin: AdminAccess;
 }
 
-function call(url: string, ca: string, init: { method: string; headers?: Record<string, string>; body?: string }): Promise<{ status: number; json: Record<string, unknown> }> {
+function call(
+  url: string,
+  ca: string,
+  init: { method: string; headers?: Record<string, string>; body?: string },
+): Promise<{ status: number; json: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = https.request(url, { method: init.method, headers: init.headers, ca, agent: false, timeout: 30_000 }, (res) => {
       const chunks: Buffer[] = [];
@@ -76,9 +80,17 @@ export async function authorizationHeader(agentUrl: string, ctx: CallerContext):
   const challenge = await call(`${agentUrl}/_auth/challenge`, ctx.admin.ca, { method: "POST" });
   if (challenge.status !== 200) throw new Error(`challenge: ${challenge.status}`);
   const assertion = await new SignJWT({ nonce: challenge.json.nonce })
-    .setProtectedHeader({ alg: "EdDSA" }).setIssuer(iss).setAudience(agentUrl).setIssuedAt().setExpirationTime("30s")
+    .setProtectedHeader({ alg: "EdDSA" })
+    .setIssuer(iss)
+    .setAudience(agentUrl)
+    .setIssuedAt()
+    .setExpirationTime("30s")
     .sign(key);
-  const token = await call(`${agentUrl}/_auth/token`, ctx.admin.ca, { method: "POST", headers: { "content-type": "application/jwt" }, body: assertion });
+  const token = await call(`${agentUrl}/_auth/token`, ctx.admin.ca, {
+    method: "POST",
+    headers: { "content-type": "application/jwt" },
+    body: assertion,
+  });
   if (token.status !== 200) throw new Error(`token: ${token.status} ${JSON.stringify(token.json)}`);
   return { authorization: `Bearer ${token.json.access_token as string}` };
 }

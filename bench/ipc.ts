@@ -9,10 +9,7 @@ export interface IpcRequest {
   args?: unknown;
 }
 
-export type IpcMessage =
-  | { hello: true }
-  | { id: number; ok: true; result: unknown }
-  | { id: number; ok: false; error: string };
+export type IpcMessage = { hello: true } | { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
 
 /** Handlers trust their arguments: only the orchestrator in this folder talks to them. */
 export type Handlers = Record<string, (args: never) => unknown>;

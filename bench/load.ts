@@ -48,17 +48,20 @@ export interface LoadResult {
 
 function run(url: string, options: LoadOptions, durationS: number, onLatency?: (ms: number) => void): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
-    const instance = autocannon({
-      url,
-      connections: options.connections,
-      duration: durationS,
-      pipelining: 1,
-      timeout: 10,
-      headers: options.headers,
-      // autocannon does not verify certificates (it sets rejectUnauthorized: false);
-      // checkOnce() below does, with only the dev CA trusted, before every measurement.
-      tlsOptions: { ca: options.ca },
-    }, (err, result) => (err ? reject(err) : resolve(result)));
+    const instance = autocannon(
+      {
+        url,
+        connections: options.connections,
+        duration: durationS,
+        pipelining: 1,
+        timeout: 10,
+        headers: options.headers,
+        // autocannon does not verify certificates (it sets rejectUnauthorized: false);
+        // checkOnce() below does, with only the dev CA trusted, before every measurement.
+        tlsOptions: { ca: options.ca },
+      },
+      (err, result) => (err ? reject(err) : resolve(result)),
+    );
     if (onLatency) {
       const connected = new WeakSet<object>();
       const steadyFrom = performance.now() + rampMs(durationS);

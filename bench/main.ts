@@ -24,8 +24,8 @@ import { jwtVerifyReference } from "./measure/jwt-reference.ts";
 import { round } from "./measure/stats.ts";
 import { FULL, QUICK } from "./options.ts";
 import { daemonPhase } from "./phases/daemon.ts";
-import { profilePhase } from "./phases/profile.ts";
 import { fleetPhase } from "./phases/fleet.ts";
+import { profilePhase } from "./phases/profile.ts";
 import { roundTripPhase } from "./phases/round-trip.ts";
 import { startedPids, stopAll, stopEverythingOnExit } from "./processes.ts";
 import { describeMachine } from "./report/machine.ts";
@@ -43,8 +43,12 @@ async function main(): Promise<number> {
   try {
     args = parseArgs({
       options: {
-        quick: { type: "boolean" }, profile: { type: "boolean" }, report: { type: "string" },
-        out: { type: "string" }, markdown: { type: "string" }, help: { type: "boolean", short: "h" },
+        quick: { type: "boolean" },
+        profile: { type: "boolean" },
+        report: { type: "string" },
+        out: { type: "string" },
+        markdown: { type: "string" },
+        help: { type: "boolean", short: "h" },
       },
     }).values;
   } catch (err) {
@@ -60,7 +64,11 @@ async function main(): Promise<number> {
   const defaultOut = args.profile ? "impgate-edge.cpuprofile" : args.quick ? "quick.json" : "latest.json";
   const out = resolve(args.out ?? join(PROJECT_ROOT, "bench", "results", defaultOut));
   // A quick run never overwrites the committed docs unless asked to.
-  const markdown = args.markdown ? resolve(args.markdown) : args.quick || args.profile ? null : join(PROJECT_ROOT, "docs", "PERFORMANCE.md");
+  const markdown = args.markdown
+    ? resolve(args.markdown)
+    : args.quick || args.profile
+      ? null
+      : join(PROJECT_ROOT, "docs", "PERFORMANCE.md");
 
   const started = Date.now();
   const loadBefore = os.loadavg();
@@ -84,7 +92,12 @@ async function main(): Promise<number> {
       return 0;
     }
 
-    const edge = await startEdge("edge-impgate", { bundle: impgate, bindings: { ...secrets }, persistDir: join(tmp, "impgate-state"), pki });
+    const edge = await startEdge("edge-impgate", {
+      bundle: impgate,
+      bindings: { ...secrets },
+      persistDir: join(tmp, "impgate-state"),
+      pki,
+    });
     const { result: roundTrip, provisioned } = await roundTripPhase(ctx, edge);
     const daemon = await daemonPhase(ctx, edge, provisioned);
     await edge.stop();

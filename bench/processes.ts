@@ -3,7 +3,7 @@
  * stopping it also stops what it started (Miniflare's workerd). `stopAll()` runs on
  * success, on failure and on Ctrl-C; a last synchronous SIGKILL sweep runs at exit.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { IpcMessage } from "./ipc.ts";
 
@@ -195,7 +195,9 @@ export function stopEverythingOnExit(onStop: () => Promise<void>): void {
       }
       interrupted = true;
       process.stderr.write(`\nbench: ${signal}, stopping everything it started…\n`);
-      void stopAll().then(onStop).finally(() => process.exit(130));
+      void stopAll()
+        .then(onStop)
+        .finally(() => process.exit(130));
     });
   }
   process.on("exit", killAllNow);

@@ -25,22 +25,26 @@ export interface Provisioned {
 
 function post(agent: https.Agent, admin: AdminAccess, path: string, body: unknown): Promise<{ status: number; json: unknown }> {
   return new Promise((resolve, reject) => {
-    const req = https.request(`${admin.origin}/admin${path}`, {
-      method: "POST",
-      agent,
-      headers: { authorization: `Bearer ${admin.adminSecret}`, "content-type": "application/json" },
-      timeout: 30_000,
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => {
-        try {
-          resolve({ status: res.statusCode!, json: JSON.parse(Buffer.concat(chunks).toString("utf8")) });
-        } catch {
-          reject(new Error(`admin ${path} answered ${res.statusCode} with a non-JSON body`));
-        }
-      });
-    });
+    const req = https.request(
+      `${admin.origin}/admin${path}`,
+      {
+        method: "POST",
+        agent,
+        headers: { authorization: `Bearer ${admin.adminSecret}`, "content-type": "application/json" },
+        timeout: 30_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          try {
+            resolve({ status: res.statusCode!, json: JSON.parse(Buffer.concat(chunks).toString("utf8")) });
+          } catch {
+            reject(new Error(`admin ${path} answered ${res.statusCode} with a non-JSON body`));
+          }
+        });
+      },
+    );
     req.on("timeout", () => req.destroy(new Error(`admin ${path} timed out`)));
     req.on("error", reject);
     req.end(JSON.stringify(body));

@@ -109,7 +109,13 @@ export const Results = z.object({
     baselineMiB: ms,
     steps: z.array(MemoryStep).min(1),
     /** The control relay with as many idle devices as the last step, each on its own object. */
-    control: z.object({ devices: z.number().int().positive(), connected: z.number().int().nonnegative(), baselineMiB: ms, idleMiB: ms, perDeviceKiB: finite }),
+    control: z.object({
+      devices: z.number().int().positive(),
+      connected: z.number().int().nonnegative(),
+      baselineMiB: ms,
+      idleMiB: ms,
+      perDeviceKiB: finite,
+    }),
   }),
   daemon: z.object({
     idleRssMiB: ms,

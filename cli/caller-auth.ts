@@ -3,10 +3,10 @@
  * the JWT challenge-response, webhook signing and rotating codes.
  */
 import { readFile } from "node:fs/promises";
-import { SignJWT, calculateJwkThumbprint, importJWK, type JWK } from "jose";
+import { calculateJwkThumbprint, importJWK, type JWK, SignJWT } from "jose";
 import * as OTPAuth from "otpauth";
 import { z } from "zod";
-import { TOTP, TOTP_HEADER, WEBHOOK_FORMATS, signWebhook } from "../protocol/index.ts";
+import { signWebhook, TOTP, TOTP_HEADER, WEBHOOK_FORMATS } from "../protocol/index.ts";
 import { CliError } from "./errors.ts";
 import { httpRequest } from "./http.ts";
 
@@ -18,11 +18,7 @@ export const CredentialFile = z.discriminatedUnion("kind", [
 ]);
 export type CredentialFile = z.infer<typeof CredentialFile>;
 
-export type CallerCredential =
-  | { kind: "jwt"; jwk: JWK }
-  | CredentialFile
-  | { kind: "bearer"; token: string }
-  | { kind: "none" };
+export type CallerCredential = { kind: "jwt"; jwk: JWK } | CredentialFile | { kind: "bearer"; token: string } | { kind: "none" };
 
 export async function readJsonFile(path: string, what: string): Promise<unknown> {
   let text: string;
@@ -72,12 +68,19 @@ async function json<T>(res: { status: number; body: Buffer }, what: string): Pro
   } catch {
     throw new CliError(`${what}: edge answered ${res.status}`);
   }
-  if (res.status !== 200) throw new CliError(`${what} refused (${res.status}): ${(body as { error?: { message?: string } }).error?.message ?? "no reason given"}`);
+  if (res.status !== 200)
+    throw new CliError(
+      `${what} refused (${res.status}): ${(body as { error?: { message?: string } }).error?.message ?? "no reason given"}`,
+    );
   return body as T;
 }
 
 /** The JWT challenge-response: a short-lived access token for `agentUrl`. */
-export async function obtainToken(agentUrl: string, cred: Extract<CallerCredential, { kind: "jwt" | "jwt-secret" }>, ca?: string[]): Promise<string> {
+export async function obtainToken(
+  agentUrl: string,
+  cred: Extract<CallerCredential, { kind: "jwt" | "jwt-secret" }>,
+  ca?: string[],
+): Promise<string> {
   const { nonce } = await json<{ nonce: string }>(await httpRequest(`${agentUrl}/_auth/challenge`, { method: "POST", ca }), "challenge");
   let key: Awaited<ReturnType<typeof importJWK>>;
   let alg: string;
@@ -99,16 +102,31 @@ export async function obtainToken(agentUrl: string, cred: Extract<CallerCredenti
     .setIssuedAt()
     .setExpirationTime("30s")
     .sign(key);
-  const res = await httpRequest(`${agentUrl}/_auth/token`, { method: "POST", ca, headers: { "content-type": "application/jwt" }, body: assertion });
+  const res = await httpRequest(`${agentUrl}/_auth/token`, {
+    method: "POST",
+    ca,
+    headers: { "content-type": "application/jwt" },
+    body: assertion,
+  });
   return (await json<{ access_token: string }>(res, "token")).access_token;
 }
 
 export function currentCode(secret: string): string {
-  return new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), algorithm: TOTP.algorithm, digits: TOTP.digits, period: TOTP.period }).generate();
+  return new OTPAuth.TOTP({
+    secret: OTPAuth.Secret.fromBase32(secret),
+    algorithm: TOTP.algorithm,
+    digits: TOTP.digits,
+    period: TOTP.period,
+  }).generate();
 }
 
 /** The headers that authenticate one request with `cred` (the body matters for webhooks). */
-export async function authHeaders(agentUrl: string, cred: CallerCredential, body: Uint8Array, ca?: string[]): Promise<Record<string, string>> {
+export async function authHeaders(
+  agentUrl: string,
+  cred: CallerCredential,
+  body: Uint8Array,
+  ca?: string[],
+): Promise<Record<string, string>> {
   switch (cred.kind) {
     case "none":
       return {};

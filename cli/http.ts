@@ -22,7 +22,8 @@ export interface HttpOptions {
 
 export function httpRequest(url: string | URL, options: HttpOptions = {}): Promise<HttpResponse> {
   const target = new URL(url);
-  if (target.protocol !== "https:") return Promise.reject(new CliError(`refusing to send credentials over ${target.protocol} (use https://)`));
+  if (target.protocol !== "https:")
+    return Promise.reject(new CliError(`refusing to send credentials over ${target.protocol} (use https://)`));
   return new Promise((resolve, reject) => {
     const req = https.request(
       target,

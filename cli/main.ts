@@ -3,13 +3,14 @@
  *   impgate imp …, cred …, audit …, agent …   (admin, over the admin API)
  *   impgate caller keygen, token, code, call   (a caller of an agent URL)
  */
+
+import { AGENT_USAGE, agentCommand } from "./commands/agent.ts";
+import { AUDIT_USAGE, auditCommand } from "./commands/audit.ts";
+import { CALLER_USAGE, callCommand, callerKeygen, codeCommand, tokenCommand } from "./commands/caller.ts";
+import { CRED_USAGE, credCommand } from "./commands/cred.ts";
+import { IMP_USAGE, impCommand } from "./commands/imp.ts";
 import { CliError, usage } from "./errors.ts";
 import { output } from "./output.ts";
-import { IMP_USAGE, impCommand } from "./commands/imp.ts";
-import { CRED_USAGE, credCommand } from "./commands/cred.ts";
-import { AUDIT_USAGE, auditCommand } from "./commands/audit.ts";
-import { AGENT_USAGE, agentCommand } from "./commands/agent.ts";
-import { CALLER_USAGE, callCommand, callerKeygen, codeCommand, tokenCommand } from "./commands/caller.ts";
 
 const USAGE = `usage:
 ${IMP_USAGE}

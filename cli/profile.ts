@@ -3,7 +3,7 @@
  * file (`npm start` writes `.impgate/admin.json` for the local edge).
  */
 import { readFile } from "node:fs/promises";
-import { resolve, dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import { CliError } from "./errors.ts";
 
@@ -51,13 +51,16 @@ export async function loadProfile(flags: ProfileFlags): Promise<Profile> {
     file = parsed.data;
   } catch (err) {
     if (err instanceof CliError) throw err;
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT" || flags.profile) throw new CliError(`cannot read profile ${path}: ${(err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT" || flags.profile)
+      throw new CliError(`cannot read profile ${path}: ${(err as Error).message}`);
   }
   const base = dirname(resolve(path));
   const edgeUrl = flags.edge ?? process.env.IMPGATE_EDGE ?? file?.edgeUrl;
   const adminSecret = flags["admin-secret"] ?? process.env.IMPGATE_ADMIN_SECRET ?? file?.adminSecret;
   if (!edgeUrl || !adminSecret) {
-    throw new CliError(`no edge configured: pass --edge and --admin-secret, set IMPGATE_EDGE and IMPGATE_ADMIN_SECRET, or run \`npm start\` (writes ${DEFAULT_PROFILE})`);
+    throw new CliError(
+      `no edge configured: pass --edge and --admin-secret, set IMPGATE_EDGE and IMPGATE_ADMIN_SECRET, or run \`npm start\` (writes ${DEFAULT_PROFILE})`,
+    );
   }
   const caPath = flags.ca ?? process.env.IMPGATE_CA;
   const ca = caPath ? await readPems(process.cwd(), [caPath]) : file?.caFiles ? await readPems(base, file.caFiles) : undefined;

@@ -8,7 +8,15 @@ export function startDemoService(): Promise<{ port: number; close: () => Promise
     req.on("end", () => {
       const body = Buffer.concat(chunks).toString("utf8");
       res.setHeader("content-type", "application/json");
-      res.end(JSON.stringify({ hello: "from the device", method: req.method, path: req.url, received: body.length ? body : undefined, time: new Date().toISOString() }) + "\n");
+      res.end(
+        JSON.stringify({
+          hello: "from the device",
+          method: req.method,
+          path: req.url,
+          received: body.length ? body : undefined,
+          time: new Date().toISOString(),
+        }) + "\n",
+      );
     });
   });
   return new Promise((resolve) => {

@@ -2,11 +2,11 @@
  * Runs the edge locally on HTTPS with `wrangler dev`, as a child process in its own
  * process group so stopping it also stops workerd. Used by `npm start` and the tests.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import https from "node:https";
-import { fileURLToPath } from "node:url";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { freePort } from "./ports.ts";
 import { writeDevVars } from "./secrets.ts";
 
@@ -66,10 +66,24 @@ async function startEdgeOnce(options: EdgeOptions): Promise<EdgeProcess> {
     ? await isolatedConfig(options.isolatedDir.dir, options.isolatedDir.vars)
     : join(PROJECT_ROOT, "wrangler.toml");
   const args = [
-    "dev", "-c", config,
-    "--local-protocol", "https", "--https-key-path", options.keyFile, "--https-cert-path", options.certFile,
-    "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()),
-    "--persist-to", options.persistTo, "--show-interactive-dev-session=false",
+    "dev",
+    "-c",
+    config,
+    "--local-protocol",
+    "https",
+    "--https-key-path",
+    options.keyFile,
+    "--https-cert-path",
+    options.certFile,
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--inspector-port",
+    String(await freePort()),
+    "--persist-to",
+    options.persistTo,
+    "--show-interactive-dev-session=false",
   ];
   const child = spawn(WRANGLER, args, {
     cwd: options.isolatedDir?.dir ?? PROJECT_ROOT,

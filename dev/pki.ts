@@ -47,10 +47,18 @@ export async function ensureDevPki(dir: string): Promise<DevPki> {
   return { dir, ...files, caPem: ca.certPem, pins };
 }
 
-async function readExisting(files: { caFile: string; certFile: string; keyFile: string; pinsFile: string }): Promise<{ caPem: string; pins: string[] } | null> {
+async function readExisting(files: {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  pinsFile: string;
+}): Promise<{ caPem: string; pins: string[] } | null> {
   try {
     const [caPem, certPem, pinsJson] = await Promise.all([
-      readFile(files.caFile, "utf8"), readFile(files.certFile, "utf8"), readFile(files.pinsFile, "utf8"), readFile(files.keyFile),
+      readFile(files.caFile, "utf8"),
+      readFile(files.certFile, "utf8"),
+      readFile(files.pinsFile, "utf8"),
+      readFile(files.keyFile),
     ]);
     const cert = new X509Certificate(certPem);
     const ca = new X509Certificate(caPem);

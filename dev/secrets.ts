@@ -24,10 +24,14 @@ export async function makeEdgeSecrets(): Promise<EdgeSecrets> {
 
 /** Single quotes: dotenv (which wrangler uses) keeps such values literally, JSON included. */
 export function formatDevVars(vars: Record<string, string>): string {
-  return Object.entries(vars).map(([k, v]) => {
-    if (v.includes("'") || v.includes("\n")) throw new Error(`${k}: value cannot hold quotes or newlines`);
-    return `${k}='${v}'`;
-  }).join("\n") + "\n";
+  return (
+    Object.entries(vars)
+      .map(([k, v]) => {
+        if (v.includes("'") || v.includes("\n")) throw new Error(`${k}: value cannot hold quotes or newlines`);
+        return `${k}='${v}'`;
+      })
+      .join("\n") + "\n"
+  );
 }
 
 /** Reads a .dev.vars file written by formatDevVars. */

@@ -7,23 +7,26 @@
  *      mode in front of a tiny local service
  * Then it prints the agent URL and a curl line. Ctrl-C stops everything it started.
  */
-import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { access, readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
-import { createServer } from "node:net";
-import { PROJECT_ROOT, startEdge, stopGroup, type EdgeProcess } from "./edge-process.ts";
-import { ensureDevPki } from "./pki.ts";
-import { makeEdgeSecrets, readDevVars, writeDevVars } from "./secrets.ts";
 import { startDemoService } from "./demo-service.ts";
+import { type EdgeProcess, PROJECT_ROOT, startEdge, stopGroup } from "./edge-process.ts";
+import { ensureDevPki } from "./pki.ts";
 import { freePort } from "./ports.ts";
+import { makeEdgeSecrets, readDevVars, writeDevVars } from "./secrets.ts";
 
 const DIR = join(PROJECT_ROOT, ".impgate");
 const run = promisify(execFile);
 const say = (line: string) => process.stdout.write(`[impgate] ${line}\n`);
 
 async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function portIsFree(port: number): Promise<boolean> {
@@ -43,7 +46,9 @@ async function ensureSecrets(): Promise<Record<string, string>> {
 }
 
 function cli(args: string[]): Promise<string> {
-  return run(process.execPath, [join(PROJECT_ROOT, "bin", "impgate.js"), ...args, "--profile", join(DIR, "admin.json")], { cwd: PROJECT_ROOT })
+  return run(process.execPath, [join(PROJECT_ROOT, "bin", "impgate.js"), ...args, "--profile", join(DIR, "admin.json")], {
+    cwd: PROJECT_ROOT,
+  })
     .then((r) => r.stdout)
     .catch((err: { stderr?: string; message: string }) => {
       throw new Error((err.stderr || err.message).trim());
@@ -55,9 +60,17 @@ async function ensureDemoImp(): Promise<{ impId: string; agentUrl: string }> {
   if (await exists(demoFile)) {
     const demo = JSON.parse(await readFile(demoFile, "utf8")) as { impId: string; agentUrl: string };
     // Reuse it if the edge still knows it (local state persists across runs).
-    if (await cli(["imp", "show", demo.impId, "--json"]).then(() => true, () => false)) return demo;
+    if (
+      await cli(["imp", "show", demo.impId, "--json"]).then(
+        () => true,
+        () => false,
+      )
+    )
+      return demo;
   }
-  const created = JSON.parse(await cli(["imp", "create", "--label", "demo", "--out", join(DIR, "demo-device.json"), "--force", "--json"])) as { impId: string; agentUrl: string };
+  const created = JSON.parse(
+    await cli(["imp", "create", "--label", "demo", "--out", join(DIR, "demo-device.json"), "--force", "--json"]),
+  ) as { impId: string; agentUrl: string };
   await writeFile(demoFile, JSON.stringify({ impId: created.impId, agentUrl: created.agentUrl }, null, 2) + "\n");
   return created;
 }
@@ -67,9 +80,11 @@ async function ensureDemoCaller(impId: string): Promise<string> {
   const key = join(DIR, "demo-caller.jwk");
   if (!(await exists(key))) await cli(["caller", "keygen", "--out", key]);
   // Registering twice is refused with 409; either way the key is a credential afterwards.
-  await cli(["cred", "add", impId, "--kind", "jwt", "--label", "demo caller", "--public-key", join(DIR, "demo-caller.pub.jwk")]).catch((err: Error) => {
-    if (!err.message.includes("409")) throw err;
-  });
+  await cli(["cred", "add", impId, "--kind", "jwt", "--label", "demo caller", "--public-key", join(DIR, "demo-caller.pub.jwk")]).catch(
+    (err: Error) => {
+      if (!err.message.includes("409")) throw err;
+    },
+  );
   return key;
 }
 
@@ -114,20 +129,40 @@ async function main(): Promise<void> {
       }
     });
 
-    await writeFile(join(DIR, "admin.json"), JSON.stringify({
-      edgeUrl: edge.origin,
-      adminSecret: secrets.ADMIN_SECRET,
-      caFiles: ["ca.pem"],
-      deviceTrust: { caFiles: ["ca.pem", "backup-ca.pem"], pins: pki.pins },
-    }, null, 2) + "\n", { mode: 0o600 });
+    await writeFile(
+      join(DIR, "admin.json"),
+      JSON.stringify(
+        {
+          edgeUrl: edge.origin,
+          adminSecret: secrets.ADMIN_SECRET,
+          caFiles: ["ca.pem"],
+          deviceTrust: { caFiles: ["ca.pem", "backup-ca.pem"], pins: pki.pins },
+        },
+        null,
+        2,
+      ) + "\n",
+      { mode: 0o600 },
+    );
 
     demo = await startDemoService();
     const imp = await ensureDemoImp();
     const callerKey = relative(process.cwd(), await ensureDemoCaller(imp.impId));
     await pointDeviceAt(join(DIR, "demo-device.json"), edge.origin);
-    const device = spawn(process.execPath, [join(PROJECT_ROOT, "bin", "impgate-device.js"), "--config", join(DIR, "demo-device.json"), "--forward", `http://127.0.0.1:${demo.port}`], {
-      cwd: PROJECT_ROOT, detached: true, stdio: ["ignore", "pipe", "inherit"],
-    });
+    const device = spawn(
+      process.execPath,
+      [
+        join(PROJECT_ROOT, "bin", "impgate-device.js"),
+        "--config",
+        join(DIR, "demo-device.json"),
+        "--forward",
+        `http://127.0.0.1:${demo.port}`,
+      ],
+      {
+        cwd: PROJECT_ROOT,
+        detached: true,
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     children.push(device);
     const ready = new Promise<void>((resolve) => {
       device.stdout!.on("data", (chunk: Buffer) => {
@@ -139,7 +174,10 @@ async function main(): Promise<void> {
         }
       });
     });
-    await Promise.race([ready, new Promise((_, reject) => setTimeout(() => reject(new Error("the demo device did not connect within 30 s")), 30_000))]);
+    await Promise.race([
+      ready,
+      new Promise((_, reject) => setTimeout(() => reject(new Error("the demo device did not connect within 30 s")), 30_000)),
+    ]);
 
     const agentUrl = imp.agentUrl.replace(/^https:\/\/[^/]+/, edge.origin);
     const ca = relative(process.cwd(), pki.caFile) || pki.caFile;

@@ -39,7 +39,11 @@ export const DeviceConfig = z.object({
     .object({ intervalMs: z.number().positive(), timeoutMs: z.number().positive(), reportMs: z.number().positive().default(300_000) })
     .default({ intervalMs: 15_000, timeoutMs: 10_000, reportMs: 300_000 }),
   /** Largest request or reply body, bytes; matches the edge's limit. */
-  maxBodyBytes: z.number().int().positive().default(1024 * 1024),
+  maxBodyBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
 });
 export type DeviceConfig = z.infer<typeof DeviceConfig>;
 export type DeviceConfigInput = z.input<typeof DeviceConfig>;

@@ -5,7 +5,7 @@
  * `health` frame does wake the object, so not at every beat).
  */
 import WebSocket from "ws";
-import { HEARTBEAT_PING, encodeFrame } from "../protocol/index.ts";
+import { encodeFrame, HEARTBEAT_PING } from "../protocol/index.ts";
 import type { Logger } from "./log.ts";
 
 export interface HeartbeatConfig {

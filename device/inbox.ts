@@ -110,7 +110,11 @@ export class Inbox {
       return;
     }
     const message: AgentMessage = {
-      id: msg.id, name: msg.name, contentType: msg.contentType ?? null, data, createdAt: msg.createdAt,
+      id: msg.id,
+      name: msg.name,
+      contentType: msg.contentType ?? null,
+      data,
+      createdAt: msg.createdAt,
       redelivered: this.store.interrupted(msg.id),
     };
     await this.store.begin(msg.id);

@@ -1,7 +1,8 @@
 /** impgate-device as a library: connect a device to its edge, answer requests and messages, send events. */
-export { connect, DeviceLink, DAEMON_AGENT, type AgentRequest, type AgentReply, type Handlers } from "./link.ts";
-export { RetryLater, type AgentMessage, type MessageHandler } from "./inbox.ts";
-export { EventError, EventBufferFull, type EventData } from "./outbox.ts";
-export { loadConfig, parseConfig, DeviceConfig, ConfigError, type DeviceConfigInput } from "./config.ts";
-export { tunnelTo, forwardMessagesTo } from "./tunnel.ts";
+
+export { ConfigError, DeviceConfig, type DeviceConfigInput, loadConfig, parseConfig } from "./config.ts";
+export { type AgentMessage, type MessageHandler, RetryLater } from "./inbox.ts";
+export { type AgentReply, type AgentRequest, connect, DAEMON_AGENT, DeviceLink, type Handlers } from "./link.ts";
 export { jsonLogger } from "./log.ts";
+export { EventBufferFull, type EventData, EventError } from "./outbox.ts";
+export { forwardMessagesTo, tunnelTo } from "./tunnel.ts";

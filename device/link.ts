@@ -4,21 +4,34 @@
  * heartbeats, request and message dispatch, events, and reconnects with backoff.
  * Library entry: `connect()`.
  */
-import { EventEmitter } from "node:events";
+
 import { webcrypto } from "node:crypto";
-import WebSocket from "ws";
+import { EventEmitter } from "node:events";
 import { base64url, type CryptoKey } from "jose";
+import WebSocket from "ws";
 import {
-  CloseCode, FATAL_CLOSE_CODES, HEARTBEAT_PONG, PROTOCOL_VERSION, ProofError, ProtocolError,
-  algorithmForJwk, closeCodeName, decodeFrame, encodeFrame, importSigningKey, importVerifyKey,
-  signDeviceProof, verifyEdgeProof, type MessageOf,
+  algorithmForJwk,
+  CloseCode,
+  closeCodeName,
+  decodeFrame,
+  encodeFrame,
+  FATAL_CLOSE_CODES,
+  HEARTBEAT_PONG,
+  importSigningKey,
+  importVerifyKey,
+  type MessageOf,
+  PROTOCOL_VERSION,
+  ProofError,
+  ProtocolError,
+  signDeviceProof,
+  verifyEdgeProof,
 } from "../protocol/index.ts";
 import { Backoff } from "./backoff.ts";
 import { ConfigError, type DeviceConfig } from "./config.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import { Inbox, type MessageHandler } from "./inbox.ts";
-import { silentLogger, type Logger } from "./log.ts";
-import { Outbox, type EventData } from "./outbox.ts";
+import { type Logger, silentLogger } from "./log.ts";
+import { type EventData, Outbox } from "./outbox.ts";
 import { pinnedTlsOptions } from "./pinned-tls.ts";
 import { ProcessedMessages } from "./processed-messages.ts";
 
@@ -314,7 +327,15 @@ export class DeviceLink extends EventEmitter {
     let reply: AgentReply;
     try {
       reply = this.handlers.request
-        ? await this.handlers.request({ id: msg.id, method: msg.method, path: msg.path, query: msg.query, headers: msg.headers, body, deadline: msg.deadline })
+        ? await this.handlers.request({
+            id: msg.id,
+            method: msg.method,
+            path: msg.path,
+            query: msg.query,
+            headers: msg.headers,
+            body,
+            deadline: msg.deadline,
+          })
         : { status: 501, body: "no request handler on this device" };
     } catch (err) {
       this.log("error", "request handler failed", { id: msg.id, error: String(err) });

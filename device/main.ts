@@ -3,10 +3,11 @@
  *   impgate-device --config device.json [--forward http://127.0.0.1:8080] [--messages-path /_impgate/messages]
  *   impgate-device keygen [--out device-key.jwk]   (prints the public key for `impgate imp create`)
  */
-import { parseArgs } from "node:util";
+
 import { writeFile } from "node:fs/promises";
+import { parseArgs } from "node:util";
 import { exportJWK, generateKeyPair } from "jose";
-import { ConfigError, URL_PATH_PATTERN, loadConfig } from "./config.ts";
+import { ConfigError, loadConfig, URL_PATH_PATTERN } from "./config.ts";
 import { connect } from "./link.ts";
 import { jsonLogger } from "./log.ts";
 import { forwardMessagesTo, tunnelTo } from "./tunnel.ts";
@@ -37,10 +38,19 @@ async function main(argv: string[]): Promise<number> {
   const log = jsonLogger();
   // Tunnel mode: requests go to the local service, and so do agent messages (POST <messagePath>/<name>).
   const handlers = forward
-    ? { request: tunnelTo(forward, { maxBodyBytes: config.maxBodyBytes, reservedPath: messagePath }), message: forwardMessagesTo(forward, messagePath) }
+    ? {
+        request: tunnelTo(forward, { maxBodyBytes: config.maxBodyBytes, reservedPath: messagePath }),
+        message: forwardMessagesTo(forward, messagePath),
+      }
     : {};
   const link = connect(config, handlers, { log });
-  log("info", "daemon started", { impId: config.impId, edge: config.edgeUrl, mode: forward ? "tunnel" : "none", forward, stateDir: config.stateDir });
+  log("info", "daemon started", {
+    impId: config.impId,
+    edge: config.edgeUrl,
+    mode: forward ? "tunnel" : "none",
+    forward,
+    stateDir: config.stateDir,
+  });
 
   let exitCode = 0;
   await new Promise<void>((resolve) => {

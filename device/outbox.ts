@@ -9,7 +9,7 @@
  * growing without end. Buffered events live in memory only; a daemon that exits loses
  * the ones not yet acknowledged (their promises reject on `close()`).
  */
-import { MAX_DATA_BYTES, NAME_PATTERN, encodeFrame } from "../protocol/index.ts";
+import { encodeFrame, MAX_DATA_BYTES, NAME_PATTERN } from "../protocol/index.ts";
 
 export const MAX_BUFFERED_EVENTS = 256;
 export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
@@ -48,7 +48,9 @@ export class Outbox {
   /** Validates and queues an event; sends it at once when the link is up. */
   send(name: string, data: EventData, contentType?: string): Promise<void> {
     if (!NAME_PATTERN.test(name)) {
-      return Promise.reject(new EventError("bad_name", `event name "${name.slice(0, 64)}" must be 1-64 letters, digits and . _ : - (not first)`));
+      return Promise.reject(
+        new EventError("bad_name", `event name "${name.slice(0, 64)}" must be 1-64 letters, digits and . _ : - (not first)`),
+      );
     }
     if (contentType !== undefined && (contentType.length === 0 || contentType.length > 256)) {
       return Promise.reject(new EventError("bad_content_type", "contentType must be 1-256 characters"));
@@ -98,7 +100,8 @@ export class Outbox {
   /** Rejects everything still waiting: the link is closing for good. */
   close(): void {
     this.write = null;
-    for (const id of [...this.pending.keys()]) this.settle(id, new EventError("closed", "device link closed before the edge stored the event"));
+    for (const id of [...this.pending.keys()])
+      this.settle(id, new EventError("closed", "device link closed before the edge stored the event"));
   }
 
   private settle(id: string, error: Error | null): boolean {

@@ -3,8 +3,8 @@
  * replaces Node's root store (so neither the OS store nor NODE_EXTRA_CA_CERTS counts),
  * and, when SPKI pins are set, some certificate in the verified chain must match one.
  */
-import { X509Certificate, createHash } from "node:crypto";
-import { checkServerIdentity, type PeerCertificate, type DetailedPeerCertificate } from "node:tls";
+import { createHash, X509Certificate } from "node:crypto";
+import { checkServerIdentity, type DetailedPeerCertificate, type PeerCertificate } from "node:tls";
 import type { DeviceConfig } from "./config.ts";
 
 export interface PinnedTlsOptions {

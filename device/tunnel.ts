@@ -11,11 +11,19 @@
  */
 import http from "node:http";
 import https from "node:https";
+import { type AgentMessage, RetryLater } from "./inbox.ts";
 import type { AgentReply, AgentRequest } from "./link.ts";
-import { RetryLater, type AgentMessage } from "./inbox.ts";
 
 const HOP_BY_HOP = new Set([
-  "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer", "host", "content-length",
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "trailer",
+  "host",
+  "content-length",
 ]);
 
 export interface TunnelOptions {
@@ -36,14 +44,20 @@ export function tunnelTo(target: string, options: TunnelOptions): (req: AgentReq
   return (req) =>
     new Promise<AgentReply>((resolve) => {
       if (reserved && (req.path === reserved || req.path.startsWith(`${reserved}/`))) {
-        resolve({ status: 404, headers: { "content-type": "application/json" }, body: JSON.stringify({ error: { code: "reserved_path", message: "This path receives agent messages only" } }) });
+        resolve({
+          status: 404,
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ error: { code: "reserved_path", message: "This path receives agent messages only" } }),
+        });
         return;
       }
       const url = new URL(base);
       url.pathname = joinPath(base.pathname, req.path);
       url.search = req.query;
       // impgate-* headers are the daemon's own (message delivery): none from a caller pass.
-      const headers: [string, string][] = req.headers.filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase()) && !name.toLowerCase().startsWith("impgate-"));
+      const headers: [string, string][] = req.headers.filter(
+        ([name]) => !HOP_BY_HOP.has(name.toLowerCase()) && !name.toLowerCase().startsWith("impgate-"),
+      );
       // Raw (array) headers keep duplicates, but Node then adds no Host of its own.
       headers.push(["host", url.host], ["content-length", String(req.body.length)]);
       const timeout = Math.max(1, req.deadline - Date.now());
@@ -70,7 +84,9 @@ export function tunnelTo(target: string, options: TunnelOptions): (req: AgentReq
         res.on("error", () => resolve(failure(502, "local service response failed")));
       });
       outgoing.on("timeout", () => outgoing.destroy(new Error("timeout")));
-      outgoing.on("error", (err) => resolve(failure(502, `local service unreachable (${(err as NodeJS.ErrnoException).code ?? err.message})`)));
+      outgoing.on("error", (err) =>
+        resolve(failure(502, `local service unreachable (${(err as NodeJS.ErrnoException).code ?? err.message})`)),
+      );
       outgoing.end(req.body);
     });
 }
@@ -104,7 +120,9 @@ export function forwardMessagesTo(target: string, messagePath: string): (msg: Ag
         res.on("error", () => reject(new RetryLater("local service response failed")));
       });
       outgoing.on("timeout", () => outgoing.destroy(new Error("timeout")));
-      outgoing.on("error", (err) => reject(new RetryLater(`local service unreachable (${(err as NodeJS.ErrnoException).code ?? err.message})`)));
+      outgoing.on("error", (err) =>
+        reject(new RetryLater(`local service unreachable (${(err as NodeJS.ErrnoException).code ?? err.message})`)),
+      );
       outgoing.end(msg.data);
     });
 }

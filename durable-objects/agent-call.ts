@@ -23,7 +23,4 @@ export interface AgentCall {
 }
 
 /** A decision the object returns instead of a result, for the worker to turn into a response. */
-export type Denial =
-  | { kind: "not_found" }
-  | { kind: "unauthorized" }
-  | { kind: "rate_limited"; retryAfter: number };
+export type Denial = { kind: "not_found" } | { kind: "unauthorized" } | { kind: "rate_limited"; retryAfter: number };

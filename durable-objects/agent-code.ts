@@ -23,7 +23,15 @@ export interface ActiveAgent extends AgentVersion {
   outboundEpoch: number;
 }
 
-type Row = { version: number; sha256: string; size: number; handlers: string; deployed_at: number; deployed_from: string; note: string | null };
+type Row = {
+  version: number;
+  sha256: string;
+  size: number;
+  handlers: string;
+  deployed_at: number;
+  deployed_from: string;
+  note: string | null;
+};
 
 /** Whether the outbound gate lets agent code reach `hostname` (already lowercased by URL parsing). */
 export function hostAllowed(hosts: string[], hostname: string): boolean {
@@ -64,11 +72,19 @@ export class AgentCodeStore {
   /** Stores a checked module as the newest version and makes it active. */
   deploy(input: { code: string; sha256: string; handlers: AgentHandler[]; note: string | null }, by: string, now: number): AgentVersion {
     const size = new TextEncoder().encode(input.code).byteLength;
-    const row = this.sql.exec<Row>(
-      `INSERT INTO agent_versions (code, sha256, size, handlers, deployed_at, deployed_from, note) VALUES (?, ?, ?, ?, ?, ?, ?)
+    const row = this.sql
+      .exec<Row>(
+        `INSERT INTO agent_versions (code, sha256, size, handlers, deployed_at, deployed_from, note) VALUES (?, ?, ?, ?, ?, ?, ?)
        RETURNING version, sha256, size, handlers, deployed_at, deployed_from, note`,
-      input.code, input.sha256, size, JSON.stringify(input.handlers), now, by.slice(0, 64), input.note,
-    ).one();
+        input.code,
+        input.sha256,
+        size,
+        JSON.stringify(input.handlers),
+        now,
+        by.slice(0, 64),
+        input.note,
+      )
+      .one();
     this.setActive(row.version);
     this.prune();
     return toVersion(row);

@@ -8,12 +8,12 @@
  * the runtime's own message, and the module must export at least one handler.
  */
 import type { Env } from "../worker/env.ts";
-import { MAX_AGENT_CODE_BYTES, MAX_OUTBOUND_HOSTS, OUTBOUND_HOST_PATTERN, VERSIONS_KEPT, type AgentCodeStore } from "./agent-code.ts";
-import { AGENT_HANDLERS, type AgentHandler, type AgentInfo, type AgentVersion } from "./agent-types.ts";
+import { type AgentCodeStore, MAX_AGENT_CODE_BYTES, MAX_OUTBOUND_HOSTS, OUTBOUND_HOST_PATTERN, VERSIONS_KEPT } from "./agent-code.ts";
 import { AGENT_LIMITS, AGENT_MODULE, probeWorkerCode } from "./agent-isolate.ts";
 import type { AgentLogs } from "./agent-logs.ts";
+import { AGENT_HANDLERS, type AgentHandler, type AgentInfo, type AgentVersion } from "./agent-types.ts";
 import type { AuditLog } from "./audit-log.ts";
-import { ok, refuse, type Outcome } from "./outcome.ts";
+import { type Outcome, ok, refuse } from "./outcome.ts";
 
 const PROBE_TIMEOUT_MS = 10_000;
 
@@ -42,14 +42,23 @@ export class AgentDeploys {
 
   async deploy(input: { code: string; note: string | null }, client: string): Promise<Outcome<AgentVersion>> {
     const bytes = new TextEncoder().encode(input.code);
-    if (bytes.byteLength > MAX_AGENT_CODE_BYTES) return refuse(413, "code_too_large", `Agent code may take up to ${MAX_AGENT_CODE_BYTES} bytes (this is ${bytes.byteLength}); bundle and minify it`);
+    if (bytes.byteLength > MAX_AGENT_CODE_BYTES)
+      return refuse(
+        413,
+        "code_too_large",
+        `Agent code may take up to ${MAX_AGENT_CODE_BYTES} bytes (this is ${bytes.byteLength}); bundle and minify it`,
+      );
     const checked = await this.check(input.code);
     if (!checked.ok) return checked;
     const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
     const sha256 = [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
     const version = this.code.deploy({ code: input.code, sha256, handlers: checked.value, note: input.note }, client, Date.now());
     this.audit.record("agent_deployed", client, { version: version.version, sha256: sha256.slice(0, 16), size: version.size });
-    this.logs.append([{ level: "info", message: `version ${version.version} deployed (${version.handlers.join(", ")})` }], "edge", version.version);
+    this.logs.append(
+      [{ level: "info", message: `version ${version.version} deployed (${version.handlers.join(", ")})` }],
+      "edge",
+      version.version,
+    );
     return ok(version);
   }
 
@@ -58,9 +67,14 @@ export class AgentDeploys {
     const from = this.code.activeVersion();
     const target = version ?? this.code.previous();
     if (target === null) return refuse(409, "no_previous_version", "There is no earlier stored version to roll back to");
-    if (!this.code.activate(target)) return refuse(404, "version_not_found", `Version ${target} is not stored (the newest ${VERSIONS_KEPT} are kept)`);
+    if (!this.code.activate(target))
+      return refuse(404, "version_not_found", `Version ${target} is not stored (the newest ${VERSIONS_KEPT} are kept)`);
     this.audit.record("agent_rolled_back", client, { from: from ?? "none", to: target });
-    this.logs.append([{ level: "info", message: `rolled back to version ${target}${from === null ? "" : ` from ${from}`}` }], "edge", target);
+    this.logs.append(
+      [{ level: "info", message: `rolled back to version ${target}${from === null ? "" : ` from ${from}`}` }],
+      "edge",
+      target,
+    );
     return ok(this.code.list().find((v) => v.version === target)!);
   }
 
@@ -69,17 +83,31 @@ export class AgentDeploys {
     const from = this.code.activeVersion();
     this.code.deactivate(purge);
     this.audit.record("agent_removed", client, { version: from ?? "none", purge });
-    this.logs.append([{ level: "info", message: `agent code removed${purge ? " and every stored version deleted" : ""}: requests go to the device again` }], "edge", null);
+    this.logs.append(
+      [
+        {
+          level: "info",
+          message: `agent code removed${purge ? " and every stored version deleted" : ""}: requests go to the device again`,
+        },
+      ],
+      "edge",
+      null,
+    );
   }
 
   setOutbound(hosts: string[], client: string): Outcome<string[]> {
     const clean = [...new Set(hosts.map((h) => h.trim().toLowerCase()))].sort();
     const bad = clean.find((h) => !OUTBOUND_HOST_PATTERN.test(h));
-    if (bad !== undefined) return refuse(400, "bad_host", `"${bad.slice(0, 80)}" is not a host name (use api.example.com or *.example.com)`);
+    if (bad !== undefined)
+      return refuse(400, "bad_host", `"${bad.slice(0, 80)}" is not a host name (use api.example.com or *.example.com)`);
     if (clean.length > MAX_OUTBOUND_HOSTS) return refuse(400, "too_many_hosts", `At most ${MAX_OUTBOUND_HOSTS} hosts`);
     this.code.setOutbound(clean);
     this.audit.record("agent_outbound_changed", client, { hosts: clean.join(" ") || "none" });
-    this.logs.append([{ level: "info", message: clean.length ? `outbound allowed to: ${clean.join(", ")}` : "outbound: no network" }], "edge", this.code.activeVersion());
+    this.logs.append(
+      [{ level: "info", message: clean.length ? `outbound allowed to: ${clean.join(", ")}` : "outbound: no network" }],
+      "edge",
+      this.code.activeVersion(),
+    );
     return ok(clean);
   }
 
@@ -92,12 +120,19 @@ export class AgentDeploys {
       const result = await Promise.race([
         probe.probe(),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`${AGENT_MODULE} did not finish loading within ${PROBE_TIMEOUT_MS / 1000} s`)), PROBE_TIMEOUT_MS);
+          timer = setTimeout(
+            () => reject(new Error(`${AGENT_MODULE} did not finish loading within ${PROBE_TIMEOUT_MS / 1000} s`)),
+            PROBE_TIMEOUT_MS,
+          );
         }),
       ]);
       const handlers = AGENT_HANDLERS.filter((h) => result.handlers.includes(h));
       if (handlers.length === 0) {
-        return refuse(400, "agent_invalid", `${AGENT_MODULE} must \`export default { fetch(request, env, ctx) {…}, onDeviceEvent(event, env, ctx) {…} }\` (at least one of them)`);
+        return refuse(
+          400,
+          "agent_invalid",
+          `${AGENT_MODULE} must \`export default { fetch(request, env, ctx) {…}, onDeviceEvent(event, env, ctx) {…} }\` (at least one of them)`,
+        );
       }
       return ok(handlers);
     } catch (err) {
@@ -111,5 +146,8 @@ export class AgentDeploys {
 /** The runtime's own words, without its wrapper: "SyntaxError: Unexpected token '}'\n  at agent.js:3:1". */
 function compilerMessage(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  return message.replace(/^Failed to start Worker:\s*/, "").replace(/^Uncaught /, "").slice(0, 2000);
+  return message
+    .replace(/^Failed to start Worker:\s*/, "")
+    .replace(/^Uncaught /, "")
+    .slice(0, 2000);
 }

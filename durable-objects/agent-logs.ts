@@ -6,6 +6,7 @@
  */
 export const LOG_LINES_KEPT = 1000;
 export const MAX_LOG_LINE_CHARS = 2048;
+
 import { LOG_LEVELS, type LogEntry, type LogLevel, type LogLine } from "./agent-types.ts";
 
 export class AgentLogs {
@@ -32,10 +33,16 @@ export class AgentLogs {
       const level = (LOG_LEVELS as readonly string[]).includes(line.level) ? line.level : "log";
       const message = String(line.message);
       const text = message.length > MAX_LOG_LINE_CHARS ? `${message.slice(0, MAX_LOG_LINE_CHARS)}… (${message.length} chars)` : message;
-      last = this.sql.exec<{ seq: number }>(
-        "INSERT INTO agent_log (at, version, source, level, message) VALUES (?, ?, ?, ?, ?) RETURNING seq",
-        now, version, source, level, text,
-      ).one().seq;
+      last = this.sql
+        .exec<{ seq: number }>(
+          "INSERT INTO agent_log (at, version, source, level, message) VALUES (?, ?, ?, ?, ?) RETURNING seq",
+          now,
+          version,
+          source,
+          level,
+          text,
+        )
+        .one().seq;
     }
     if (last > 0) this.sql.exec("DELETE FROM agent_log WHERE seq <= ?", last - LOG_LINES_KEPT);
   }
@@ -43,10 +50,18 @@ export class AgentLogs {
   /** Lines after cursor `after`, oldest first; without it, the newest `limit` lines. */
   read(query: { after?: number; limit: number }): { entries: LogEntry[]; cursor: number } {
     const limit = Math.min(Math.max(query.limit, 1), LOG_LINES_KEPT);
-    const rows = query.after === undefined
-      ? this.sql.exec<Row>("SELECT * FROM (SELECT * FROM agent_log ORDER BY seq DESC LIMIT ?) ORDER BY seq", limit).toArray()
-      : this.sql.exec<Row>("SELECT * FROM agent_log WHERE seq > ? ORDER BY seq LIMIT ?", query.after, limit).toArray();
-    const entries = rows.map((r) => ({ seq: r.seq, at: r.at, version: r.version, source: r.source as LogEntry["source"], level: r.level as LogLevel, message: r.message }));
+    const rows =
+      query.after === undefined
+        ? this.sql.exec<Row>("SELECT * FROM (SELECT * FROM agent_log ORDER BY seq DESC LIMIT ?) ORDER BY seq", limit).toArray()
+        : this.sql.exec<Row>("SELECT * FROM agent_log WHERE seq > ? ORDER BY seq LIMIT ?", query.after, limit).toArray();
+    const entries = rows.map((r) => ({
+      seq: r.seq,
+      at: r.at,
+      version: r.version,
+      source: r.source as LogEntry["source"],
+      level: r.level as LogLevel,
+      message: r.message,
+    }));
     return { entries, cursor: entries.at(-1)?.seq ?? query.after ?? 0 };
   }
 }

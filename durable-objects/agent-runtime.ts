@@ -15,8 +15,8 @@ import type { ActiveAgent, AgentCodeStore } from "./agent-code.ts";
 import { AGENT_COMPATIBILITY_DATE, AGENT_LIMITS, AGENT_MAIN, agentWorkerCode } from "./agent-isolate.ts";
 import type { AgentLogs } from "./agent-logs.ts";
 import type { AuditLog } from "./audit-log.ts";
-import type { ImpRecord, ImpStore } from "./imp-record.ts";
 import type { NewEvent } from "./event-store.ts";
+import type { ImpRecord, ImpStore } from "./imp-record.ts";
 
 /** On top of the imp's request timeout, so agent code can still answer after a device timeout. */
 export const AGENT_DEADLINE_MARGIN_MS = 2_000;
@@ -89,7 +89,12 @@ export class AgentRuntime {
   }
 
   /** Runs the agent's fetch handler for an authenticated caller's request. */
-  async handleRequest(imp: ImpRecord, agent: ActiveAgent, req: RelayedRequest, caller: { credId: string | null; client: string }): Promise<AgentReply | AgentFailure> {
+  async handleRequest(
+    imp: ImpRecord,
+    agent: ActiveAgent,
+    req: RelayedRequest,
+    caller: { credId: string | null; client: string },
+  ): Promise<AgentReply | AgentFailure> {
     if (!agent.handlers.includes("fetch")) {
       return { kind: "agent_error", status: 404, code: "no_fetch_handler", message: "This imp's agent code does not handle requests" };
     }
@@ -130,7 +135,16 @@ export class AgentRuntime {
     const agent = this.active();
     if (!agent?.handlers.includes("onDeviceEvent")) return;
     if (this.pendingEvents >= MAX_PENDING_EVENTS) {
-      this.deps.logs.append([{ level: "warn", message: `event ${event.name} (${event.id}) not handed to onDeviceEvent: ${MAX_PENDING_EVENTS} events already wait` }], "edge", agent.version);
+      this.deps.logs.append(
+        [
+          {
+            level: "warn",
+            message: `event ${event.name} (${event.id}) not handed to onDeviceEvent: ${MAX_PENDING_EVENTS} events already wait`,
+          },
+        ],
+        "edge",
+        agent.version,
+      );
       return;
     }
     this.pendingEvents++;
@@ -193,7 +207,8 @@ export class AgentRuntime {
   private failed(agent: ActiveAgent, handler: string, reason: AgentFailureReason, detail: string): AgentFailure {
     // An exception was logged by the isolate itself, with the agent's stack trace.
     const [status, message, logged] = FAILURES[reason];
-    if (reason !== "exception") this.deps.logs.append([{ level: "error", message: `${handler} ${logged}: ${detail}` }], "edge", agent.version);
+    if (reason !== "exception")
+      this.deps.logs.append([{ level: "error", message: `${handler} ${logged}: ${detail}` }], "edge", agent.version);
     this.auditThrottled(`error:${reason}`, "agent_error", { handler, reason, version: agent.version });
     return { kind: "agent_error", status, code: `agent_${reason}`, message };
   }

@@ -3,7 +3,7 @@
  * `server.save`), in the imp's SQLite storage. Small on purpose: it is the agent's
  * memory, not a database, so the limits are tight and every refusal says which one.
  */
-import { ok, refuse, type Outcome } from "./outcome.ts";
+import { type Outcome, ok, refuse } from "./outcome.ts";
 
 export const STATE_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 export const MAX_STATE_VALUE_BYTES = 16 * 1024;
@@ -36,7 +36,9 @@ export class AgentState {
   }
 
   list(): { entries: StateEntry[]; bytes: number } {
-    const rows = this.sql.exec<{ key: string; value: string; size: number; updated_at: number }>("SELECT * FROM agent_state ORDER BY key").toArray();
+    const rows = this.sql
+      .exec<{ key: string; value: string; size: number; updated_at: number }>("SELECT * FROM agent_state ORDER BY key")
+      .toArray();
     return {
       entries: rows.map((r) => ({ key: r.key, json: r.value, updatedAt: r.updated_at })),
       bytes: rows.reduce((n, r) => n + r.size, 0),
@@ -46,7 +48,9 @@ export class AgentState {
   get(key: string): Outcome<StateEntry> {
     const bad = checkKey(key);
     if (bad) return bad;
-    const row = this.sql.exec<{ value: string; updated_at: number }>("SELECT value, updated_at FROM agent_state WHERE key = ?", key).toArray()[0];
+    const row = this.sql
+      .exec<{ value: string; updated_at: number }>("SELECT value, updated_at FROM agent_state WHERE key = ?", key)
+      .toArray()[0];
     if (!row) return refuse(404, "key_not_found", `No state under "${key}"`);
     return ok({ key, json: row.value, updatedAt: row.updated_at });
   }
@@ -71,7 +75,10 @@ export class AgentState {
     if (others.bytes + size > MAX_STATE_BYTES) return refuse(507, "state_full", `Agent state holds at most ${MAX_STATE_BYTES} bytes`);
     this.sql.exec(
       "INSERT INTO agent_state (key, value, size, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, size = excluded.size, updated_at = excluded.updated_at",
-      key, text, size, now,
+      key,
+      text,
+      size,
+      now,
     );
     return ok({ key, json: text, updatedAt: now });
   }

@@ -4,9 +4,23 @@
  * Entries name credentials by id and reasons by code; they never hold a secret.
  */
 export type AuditEvent =
-  | "auth_failed" | "rate_limited" | "credential_added" | "credential_revoked" | "credential_burned"
-  | "url_rotated" | "http_refused" | "settings_changed" | "device_connected" | "device_refused" | "device_key_changed"
-  | "agent_deployed" | "agent_rolled_back" | "agent_removed" | "agent_outbound_changed" | "agent_outbound_refused" | "agent_error";
+  | "auth_failed"
+  | "rate_limited"
+  | "credential_added"
+  | "credential_revoked"
+  | "credential_burned"
+  | "url_rotated"
+  | "http_refused"
+  | "settings_changed"
+  | "device_connected"
+  | "device_refused"
+  | "device_key_changed"
+  | "agent_deployed"
+  | "agent_rolled_back"
+  | "agent_removed"
+  | "agent_outbound_changed"
+  | "agent_outbound_refused"
+  | "agent_error";
 
 export interface AuditEntry {
   seq: number;
@@ -27,10 +41,15 @@ export class AuditLog {
   }
 
   record(event: AuditEvent, client: string, detail: AuditEntry["detail"] = {}, at = Date.now()): void {
-    const seq = this.sql.exec<{ seq: number }>(
-      "INSERT INTO audit (at, event, client, detail) VALUES (?, ?, ?, ?) RETURNING seq",
-      at, event, client.slice(0, 64), JSON.stringify(detail),
-    ).one().seq;
+    const seq = this.sql
+      .exec<{ seq: number }>(
+        "INSERT INTO audit (at, event, client, detail) VALUES (?, ?, ?, ?) RETURNING seq",
+        at,
+        event,
+        client.slice(0, 64),
+        JSON.stringify(detail),
+      )
+      .one().seq;
     // Bounded: the oldest entries go once the log is full.
     if (seq % 50 === 0) this.sql.exec("DELETE FROM audit WHERE seq <= ?", seq - AUDIT_LIMIT);
   }
@@ -38,9 +57,16 @@ export class AuditLog {
   list(limit = 100): AuditEntry[] {
     return this.sql
       .exec<{ seq: number; at: number; event: string; client: string; detail: string }>(
-        "SELECT seq, at, event, client, detail FROM audit ORDER BY at DESC, seq DESC LIMIT ?", Math.min(Math.max(limit, 1), AUDIT_LIMIT),
+        "SELECT seq, at, event, client, detail FROM audit ORDER BY at DESC, seq DESC LIMIT ?",
+        Math.min(Math.max(limit, 1), AUDIT_LIMIT),
       )
       .toArray()
-      .map((r) => ({ seq: r.seq, at: r.at, event: r.event as AuditEvent, client: r.client, detail: JSON.parse(r.detail) as AuditEntry["detail"] }));
+      .map((r) => ({
+        seq: r.seq,
+        at: r.at,
+        event: r.event as AuditEvent,
+        client: r.client,
+        detail: JSON.parse(r.detail) as AuditEntry["detail"],
+      }));
   }
 }

@@ -4,12 +4,12 @@
  * audit trail of every decision. Rate limits are consulted before any verification.
  */
 import { CHALLENGE_TTL_S, WEBHOOK_TOLERANCE_S } from "../protocol/index.ts";
-import type { EdgeKey } from "../worker/edge-key.ts";
-import { mintAccessToken, ACCESS_TOKEN_TTL_S } from "../worker/auth/access-token.ts";
+import { ACCESS_TOKEN_TTL_S, mintAccessToken } from "../worker/auth/access-token.ts";
 import { RateGuard } from "../worker/auth/rate-guard.ts";
+import type { EdgeKey } from "../worker/edge-key.ts";
 import type { AgentCall, CallerProof, Denial } from "./agent-call.ts";
 import type { AuditLog } from "./audit-log.ts";
-import { verifyAssertion, verifyTotp, verifyWebhook, type AuthFailure, type Credential, type CredentialStore } from "./credentials.ts";
+import { type AuthFailure, type Credential, type CredentialStore, verifyAssertion, verifyTotp, verifyWebhook } from "./credentials.ts";
 import type { ImpRecord } from "./imp-record.ts";
 import type { ReplayMemory } from "./replay-memory.ts";
 
@@ -65,7 +65,10 @@ export class CallerCheck {
 
   /** Redeems a signed assertion over a challenge nonce for an access token. */
   async exchange(
-    imp: ImpRecord, call: AgentCall, key: EdgeKey, input: { assertion: string; credId: string; nonce: string; nonceExpiresAt: number },
+    imp: ImpRecord,
+    call: AgentCall,
+    key: EdgeKey,
+    input: { assertion: string; credId: string; nonce: string; nonceExpiresAt: number },
   ): Promise<{ kind: "token"; token: string; expiresIn: number } | Denial> {
     const blocked = this.blocked(call.client, true);
     if (blocked) return blocked;

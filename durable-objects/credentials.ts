@@ -2,13 +2,20 @@
  * An imp's caller credentials and how each kind is checked. Secrets live only here, in
  * the imp's own storage; what leaves the object is a `CredentialView` without them.
  */
-import { importJWK, jwtVerify, type JWK } from "jose";
+import { importJWK, type JWK, jwtVerify } from "jose";
 import * as OTPAuth from "otpauth";
 import {
-  ASSERTION_MAX_LIFETIME_S, TOTP, WEBHOOK_TOLERANCE_S, fromHex, hmacKey, webhookSignedPayload,
-  type CallerAlgorithm, type ParsedSignature, type WebhookFormat,
+  ASSERTION_MAX_LIFETIME_S,
+  type CallerAlgorithm,
+  fromHex,
+  hmacKey,
+  type ParsedSignature,
+  TOTP,
+  WEBHOOK_TOLERANCE_S,
+  type WebhookFormat,
+  webhookSignedPayload,
 } from "../protocol/index.ts";
-import { joseFailure, type AuthFailure } from "../worker/auth/failures.ts";
+import { type AuthFailure, joseFailure } from "../worker/auth/failures.ts";
 
 export type { AuthFailure } from "../worker/auth/failures.ts";
 
@@ -70,7 +77,11 @@ export class CredentialStore {
 }
 
 /** Checks a caller's signed assertion with exactly the credential's own algorithm and key. */
-export async function verifyAssertion(cred: Credential, assertion: string, expect: { audience: string; nonce: string }): Promise<AuthFailure | null> {
+export async function verifyAssertion(
+  cred: Credential,
+  assertion: string,
+  expect: { audience: string; nonce: string },
+): Promise<AuthFailure | null> {
   if (!cred.alg) return "malformed";
   const key = cred.kind === "jwt-secret" ? new TextEncoder().encode(cred.secret) : await importJWK(cred.publicJwk!, cred.alg);
   try {
@@ -92,7 +103,11 @@ export async function verifyAssertion(cred: Credential, assertion: string, expec
 
 /** The webhook credential whose secret signed this body, or why none did. */
 export async function verifyWebhook(
-  creds: Credential[], format: WebhookFormat, sig: ParsedSignature, body: Uint8Array, now = Date.now(),
+  creds: Credential[],
+  format: WebhookFormat,
+  sig: ParsedSignature,
+  body: Uint8Array,
+  now = Date.now(),
 ): Promise<{ cred: Credential } | { failure: AuthFailure }> {
   if (sig.timestamp !== undefined && Math.abs(now / 1000 - sig.timestamp) > WEBHOOK_TOLERANCE_S) return { failure: "stale_signature" };
   const payload = webhookSignedPayload(format, body, sig.timestamp);
@@ -106,7 +121,11 @@ export async function verifyWebhook(
 }
 
 /** The credential and step a rotating code matches, each step usable once. */
-export function verifyTotp(creds: Credential[], code: string, now = Date.now()): { cred: Credential; step: number } | { failure: AuthFailure } {
+export function verifyTotp(
+  creds: Credential[],
+  code: string,
+  now = Date.now(),
+): { cred: Credential; step: number } | { failure: AuthFailure } {
   if (!/^\d{6}$/.test(code)) return { failure: "malformed" };
   let reused = false;
   for (const cred of creds) {

@@ -5,14 +5,26 @@
  */
 import { base64url } from "jose";
 import {
-  CloseCode, PROTOCOL_VERSION, ProofError, encodeFrame, importVerifyKey, signEdgeProof, verifyDeviceProof,
+  CloseCode,
+  encodeFrame,
+  importVerifyKey,
   type MessageOf,
+  PROTOCOL_VERSION,
+  ProofError,
+  signEdgeProof,
+  verifyDeviceProof,
 } from "../protocol/index.ts";
 import { edgeKey } from "../worker/edge-key.ts";
+import { type PendingLink, writeLink } from "./device-link.ts";
 import type { ImpRecord } from "./imp-record.ts";
-import { writeLink, type PendingLink } from "./device-link.ts";
 
-export async function sendChallenge(ws: WebSocket, impId: string, cnonce: string, signingJwk: string, client: string): Promise<PendingLink> {
+export async function sendChallenge(
+  ws: WebSocket,
+  impId: string,
+  cnonce: string,
+  signingJwk: string,
+  client: string,
+): Promise<PendingLink> {
   const nonce = base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
   const link: PendingLink = { state: "pending", nonce, cnonce, openedAt: Date.now(), client };
   writeLink(ws, link);
@@ -24,9 +36,13 @@ export async function sendChallenge(ws: WebSocket, impId: string, cnonce: string
 
 /** Null when the hello proves the imp's device key over this socket's nonce; otherwise how to close. */
 export async function checkHello(
-  ws: WebSocket, imp: ImpRecord, link: PendingLink, msg: MessageOf<"hello">,
+  ws: WebSocket,
+  imp: ImpRecord,
+  link: PendingLink,
+  msg: MessageOf<"hello">,
 ): Promise<{ code: number; reason: string; why: string } | null> {
-  if (!msg.protocols.includes(PROTOCOL_VERSION)) return { code: CloseCode.unsupportedVersion, reason: `edge speaks protocol ${PROTOCOL_VERSION}`, why: "unsupported_version" };
+  if (!msg.protocols.includes(PROTOCOL_VERSION))
+    return { code: CloseCode.unsupportedVersion, reason: `edge speaks protocol ${PROTOCOL_VERSION}`, why: "unsupported_version" };
   if (!imp.devicePublicJwk) return { code: CloseCode.deviceRevoked, reason: "device key revoked", why: "device_key_revoked" };
   // The nonce is single-use: whatever the outcome, this socket cannot answer it again.
   writeLink(ws, { ...link, nonce: "" });

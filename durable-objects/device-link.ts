@@ -65,7 +65,8 @@ export class HandshakeTimeouts implements Timed {
     let next: number | null = null;
     for (const ws of this.ctx.getWebSockets(DEVICE_TAG)) {
       const link = readLink(ws);
-      if (link?.state === "pending" && ws.readyState === WebSocket.READY_STATE_OPEN) next = Math.min(next ?? Infinity, link.openedAt + HANDSHAKE_TIMEOUT_MS);
+      if (link?.state === "pending" && ws.readyState === WebSocket.READY_STATE_OPEN)
+        next = Math.min(next ?? Infinity, link.openedAt + HANDSHAKE_TIMEOUT_MS);
     }
     return next;
   }

@@ -8,6 +8,7 @@
 import type { ReadyLink } from "./device-link.ts";
 
 export type { DeviceStatus } from "./imp-status.ts";
+
 import type { DeviceStatus } from "./imp-status.ts";
 
 interface LastSession {

@@ -74,7 +74,12 @@ export class EventStore {
     if (!known && this.names() >= MAX_EVENT_NAMES) return "too_many_names";
     this.sql.exec(
       "INSERT INTO events (id, name, content_type, data, size, at) VALUES (?, ?, ?, ?, ?, ?)",
-      event.id, event.name, event.contentType, event.data, event.data.byteLength, now,
+      event.id,
+      event.name,
+      event.contentType,
+      event.data,
+      event.data.byteLength,
+      now,
     );
     this.prune(event.name);
     return "stored";
@@ -88,17 +93,21 @@ export class EventStore {
     const byName = query.name !== undefined;
     const where = `${byName ? "name = ?" : "1"} AND seq > ?`;
     const args = [...(byName ? [query.name!] : []), query.after ?? 0, query.limit];
-    const rows = query.after === undefined
-      ? this.sql.exec<Row>(`SELECT * FROM (SELECT * FROM events WHERE ${where} ORDER BY seq DESC LIMIT ?) ORDER BY seq`, ...args).toArray()
-      : this.sql.exec<Row>(`SELECT * FROM events WHERE ${where} ORDER BY seq LIMIT ?`, ...args).toArray();
+    const rows =
+      query.after === undefined
+        ? this.sql
+            .exec<Row>(`SELECT * FROM (SELECT * FROM events WHERE ${where} ORDER BY seq DESC LIMIT ?) ORDER BY seq`, ...args)
+            .toArray()
+        : this.sql.exec<Row>(`SELECT * FROM events WHERE ${where} ORDER BY seq LIMIT ?`, ...args).toArray();
     return rows.map(toEvent);
   }
 
   /** The latest event of each name (or of one name). */
   latest(name?: string): StoredEvent[] {
-    const rows = name === undefined
-      ? this.sql.exec<Row>("SELECT * FROM events WHERE seq IN (SELECT MAX(seq) FROM events GROUP BY name) ORDER BY name").toArray()
-      : this.sql.exec<Row>("SELECT * FROM events WHERE name = ? ORDER BY seq DESC LIMIT 1", name).toArray();
+    const rows =
+      name === undefined
+        ? this.sql.exec<Row>("SELECT * FROM events WHERE seq IN (SELECT MAX(seq) FROM events GROUP BY name) ORDER BY name").toArray()
+        : this.sql.exec<Row>("SELECT * FROM events WHERE name = ? ORDER BY seq DESC LIMIT 1", name).toArray();
     return rows.map(toEvent);
   }
 
@@ -114,15 +123,19 @@ export class EventStore {
   private prune(name: string): void {
     this.sql.exec(
       "DELETE FROM events WHERE name = ? AND seq <= (SELECT seq FROM events WHERE name = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)",
-      name, name, HISTORY_PER_NAME,
+      name,
+      name,
+      HISTORY_PER_NAME,
     );
     for (;;) {
       const total = this.sql.exec<{ n: number; bytes: number }>("SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM events").one();
       if (total.n <= MAX_HISTORY_EVENTS && total.bytes <= MAX_HISTORY_BYTES) return;
       // The oldest event that is not the latest of its name.
-      const removed = this.sql.exec(
-        "DELETE FROM events WHERE seq = (SELECT seq FROM events e WHERE seq < (SELECT MAX(seq) FROM events WHERE name = e.name) ORDER BY seq LIMIT 1) RETURNING seq",
-      ).toArray();
+      const removed = this.sql
+        .exec(
+          "DELETE FROM events WHERE seq = (SELECT seq FROM events e WHERE seq < (SELECT MAX(seq) FROM events WHERE name = e.name) ORDER BY seq LIMIT 1) RETURNING seq",
+        )
+        .toArray();
       if (removed.length === 0) return;
     }
   }

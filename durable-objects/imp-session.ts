@@ -11,40 +11,66 @@
 import { DurableObject } from "cloudflare:workers";
 import type { JWK } from "jose";
 import {
-  CloseCode, HEARTBEAT_PING, HEARTBEAT_PONG, MAX_DATA_BYTES, MAX_HEADER_BYTES, NAME_PATTERN, ProtocolError,
-  decodeFrame, encodeFrame, type Message, type MessageOf,
+  CloseCode,
+  decodeFrame,
+  encodeFrame,
+  HEARTBEAT_PING,
+  HEARTBEAT_PONG,
+  MAX_DATA_BYTES,
+  MAX_HEADER_BYTES,
+  type Message,
+  type MessageOf,
+  NAME_PATTERN,
+  ProtocolError,
 } from "../protocol/index.ts";
+import type { FailureEntry } from "../worker/auth/failure-audit.ts";
+import { bearerChallenge, clientAddress } from "../worker/auth/refusals.ts";
+import { edgeKey } from "../worker/edge-key.ts";
 import type { Env } from "../worker/env.ts";
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, intVar } from "../worker/env.ts";
-import { edgeKey } from "../worker/edge-key.ts";
-import { bearerChallenge, clientAddress } from "../worker/auth/refusals.ts";
-import type { FailureEntry } from "../worker/auth/failure-audit.ts";
-import { ImpStore, type ImpRecord } from "./imp-record.ts";
-import type { ImpStatus } from "./imp-status.ts";
 import type { AgentCall, Denial } from "./agent-call.ts";
-import { AuditLog, type AuditEntry } from "./audit-log.ts";
-import { CallerCheck } from "./caller-check.ts";
-import { CredentialStore, view, type AuthFailure, type Credential, type CredentialView } from "./credentials.ts";
-import { ReplayMemory } from "./replay-memory.ts";
-import {
-  DEVICE_TAG, HANDSHAKE_TIMEOUT_MS, HandshakeTimeouts, closeQuietly, readLink, refuseFrame, sendQuietly, strike, writeLink,
-  type PendingLink, type ReadyLink,
-} from "./device-link.ts";
-import { deliverQueued } from "./message-delivery.ts";
-import { checkHello, sendChallenge } from "./device-handshake.ts";
-import { PendingRequests } from "./pending-requests.ts";
-import { Scheduler } from "./scheduler.ts";
-import { AGENT_NOT_FOUND, ok, refuse, type Outcome } from "./outcome.ts";
-import { DEFAULT_QUEUE_LIMIT, DEFAULT_TTL_MS, MAX_TTL_MS, MIN_TTL_MS, MessageQueue, type MessageInfo, type NewMessage } from "./message-queue.ts";
-import { EventStore, type EventPage, type EventQuery } from "./event-store.ts";
-import { EventWaiters } from "./event-waiters.ts";
-import { AgentState, stateOp, type StateEntry, type StateOp } from "./agent-state.ts";
-import { DeviceStatusStore } from "./device-status.ts";
 import { AgentCodeStore } from "./agent-code.ts";
-import { AgentLogs } from "./agent-logs.ts";
-import { AgentRuntime, type AgentFailure, type RelayedRequest } from "./agent-runtime.ts";
 import { AgentDeploys } from "./agent-deploy.ts";
+import { AgentLogs } from "./agent-logs.ts";
+import { type AgentFailure, AgentRuntime, type RelayedRequest } from "./agent-runtime.ts";
+import { AgentState, type StateEntry, type StateOp, stateOp } from "./agent-state.ts";
 import type { AgentInfo, AgentVersion, LogEntry, LogLine } from "./agent-types.ts";
+import { type AuditEntry, AuditLog } from "./audit-log.ts";
+import { CallerCheck } from "./caller-check.ts";
+import { type AuthFailure, type Credential, CredentialStore, type CredentialView, view } from "./credentials.ts";
+import { checkHello, sendChallenge } from "./device-handshake.ts";
+import {
+  closeQuietly,
+  DEVICE_TAG,
+  HANDSHAKE_TIMEOUT_MS,
+  HandshakeTimeouts,
+  type PendingLink,
+  type ReadyLink,
+  readLink,
+  refuseFrame,
+  sendQuietly,
+  strike,
+  writeLink,
+} from "./device-link.ts";
+import { DeviceStatusStore } from "./device-status.ts";
+import { type EventPage, type EventQuery, EventStore } from "./event-store.ts";
+import { EventWaiters } from "./event-waiters.ts";
+import { type ImpRecord, ImpStore } from "./imp-record.ts";
+import type { ImpStatus } from "./imp-status.ts";
+import { deliverQueued } from "./message-delivery.ts";
+import {
+  DEFAULT_QUEUE_LIMIT,
+  DEFAULT_TTL_MS,
+  MAX_TTL_MS,
+  type MessageInfo,
+  MessageQueue,
+  MIN_TTL_MS,
+  type NewMessage,
+} from "./message-queue.ts";
+import { AGENT_NOT_FOUND, type Outcome, ok, refuse } from "./outcome.ts";
+import { PendingRequests } from "./pending-requests.ts";
+import { ReplayMemory } from "./replay-memory.ts";
+import { Scheduler } from "./scheduler.ts";
 
 /** An agent HTTP request as the worker hands it over. */
 export type AgentRequest = RelayedRequest;
@@ -104,10 +130,19 @@ export class ImpSession extends DurableObject<Env> {
     this.agentCode = new AgentCodeStore(ctx.storage.sql);
     this.agentLogs = new AgentLogs(ctx.storage.sql);
     this.agent = new AgentRuntime({
-      ctx, env, code: this.agentCode, logs: this.agentLogs, audit: this.audit, imps: this.imp, requestTimeout: (imp) => this.requestTimeout(imp),
+      ctx,
+      env,
+      code: this.agentCode,
+      logs: this.agentLogs,
+      audit: this.audit,
+      imps: this.imp,
+      requestTimeout: (imp) => this.requestTimeout(imp),
     });
     this.deploys = new AgentDeploys(env, this.agentCode, this.agentLogs, this.audit);
-    this.scheduler = new Scheduler(ctx.storage, [new HandshakeTimeouts(ctx, (link) => this.audit.record("device_refused", link.client, { reason: "handshake timeout" })), this.queue]);
+    this.scheduler = new Scheduler(ctx.storage, [
+      new HandshakeTimeouts(ctx, (link) => this.audit.record("device_refused", link.client, { reason: "handshake timeout" })),
+      this.queue,
+    ]);
     // Heartbeats are answered by the runtime itself and never wake this object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_PING, HEARTBEAT_PONG));
     void ctx.blockConcurrencyWhile(async () => {
@@ -158,7 +193,11 @@ export class ImpSession extends DurableObject<Env> {
     if (settings.public !== undefined) next.public = settings.public;
     if (settings.queueLimit !== undefined) next.queueLimit = settings.queueLimit ?? undefined;
     await this.imp.put(next);
-    const changed = Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined).map(([k, v]) => [k, v ?? "default"]));
+    const changed = Object.fromEntries(
+      Object.entries(settings)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, v ?? "default"]),
+    );
     this.audit.record("settings_changed", client, changed as Record<string, string | number | boolean>);
     return this.status();
   }
@@ -348,7 +387,10 @@ export class ImpSession extends DurableObject<Env> {
 
   // ---- agent code's capabilities (RPC from worker/agent-api.ts, scoped by the edge to this imp) ----
 
-  async agentSend(version: number, input: { name: string; data: Uint8Array; contentType: string | null; ttl?: number }): Promise<Outcome<MessageInfo>> {
+  async agentSend(
+    version: number,
+    input: { name: string; data: Uint8Array; contentType: string | null; ttl?: number },
+  ): Promise<Outcome<MessageInfo>> {
     const imp = await this.activeAgentImp(version);
     if (!imp.ok) return imp;
     const ttlMs = input.ttl === undefined ? DEFAULT_TTL_MS : Math.round(input.ttl * 1000);
@@ -401,7 +443,8 @@ export class ImpSession extends DurableObject<Env> {
 
   /** Checks and queues a message; it goes out at once if the device is online. */
   private async enqueue(imp: ImpRecord, input: NewMessage): Promise<Outcome<MessageInfo>> {
-    if (!NAME_PATTERN.test(input.name)) return refuse(400, "bad_name", "A message name is 1-64 characters: letters, digits and . _ : - (not first)");
+    if (!NAME_PATTERN.test(input.name))
+      return refuse(400, "bad_name", "A message name is 1-64 characters: letters, digits and . _ : - (not first)");
     if (input.data.byteLength > MAX_DATA_BYTES) return refuse(413, "body_too_large", `Message data exceeds ${MAX_DATA_BYTES} bytes`);
     if (input.contentType !== null && !(input.contentType.length >= 1 && input.contentType.length <= 256)) {
       return refuse(400, "bad_request", "content-type must be 1-256 characters");
@@ -457,7 +500,10 @@ export class ImpSession extends DurableObject<Env> {
   async fetch(request: Request): Promise<Response> {
     const cnonce = new URL(request.url).searchParams.get("cnonce") ?? "";
     if (!/^[A-Za-z0-9_-]{22,128}$/.test(cnonce)) {
-      return Response.json({ error: { code: "bad_request", message: "cnonce query parameter required (22-128 base64url chars)" } }, { status: 400 });
+      return Response.json(
+        { error: { code: "bad_request", message: "cnonce query parameter required (22-128 base64url chars)" } },
+        { status: 400 },
+      );
     }
     const imp = await this.imp.get();
     const address = clientAddress(request);
@@ -540,7 +586,15 @@ export class ImpSession extends DurableObject<Env> {
       this.audit.record("device_refused", link.client, { reason: refused.why, code: refused.code });
       return closeQuietly(ws, refused.code, refused.reason);
     }
-    writeLink(ws, { state: "ready", openedAt: link.openedAt, readyAt: Date.now(), agent: msg.agent, sentThrough: 0, strikes: 0, client: link.client });
+    writeLink(ws, {
+      state: "ready",
+      openedAt: link.openedAt,
+      readyAt: Date.now(),
+      agent: msg.agent,
+      sentThrough: 0,
+      strikes: 0,
+      client: link.client,
+    });
     this.audit.record("device_connected", link.client, { agent: msg.agent.slice(0, 64) });
     // One device connection per imp: a newer authenticated one replaces the rest.
     for (const other of this.ctx.getWebSockets(DEVICE_TAG)) {

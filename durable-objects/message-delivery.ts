@@ -19,7 +19,13 @@ export function deliverQueued(queue: MessageQueue, ws: WebSocket): void {
   let sentThrough = link.sentThrough ?? 0;
   const room = DELIVERY_WINDOW - queue.unacknowledged(sentThrough, now);
   for (const m of queue.next(sentThrough, room, now)) {
-    const header = { t: "msg" as const, id: m.id, name: m.name, createdAt: m.createdAt, ...(m.contentType ? { contentType: m.contentType } : {}) };
+    const header = {
+      t: "msg" as const,
+      id: m.id,
+      name: m.name,
+      createdAt: m.createdAt,
+      ...(m.contentType ? { contentType: m.contentType } : {}),
+    };
     if (!sendQuietly(ws, encodeFrame(header, m.data))) break;
     queue.markSent(m.seq);
     sentThrough = m.seq;

@@ -9,7 +9,7 @@
  * data wait at once; a message beyond that is refused (507) rather than dropping older
  * accepted ones, so a 202 always means "will be delivered unless its TTL passes".
  */
-import { refuse, ok, type Outcome } from "./outcome.ts";
+import { type Outcome, ok, refuse } from "./outcome.ts";
 
 export const DEFAULT_TTL_MS = 24 * 60 * 60_000;
 export const MIN_TTL_MS = 1_000;
@@ -108,13 +108,23 @@ export class MessageQueue {
       return refuse(507, "queue_full", `The imp's queue holds ${limit} undelivered messages; try again once the device has caught up`);
     }
     if (waiting.bytes + input.data.byteLength > MAX_QUEUED_BYTES) {
-      return refuse(507, "queue_full", `The imp's queue holds ${MAX_QUEUED_BYTES} bytes of undelivered messages; try again once the device has caught up`);
+      return refuse(
+        507,
+        "queue_full",
+        `The imp's queue holds ${MAX_QUEUED_BYTES} bytes of undelivered messages; try again once the device has caught up`,
+      );
     }
     const id = crypto.randomUUID();
     const { seq } = this.sql
       .exec<{ seq: number }>(
         "INSERT INTO messages (id, name, content_type, data, size, created_at, expires_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued') RETURNING seq",
-        id, input.name, input.contentType, input.data, input.data.byteLength, now, now + input.ttlMs,
+        id,
+        input.name,
+        input.contentType,
+        input.data,
+        input.data.byteLength,
+        now,
+        now + input.ttlMs,
       )
       .one();
     // Finished rows are capped by count as well as by age; checking every 100th enqueue keeps that cheap.
@@ -146,10 +156,19 @@ export class MessageQueue {
     return this.sql
       .exec<{ seq: number; id: string; name: string; content_type: string | null; created_at: number; data: ArrayBuffer }>(
         "SELECT seq, id, name, content_type, created_at, data FROM messages WHERE state = 'queued' AND seq > ? AND expires_at > ? ORDER BY seq LIMIT ?",
-        afterSeq, now, count,
+        afterSeq,
+        now,
+        count,
       )
       .toArray()
-      .map((r) => ({ seq: r.seq, id: r.id, name: r.name, contentType: r.content_type, createdAt: r.created_at, data: new Uint8Array(r.data) }));
+      .map((r) => ({
+        seq: r.seq,
+        id: r.id,
+        name: r.name,
+        contentType: r.content_type,
+        createdAt: r.created_at,
+        data: new Uint8Array(r.data),
+      }));
   }
 
   /** Live messages up to `throughSeq` that are still waiting for an ack. */

@@ -7,10 +7,7 @@
  */
 import type { MessageOf } from "../protocol/index.ts";
 
-export type Outcome =
-  | { kind: "reply"; msg: MessageOf<"res">; body: Uint8Array }
-  | { kind: "timeout" }
-  | { kind: "device_gone" };
+export type Outcome = { kind: "reply"; msg: MessageOf<"res">; body: Uint8Array } | { kind: "timeout" } | { kind: "device_gone" };
 
 interface Waiter {
   ws: WebSocket;

@@ -103,7 +103,12 @@ export function isCanonicalCompact(token: string): boolean {
 }
 
 /** Signs a webhook body as a sender of that format would: returns the header to send. */
-export async function signWebhook(format: WebhookFormat, secret: string, body: Uint8Array, timestamp = Math.floor(Date.now() / 1000)): Promise<[string, string]> {
+export async function signWebhook(
+  format: WebhookFormat,
+  secret: string,
+  body: Uint8Array,
+  timestamp = Math.floor(Date.now() / 1000),
+): Promise<[string, string]> {
   const mac = toHex(await crypto.subtle.sign("HMAC", await hmacKey(secret, "sign"), webhookSignedPayload(format, body, timestamp)));
   return [WEBHOOK_HEADERS[format], format === "github" ? `sha256=${mac}` : `t=${timestamp},v1=${mac}`];
 }

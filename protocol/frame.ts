@@ -38,9 +38,7 @@ export function encodeFrame(msg: Message, payload: Uint8Array = EMPTY): Uint8Arr
 export function decodeFrame(data: ArrayBuffer | ArrayBufferView | string): Frame {
   if (typeof data === "string") throw new ProtocolError("text_frame", "protocol frames are binary");
   // isView rather than instanceof ArrayBuffer: buffers may come from another realm.
-  const bytes = ArrayBuffer.isView(data)
-    ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-    : new Uint8Array(data);
+  const bytes = ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
   if (bytes.length < 4) throw new ProtocolError("short_frame", "frame shorter than its length prefix");
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0);
   if (headerLength > MAX_HEADER_BYTES || 4 + headerLength > bytes.length) {

@@ -6,7 +6,7 @@
  * `cnonce` is the device's fresh value (sent in the connect URL) so an edge signature
  * cannot be replayed from an earlier connection.
  */
-import { SignJWT, jwtVerify, importJWK, errors, type JWK, type CryptoKey, type JWTPayload } from "jose";
+import { type CryptoKey, errors, importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from "jose";
 
 export const EDGE_PROOF_TYP = "impgate-edge+jwt";
 export const DEVICE_PROOF_TYP = "impgate-device+jwt";

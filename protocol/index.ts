@@ -1,7 +1,8 @@
 /** The wire protocol shared by edge and device. Imports nothing runtime-specific. */
-export * from "./version.ts";
+
+export * from "./caller.ts";
 export * from "./close-codes.ts";
-export * from "./messages.ts";
 export * from "./frame.ts";
 export * from "./handshake.ts";
-export * from "./caller.ts";
+export * from "./messages.ts";
+export * from "./version.ts";

@@ -11,14 +11,14 @@
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { z } from "zod";
-import { DEFAULT_MAX_BODY_BYTES, intVar, type Env } from "./env.ts";
-import { errorResponse } from "./errors.ts";
-import { relayResponse } from "./relay.ts";
-import { MAX_DATA_BYTES } from "../protocol/index.ts";
 import { hostAllowed } from "../durable-objects/agent-code.ts";
 import { LOG_LEVELS, type LogLine } from "../durable-objects/agent-types.ts";
 import type { AgentResult } from "../durable-objects/imp-session.ts";
 import type { Outcome } from "../durable-objects/outcome.ts";
+import { MAX_DATA_BYTES } from "../protocol/index.ts";
+import { DEFAULT_MAX_BODY_BYTES, type Env, intVar } from "./env.ts";
+import { errorResponse } from "./errors.ts";
+import { relayResponse } from "./relay.ts";
 
 export interface AgentProps {
   impId: string;
@@ -37,7 +37,10 @@ const Bytes = z.instanceof(Uint8Array);
 const DeviceRequest = z.strictObject({
   method: z.string().regex(/^[A-Z]{1,16}$/),
   path: z.string().startsWith("/").max(8192),
-  query: z.string().max(8192).refine((q) => q === "" || q.startsWith("?"), "must be empty or start with ?"),
+  query: z
+    .string()
+    .max(8192)
+    .refine((q) => q === "" || q.startsWith("?"), "must be empty or start with ?"),
   headers: z.array(z.tuple([z.string().min(1).max(256), z.string().max(8192)])).max(100),
   body: Bytes,
 });
@@ -127,7 +130,10 @@ export class AgentApi extends WorkerEntrypoint<Env, AgentProps> {
 
   stateDelete(key: unknown) {
     return answer(async () => {
-      const outcome = await this.#session().agentState(this.ctx.props.version, { op: "delete", key: parse(z.string(), key, "state.delete") });
+      const outcome = await this.#session().agentState(this.ctx.props.version, {
+        op: "delete",
+        key: parse(z.string(), key, "state.delete"),
+      });
       if (!outcome.ok && outcome.code === "key_not_found") return false;
       unwrap(outcome);
       return true;
@@ -155,11 +161,12 @@ export class AgentApi extends WorkerEntrypoint<Env, AgentProps> {
 export class OutboundGate extends WorkerEntrypoint<Env, GateProps> {
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    const refusal = url.protocol !== "https:"
-      ? `only https:// may leave an agent (not ${url.protocol}//${url.host})`
-      : !hostAllowed(this.ctx.props.hosts, url.hostname) || url.port !== ""
-        ? `${url.host} is not in this imp's outbound allowlist`
-        : null;
+    const refusal =
+      url.protocol !== "https:"
+        ? `only https:// may leave an agent (not ${url.protocol}//${url.host})`
+        : !hostAllowed(this.ctx.props.hosts, url.hostname) || url.port !== ""
+          ? `${url.host} is not in this imp's outbound allowlist`
+          : null;
     if (refusal) {
       await this.env.IMP.getByName(this.ctx.props.impId).agentOutboundRefused(this.ctx.props.version, url.host, refusal);
       // Answered like a forward proxy would (throwing instead would log as the edge's own error).

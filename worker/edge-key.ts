@@ -3,7 +3,7 @@
  * it at every connect, so a certificate from a rogue CA is not enough to impersonate
  * the edge. Imported once per isolate.
  */
-import { calculateJwkThumbprint, type JWK, type CryptoKey } from "jose";
+import { type CryptoKey, calculateJwkThumbprint, type JWK } from "jose";
 import { algorithmForJwk, importSigningKey, importVerifyKey } from "../protocol/index.ts";
 
 export interface EdgeKey {

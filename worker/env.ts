@@ -2,8 +2,9 @@
  * The worker's bindings, kept in step with wrangler.toml by hand: vars there,
  * secrets in `.dev.vars` locally and `wrangler secret put` in production.
  */
-import type { ImpSession } from "../durable-objects/imp-session.ts";
+
 import type { AgentCall } from "../durable-objects/agent-call.ts";
+import type { ImpSession } from "../durable-objects/imp-session.ts";
 
 export interface Env {
   IMP: DurableObjectNamespace<ImpSession>;

@@ -3,8 +3,9 @@
  * `ApiError`; `onError` turns it (and anything unexpected) into the response, so no
  * stack trace or secret ever reaches a caller.
  */
-import { HTTPException } from "hono/http-exception";
+
 import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
 
 export class ApiError extends HTTPException {
   readonly code: string;

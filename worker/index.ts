@@ -8,9 +8,9 @@ import type { AppEnv } from "./env.ts";
 import { notFound, onError } from "./errors.ts";
 import { httpsOnly } from "./middleware/https-only.ts";
 import { securityHeaders } from "./middleware/security-headers.ts";
+import { adminRoutes } from "./routes/admin.ts";
 import { agentRoutes } from "./routes/agent.ts";
 import { deviceRoutes } from "./routes/device.ts";
-import { adminRoutes } from "./routes/admin.ts";
 
 const app = new Hono<AppEnv>();
 

@@ -8,8 +8,19 @@ import { errorResponse } from "./errors.ts";
 
 /** Headers that describe this hop, or the edge itself, and must not reach the device. */
 export const HOP_BY_HOP = new Set([
-  "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer",
-  "host", "content-length", "authorization", "x-forwarded-proto", "x-forwarded-for", "x-real-ip",
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "trailer",
+  "host",
+  "content-length",
+  "authorization",
+  "x-forwarded-proto",
+  "x-forwarded-for",
+  "x-real-ip",
 ]);
 
 export function forwardableHeaders(headers: Headers): [string, string][] {

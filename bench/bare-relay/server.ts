@@ -5,7 +5,7 @@
  */
 import https from "node:https";
 import type { AddressInfo } from "node:net";
-import { WebSocketServer, type WebSocket } from "ws";
+import { type WebSocket, WebSocketServer } from "ws";
 import { serve } from "../ipc.ts";
 import { decode, encode, type TinyReply } from "../tiny-device/wire.ts";
 

@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import type { DevPki } from "../../dev/pki.ts";
 import type { Bundle } from "../bundle.ts";
-import { recordPid, startChild, type BenchChild } from "../processes.ts";
+import { type BenchChild, recordPid, startChild } from "../processes.ts";
 import type { EdgeStarted } from "./host.ts";
 
 export interface Edge {
@@ -25,16 +25,20 @@ export interface EdgeSpec {
 export async function startEdge(name: string, spec: EdgeSpec): Promise<Edge> {
   const child = await startChild(name, new URL("./host.ts", import.meta.url));
   try {
-    const started = await child.call<EdgeStarted>("start", {
-      bundleDir: spec.bundle.dir,
-      main: spec.bundle.main,
-      workerOptions: spec.bundle.workerOptions,
-      bindings: spec.bindings,
-      persistDir: spec.persistDir,
-      httpsKey: await readFile(spec.pki.keyFile, "utf8"),
-      httpsCert: await readFile(spec.pki.certFile, "utf8"),
-      inspectorPort: spec.inspectorPort,
-    }, 90_000);
+    const started = await child.call<EdgeStarted>(
+      "start",
+      {
+        bundleDir: spec.bundle.dir,
+        main: spec.bundle.main,
+        workerOptions: spec.bundle.workerOptions,
+        bindings: spec.bindings,
+        persistDir: spec.persistDir,
+        httpsKey: await readFile(spec.pki.keyFile, "utf8"),
+        httpsCert: await readFile(spec.pki.certFile, "utf8"),
+        inspectorPort: spec.inspectorPort,
+      },
+      90_000,
+    );
     recordPid(started.workerdPid);
     return { name, ...started, child, stop: () => child.stop() };
   } catch (err) {

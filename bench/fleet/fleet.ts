@@ -1,8 +1,8 @@
 /** Device fleets for the orchestrator: real device links spread over a few bench children. */
 import type { DevPki } from "../../dev/pki.ts";
 import type { DeviceConfigInput } from "../../device/config.ts";
+import { type BenchChild, startChild } from "../processes.ts";
 import type { Provisioned, ProvisionedImp } from "../provision.ts";
-import { startChild, type BenchChild } from "../processes.ts";
 import type { ConnectReport } from "./host.ts";
 
 /** Links per Node process: one process holds thousands, but two use both cores for TLS. */
@@ -44,14 +44,24 @@ export async function startFleet(devices: number): Promise<Fleet> {
     hosts,
     async connect({ template, imps, concurrency, timeoutMs, spread = true }) {
       const used = spread ? hosts.length : 1;
-      const shares = hosts.slice(0, used).map((_, i) => imps.filter((__, n) => n % used === i)).filter((s) => s.length > 0);
-      const reports = await Promise.all(shares.map((share, i) =>
-        hosts[i]!.call<ConnectReport>("connect", {
-          template,
-          devices: share.map(({ impId, deviceKey }) => ({ impId, deviceKey })),
-          concurrency,
-          timeoutMs,
-        }, timeoutMs + 30_000)));
+      const shares = hosts
+        .slice(0, used)
+        .map((_, i) => imps.filter((__, n) => n % used === i))
+        .filter((s) => s.length > 0);
+      const reports = await Promise.all(
+        shares.map((share, i) =>
+          hosts[i]!.call<ConnectReport>(
+            "connect",
+            {
+              template,
+              devices: share.map(({ impId, deviceKey }) => ({ impId, deviceKey })),
+              concurrency,
+              timeoutMs,
+            },
+            timeoutMs + 30_000,
+          ),
+        ),
+      );
       return {
         connectMs: reports.flatMap((r) => r.connectMs),
         elapsedMs: Math.max(...reports.map((r) => r.elapsedMs)),

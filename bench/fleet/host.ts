@@ -4,11 +4,11 @@
  * `impgate-device` does, and answers requests with the benchmark's fixed reply.
  */
 import { performance } from "node:perf_hooks";
+import { type DeviceConfigInput, parseConfig } from "../../device/config.ts";
 import { connect, type DeviceLink } from "../../device/link.ts";
-import { parseConfig, type DeviceConfigInput } from "../../device/config.ts";
 import { serve } from "../ipc.ts";
-import { BENCH_REPLY } from "../reply.ts";
 import { rssBytes } from "../measure/procfs.ts";
+import { BENCH_REPLY } from "../reply.ts";
 
 export interface FleetDevice {
   impId: string;
@@ -72,8 +72,11 @@ async function closeAll(): Promise<void> {
   await Promise.all(links.splice(0).map((l) => l.close()));
 }
 
-serve({
-  connect: connectAll,
-  close: closeAll,
-  rss: () => rssBytes(process.pid),
-}, closeAll);
+serve(
+  {
+    connect: connectAll,
+    close: closeAll,
+    rss: () => rssBytes(process.pid),
+  },
+  closeAll,
+);

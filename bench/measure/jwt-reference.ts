@@ -4,7 +4,7 @@
  * ES256, EdDSA, HS256). impgate's own number comes from bench/caller-auth.ts.
  */
 import { webcrypto } from "node:crypto";
-import { SignJWT, generateKeyPair, jwtVerify, type CryptoKey } from "jose";
+import { type CryptoKey, generateKeyPair, jwtVerify, SignJWT } from "jose";
 import { microsPerCall } from "../caller-auth.ts";
 import { round } from "./stats.ts";
 
@@ -26,7 +26,12 @@ export async function jwtVerifyReference(budgetMs: number): Promise<JwtReference
   };
   const out: JwtReference[] = [];
   for (const [alg, key] of Object.entries(keys)) {
-    const token = await new SignJWT({ scope: "agent" }).setProtectedHeader({ alg }).setAudience("agent").setIssuedAt().setExpirationTime("5m").sign(key.sign);
+    const token = await new SignJWT({ scope: "agent" })
+      .setProtectedHeader({ alg })
+      .setAudience("agent")
+      .setIssuedAt()
+      .setExpirationTime("5m")
+      .sign(key.sign);
     const us = await microsPerCall(() => jwtVerify(token, key.verify, { algorithms: [alg], audience: "agent" }), budgetMs);
     out.push({ alg, usPerVerify: round(us, 1) });
   }

@@ -1,5 +1,5 @@
 /** Process facts from /proc (Linux): resident memory, children, descriptor limits. */
-import { readFileSync, readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 function statusField(pid: number, field: string): number | null {
   try {

@@ -8,13 +8,13 @@
 import https from "node:https";
 import { join } from "node:path";
 import type { BenchContext } from "../context.ts";
-import { startEdge, type Edge } from "../edge/edges.ts";
+import { type Edge, startEdge } from "../edge/edges.ts";
 import { deviceTemplate, startFleet } from "../fleet/fleet.ts";
-import { provisionImps, type AdminAccess } from "../provision.ts";
-import { startChild } from "../processes.ts";
 import { MiB, settledRss } from "../measure/memory.ts";
 import { rssBytes } from "../measure/procfs.ts";
 import { round, summarize } from "../measure/stats.ts";
+import { startChild } from "../processes.ts";
+import { type AdminAccess, provisionImps } from "../provision.ts";
 import type { Results } from "../results.ts";
 
 export type FleetOutcome = Pick<Results, "deviceConnect" | "fleetConnect" | "edgeMemory">;
@@ -51,7 +51,13 @@ export async function fleetPhase(ctx: BenchContext): Promise<FleetOutcome> {
     for (const [i, step] of options.fleetSteps.entries()) {
       const batch = provisioned.imps.slice(connected, step);
       ctx.say(i === 0 ? `connecting ${step} devices one at a time…` : `connecting devices up to ${step}…`);
-      const report = await fleet.connect({ template: template(), imps: batch, concurrency: i === 0 ? 1 : 32, timeoutMs: CONNECT_TIMEOUT_MS[options.mode], spread: i !== 0 });
+      const report = await fleet.connect({
+        template: template(),
+        imps: batch,
+        concurrency: i === 0 ? 1 : 32,
+        timeoutMs: CONNECT_TIMEOUT_MS[options.mode],
+        spread: i !== 0,
+      });
       if (i === 0) deviceConnect = summarize(report.connectMs);
       connected += report.ready;
       const active = rssBytes(edge.workerdPid) ?? NaN;
@@ -74,7 +80,12 @@ export async function fleetPhase(ctx: BenchContext): Promise<FleetOutcome> {
 
     ctx.say(`restarting the edge; ${options.stormDevices} devices connect at once…`);
     edge = await start("edge-fleet-storm");
-    const storm = await fleet.connect({ template: template(), imps: provisioned.imps.slice(0, options.stormDevices), concurrency: options.stormDevices, timeoutMs: CONNECT_TIMEOUT_MS[options.mode] });
+    const storm = await fleet.connect({
+      template: template(),
+      imps: provisioned.imps.slice(0, options.stormDevices),
+      concurrency: options.stormDevices,
+      timeoutMs: CONNECT_TIMEOUT_MS[options.mode],
+    });
     if (storm.ready === 0) throw new Error("no device connected to the restarted edge");
     await fleet.stop();
     await edge.stop();
@@ -99,11 +110,20 @@ export async function fleetPhase(ctx: BenchContext): Promise<FleetOutcome> {
 /** The same memory reading for the control relay: `devices` idle sockets, each on its own object. */
 async function controlFleet(ctx: BenchContext, devices: number): Promise<Results["edgeMemory"]["control"]> {
   ctx.say(`the control relay with ${devices} idle devices, for comparison…`);
-  const edge = await startEdge("edge-control-fleet", { bundle: ctx.control, bindings: {}, persistDir: join(ctx.tmp, "control-fleet-state"), pki: ctx.pki });
+  const edge = await startEdge("edge-control-fleet", {
+    bundle: ctx.control,
+    bindings: {},
+    persistDir: join(ctx.tmp, "control-fleet-state"),
+    pki: ctx.pki,
+  });
   const client = await startChild("control-fleet", new URL("../tiny-device/client.ts", import.meta.url));
   try {
     const baseline = await settledRss(edge.workerdPid, 0, Math.min(5, ctx.options.settleMaxS));
-    const connected = await client.call<number>("idle", { url: `${edge.origin.replace("https:", "wss:")}/device`, ca: ctx.pki.caPem, count: devices, concurrency: 32 }, CONNECT_TIMEOUT_MS[ctx.options.mode]);
+    const connected = await client.call<number>(
+      "idle",
+      { url: `${edge.origin.replace("https:", "wss:")}/device`, ca: ctx.pki.caPem, count: devices, concurrency: 32 },
+      CONNECT_TIMEOUT_MS[ctx.options.mode],
+    );
     const idle = await settledRss(edge.workerdPid, HIBERNATE_S[ctx.options.mode], ctx.options.settleMaxS);
     return {
       devices,
@@ -121,15 +141,19 @@ async function controlFleet(ctx: BenchContext, devices: number): Promise<Results
 /** One admin request, so the worker's isolate is loaded before anything is measured. */
 function warm(edge: Edge, ctx: BenchContext): Promise<void> {
   return new Promise((resolve, reject) => {
-    const req = https.get(`${edge.origin}/admin/edge-key`, {
-      ca: ctx.pki.caPem,
-      agent: false,
-      headers: { authorization: `Bearer ${ctx.secrets.ADMIN_SECRET}` },
-      timeout: 15_000,
-    }, (res) => {
-      res.resume();
-      res.on("end", () => (res.statusCode === 200 ? resolve() : reject(new Error(`${edge.name}: edge-key answered ${res.statusCode}`))));
-    });
+    const req = https.get(
+      `${edge.origin}/admin/edge-key`,
+      {
+        ca: ctx.pki.caPem,
+        agent: false,
+        headers: { authorization: `Bearer ${ctx.secrets.ADMIN_SECRET}` },
+        timeout: 15_000,
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => (res.statusCode === 200 ? resolve() : reject(new Error(`${edge.name}: edge-key answered ${res.statusCode}`))));
+      },
+    );
     req.on("timeout", () => req.destroy(new Error(`${edge.name}: no answer in 15 s`)));
     req.on("error", reject);
   });

@@ -5,32 +5,49 @@
  */
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { PROJECT_ROOT } from "../../dev/edge-process.ts";
 import { freePort } from "../../dev/ports.ts";
+import { authorizationHeader, CALLER_AUTH } from "../caller-auth.ts";
 import type { BenchContext } from "../context.ts";
 import { startEdge } from "../edge/edges.ts";
 import { deviceTemplate, startFleet } from "../fleet/fleet.ts";
-import { CALLER_AUTH, authorizationHeader } from "../caller-auth.ts";
 import { checkOnce, load } from "../load.ts";
+import { attachProfiler, bundleLocator, selfTime } from "../measure/cpu-profile.ts";
 import { provisionImps } from "../provision.ts";
 import { BENCH_REPLY } from "../reply.ts";
-import { attachProfiler, bundleLocator, selfTime } from "../measure/cpu-profile.ts";
-import { PROJECT_ROOT } from "../../dev/edge-process.ts";
 
 const CALLERS = 16;
 
 export async function profilePhase(ctx: BenchContext, outFile: string): Promise<string> {
   const inspectorPort = await freePort();
-  const edge = await startEdge("edge-impgate-profiled", { bundle: ctx.impgate, bindings: { ...ctx.secrets }, persistDir: join(ctx.tmp, "profile-state"), pki: ctx.pki, inspectorPort });
+  const edge = await startEdge("edge-impgate-profiled", {
+    bundle: ctx.impgate,
+    bindings: { ...ctx.secrets },
+    persistDir: join(ctx.tmp, "profile-state"),
+    pki: ctx.pki,
+    inspectorPort,
+  });
   const admin = { origin: edge.origin, adminSecret: ctx.secrets.ADMIN_SECRET, ca: ctx.pki.caPem };
   const provisioned = await provisionImps(admin, 1);
   const imp = provisioned.imps[0]!;
   const fleet = await startFleet(1);
   try {
-    await fleet.connect({ template: deviceTemplate(edge.origin, provisioned, ctx.pki, ctx.backupCaPem), imps: [imp], concurrency: 1, timeoutMs: 30_000 });
+    await fleet.connect({
+      template: deviceTemplate(edge.origin, provisioned, ctx.pki, ctx.backupCaPem),
+      imps: [imp],
+      concurrency: 1,
+      timeoutMs: 30_000,
+    });
     const url = `${imp.agentUrl}/bench`;
     const headers = () => authorizationHeader(imp.agentUrl, { impId: imp.impId, admin });
     await checkOnce(url, ctx.pki.caPem, await headers(), BENCH_REPLY.body);
-    const options = { connections: CALLERS, warmupS: ctx.options.warmupS, durationS: ctx.options.durationS, ca: ctx.pki.caPem, cpu: { edge: edge.workerdPid, device: fleet.hosts[0]!.pid } };
+    const options = {
+      connections: CALLERS,
+      warmupS: ctx.options.warmupS,
+      durationS: ctx.options.durationS,
+      ca: ctx.pki.caPem,
+      cpu: { edge: edge.workerdPid, device: fleet.hosts[0]!.pid },
+    };
     await load(url, { ...options, headers: await headers(), durationS: options.warmupS, warmupS: 0 });
 
     ctx.say(`profiling ${CALLER_AUTH.label}'s edge, ${CALLERS} callers, ${options.durationS} s…`);

@@ -3,18 +3,19 @@
  * on the same runtime, the bare Node relay, and impgate, at each concurrency, in a rotating
  * order so that drift on a shared machine does not always favour the same row.
  */
-import { join } from "node:path";
+
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { authorizationHeader, CALLER_AUTH } from "../caller-auth.ts";
 import type { BenchContext } from "../context.ts";
 import type { Edge } from "../edge/edges.ts";
 import { startEdge } from "../edge/edges.ts";
 import { deviceTemplate, startFleet } from "../fleet/fleet.ts";
-import { CALLER_AUTH, authorizationHeader } from "../caller-auth.ts";
 import { checkOnce, load } from "../load.ts";
-import { provisionImps, type AdminAccess, type Provisioned } from "../provision.ts";
-import { startChild } from "../processes.ts";
-import { BENCH_REPLY } from "../reply.ts";
 import { round } from "../measure/stats.ts";
+import { startChild } from "../processes.ts";
+import { type AdminAccess, type Provisioned, provisionImps } from "../provision.ts";
+import { BENCH_REPLY } from "../reply.ts";
 import type { LoadRow, Relay, Results } from "../results.ts";
 
 export const LABELS: Record<Relay, string> = {
@@ -48,10 +49,12 @@ export async function roundTripPhase(ctx: BenchContext, edge: Edge): Promise<Rou
     startEdge("edge-control", { bundle: ctx.control, bindings: {}, persistDir: join(ctx.tmp, "control-state"), pki }),
     startChild("bare-relay", new URL("../bare-relay/server.ts", import.meta.url)),
   ]);
-  const bareOrigin = (await bare.call<{ origin: string }>("start", {
-    key: await readFile(pki.keyFile, "utf8"),
-    cert: await readFile(pki.certFile, "utf8"),
-  })).origin;
+  const bareOrigin = (
+    await bare.call<{ origin: string }>("start", {
+      key: await readFile(pki.keyFile, "utf8"),
+      cert: await readFile(pki.certFile, "utf8"),
+    })
+  ).origin;
   const [controlDevice, bareDevice] = await Promise.all([
     startChild("control-device", new URL("../tiny-device/client.ts", import.meta.url)),
     startChild("bare-device", new URL("../tiny-device/client.ts", import.meta.url)),
@@ -63,7 +66,12 @@ export async function roundTripPhase(ctx: BenchContext, edge: Edge): Promise<Rou
   const provisioned = await provisionImps(admin, 1);
   const imp = provisioned.imps[0]!;
   const fleet = await startFleet(1);
-  const connected = await fleet.connect({ template: deviceTemplate(edge.origin, provisioned, pki, ctx.backupCaPem), imps: [imp], concurrency: 1, timeoutMs: 30_000 });
+  const connected = await fleet.connect({
+    template: deviceTemplate(edge.origin, provisioned, pki, ctx.backupCaPem),
+    imps: [imp],
+    concurrency: 1,
+    timeoutMs: 30_000,
+  });
   if (connected.ready !== 1) throw new Error("impgate's benchmark device did not connect");
 
   try {
@@ -84,12 +92,28 @@ export async function roundTripPhase(ctx: BenchContext, edge: Edge): Promise<Rou
       const order = targets.map((_, k) => targets[(k + i) % targets.length]!);
       for (const t of order) {
         ctx.say(`  ${LABELS[t.relay]}: ${connections} caller${connections === 1 ? "" : "s"}, ${options.durationS} s…`);
-        const r = await load(t.url, { connections, durationS: options.durationS, warmupS: options.warmupS, headers: await t.headers(), ca: pki.caPem, cpu: t.cpu });
+        const r = await load(t.url, {
+          connections,
+          durationS: options.durationS,
+          warmupS: options.warmupS,
+          headers: await t.headers(),
+          ca: pki.caPem,
+          cpu: t.cpu,
+        });
         if (r.requests === 0) throw new Error(`${LABELS[t.relay]} answered no request with 2xx (${r.non2xx} non-2xx, ${r.errors} errors)`);
         rows.push({ relay: t.relay, label: LABELS[t.relay], ...r });
       }
     }
-    return { result: { durationS: options.durationS, warmupS: options.warmupS, callerAuth: CALLER_AUTH.description, rows, ratios: ratios(rows, options.concurrency) }, provisioned };
+    return {
+      result: {
+        durationS: options.durationS,
+        warmupS: options.warmupS,
+        callerAuth: CALLER_AUTH.description,
+        rows,
+        ratios: ratios(rows, options.concurrency),
+      },
+      provisioned,
+    };
   } finally {
     await Promise.all([fleet.stop(), control.stop(), bare.stop(), controlDevice.stop(), bareDevice.stop()]);
   }

@@ -84,13 +84,15 @@ out. Lowering impgate's CPU per request (above) is what moves its tail.
 
 ### Bearer verification ≤ 100 µs per request — ${status(target("bearer"))}
 
-${r.bearer.usPerRequest === null
+${
+  r.bearer.usPerRequest === null
     ? `Not measured: caller authentication is not in this build. \`bearerVerificationCost()\` in
 bench/caller-auth.ts is where it is timed once it exists (the verifier is jose over WebCrypto and runs
 unchanged in Node; timing inside workerd does not work, its clock stands still while code runs).
 Reference: jose's \`jwtVerify\` in Node here: ${ref}. A per-token signature check alone is close to or
 over the budget on this machine; a verified-token cache makes the per-request cost a hash and a lookup.`
-    : `This run: ${f(r.bearer.usPerRequest)} µs (${r.bearer.method}). Reference, jose's \`jwtVerify\` in Node: ${ref}.`}
+    : `This run: ${f(r.bearer.usPerRequest)} µs (${r.bearer.method}). Reference, jose's \`jwtVerify\` in Node: ${ref}.`
+}
 
 ### Device connect p50 ≤ 20 ms on loopback — ${status(target("handshake"))}
 
@@ -111,10 +113,12 @@ which repeats its TLS and signature work. The backoff's jitter is what spreads t
 
 This run: ${int(last.connected)} of ${int(last.devices)} devices connected to one workerd, ${f(last.idleMiB)} MiB resident once idle,
 ${f(last.perDeviceKiB)} KiB per device above the ${f(r.edgeMemory.baselineMiB)} MiB of an edge with none. The control relay, holding the
-same number of idle devices each on its own Durable Object, costs ${f(c.perDeviceKiB)} KiB per device. ${last.perDeviceKiB > c.perDeviceKiB
-    ? `So about ${f(last.perDeviceKiB - c.perDeviceKiB)} KiB per device is impgate's own (its object's state, the socket attachment, the
+same number of idle devices each on its own Durable Object, costs ${f(c.perDeviceKiB)} KiB per device. ${
+    last.perDeviceKiB > c.perDeviceKiB
+      ? `So about ${f(last.perDeviceKiB - c.perDeviceKiB)} KiB per device is impgate's own (its object's state, the socket attachment, the
 heartbeat auto-response, the handshake alarm), and the rest is the platform's`
-    : `So impgate's devices cost no more than the control relay's; the memory per device here is the platform's`}:
+      : `So impgate's devices cost no more than the control relay's; the memory per device here is the platform's`
+  }:
 the TLS session and websocket in workerd, and a Durable Object with its SQLite storage. Locally workerd holds
 every device's TLS connection itself; on Cloudflare those are held at the edge's front line. Idle
 objects hibernate (workerd evicts them 10 s after their last event; the handshake alarm is the last

@@ -1,7 +1,7 @@
 /** docs/PERFORMANCE.md, written by a full run: the machine, the tables, and where each target stands. */
 import type { Results } from "../results.ts";
-import { renderMarkdown, tables } from "./tables.ts";
 import { analysis } from "./analysis.ts";
+import { renderMarkdown, tables } from "./tables.ts";
 
 export function performanceMarkdown(r: Results): string {
   const m = r.machine;

@@ -23,35 +23,84 @@ export function tables(r: Results): Table[] {
       title: `Agent round trip (caller → edge → device → caller), ${rt.durationS} s per cell after ${rt.warmupS} s warm-up`,
       head: ["relay", "callers", "req/s", "p50 ms", "p90 ms", "p99 ms", "edge CPU µs/req", "device CPU µs/req", "non-2xx", "errors"],
       rows: rt.rows.map((row) => [
-        row.label, String(row.connections), int(row.rps), f(row.p50Ms), f(row.p90Ms), f(row.p99Ms),
-        int(row.edgeCpuUs), int(row.deviceCpuUs), String(row.non2xx), String(row.errors + row.timeouts),
+        row.label,
+        String(row.connections),
+        int(row.rps),
+        f(row.p50Ms),
+        f(row.p90Ms),
+        f(row.p99Ms),
+        int(row.edgeCpuUs),
+        int(row.deviceCpuUs),
+        String(row.non2xx),
+        String(row.errors + row.timeouts),
       ]),
       numeric: [1, 2, 3, 4, 5, 6, 7, 8, 9],
     },
     {
       title: `${rt.rows.find((row) => row.relay === "impgate")!.label} relative to the others (req/s: higher is better; p99: lower is better)`,
       head: ["callers", "req/s ÷ control", "req/s ÷ bare", "p99 ÷ control", "p99 ÷ bare", "edge CPU/req ÷ control"],
-      rows: rt.ratios.map((q) => [String(q.connections), `${f(q.rpsVsControl)}×`, `${f(q.rpsVsBare)}×`, `${f(q.p99VsControl)}×`, `${f(q.p99VsBare)}×`, `${f(q.edgeCpuVsControl)}×`]),
+      rows: rt.ratios.map((q) => [
+        String(q.connections),
+        `${f(q.rpsVsControl)}×`,
+        `${f(q.rpsVsBare)}×`,
+        `${f(q.p99VsControl)}×`,
+        `${f(q.p99VsBare)}×`,
+        `${f(q.edgeCpuVsControl)}×`,
+      ]),
       numeric: [0, 1, 2, 3, 4, 5],
     },
     {
       title: "Devices",
       head: ["measurement", "value"],
       rows: [
-        ["connect time, one at a time (TLS + handshake)", `p50 ${f(r.deviceConnect.p50Ms, 1)} ms, p99 ${f(r.deviceConnect.p99Ms, 1)} ms (${r.deviceConnect.samples} connects)`],
-        [`${int(r.fleetConnect.devices)} devices connecting at once to a fresh edge`, `${int(r.fleetConnect.connected)} connected in ${f(r.fleetConnect.allConnectedMs / 1000, 1)} s; per device p50 ${f(r.fleetConnect.perDevice.p50Ms / 1000, 1)} s, p99 ${f(r.fleetConnect.perDevice.p99Ms / 1000, 1)} s; ${int(r.fleetConnect.retries)} retries`],
-        ["daemon (impgate-device) resident memory, idle", `${f(r.daemon.idleRssMiB, 1)} MiB: ${f(r.daemon.anonMiB, 1)} private + ${f(r.daemon.fileMiB, 1)} file-backed (peak ${f(r.daemon.peakRssMiB, 1)} MiB)`],
-        ["the same Node running nothing, for comparison", `${f(r.daemon.nodeIdleRssMiB, 1)} MiB (${f(r.daemon.nodeIdleAnonMiB, 1)} private)`],
-        ["bearer verification per request", r.bearer.usPerRequest === null ? `not measured (${r.bearer.method})` : `${f(r.bearer.usPerRequest, 1)} µs (${r.bearer.method})`],
-        ["reference: jose jwtVerify in Node (not impgate's path)", r.bearer.reference.map((j) => `${j.alg} ${f(j.usPerVerify, 1)} µs`).join(", ")],
+        [
+          "connect time, one at a time (TLS + handshake)",
+          `p50 ${f(r.deviceConnect.p50Ms, 1)} ms, p99 ${f(r.deviceConnect.p99Ms, 1)} ms (${r.deviceConnect.samples} connects)`,
+        ],
+        [
+          `${int(r.fleetConnect.devices)} devices connecting at once to a fresh edge`,
+          `${int(r.fleetConnect.connected)} connected in ${f(r.fleetConnect.allConnectedMs / 1000, 1)} s; per device p50 ${f(r.fleetConnect.perDevice.p50Ms / 1000, 1)} s, p99 ${f(r.fleetConnect.perDevice.p99Ms / 1000, 1)} s; ${int(r.fleetConnect.retries)} retries`,
+        ],
+        [
+          "daemon (impgate-device) resident memory, idle",
+          `${f(r.daemon.idleRssMiB, 1)} MiB: ${f(r.daemon.anonMiB, 1)} private + ${f(r.daemon.fileMiB, 1)} file-backed (peak ${f(r.daemon.peakRssMiB, 1)} MiB)`,
+        ],
+        [
+          "the same Node running nothing, for comparison",
+          `${f(r.daemon.nodeIdleRssMiB, 1)} MiB (${f(r.daemon.nodeIdleAnonMiB, 1)} private)`,
+        ],
+        [
+          "bearer verification per request",
+          r.bearer.usPerRequest === null ? `not measured (${r.bearer.method})` : `${f(r.bearer.usPerRequest, 1)} µs (${r.bearer.method})`,
+        ],
+        [
+          "reference: jose jwtVerify in Node (not impgate's path)",
+          r.bearer.reference.map((j) => `${j.alg} ${f(j.usPerVerify, 1)} µs`).join(", "),
+        ],
       ],
     },
     {
       title: `Edge memory (workerd RSS) with idle connected devices; ${f(r.edgeMemory.baselineMiB, 1)} MiB with none`,
       head: ["edge", "devices", "connected", "RSS just after connect MiB", "RSS idle MiB", "settled after s", "per device KiB"],
       rows: [
-        ...r.edgeMemory.steps.map((s) => ["impgate", int(s.devices), int(s.connected), f(s.activeMiB, 1), f(s.idleMiB, 1), f(s.settledAfterS, 1), f(s.perDeviceKiB, 1)]),
-        ((c) => ["control relay", int(c.devices), int(c.connected), "", `${f(c.idleMiB, 1)} (${f(c.baselineMiB, 1)} with none)`, "", f(c.perDeviceKiB, 1)])(r.edgeMemory.control),
+        ...r.edgeMemory.steps.map((s) => [
+          "impgate",
+          int(s.devices),
+          int(s.connected),
+          f(s.activeMiB, 1),
+          f(s.idleMiB, 1),
+          f(s.settledAfterS, 1),
+          f(s.perDeviceKiB, 1),
+        ]),
+        ((c) => [
+          "control relay",
+          int(c.devices),
+          int(c.connected),
+          "",
+          `${f(c.idleMiB, 1)} (${f(c.baselineMiB, 1)} with none)`,
+          "",
+          f(c.perDeviceKiB, 1),
+        ])(r.edgeMemory.control),
       ],
       numeric: [1, 2, 3, 4, 5, 6],
     },
@@ -66,7 +115,10 @@ export function tables(r: Results): Table[] {
 export function renderText(t: Table): string {
   const widths = t.head.map((h, i) => Math.max(h.length, ...t.rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) =>
-    cells.map((c, i) => (t.numeric?.includes(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();
+    cells
+      .map((c, i) => (t.numeric?.includes(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
   return [t.title, line(t.head), widths.map((w) => "-".repeat(w)).join("  "), ...t.rows.map(line)].join("\n");
 }
 

@@ -4,12 +4,12 @@ import { copyFile, readFile } from "node:fs/promises";
 import { stripTypeScriptTypes } from "node:module";
 import { basename, join } from "node:path";
 import type { ParseArgsOptionsConfig } from "node:util";
-import { parseArgs } from "../args.ts";
 import type { AgentInfo, AgentVersion, LogEntry } from "../../durable-objects/agent-types.ts";
 import { AdminClient } from "../admin-client.ts";
+import { parseArgs } from "../args.ts";
 import { CliError, usage } from "../errors.ts";
+import { type Output, PROFILE_OPTIONS } from "../output.ts";
 import { loadProfile } from "../profile.ts";
-import { PROFILE_OPTIONS, type Output } from "../output.ts";
 
 export const AGENT_USAGE = `impgate agent init [DIR] [--ts] [--force]
 impgate agent deploy <imp> <agent.js|agent.ts> [--note TEXT]
@@ -55,7 +55,11 @@ async function target(argv: string[], options: ParseArgsOptionsConfig, line: str
 
 async function init(argv: string[], out: Output): Promise<void> {
   // Needs no edge; the profile options are accepted like everywhere else, and unused.
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...PROFILE_OPTIONS, ts: { type: "boolean" }, force: { type: "boolean" } } });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...PROFILE_OPTIONS, ts: { type: "boolean" }, force: { type: "boolean" } },
+  });
   const dir = positionals[0] ?? ".";
   const agentFile = values.ts ? "agent.ts" : "agent.js";
   const written: string[] = [];
@@ -65,14 +69,13 @@ async function init(argv: string[], out: Output): Promise<void> {
       await copyFile(new URL(name, TEMPLATES), path, values.force ? 0 : constants.COPYFILE_EXCL);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw new CliError(code === "EEXIST" ? `${path} exists (pass --force to overwrite)` : `cannot write ${path}: ${code ?? (err as Error).message}`);
+      throw new CliError(
+        code === "EEXIST" ? `${path} exists (pass --force to overwrite)` : `cannot write ${path}: ${code ?? (err as Error).message}`,
+      );
     }
     written.push(path);
   }
-  out.result({ files: written }, [
-    `wrote ${written.join(" and ")}`,
-    `deploy it: npx impgate agent deploy <imp> ${join(dir, agentFile)}`,
-  ]);
+  out.result({ files: written }, [`wrote ${written.join(" and ")}`, `deploy it: npx impgate agent deploy <imp> ${join(dir, agentFile)}`]);
 }
 
 /** The module to upload: JavaScript as it is, TypeScript with its types stripped (erasable syntax only). */
@@ -92,7 +95,11 @@ async function moduleSource(file: string): Promise<string> {
 }
 
 async function deploy(argv: string[], out: Output): Promise<void> {
-  const { imp, values, more, client } = await target(argv, { note: { type: "string" } }, "impgate agent deploy <imp> <agent.js> [--note TEXT]");
+  const { imp, values, more, client } = await target(
+    argv,
+    { note: { type: "string" } },
+    "impgate agent deploy <imp> <agent.js> [--note TEXT]",
+  );
   const [file] = more;
   if (!file) throw usage("usage: impgate agent deploy <imp> <agent.js> [--note TEXT]");
   const code = await moduleSource(file);
@@ -101,7 +108,8 @@ async function deploy(argv: string[], out: Output): Promise<void> {
     version = await client.call<AgentVersion>("POST", `/imps/${imp}/agent`, { code, note: values.note });
   } catch (err) {
     // The runtime's own message (line and column in agent.js) is the useful part.
-    if (err instanceof CliError && /\(400\)|\(413\)/.test(err.message)) throw new CliError(`${basename(file)} was not deployed: ${err.message.replace(/^edge refused \(\d+\): /, "")}`);
+    if (err instanceof CliError && /\(400\)|\(413\)/.test(err.message))
+      throw new CliError(`${basename(file)} was not deployed: ${err.message.replace(/^edge refused \(\d+\): /, "")}`);
     throw err;
   }
   out.result(version, [
@@ -111,7 +119,11 @@ async function deploy(argv: string[], out: Output): Promise<void> {
 }
 
 async function show(argv: string[], out: Output): Promise<void> {
-  const { imp, values, client } = await target(argv, { code: { type: "boolean" }, version: { type: "string" } }, "impgate agent show <imp> [--code [--version N]]");
+  const { imp, values, client } = await target(
+    argv,
+    { code: { type: "boolean" }, version: { type: "string" } },
+    "impgate agent show <imp> [--code [--version N]]",
+  );
   const info = await client.call<AgentInfo>("GET", `/imps/${imp}/agent`);
   if (values.code) {
     const version = values.version === undefined ? info.active : Number(values.version);
@@ -128,7 +140,9 @@ async function show(argv: string[], out: Output): Promise<void> {
   ];
   if (info.versions.length) lines.push("versions:");
   for (const v of info.versions) {
-    lines.push(`  ${v.active ? "*" : " "} ${String(v.version).padStart(3)}  ${new Date(v.deployedAt).toISOString()}  ${v.sha256.slice(0, 12)}  ${String(v.size).padStart(6)} B  ${v.handlers.join(",")}${v.note ? `  ${v.note}` : ""}`);
+    lines.push(
+      `  ${v.active ? "*" : " "} ${String(v.version).padStart(3)}  ${new Date(v.deployedAt).toISOString()}  ${v.sha256.slice(0, 12)}  ${String(v.size).padStart(6)} B  ${v.handlers.join(",")}${v.note ? `  ${v.note}` : ""}`,
+    );
   }
   out.result(info, lines);
 }
@@ -151,7 +165,11 @@ async function remove(argv: string[], out: Output): Promise<void> {
 }
 
 async function logs(argv: string[], out: Output): Promise<void> {
-  const { imp, values, client } = await target(argv, { limit: { type: "string", default: "100" }, follow: { type: "boolean" } }, "impgate agent logs <imp> [--limit N] [--follow]");
+  const { imp, values, client } = await target(
+    argv,
+    { limit: { type: "string", default: "100" }, follow: { type: "boolean" } },
+    "impgate agent logs <imp> [--limit N] [--follow]",
+  );
   const limit = Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw usage("--limit takes a number from 1 to 1000");
   let page = await client.call<{ entries: LogEntry[]; cursor: number }>("GET", `/imps/${imp}/agent/logs?limit=${limit}`);
@@ -170,13 +188,21 @@ function logLine(e: LogEntry): string {
 }
 
 async function outbound(argv: string[], out: Output): Promise<void> {
-  const { imp, values, more, client } = await target(argv, { none: { type: "boolean" } }, "impgate agent outbound <imp> [HOST...] [--none]");
+  const { imp, values, more, client } = await target(
+    argv,
+    { none: { type: "boolean" } },
+    "impgate agent outbound <imp> [HOST...] [--none]",
+  );
   if (more.length === 0 && !values.none) {
     const info = await client.call<AgentInfo>("GET", `/imps/${imp}/agent`);
-    out.result({ outbound: info.outbound }, [info.outbound.length ? `outbound: ${info.outbound.join(", ")} (HTTPS)` : "outbound: no network"]);
+    out.result({ outbound: info.outbound }, [
+      info.outbound.length ? `outbound: ${info.outbound.join(", ")} (HTTPS)` : "outbound: no network",
+    ]);
     return;
   }
   if (more.length && values.none) throw usage("pass hosts or --none, not both");
   const result = await client.call<{ outbound: string[] }>("PUT", `/imps/${imp}/agent/outbound`, { hosts: more });
-  out.result(result, [result.outbound.length ? `agent code may now reach: ${result.outbound.join(", ")} (HTTPS only)` : "agent code has no network now"]);
+  out.result(result, [
+    result.outbound.length ? `agent code may now reach: ${result.outbound.join(", ")} (HTTPS only)` : "agent code has no network now",
+  ]);
 }

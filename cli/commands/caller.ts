@@ -6,13 +6,21 @@
  *   impgate call <agent-url>[/path] [-X METHOD] [-H "Name: value"]… [-d DATA|@file] [--key … | --cred-file … | --token …] [-i]
  */
 import { readFile, writeFile } from "node:fs/promises";
+import { calculateJwkThumbprint, exportJWK, generateKeyPair } from "jose";
 import { parseArgs } from "../args.ts";
-import { exportJWK, generateKeyPair, calculateJwkThumbprint } from "jose";
+import {
+  authHeaders,
+  type CallerCredential,
+  currentCode,
+  loadCallerKey,
+  loadCredentialFile,
+  obtainToken,
+  splitAgentUrl,
+} from "../caller-auth.ts";
 import { CliError, usage } from "../errors.ts";
 import { httpRequest } from "../http.ts";
-import { loadCallerCa } from "../profile.ts";
 import type { Output } from "../output.ts";
-import { authHeaders, currentCode, loadCallerKey, loadCredentialFile, obtainToken, splitAgentUrl, type CallerCredential } from "../caller-auth.ts";
+import { loadCallerCa } from "../profile.ts";
 
 export const CALLER_USAGE = `impgate caller keygen [--out caller.jwk] [--alg EdDSA|ES256]
 impgate token <agent-url> (--key caller.jwk | --cred-file cred.json)
@@ -39,9 +47,20 @@ async function credentialFrom(values: { key?: string; "cred-file"?: string; toke
 }
 
 export async function callerKeygen(argv: string[], out: Output): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { out: { type: "string", default: "caller.jwk" }, alg: { type: "string", default: "EdDSA" }, json: { type: "boolean" }, profile: { type: "string" } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      out: { type: "string", default: "caller.jwk" },
+      alg: { type: "string", default: "EdDSA" },
+      json: { type: "boolean" },
+      profile: { type: "string" },
+    },
+  });
   if (values.alg !== "EdDSA" && values.alg !== "ES256") throw usage("--alg is EdDSA or ES256");
-  const { privateKey, publicKey } = await generateKeyPair(values.alg, { crv: values.alg === "EdDSA" ? "Ed25519" : undefined, extractable: true });
+  const { privateKey, publicKey } = await generateKeyPair(values.alg, {
+    crv: values.alg === "EdDSA" ? "Ed25519" : undefined,
+    extractable: true,
+  });
   const pub = await exportJWK(publicKey);
   const pubPath = values.out!.replace(/\.jwk$/, "") + ".pub.jwk";
   try {
@@ -62,14 +81,18 @@ export async function tokenCommand(argv: string[], out: Output): Promise<void> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: CALLER_OPTIONS });
   if (positionals.length !== 1) throw usage("usage: impgate token <agent-url> (--key caller.jwk | --cred-file cred.json)");
   const cred = await credentialFrom(values);
-  if (cred.kind !== "jwt" && cred.kind !== "jwt-secret") throw usage("impgate token needs a caller key (--key) or a jwt-secret credential file");
+  if (cred.kind !== "jwt" && cred.kind !== "jwt-secret")
+    throw usage("impgate token needs a caller key (--key) or a jwt-secret credential file");
   const { agentUrl } = splitAgentUrl(positionals[0]!);
   const token = await obtainToken(agentUrl, cred, await loadCallerCa(values));
   out.result({ access_token: token }, [token]);
 }
 
 export async function codeCommand(argv: string[], out: Output): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { "cred-file": { type: "string" }, json: { type: "boolean" }, profile: { type: "string" } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { "cred-file": { type: "string" }, json: { type: "boolean" }, profile: { type: "string" } },
+  });
   if (!values["cred-file"]) throw usage("usage: impgate code --cred-file totp.json");
   const cred = await loadCredentialFile(values["cred-file"]);
   if (cred.kind !== "totp") throw usage(`${values["cred-file"]} is a ${cred.kind} credential, not totp`);
@@ -91,7 +114,12 @@ export async function callCommand(argv: string[]): Promise<void> {
   });
   if (positionals.length !== 1) throw usage(`usage: ${CALLER_USAGE.split("\n").slice(3).join("\n")}`);
   const { agentUrl, rest } = splitAgentUrl(positionals[0]!);
-  const body = values.data === undefined ? new Uint8Array(0) : values.data.startsWith("@") ? await readBody(values.data.slice(1)) : new TextEncoder().encode(values.data);
+  const body =
+    values.data === undefined
+      ? new Uint8Array(0)
+      : values.data.startsWith("@")
+        ? await readBody(values.data.slice(1))
+        : new TextEncoder().encode(values.data);
   const headers: Record<string, string> = {};
   for (const h of values.header ?? []) {
     const i = h.indexOf(":");
@@ -102,10 +130,16 @@ export async function callCommand(argv: string[]): Promise<void> {
   Object.assign(headers, await authHeaders(agentUrl, await credentialFrom(values), body, ca));
   const method = values.request ?? (values.data === undefined ? "GET" : "POST");
   if (values.data !== undefined && !headers["content-type"]) headers["content-type"] = "application/octet-stream";
-  const res = await httpRequest(`${agentUrl}${rest}`, { method, headers, body: method === "GET" || method === "HEAD" ? undefined : body, ca });
+  const res = await httpRequest(`${agentUrl}${rest}`, {
+    method,
+    headers,
+    body: method === "GET" || method === "HEAD" ? undefined : body,
+    ca,
+  });
   if (values.include) {
     process.stdout.write(`HTTP ${res.status}\n`);
-    for (const [k, v] of Object.entries(res.headers)) for (const one of [v].flat()) if (one !== undefined) process.stdout.write(`${k}: ${one}\n`);
+    for (const [k, v] of Object.entries(res.headers))
+      for (const one of [v].flat()) if (one !== undefined) process.stdout.write(`${k}: ${one}\n`);
     process.stdout.write("\n");
   }
   process.stdout.write(res.body);

@@ -1,11 +1,11 @@
 /** `impgate cred …`: caller credentials of an imp. Secrets are shown once, at creation. */
 import { writeFile } from "node:fs/promises";
-import { parseArgs } from "../args.ts";
 import { AdminClient } from "../admin-client.ts";
-import { CliError, usage } from "../errors.ts";
-import { loadProfile } from "../profile.ts";
-import { PROFILE_OPTIONS, type Output } from "../output.ts";
+import { parseArgs } from "../args.ts";
 import { readJsonFile } from "../caller-auth.ts";
+import { CliError, usage } from "../errors.ts";
+import { type Output, PROFILE_OPTIONS } from "../output.ts";
+import { loadProfile } from "../profile.ts";
 
 export const CRED_USAGE = `impgate cred add <imp> --kind jwt --public-key caller.pub.jwk [--label L]
 impgate cred add <imp> --kind jwt-secret|totp [--label L] [--out cred.json]
@@ -41,7 +41,14 @@ async function add(argv: string[], out: Output): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...PROFILE_OPTIONS, kind: { type: "string" }, "public-key": { type: "string" }, format: { type: "string" }, label: { type: "string" }, out: { type: "string" } },
+    options: {
+      ...PROFILE_OPTIONS,
+      kind: { type: "string" },
+      "public-key": { type: "string" },
+      format: { type: "string" },
+      label: { type: "string" },
+      out: { type: "string" },
+    },
   });
   const [imp] = positionals;
   if (!imp || !values.kind) throw usage(CRED_USAGE);
@@ -57,14 +64,20 @@ async function add(argv: string[], out: Output): Promise<void> {
   }
   if (values.out && values.kind === "jwt") throw usage("--out is for shared secrets; a jwt caller keeps its own key");
   const client = new AdminClient(await loadProfile(values));
-  const created = await client.call<{ credential: CredentialView; secret?: string; header?: string; otpauthUri?: string }>("POST", `/imps/${encodeURIComponent(imp)}/credentials`, body);
+  const created = await client.call<{ credential: CredentialView; secret?: string; header?: string; otpauthUri?: string }>(
+    "POST",
+    `/imps/${encodeURIComponent(imp)}/credentials`,
+    body,
+  );
   const c = created.credential;
   if (values.out) {
     const file = { kind: c.kind, credId: c.id, secret: created.secret, ...(c.format ? { format: c.format } : {}) };
     try {
       await writeFile(values.out, JSON.stringify(file, null, 2) + "\n", { mode: 0o600, flag: "wx" });
     } catch (err) {
-      throw new CliError(`credential ${c.id} was created, but ${values.out} could not be written (${(err as NodeJS.ErrnoException).code}); revoke it and try again`);
+      throw new CliError(
+        `credential ${c.id} was created, but ${values.out} could not be written (${(err as NodeJS.ErrnoException).code}); revoke it and try again`,
+      );
     }
   }
   const lines = [`added ${c.kind} credential ${c.id} (${c.label})`];
@@ -81,8 +94,15 @@ async function list(argv: string[], out: Output): Promise<void> {
   if (!imp) throw usage("usage: impgate cred list <imp>");
   const client = new AdminClient(await loadProfile(values));
   const { credentials } = await client.call<{ credentials: CredentialView[] }>("GET", `/imps/${encodeURIComponent(imp)}/credentials`);
-  out.result({ credentials }, credentials.length === 0 ? ["no credentials"] : credentials.map((c) =>
-    `${c.id}  ${c.kind}${c.format ? `/${c.format}` : ""}${c.alg ? ` ${c.alg}` : ""}  ${c.label}  ${c.revokedAt ? `revoked ${new Date(c.revokedAt).toISOString()}` : "active"}`));
+  out.result(
+    { credentials },
+    credentials.length === 0
+      ? ["no credentials"]
+      : credentials.map(
+          (c) =>
+            `${c.id}  ${c.kind}${c.format ? `/${c.format}` : ""}${c.alg ? ` ${c.alg}` : ""}  ${c.label}  ${c.revokedAt ? `revoked ${new Date(c.revokedAt).toISOString()}` : "active"}`,
+        ),
+  );
 }
 
 async function revoke(argv: string[], out: Output): Promise<void> {
@@ -90,6 +110,9 @@ async function revoke(argv: string[], out: Output): Promise<void> {
   const [imp, credId] = positionals;
   if (!imp || !credId) throw usage("usage: impgate cred revoke <imp> <credential-id>");
   const client = new AdminClient(await loadProfile(values));
-  const { credential } = await client.call<{ credential: CredentialView }>("DELETE", `/imps/${encodeURIComponent(imp)}/credentials/${encodeURIComponent(credId)}`);
+  const { credential } = await client.call<{ credential: CredentialView }>(
+    "DELETE",
+    `/imps/${encodeURIComponent(imp)}/credentials/${encodeURIComponent(credId)}`,
+  );
   out.result({ credential }, [`revoked ${credential.id}: it, and every token minted with it, stops working now`]);
 }

@@ -1,13 +1,13 @@
 /** `impgate imp …`: create and inspect imps. */
 import { readFile, writeFile } from "node:fs/promises";
-import { parseArgs } from "../args.ts";
 import { exportJWK, generateKeyPair, type JWK } from "jose";
 import type { DeviceConfigInput } from "../../device/config.ts";
 import type { ImpStatus } from "../../durable-objects/imp-status.ts";
 import { AdminClient } from "../admin-client.ts";
+import { parseArgs } from "../args.ts";
 import { CliError, usage } from "../errors.ts";
+import { type Output, PROFILE_OPTIONS } from "../output.ts";
 import { loadProfile } from "../profile.ts";
-import { PROFILE_OPTIONS, type Output } from "../output.ts";
 
 interface Created {
   impId: string;
@@ -17,7 +17,6 @@ interface Created {
   deviceUrl: string;
   edgeKeys: JWK[];
 }
-
 
 export const IMP_USAGE = `impgate imp create [--label NAME] [--out device.json] [--public-key pub.jwk] [--forward URL]
                   [--device-ca ca.pem]... [--pin sha256/...]... [--force]
@@ -69,7 +68,8 @@ async function create(argv: string[], out: Output): Promise<void> {
   let privateJwk: JWK | undefined;
   if (values["public-key"]) {
     publicJwk = await readJwk(values["public-key"]);
-    if (publicJwk.d) throw new CliError(`${values["public-key"]} holds a private key; pass the public key (impgate-device keygen prints it)`);
+    if (publicJwk.d)
+      throw new CliError(`${values["public-key"]} holds a private key; pass the public key (impgate-device keygen prints it)`);
   } else {
     const pair = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
     publicJwk = await exportJWK(pair.publicKey);
@@ -120,11 +120,17 @@ async function set(argv: string[], out: Output): Promise<void> {
     allowNegative: true,
     options: {
       ...PROFILE_OPTIONS,
-      "request-timeout": { type: "string" }, "queue-limit": { type: "string" }, "allow-http": { type: "boolean" }, public: { type: "boolean" },
+      "request-timeout": { type: "string" },
+      "queue-limit": { type: "string" },
+      "allow-http": { type: "boolean" },
+      public: { type: "boolean" },
     },
   });
   const [imp] = positionals;
-  if (!imp) throw usage("usage: impgate imp set <imp> [--request-timeout MS] [--queue-limit N] [--allow-http|--no-allow-http] [--public|--no-public]");
+  if (!imp)
+    throw usage(
+      "usage: impgate imp set <imp> [--request-timeout MS] [--queue-limit N] [--allow-http|--no-allow-http] [--public|--no-public]",
+    );
   const patch: Record<string, unknown> = {};
   if (values["request-timeout"] !== undefined) {
     const ms = Number(values["request-timeout"]);
@@ -142,8 +148,10 @@ async function set(argv: string[], out: Output): Promise<void> {
   const client = new AdminClient(await loadProfile(values));
   const status = await client.call<ImpStatus>("PATCH", `/imps/${encodeURIComponent(imp)}`, patch);
   const warnings: string[] = [];
-  if (patch.allowHttp === true) warnings.push("WARNING: this agent now accepts plain HTTP. Anything sent to it can be read and changed on the way; prefer HTTPS.");
-  if (patch.public === true) warnings.push("WARNING: this agent no longer authenticates callers. Anyone with its URL can reach the device.");
+  if (patch.allowHttp === true)
+    warnings.push("WARNING: this agent now accepts plain HTTP. Anything sent to it can be read and changed on the way; prefer HTTPS.");
+  if (patch.public === true)
+    warnings.push("WARNING: this agent no longer authenticates callers. Anyone with its URL can reach the device.");
   for (const w of warnings) process.stderr.write(w + "\n");
   out.result(status, describe(status));
 }
@@ -158,7 +166,11 @@ async function rotateUrl(argv: string[], out: Output): Promise<void> {
 }
 
 async function deviceKey(argv: string[], out: Output, action: "revoke" | "replace"): Promise<void> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...PROFILE_OPTIONS, "public-key": { type: "string" } } });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...PROFILE_OPTIONS, "public-key": { type: "string" } },
+  });
   const [imp] = positionals;
   if (!imp) throw usage(`usage: impgate imp ${action}-device <imp>${action === "replace" ? " --public-key device.pub.jwk" : ""}`);
   const client = new AdminClient(await loadProfile(values));
@@ -175,7 +187,9 @@ async function deviceKey(argv: string[], out: Output, action: "revoke" | "replac
 }
 
 function describe(s: ImpStatus, now = Date.now()): string[] {
-  const device = (s.online ? `online since ${new Date(s.connectedSince!).toISOString()} (${s.deviceAgent})` : "offline") + (s.deviceKey ? "" : " (device key revoked)");
+  const device =
+    (s.online ? `online since ${new Date(s.connectedSince!).toISOString()} (${s.deviceAgent})` : "offline") +
+    (s.deviceKey ? "" : " (device key revoked)");
   const seen = s.lastSeen === null ? "never" : `${ago(now - s.lastSeen)}${s.online || !s.deviceAgent ? "" : ` (${s.deviceAgent})`}`;
   const lines = [
     `imp ${s.label} (${s.impId})`,

@@ -7,9 +7,9 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { PROJECT_ROOT } from "../../dev/edge-process.ts";
 import { isAlive } from "../../bench/measure/procfs.ts";
 import { RELAYS, Results } from "../../bench/results.ts";
+import { PROJECT_ROOT } from "../../dev/edge-process.ts";
 
 describe("npm run bench -- --quick", () => {
   let dir: string;
@@ -22,11 +22,16 @@ describe("npm run bench -- --quick", () => {
     const out = join(dir, "results.json");
     const markdown = join(dir, "PERFORMANCE.md");
     const run = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      execFile(process.execPath, ["--disable-warning=ExperimentalWarning", join(PROJECT_ROOT, "bench", "main.ts"), "--quick", "--out", out, "--markdown", markdown], {
-        cwd: PROJECT_ROOT,
-        timeout: 240_000,
-        maxBuffer: 16 * 1024 * 1024,
-      }, (err, _stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }));
+      execFile(
+        process.execPath,
+        ["--disable-warning=ExperimentalWarning", join(PROJECT_ROOT, "bench", "main.ts"), "--quick", "--out", out, "--markdown", markdown],
+        {
+          cwd: PROJECT_ROOT,
+          timeout: 240_000,
+          maxBuffer: 16 * 1024 * 1024,
+        },
+        (err, _stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
+      );
     });
     expect(run.code, run.stderr).toBe(0);
 

@@ -1,10 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Inbox, RetryLater, type AgentMessage } from "../../device/inbox.ts";
-import { ProcessedMessages } from "../../device/processed-messages.ts";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type AgentMessage, Inbox, RetryLater } from "../../device/inbox.ts";
 import type { Logger } from "../../device/log.ts";
+import { ProcessedMessages } from "../../device/processed-messages.ts";
 import type { MessageOf } from "../../protocol/index.ts";
 
 const msg = (id: string): MessageOf<"msg"> => ({ t: "msg", id, name: "cmd", createdAt: 1 });

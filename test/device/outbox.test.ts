@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { decodeFrame, type MessageOf } from "../../protocol/index.ts";
 import { EventBufferFull, MAX_BUFFERED_EVENTS, Outbox } from "../../device/outbox.ts";
+import { decodeFrame, type MessageOf } from "../../protocol/index.ts";
 
 function sentEvents(frames: Uint8Array[]): { msg: MessageOf<"event">; data: string }[] {
   return frames.map((f) => {

@@ -7,8 +7,18 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../../dev/edge-process.ts";
-import { callerAuth, createImp, impgate, request, startDaemon, startSystem, type CreatedImp, type Daemon, type System } from "../helpers/system.ts";
-import { startLocalService, type LocalService } from "../helpers/local-service.ts";
+import { type LocalService, startLocalService } from "../helpers/local-service.ts";
+import {
+  type CreatedImp,
+  callerAuth,
+  createImp,
+  type Daemon,
+  impgate,
+  request,
+  type System,
+  startDaemon,
+  startSystem,
+} from "../helpers/system.ts";
 
 const GARAGE_DOOR = join(PROJECT_ROOT, "agent", "examples", "garage-door.js");
 
@@ -26,7 +36,9 @@ describe("programmable agents, end to end", () => {
     system = await startSystem();
     // The garage's local service: opens the door on POST /door.
     service = await startLocalService((req, res) => {
-      res.writeHead(req.method === "POST" && req.url === "/door" ? 200 : 404, { "content-type": "application/json" }).end('{"door":"moving"}');
+      res
+        .writeHead(req.method === "POST" && req.url === "/door" ? 200 : 404, { "content-type": "application/json" })
+        .end('{"door":"moving"}');
     });
     imp = await createImp(system, "garage");
     daemon = startDaemon(imp.config, ["--forward", service.url]);

@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../../dev/edge-process.ts";
-import { createImp, impgate, request, startDaemon, startSystem, type CreatedImp, type Daemon, type System } from "../helpers/system.ts";
-import { startLocalService, type LocalService } from "../helpers/local-service.ts";
+import { type LocalService, startLocalService } from "../helpers/local-service.ts";
+import { type CreatedImp, createImp, type Daemon, impgate, request, type System, startDaemon, startSystem } from "../helpers/system.ts";
 
 const run = promisify(execFile);
 
@@ -46,7 +46,13 @@ describe("callers, end to end", () => {
     expect((await cli("caller", "keygen", "--out", keyFile)).code).toBe(0);
     expect((await cli("cred", "add", imp.impId, "--kind", "jwt", "--public-key", join(system.dir, "caller.pub.jwk"))).code).toBe(0);
     const files: Record<string, string> = {};
-    for (const [kind, extra] of [["jwt-secret", []], ["totp", []], ["webhook", ["--format", "github"]], ["webhook", ["--format", "stripe"]], ["webhook", ["--format", "generic"]]] as const) {
+    for (const [kind, extra] of [
+      ["jwt-secret", []],
+      ["totp", []],
+      ["webhook", ["--format", "github"]],
+      ["webhook", ["--format", "stripe"]],
+      ["webhook", ["--format", "generic"]],
+    ] as const) {
       const out = join(system.dir, `${kind}-${extra[1] ?? "x"}.json`);
       const r = await cli("cred", "add", imp.impId, "--kind", kind, ...extra, "--out", out);
       expect(r.code, r.stderr).toBe(0);

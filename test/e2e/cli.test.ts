@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { impgate, startSystem, type System } from "../helpers/system.ts";
+import { impgate, type System, startSystem } from "../helpers/system.ts";
 
 describe("impgate CLI against the real edge", () => {
   let system: System;
@@ -14,7 +14,15 @@ describe("impgate CLI against the real edge", () => {
 
   it("refuses `imp create` with a wrong admin secret, in one readable line", async () => {
     const profile = join(system.dir, "wrong.json");
-    await writeFile(profile, JSON.stringify({ edgeUrl: system.edge.origin, adminSecret: "wrong", caFiles: [system.pki.caFile], deviceTrust: { caFiles: [system.pki.caFile] } }));
+    await writeFile(
+      profile,
+      JSON.stringify({
+        edgeUrl: system.edge.origin,
+        adminSecret: "wrong",
+        caFiles: [system.pki.caFile],
+        deviceTrust: { caFiles: [system.pki.caFile] },
+      }),
+    );
     const r = await impgate(["imp", "create", "--profile", profile, "--out", join(system.dir, "x.json")]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe("impgate: edge refused (401): Admin credentials required\n");

@@ -1,9 +1,9 @@
 import { readFile, writeFile } from "node:fs/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exportJWK, generateKeyPair } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CloseCode } from "../../protocol/index.ts";
-import { callerAuth, createImp, request, startDaemon, startSystem, type System } from "../helpers/system.ts";
-import { startLocalService, type LocalService } from "../helpers/local-service.ts";
+import { type LocalService, startLocalService } from "../helpers/local-service.ts";
+import { callerAuth, createImp, request, type System, startDaemon, startSystem } from "../helpers/system.ts";
 
 describe("device identity, end to end", () => {
   let system: System;

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../../dev/edge-process.ts";
-import { callerRequest, createImp, startProgram, startSystem, type CreatedImp, type Daemon, type System } from "../helpers/system.ts";
+import { type CreatedImp, callerRequest, createImp, type Daemon, type System, startProgram, startSystem } from "../helpers/system.ts";
 
 interface Page {
   events: { seq: number; name: string; data: unknown }[];

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFile, writeFile } from "node:fs/promises";
-import { callerAuth, createImp, request, startDaemon, startSystem, type CreatedImp, type System } from "../helpers/system.ts";
-import { startLocalService, type LocalService } from "../helpers/local-service.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LocalService, startLocalService } from "../helpers/local-service.ts";
+import { type CreatedImp, callerAuth, createImp, request, type System, startDaemon, startSystem } from "../helpers/system.ts";
 
 describe("faults, end to end", () => {
   let system: System;

@@ -2,10 +2,11 @@
  * Issue 4's fault tests with real processes: the daemon killed (SIGKILL) at random
  * moments while 1,000 messages flow, and the edge restarted mid-stream.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
 import { readFile, writeFile } from "node:fs/promises";
-import { callerRequest, createImp, startDaemon, startSystem, type CreatedImp, type Daemon, type System } from "../helpers/system.ts";
-import { startLocalService, type LocalService, type Received } from "../helpers/local-service.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LocalService, type Received, startLocalService } from "../helpers/local-service.ts";
+import { type CreatedImp, callerRequest, createImp, type Daemon, type System, startDaemon, startSystem } from "../helpers/system.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -113,10 +114,14 @@ describe("message delivery under faults, end to end", () => {
       const ids = await sendNumbered(imp, 1000);
       await chaos;
       await until("all 1,000 messages at the local service", () => distinct() === 1000, 90_000);
-      await until("every message acknowledged", async () => {
-        const res = await callerRequest(system, imp, `/_messages/${ids[999]}`);
-        return (JSON.parse(res.body.toString()) as { status: string }).status === "delivered";
-      }, 30_000);
+      await until(
+        "every message acknowledged",
+        async () => {
+          const res = await callerRequest(system, imp, `/_messages/${ids[999]}`);
+          return (JSON.parse(res.body.toString()) as { status: string }).status === "delivered";
+        },
+        30_000,
+      );
 
       // None lost, in order.
       const { firsts, repeats } = firstsAndRepeats(posts());
@@ -160,10 +165,14 @@ describe("message delivery under faults, end to end", () => {
       // Delivery picked up after 60; 60 was finished on the device, so the edge's re-send was only acknowledged.
       expect(posts().map(idOf)).toEqual(ids);
       expect(posts().some(flagged)).toBe(false);
-      await until("last message delivered", async () => {
-        const res = await callerRequest(system, imp, `/_messages/${ids[119]}`);
-        return (JSON.parse(res.body.toString()) as { status: string }).status === "delivered";
-      }, 30_000);
+      await until(
+        "last message delivered",
+        async () => {
+          const res = await callerRequest(system, imp, `/_messages/${ids[119]}`);
+          return (JSON.parse(res.body.toString()) as { status: string }).status === "delivered";
+        },
+        30_000,
+      );
     } finally {
       holdNumber = -1;
       await daemon.stop();

@@ -1,7 +1,7 @@
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
-import { callerRequest, createImp, impgate, startDaemon, startSystem, type CreatedImp, type System } from "../helpers/system.ts";
-import { startLocalService, type LocalService } from "../helpers/local-service.ts";
+import { type LocalService, startLocalService } from "../helpers/local-service.ts";
+import { type CreatedImp, callerRequest, createImp, impgate, type System, startDaemon, startSystem } from "../helpers/system.ts";
 
 async function patchConfig(path: string, patch: Record<string, unknown>): Promise<void> {
   const config = JSON.parse(await readFile(path, "utf8")) as Record<string, unknown>;
@@ -45,7 +45,11 @@ describe("agent messages in tunnel mode, end to end", () => {
   }
 
   async function send(imp: CreatedImp, name: string, body: string): Promise<string> {
-    const res = await callerRequest(system, imp, `/_messages?name=${name}`, { method: "POST", body, headers: { "content-type": "application/json" } });
+    const res = await callerRequest(system, imp, `/_messages?name=${name}`, {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json" },
+    });
     expect(res.status).toBe(202);
     return (JSON.parse(res.body.toString()) as { id: string }).id;
   }
@@ -60,7 +64,9 @@ describe("agent messages in tunnel mode, end to end", () => {
     expect(await statusOf(imp, id)).toBe("queued");
     const daemon = startDaemon(imp.config, ["--forward", service.url]);
     try {
-      const seen = await eventually("message at the local service", async () => service.received.find((r) => r.headers["impgate-message-id"] === id));
+      const seen = await eventually("message at the local service", async () =>
+        service.received.find((r) => r.headers["impgate-message-id"] === id),
+      );
       expect(seen).toMatchObject({ method: "POST", url: "/_impgate/messages/open-door" });
       expect(seen.headers["content-type"]).toBe("application/json");
       expect(seen.headers["impgate-redelivered"]).toBeUndefined();
@@ -84,7 +90,9 @@ describe("agent messages in tunnel mode, end to end", () => {
       await eventually("delivered status", async () => (await statusOf(imp, id)) === "delivered");
       const posts = service.received.filter((r) => r.headers["impgate-message-id"] === id);
       expect(posts).toHaveLength(2);
-      expect(await daemon.waitFor((l) => l.msg === "message handler asked to retry later")).toMatchObject({ reason: "local service answered 503" });
+      expect(await daemon.waitFor((l) => l.msg === "message handler asked to retry later")).toMatchObject({
+        reason: "local service answered 503",
+      });
     } finally {
       await daemon.stop();
     }

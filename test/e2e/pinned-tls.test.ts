@@ -2,15 +2,16 @@
  * The daemon trusts only its pinned CA / SPKI set and the pinned edge key: a server with a
  * certificate from another CA is refused even when the OS (NODE_EXTRA_CA_CERTS) trusts it.
  */
-import https from "node:https";
+
 import { readFile, writeFile } from "node:fs/promises";
+import https from "node:https";
 import { join } from "node:path";
+import { generateKeyPair } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
-import { generateKeyPair } from "jose";
-import { issueServerCert, makeCa, type CertifiedKey } from "../../dev/certs.ts";
+import { type CertifiedKey, issueServerCert, makeCa } from "../../dev/certs.ts";
 import { encodeFrame, signEdgeProof } from "../../protocol/index.ts";
-import { createImp, startDaemon, startSystem, type System } from "../helpers/system.ts";
+import { createImp, type System, startDaemon, startSystem } from "../helpers/system.ts";
 
 interface FakeEdge {
   url: string;
@@ -36,18 +37,27 @@ async function fakeEdge(cert: CertifiedKey): Promise<FakeEdge> {
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   return {
     url: `https://localhost:${(server.address() as { port: number }).port}`,
-    get upgrades() { return state.upgrades; },
-    get frames() { return state.frames; },
-    close: () => new Promise((r) => {
-      for (const c of wss.clients) c.terminate();
-      wss.close();
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    get upgrades() {
+      return state.upgrades;
+    },
+    get frames() {
+      return state.frames;
+    },
+    close: () =>
+      new Promise((r) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
-async function configFor(system: System, edgeUrl: string, edit: (c: Record<string, unknown>) => void = () => {}): Promise<{ path: string; config: Record<string, unknown> }> {
+async function configFor(
+  system: System,
+  edgeUrl: string,
+  edit: (c: Record<string, unknown>) => void = () => {},
+): Promise<{ path: string; config: Record<string, unknown> }> {
   const imp = await createImp(system, "pin");
   const config = JSON.parse(await readFile(imp.config, "utf8")) as Record<string, unknown>;
   config.edgeUrl = edgeUrl;

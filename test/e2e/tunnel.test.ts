@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callerAuth, createImp, impgate, request, startDaemon, startSystem, type Daemon, type System } from "../helpers/system.ts";
-import { startLocalService, type LocalService } from "../helpers/local-service.ts";
+import { type LocalService, startLocalService } from "../helpers/local-service.ts";
+import { callerAuth, createImp, type Daemon, impgate, request, type System, startDaemon, startSystem } from "../helpers/system.ts";
 
 describe("tunnel mode, end to end (real edge, real daemon, real TLS)", () => {
   let system: System;

@@ -38,10 +38,11 @@ export function startLocalService(
         port,
         url: `http://127.0.0.1:${port}`,
         received,
-        close: () => new Promise((r) => {
-          server.closeAllConnections();
-          server.close(() => r());
-        }),
+        close: () =>
+          new Promise((r) => {
+            server.closeAllConnections();
+            server.close(() => r());
+          }),
       });
     });
   });

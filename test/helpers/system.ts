@@ -3,15 +3,15 @@
  * the real CLI and the real daemon as child processes. Everything started here is
  * stopped by `stop()`; every wait has a timeout.
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import https from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { PROJECT_ROOT, startEdge, stopGroup, type EdgeProcess } from "../../dev/edge-process.ts";
-import { ensureDevPki, type DevPki } from "../../dev/pki.ts";
-import { makeEdgeSecrets, type EdgeSecrets } from "../../dev/secrets.ts";
+import { type EdgeProcess, PROJECT_ROOT, startEdge, stopGroup } from "../../dev/edge-process.ts";
+import { type DevPki, ensureDevPki } from "../../dev/pki.ts";
+import { type EdgeSecrets, makeEdgeSecrets } from "../../dev/secrets.ts";
 
 const run = promisify(execFile);
 
@@ -58,12 +58,15 @@ export async function startSystem(vars: Record<string, string> = {}): Promise<Sy
       await rm(dir, { recursive: true, force: true });
     },
   };
-  await writeFile(system.profile, JSON.stringify({
-    edgeUrl: system.edge.origin,
-    adminSecret: secrets.ADMIN_SECRET,
-    caFiles: [pki.caFile],
-    deviceTrust: { caFiles: [pki.caFile, pki.backupCaFile], pins: pki.pins },
-  }));
+  await writeFile(
+    system.profile,
+    JSON.stringify({
+      edgeUrl: system.edge.origin,
+      adminSecret: secrets.ADMIN_SECRET,
+      caFiles: [pki.caFile],
+      deviceTrust: { caFiles: [pki.caFile, pki.backupCaFile], pins: pki.pins },
+    }),
+  );
   return system;
 }
 
@@ -77,7 +80,8 @@ export interface CliResult {
 export async function impgate(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   try {
     const { stdout, stderr } = await run(process.execPath, [join(PROJECT_ROOT, "bin", "impgate.js"), ...args], {
-      env: { ...process.env, ...env }, timeout: 30_000,
+      env: { ...process.env, ...env },
+      timeout: 30_000,
     });
     return { code: 0, stdout, stderr };
   } catch (err) {
@@ -107,7 +111,10 @@ export async function createImp(system: System, label = "e2e"): Promise<CreatedI
  */
 export async function callerAuth(system: System, imp: CreatedImp): Promise<Record<string, string>> {
   const key = join(system.dir, `caller-${Math.random().toString(36).slice(2)}.jwk`);
-  for (const args of [["caller", "keygen", "--out", key], ["cred", "add", imp.impId, "--kind", "jwt", "--public-key", key.replace(/\.jwk$/, ".pub.jwk")]]) {
+  for (const args of [
+    ["caller", "keygen", "--out", key],
+    ["cred", "add", imp.impId, "--kind", "jwt", "--public-key", key.replace(/\.jwk$/, ".pub.jwk")],
+  ]) {
     const r = await impgate([...args, "--profile", system.profile]);
     if (r.code !== 0) throw new Error(`impgate ${args[0]}: ${r.stderr}`);
   }
@@ -141,12 +148,17 @@ export class Daemon {
   }
 
   /** Waits for a log line matching `predicate` (already logged ones count). */
-  async waitFor(predicate: (line: Record<string, unknown>) => boolean, timeoutMs = 15_000, what = "log line"): Promise<Record<string, unknown>> {
+  async waitFor(
+    predicate: (line: Record<string, unknown>) => boolean,
+    timeoutMs = 15_000,
+    what = "log line",
+  ): Promise<Record<string, unknown>> {
     const deadline = Date.now() + timeoutMs;
     let seen = 0;
     for (;;) {
       for (; seen < this.lines.length; seen++) if (predicate(this.lines[seen]!)) return this.lines[seen]!;
-      if (Date.now() > deadline) throw new Error(`daemon: no ${what} within ${timeoutMs} ms; log:\n${this.lines.map((l) => JSON.stringify(l)).join("\n")}`);
+      if (Date.now() > deadline)
+        throw new Error(`daemon: no ${what} within ${timeoutMs} ms; log:\n${this.lines.map((l) => JSON.stringify(l)).join("\n")}`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 100);
         this.listeners.push(() => {
@@ -185,7 +197,10 @@ export function startDaemon(config: string, args: string[] = [], env: Record<str
 /** Runs a Node program (a .ts file runs on the project's Node 22) that logs JSON lines, like the daemon. */
 export function startProgram(file: string, args: string[] = [], env: Record<string, string> = {}): Daemon {
   const child = spawn(process.execPath, [file, ...args], {
-    cwd: PROJECT_ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env },
+    cwd: PROJECT_ROOT,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
   });
   child.stderr!.on("data", () => {});
   return new Daemon(child);
@@ -210,12 +225,22 @@ export interface RequestOptions {
 /** An HTTPS request trusting only `ca`, as a careful caller would make it. */
 export function request(url: string, options: RequestOptions): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = https.request(url, { method: options.method ?? "GET", headers: options.headers, ca: options.ca, timeout: options.timeoutMs ?? 20_000, agent: options.agent ?? false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on("error", reject);
-    });
+    const req = https.request(
+      url,
+      {
+        method: options.method ?? "GET",
+        headers: options.headers,
+        ca: options.ca,
+        timeout: options.timeoutMs ?? 20_000,
+        agent: options.agent ?? false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on("error", reject);
+      },
+    );
     req.on("timeout", () => req.destroy(new Error(`request to ${url} timed out`)));
     req.on("error", reject);
     req.end(options.body);
@@ -229,9 +254,19 @@ export function request(url: string, options: RequestOptions): Promise<Reply> {
 const callerHeaders = new Map<string, Promise<Record<string, string>>>();
 
 /** A request to an agent URL path as an authenticated caller (one credential per imp, made once). */
-export async function callerRequest(system: System, imp: CreatedImp, path: string, options: Omit<RequestOptions, "ca" | "agent"> = {}): Promise<Reply> {
+export async function callerRequest(
+  system: System,
+  imp: CreatedImp,
+  path: string,
+  options: Omit<RequestOptions, "ca" | "agent"> = {},
+): Promise<Reply> {
   const key = `${imp.impId} ${imp.agentUrl}`;
   if (!callerHeaders.has(key)) callerHeaders.set(key, callerAuth(system, imp));
   const auth = await callerHeaders.get(key)!;
-  return request(`${imp.agentUrl}${path}`, { ...options, headers: { ...options.headers, ...auth }, ca: system.pki.caPem, agent: system.callerAgent });
+  return request(`${imp.agentUrl}${path}`, {
+    ...options,
+    headers: { ...options.headers, ...auth },
+    ca: system.pki.caPem,
+    agent: system.callerAgent,
+  });
 }

@@ -1,5 +1,5 @@
-import { describe, it, expect } from "vitest";
 import { exportJWK, generateKeyPair } from "jose";
+import { describe, expect, it } from "vitest";
 import { admin, createImp, edgeFetch } from "./helpers.ts";
 
 describe("admin API", () => {

@@ -1,5 +1,5 @@
 /** The agent's own APIs (_messages, _events, _state) sit behind the same caller authentication as the relay. */
-import { describe, it, expect } from "vitest";
+import { describe, expect, it } from "vitest";
 import { callerFetch, createImp, edgeFetch } from "./helpers.ts";
 
 describe("agent APIs without a credential", () => {

@@ -51,7 +51,10 @@ describe("agent code runs only after the platform's checks", () => {
   it("never sees plain HTTP, even with a valid token (which is burned)", async () => {
     const imp = await armed();
     const token = await bearerToken(imp);
-    const res = await edgeFetch(`${imp.agentUrl.replace("https://", "http://")}/open`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
+    const res = await edgeFetch(`${imp.agentUrl.replace("https://", "http://")}/open`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(res.status).toBe(401);
     expect((await res.json<{ error: { message: string } }>()).error.message).toBe("Insecure access forbidden");
     // The token was exposed, so it no longer works over HTTPS either.

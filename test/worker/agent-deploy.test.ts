@@ -1,8 +1,9 @@
 /** Issue 5: deploying agent code, running it, rolling it back, removing it. */
 import { afterEach, describe, expect, it } from "vitest";
-import { TestDevice, admin, agentLogs, auditEvents, callerFetch, createImp, deployAgent } from "./helpers.ts";
+import { admin, agentLogs, auditEvents, callerFetch, createImp, deployAgent, TestDevice } from "./helpers.ts";
 
-const answering = (word: string) => `export default { async fetch(request) { return new Response("${word} " + new URL(request.url).pathname); } };`;
+const answering = (word: string) =>
+  `export default { async fetch(request) { return new Response("${word} " + new URL(request.url).pathname); } };`;
 
 async function deploy(impId: string, code: string): Promise<Response> {
   return admin(`/imps/${impId}/agent`, { method: "POST", body: JSON.stringify({ code }) });
@@ -50,7 +51,10 @@ describe("agent code: deploy, run, rollback", () => {
   it("keeps the newest five versions and shows them, with the code of each", async () => {
     const imp = await createImp();
     for (let i = 1; i <= 7; i++) await deployAgent(imp, answering(`v${i}`), `release ${i}`);
-    const info = await (await admin(`/imps/${imp.impId}/agent`)).json<{ active: number; versions: { version: number; note: string; active: boolean }[] }>();
+    const info = await (await admin(`/imps/${imp.impId}/agent`)).json<{
+      active: number;
+      versions: { version: number; note: string; active: boolean }[];
+    }>();
     expect(info.active).toBe(7);
     expect(info.versions.map((v) => v.version)).toEqual([7, 6, 5, 4, 3]);
     expect(info.versions[0]).toMatchObject({ note: "release 7", active: true });

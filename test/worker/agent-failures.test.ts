@@ -8,7 +8,7 @@
  * "Programmable agents").
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { TestDevice, admin, agentLogs, auditEvents, callerFetch, createImp, deployAgent, eventually, type TestImp } from "./helpers.ts";
+import { admin, agentLogs, auditEvents, callerFetch, createImp, deployAgent, eventually, TestDevice, type TestImp } from "./helpers.ts";
 
 async function error(res: Response): Promise<{ code: string; message: string }> {
   expect(res.headers.get("content-type")).toMatch(/^application\/json/);

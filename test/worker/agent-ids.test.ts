@@ -1,7 +1,7 @@
-import { describe, it, expect } from "vitest";
-import { env } from "cloudflare:workers";
 import { listDurableObjectIds } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { base64url } from "jose";
+import { describe, expect, it } from "vitest";
 import { callerFetch, createImp, edgeFetch } from "./helpers.ts";
 
 async function snapshot(res: Response) {
@@ -45,7 +45,13 @@ describe("agent ids", () => {
     for (const id of ["garbage", base64url.encode(bytes), base64url.encode(crypto.getRandomValues(new Uint8Array(48)))]) {
       expect((await edgeFetch(`/agent/${id}/x`)).status).toBe(404);
     }
-    expect((await edgeFetch(`/device/${base64url.encode(crypto.getRandomValues(new Uint8Array(32)))}/connect`, { headers: { Upgrade: "websocket" } })).status).toBe(404);
+    expect(
+      (
+        await edgeFetch(`/device/${base64url.encode(crypto.getRandomValues(new Uint8Array(32)))}/connect`, {
+          headers: { Upgrade: "websocket" },
+        })
+      ).status,
+    ).toBe(404);
     expect(afterCreate).toBe(before + 1);
     expect((await listDurableObjectIds(env.IMP)).length).toBe(afterCreate);
   });

@@ -4,7 +4,7 @@
  * behind it, the network, and the methods the edge's entrypoint might expose.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { TestDevice, admin, callerFetch, createImp, deployAgent, eventually } from "./helpers.ts";
+import { admin, callerFetch, createImp, deployAgent, eventually, TestDevice } from "./helpers.ts";
 
 const ATTACKER = (victim: { impId: string; agentUrl: string }) => `
 import { env as raw } from "cloudflare:workers";

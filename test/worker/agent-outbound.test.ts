@@ -5,8 +5,8 @@
  * host there answers "LEAKED", so a request that got past the gate would show.
  */
 import { describe, expect, it } from "vitest";
-import { admin, agentLogs, auditEvents, callerFetch, createImp, deployAgent, type TestImp } from "./helpers.ts";
 import { ALLOWED_TEST_HOST } from "../helpers/test-network.ts";
+import { admin, agentLogs, auditEvents, callerFetch, createImp, deployAgent, type TestImp } from "./helpers.ts";
 
 /** An agent that fetches the URL in `?url=` and reports what happened. */
 const FETCHER = `export default {
@@ -35,7 +35,12 @@ describe("agent code's network", () => {
   it("has none by default: a fetch to any host fails, the allowed test host included", async () => {
     const imp = await createImp();
     await deployAgent(imp, FETCHER);
-    for (const url of [`https://${ALLOWED_TEST_HOST}/x`, "https://example.com/", "http://127.0.0.1:8787/", "https://edge.test/admin/imps"]) {
+    for (const url of [
+      `https://${ALLOWED_TEST_HOST}/x`,
+      "https://example.com/",
+      "http://127.0.0.1:8787/",
+      "https://edge.test/admin/imps",
+    ]) {
       const seen = await agentFetch(imp, url);
       expect(seen.error, url).toMatch(/not permitted to access the internet/);
       expect(seen.body).toBeUndefined();
@@ -52,7 +57,12 @@ describe("agent code's network", () => {
     expect(JSON.parse(ok.body!)).toEqual({ reached: ALLOWED_TEST_HOST, protocol: "https:", method: "GET", path: "/weather" });
 
     // Anything else is answered by the gate itself, as a forward proxy would, and never leaves.
-    for (const url of ["https://example.com/", `https://evil.${ALLOWED_TEST_HOST}/`, `http://${ALLOWED_TEST_HOST}/`, `https://${ALLOWED_TEST_HOST}:8443/`]) {
+    for (const url of [
+      "https://example.com/",
+      `https://evil.${ALLOWED_TEST_HOST}/`,
+      `http://${ALLOWED_TEST_HOST}/`,
+      `https://${ALLOWED_TEST_HOST}:8443/`,
+    ]) {
       const seen = await agentFetch(imp, url);
       expect(seen.status, url).toBe(403);
       expect(seen.body, url).toMatch(/"outbound_refused".*impgate: outbound request refused/);

@@ -1,4 +1,4 @@
-import { describe, it, expect } from "vitest";
+import { describe, expect, it } from "vitest";
 import { callerFetch, createImp, type TestImp } from "./helpers.ts";
 
 function put(imp: TestImp, key: string, body: string): Promise<Response> {

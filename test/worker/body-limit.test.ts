@@ -1,5 +1,5 @@
-import { describe, it, expect, afterEach } from "vitest";
-import { TestDevice, callerFetch, createImp } from "./helpers.ts";
+import { afterEach, describe, expect, it } from "vitest";
+import { callerFetch, createImp, TestDevice } from "./helpers.ts";
 
 const LIMIT = 1024 * 1024;
 

@@ -1,9 +1,19 @@
 /** JWT challenge-response and bearer tokens, from the attacker's side (RFC 8725). */
-import { describe, it, expect, afterEach } from "vitest";
+
 import { env } from "cloudflare:workers";
-import { SignJWT, UnsecuredJWT, base64url, importJWK, type JWK } from "jose";
+import { base64url, importJWK, type JWK, SignJWT, UnsecuredJWT } from "jose";
+import { afterEach, describe, expect, it } from "vitest";
 import {
-  TestDevice, addCallerKey, admin, assertion, bearerToken, challengeNonce, createImp, edgeFetch, exchange, type TestImp,
+  addCallerKey,
+  admin,
+  assertion,
+  bearerToken,
+  challengeNonce,
+  createImp,
+  edgeFetch,
+  exchange,
+  TestDevice,
+  type TestImp,
 } from "./helpers.ts";
 
 const devices: TestDevice[] = [];
@@ -44,8 +54,9 @@ describe("JWT challenge-response", () => {
       const token = await bearerToken(imp, await addCallerKey(imp, alg));
       expect((await withBearer(imp, token)).status).toBe(200);
     }
-    const created = await (await admin(`/imps/${imp.impId}/credentials`, { method: "POST", body: JSON.stringify({ kind: "jwt-secret" }) }))
-      .json<{ credential: { id: string }; secret: string }>();
+    const created = await (
+      await admin(`/imps/${imp.impId}/credentials`, { method: "POST", body: JSON.stringify({ kind: "jwt-secret" }) })
+    ).json<{ credential: { id: string }; secret: string }>();
     const token = await bearerToken(imp, { credId: created.credential.id, key: new TextEncoder().encode(created.secret), alg: "HS256" });
     expect((await withBearer(imp, token)).status).toBe(200);
     expect(device.requests).toHaveLength(3);
@@ -74,9 +85,21 @@ describe("JWT challenge-response", () => {
     const { imp, device } = await onlineImp();
     const cred = await addCallerKey(imp);
     const nonce = await challengeNonce(imp);
-    const unsigned = new UnsecuredJWT({ nonce }).setIssuer(cred.credId).setAudience(imp.agentUrl).setIssuedAt().setExpirationTime("30s").encode();
+    const unsigned = new UnsecuredJWT({ nonce })
+      .setIssuer(cred.credId)
+      .setAudience(imp.agentUrl)
+      .setIssuedAt()
+      .setExpirationTime("30s")
+      .encode();
     await expectRefused(await exchange(imp, unsigned));
-    const bearer = new UnsecuredJWT({ ep: 0 }).setIssuer("impgate").setSubject(cred.credId).setAudience(imp.agentUrl).setIssuedAt().setExpirationTime("5m").setJti("x").encode();
+    const bearer = new UnsecuredJWT({ ep: 0 })
+      .setIssuer("impgate")
+      .setSubject(cred.credId)
+      .setAudience(imp.agentUrl)
+      .setIssuedAt()
+      .setExpirationTime("5m")
+      .setJti("x")
+      .encode();
     await expectRefused(await withBearer(imp, bearer), device);
   });
 
@@ -86,12 +109,20 @@ describe("JWT challenge-response", () => {
     // The attacker knows the caller's public key and the edge's public key, and tries them as HMAC secrets.
     const callerPublic = JSON.stringify(cred.publicJwk);
     const nonce = await challengeNonce(imp);
-    const forgedAssertion = await assertion({ credId: cred.credId, key: new TextEncoder().encode(callerPublic), alg: "HS256" }, { nonce, audience: imp.agentUrl });
+    const forgedAssertion = await assertion(
+      { credId: cred.credId, key: new TextEncoder().encode(callerPublic), alg: "HS256" },
+      { nonce, audience: imp.agentUrl },
+    );
     await expectRefused(await exchange(imp, forgedAssertion));
     const edgePublic = (await (await admin("/edge-key")).json<{ keys: JWK[] }>()).keys[0]!;
     const forgedToken = await new SignJWT({ ep: 0 })
-      .setProtectedHeader({ alg: "HS256", typ: "at+jwt" }).setIssuer("impgate").setSubject(cred.credId).setAudience(imp.agentUrl)
-      .setIssuedAt().setExpirationTime("5m").setJti("x")
+      .setProtectedHeader({ alg: "HS256", typ: "at+jwt" })
+      .setIssuer("impgate")
+      .setSubject(cred.credId)
+      .setAudience(imp.agentUrl)
+      .setIssuedAt()
+      .setExpirationTime("5m")
+      .setJti("x")
       .sign(new TextEncoder().encode(JSON.stringify(edgePublic)));
     await expectRefused(await withBearer(imp, forgedToken), device);
   });
@@ -101,7 +132,12 @@ describe("JWT challenge-response", () => {
     const cred = await addCallerKey(imp);
     const stranger = await addCallerKey(await createImp());
     await expectRefused(await exchange(imp, await assertion(stranger, { nonce: await challengeNonce(imp), audience: imp.agentUrl })));
-    await expectRefused(await exchange(imp, await assertion({ ...stranger, credId: cred.credId }, { nonce: await challengeNonce(imp), audience: imp.agentUrl })));
+    await expectRefused(
+      await exchange(
+        imp,
+        await assertion({ ...stranger, credId: cred.credId }, { nonce: await challengeNonce(imp), audience: imp.agentUrl }),
+      ),
+    );
   });
 
   it("refuses a token minted for agent A at agent B, and an assertion for the wrong audience", async () => {
@@ -125,7 +161,9 @@ describe("JWT challenge-response", () => {
       { iat: now, exp: now + 3600 },
     ];
     for (const times of cases) {
-      await expectRefused(await exchange(imp, await assertion(cred, { nonce: await challengeNonce(imp), audience: imp.agentUrl, ...times })));
+      await expectRefused(
+        await exchange(imp, await assertion(cred, { nonce: await challengeNonce(imp), audience: imp.agentUrl, ...times })),
+      );
     }
     const base = { iss: "impgate", sub: cred.credId, aud: imp.agentUrl, jti: "j", ep: 0 };
     await expectRefused(await withBearer(imp, await edgeSigned({ ...base, iat: now - 900, exp: now - 600 })), device);
@@ -167,9 +205,17 @@ describe("JWT challenge-response", () => {
     const { imp } = await onlineImp();
     const cred = await addCallerKey(imp);
     const jwt = await assertion(cred, { nonce: await challengeNonce(imp), audience: imp.agentUrl });
-    const ok = await edgeFetch(`${imp.agentUrl}/_auth/token`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ assertion: jwt }) });
+    const ok = await edgeFetch(`${imp.agentUrl}/_auth/token`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ assertion: jwt }),
+    });
     expect(ok.status).toBe(200);
-    const bad = await edgeFetch(`${imp.agentUrl}/_auth/token`, { method: "POST", headers: { "content-type": "application/json" }, body: "{oops" });
+    const bad = await edgeFetch(`${imp.agentUrl}/_auth/token`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{oops",
+    });
     expect(bad.status).toBe(400);
     expect((await edgeFetch(`${imp.agentUrl}/_auth/challenge`)).status).toBe(405);
   });

@@ -1,7 +1,8 @@
 /** Rotating codes (RFC 6238, SHA-256, 30 s, one step of drift), each usable once. */
-import { describe, it, expect, afterEach } from "vitest";
+
 import * as OTPAuth from "otpauth";
-import { TestDevice, admin, createImp, edgeFetch, type TestImp } from "./helpers.ts";
+import { afterEach, describe, expect, it } from "vitest";
+import { admin, createImp, edgeFetch, TestDevice, type TestImp } from "./helpers.ts";
 
 const devices: TestDevice[] = [];
 afterEach(() => {
@@ -13,9 +14,16 @@ async function totpImp(): Promise<{ imp: TestImp; device: TestDevice; totp: OTPA
   const device = await TestDevice.connect(imp);
   device.serve(() => ({ status: 200, body: "ok" }));
   devices.push(device);
-  const created = await (await admin(`/imps/${imp.impId}/credentials`, { method: "POST", body: JSON.stringify({ kind: "totp", label: "door" }) }))
-    .json<{ credential: { id: string }; secret: string; otpauthUri: string }>();
-  return { imp, device, totp: OTPAuth.URI.parse(created.otpauthUri) as OTPAuth.TOTP, credId: created.credential.id, uri: created.otpauthUri };
+  const created = await (
+    await admin(`/imps/${imp.impId}/credentials`, { method: "POST", body: JSON.stringify({ kind: "totp", label: "door" }) })
+  ).json<{ credential: { id: string }; secret: string; otpauthUri: string }>();
+  return {
+    imp,
+    device,
+    totp: OTPAuth.URI.parse(created.otpauthUri) as OTPAuth.TOTP,
+    credId: created.credential.id,
+    uri: created.otpauthUri,
+  };
 }
 
 function withCode(imp: TestImp, code: string): Promise<Response> {
@@ -40,7 +48,12 @@ describe("rotating codes", () => {
 
   it("accept one step of drift either way, and no more", async () => {
     const now = Date.now();
-    for (const [offset, ok] of [[-30_000, true], [30_000, true], [-90_000, false], [90_000, false]] as const) {
+    for (const [offset, ok] of [
+      [-30_000, true],
+      [30_000, true],
+      [-90_000, false],
+      [90_000, false],
+    ] as const) {
       const { imp, device, totp } = await totpImp();
       const res = await withCode(imp, totp.generate({ timestamp: now + offset }));
       expect(res.status, `offset ${offset}`).toBe(ok ? 200 : 401);

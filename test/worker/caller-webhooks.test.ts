@@ -1,7 +1,7 @@
 /** Signed webhooks in the formats real senders use, with a replay window. */
-import { describe, it, expect, afterEach } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { signWebhook, type WebhookFormat } from "../../protocol/index.ts";
-import { TestDevice, admin, createImp, edgeFetch, type TestImp } from "./helpers.ts";
+import { admin, createImp, edgeFetch, TestDevice, type TestImp } from "./helpers.ts";
 
 const devices: TestDevice[] = [];
 afterEach(() => {
@@ -19,7 +19,11 @@ async function webhookImp(format: WebhookFormat): Promise<{ imp: TestImp; device
 }
 
 function post(imp: TestImp, body: string, header: [string, string]): Promise<Response> {
-  return edgeFetch(`${imp.agentUrl}/hooks/push`, { method: "POST", headers: { [header[0]]: header[1], "content-type": "application/json" }, body });
+  return edgeFetch(`${imp.agentUrl}/hooks/push`, {
+    method: "POST",
+    headers: { [header[0]]: header[1], "content-type": "application/json" },
+    body,
+  });
 }
 
 const payload = JSON.stringify({ action: "opened", number: 42 });

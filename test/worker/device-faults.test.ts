@@ -1,7 +1,7 @@
-import { describe, it, expect } from "vitest";
 import fc from "fast-check";
-import { CloseCode, PROTOCOL_VERSION, encodeFrame } from "../../protocol/index.ts";
-import { TestDevice, callerFetch, createImp, within, type TestImp, connectedDevices } from "./helpers.ts";
+import { describe, expect, it } from "vitest";
+import { CloseCode, encodeFrame, PROTOCOL_VERSION } from "../../protocol/index.ts";
+import { callerFetch, connectedDevices, createImp, TestDevice, type TestImp, within } from "./helpers.ts";
 
 /** A frame with an arbitrary JSON header, bypassing the encoder's types. */
 function rawFrame(header: unknown, payload = new Uint8Array(0)): Uint8Array {
@@ -28,9 +28,12 @@ async function expectQueueIntact(imp: TestImp, device: TestDevice, id: string): 
   const { msg } = await device.nextOf("msg");
   expect(msg.id).toBe(id);
   device.ack(id);
-  await within(2000, (async () => {
-    while ((await statusOf(imp, id)) !== "delivered") await new Promise((r) => setTimeout(r, 20));
-  })());
+  await within(
+    2000,
+    (async () => {
+      while ((await statusOf(imp, id)) !== "delivered") await new Promise((r) => setTimeout(r, 20));
+    })(),
+  );
 }
 
 describe("a misbehaving device", () => {

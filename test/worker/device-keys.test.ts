@@ -1,8 +1,9 @@
 /** Revoking or replacing a device key drops the live socket at once; the old key cannot come back. */
-import { describe, it, expect, afterEach } from "vitest";
+
 import { exportJWK, generateKeyPair } from "jose";
+import { afterEach, describe, expect, it } from "vitest";
 import { CloseCode, signDeviceProof } from "../../protocol/index.ts";
-import { TestDevice, admin, callerFetch, createImp, within } from "./helpers.ts";
+import { admin, callerFetch, createImp, TestDevice, within } from "./helpers.ts";
 
 const devices: TestDevice[] = [];
 afterEach(() => {
@@ -15,9 +16,12 @@ describe("device keys", () => {
     const device = await TestDevice.connect(imp);
     devices.push(device);
     const pending = callerFetch(imp, "/slow");
-    await within(3000, (async () => {
-      while (device.requests.length === 0) await new Promise((r) => setTimeout(r, 10));
-    })());
+    await within(
+      3000,
+      (async () => {
+        while (device.requests.length === 0) await new Promise((r) => setTimeout(r, 10));
+      })(),
+    );
     expect((await admin(`/imps/${imp.impId}/device-key`, { method: "DELETE" })).status).toBe(200);
     expect((await within(2000, device.closed)).code).toBe(CloseCode.deviceRevoked);
     expect((await within(2000, pending)).status).toBe(502);
@@ -32,7 +36,10 @@ describe("device keys", () => {
     const old = await TestDevice.connect(imp);
     devices.push(old);
     const { privateKey, publicKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
-    const res = await admin(`/imps/${imp.impId}/device-key`, { method: "PUT", body: JSON.stringify({ devicePublicJwk: await exportJWK(publicKey) }) });
+    const res = await admin(`/imps/${imp.impId}/device-key`, {
+      method: "PUT",
+      body: JSON.stringify({ devicePublicJwk: await exportJWK(publicKey) }),
+    });
     expect(res.status).toBe(200);
     expect((await within(2000, old.closed)).code).toBe(CloseCode.deviceRevoked);
     const stale = await TestDevice.open(imp.impId);

@@ -1,7 +1,7 @@
-import { describe, it, expect } from "vitest";
-import { encodeFrame } from "../../protocol/index.ts";
-import { TestDevice, admin, callerFetch, createImp, within } from "./helpers.ts";
+import { describe, expect, it } from "vitest";
 import type { ImpStatus } from "../../durable-objects/imp-session.ts";
+import { encodeFrame } from "../../protocol/index.ts";
+import { admin, callerFetch, createImp, TestDevice, within } from "./helpers.ts";
 
 async function status(impId: string): Promise<ImpStatus> {
   const res = await admin(`/imps/${impId}`);
@@ -32,9 +32,12 @@ describe("device status", () => {
       expect((await status(imp.impId)).lastSeen).toBeGreaterThanOrEqual(pinged);
 
       device.send(encodeFrame({ t: "health", rttMs: 42.4 }));
-      await within(2000, (async () => {
-        while ((await status(imp.impId)).rttMs !== 42) await new Promise((r) => setTimeout(r, 20));
-      })());
+      await within(
+        2000,
+        (async () => {
+          while ((await status(imp.impId)).rttMs !== 42) await new Promise((r) => setTimeout(r, 20));
+        })(),
+      );
     } finally {
       device.close();
     }
@@ -44,9 +47,12 @@ describe("device status", () => {
     const imp = await createImp();
     const device = await TestDevice.connect(imp);
     device.send(encodeFrame({ t: "health", rttMs: 7 }));
-    await within(2000, (async () => {
-      while ((await status(imp.impId)).rttMs !== 7) await new Promise((r) => setTimeout(r, 20));
-    })());
+    await within(
+      2000,
+      (async () => {
+        while ((await status(imp.impId)).rttMs !== 7) await new Promise((r) => setTimeout(r, 20));
+      })(),
+    );
     const closing = Date.now();
     device.close();
     await device.closed;

@@ -1,6 +1,6 @@
-import { describe, it, expect } from "vitest";
+import { describe, expect, it } from "vitest";
 import { encodeFrame } from "../../protocol/index.ts";
-import { TestDevice, callerFetch, createImp, within, type TestImp, connectedDevices } from "./helpers.ts";
+import { callerFetch, connectedDevices, createImp, TestDevice, type TestImp, within } from "./helpers.ts";
 
 interface Event {
   seq: number;
@@ -69,7 +69,9 @@ describe("device → agent events", () => {
 
   it("returns text as a string and binary data as base64", async () => {
     const { imp, device } = await online();
-    device.send(encodeFrame({ t: "event", id: "e-text", name: "log", contentType: "text/plain; charset=utf-8" }, new TextEncoder().encode("héllo")));
+    device.send(
+      encodeFrame({ t: "event", id: "e-text", name: "log", contentType: "text/plain; charset=utf-8" }, new TextEncoder().encode("héllo")),
+    );
     await device.nextOf("ack");
     await device.event("blob", new Uint8Array([0, 255, 1]));
     const { latest } = await read(imp);

@@ -2,11 +2,12 @@
  * Property tests: arbitrary and mutated credentials never produce a 5xx and are never
  * accepted; nothing reaches the device.
  */
-import { describe, it, expect, beforeAll, afterAll } from "vitest";
+
 import fc from "fast-check";
 import * as OTPAuth from "otpauth";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signWebhook } from "../../protocol/index.ts";
-import { TestDevice, addCallerKey, admin, assertion, bearerToken, challengeNonce, createImp, edgeFetch, type TestImp } from "./helpers.ts";
+import { addCallerKey, admin, assertion, bearerToken, challengeNonce, createImp, edgeFetch, TestDevice, type TestImp } from "./helpers.ts";
 
 let imp: TestImp;
 let device: TestDevice;
@@ -22,8 +23,18 @@ beforeAll(async () => {
   token = await bearerToken(imp);
   const cred = await addCallerKey(imp);
   jwt = await assertion(cred, { nonce: await challengeNonce(imp), audience: imp.agentUrl });
-  webhookSecret = (await (await admin(`/imps/${imp.impId}/credentials`, { method: "POST", body: JSON.stringify({ kind: "webhook", format: "stripe" }) })).json<{ secret: string }>()).secret;
-  totp = OTPAuth.URI.parse((await (await admin(`/imps/${imp.impId}/credentials`, { method: "POST", body: JSON.stringify({ kind: "totp" }) })).json<{ otpauthUri: string }>()).otpauthUri) as OTPAuth.TOTP;
+  webhookSecret = (
+    await (
+      await admin(`/imps/${imp.impId}/credentials`, { method: "POST", body: JSON.stringify({ kind: "webhook", format: "stripe" }) })
+    ).json<{ secret: string }>()
+  ).secret;
+  totp = OTPAuth.URI.parse(
+    (
+      await (
+        await admin(`/imps/${imp.impId}/credentials`, { method: "POST", body: JSON.stringify({ kind: "totp" }) })
+      ).json<{ otpauthUri: string }>()
+    ).otpauthUri,
+  ) as OTPAuth.TOTP;
 });
 afterAll(() => device.close());
 
@@ -33,11 +44,14 @@ afterAll(() => device.close());
  * they are the same credential, not a mutated one.
  */
 const mutation = (s: string) =>
-  fc.tuple(fc.nat({ max: s.length - 1 }), fc.constantFrom("replace", "insert", "delete"), fc.constantFrom(..."ABCabc019-_.=+/ ")).map(([i, op, ch]) => {
-    if (op === "delete") return s.slice(0, i) + s.slice(i + 1);
-    if (op === "insert") return s.slice(0, i) + ch + s.slice(i);
-    return s.slice(0, i) + (s[i] === ch ? (ch === "A" ? "B" : "A") : ch) + s.slice(i + 1);
-  }).filter((m) => m.trim() !== s);
+  fc
+    .tuple(fc.nat({ max: s.length - 1 }), fc.constantFrom("replace", "insert", "delete"), fc.constantFrom(..."ABCabc019-_.=+/ "))
+    .map(([i, op, ch]) => {
+      if (op === "delete") return s.slice(0, i) + s.slice(i + 1);
+      if (op === "insert") return s.slice(0, i) + ch + s.slice(i);
+      return s.slice(0, i) + (s[i] === ch ? (ch === "A" ? "B" : "A") : ch) + s.slice(i + 1);
+    })
+    .filter((m) => m.trim() !== s);
 
 // Fixed seed per run is not used on purpose: every CI run explores new inputs.
 const RUNS = { numRuns: 150 };
@@ -67,7 +81,11 @@ describe("credential parsers under arbitrary input", () => {
   it("assertions: garbage and mutations never mint a token", async () => {
     await fc.assert(
       fc.asyncProperty(fc.oneof(fc.string({ maxLength: 300 }), mutation(jwt)), async (candidate) => {
-        const res = await edgeFetch(`${imp.agentUrl}/_auth/token`, { method: "POST", headers: { "content-type": "application/jwt" }, body: candidate });
+        const res = await edgeFetch(`${imp.agentUrl}/_auth/token`, {
+          method: "POST",
+          headers: { "content-type": "application/jwt" },
+          body: candidate,
+        });
         expect(refusal(res.status), `status ${res.status}`).toBe(true);
       }),
       RUNS,
@@ -103,17 +121,27 @@ describe("credential parsers under arbitrary input", () => {
   it("rotating codes: anything but the current code is refused", async () => {
     const current = totp.generate();
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.string({ maxLength: 12 }), fc.integer({ min: 0, max: 999_999 }).map((n) => String(n).padStart(6, "0"))), async (code) => {
-        fc.pre(code !== current && code !== totp.generate({ timestamp: Date.now() - 30_000 }) && code !== totp.generate({ timestamp: Date.now() + 30_000 }));
-        const headers = new Headers();
-        try {
-          headers.set("x-imp-code", code);
-        } catch {
-          return;
-        }
-        const res = await edgeFetch(`${imp.agentUrl}/x`, { headers });
-        expect(refusal(res.status), `status ${res.status}`).toBe(true);
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.string({ maxLength: 12 }),
+          fc.integer({ min: 0, max: 999_999 }).map((n) => String(n).padStart(6, "0")),
+        ),
+        async (code) => {
+          fc.pre(
+            code !== current &&
+              code !== totp.generate({ timestamp: Date.now() - 30_000 }) &&
+              code !== totp.generate({ timestamp: Date.now() + 30_000 }),
+          );
+          const headers = new Headers();
+          try {
+            headers.set("x-imp-code", code);
+          } catch {
+            return;
+          }
+          const res = await edgeFetch(`${imp.agentUrl}/x`, { headers });
+          expect(refusal(res.status), `status ${res.status}`).toBe(true);
+        },
+      ),
       RUNS,
     );
     expect(device.requests).toHaveLength(0);

@@ -1,7 +1,7 @@
-import { describe, it, expect, afterEach } from "vitest";
-import { SignJWT, generateKeyPair } from "jose";
+import { generateKeyPair, SignJWT } from "jose";
+import { afterEach, describe, expect, it } from "vitest";
 import { CloseCode, DEVICE_PROOF_AUDIENCE, DEVICE_PROOF_TYP, encodeFrame, signDeviceProof } from "../../protocol/index.ts";
-import { TestDevice, callerFetch, createImp, edgeFetch, within, type TestImp } from "./helpers.ts";
+import { callerFetch, createImp, edgeFetch, TestDevice, type TestImp, within } from "./helpers.ts";
 
 describe("device handshake", () => {
   const devices: TestDevice[] = [];
@@ -71,7 +71,10 @@ describe("device handshake", () => {
     const old = Math.floor(Date.now() / 1000) - 600;
     const proof = await new SignJWT({ nonce: challenge.nonce })
       .setProtectedHeader({ alg: "EdDSA", typ: DEVICE_PROOF_TYP })
-      .setSubject(imp.impId).setAudience(DEVICE_PROOF_AUDIENCE).setIssuedAt(old).setExpirationTime(old + 60)
+      .setSubject(imp.impId)
+      .setAudience(DEVICE_PROOF_AUDIENCE)
+      .setIssuedAt(old)
+      .setExpirationTime(old + 60)
       .sign(imp.deviceKey);
     await device.hello(proof);
     expect((await within(2000, device.closed)).code).toBe(CloseCode.staleNonce);

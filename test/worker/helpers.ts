@@ -3,11 +3,17 @@
  * protocol over a real websocket to the worker (the daemon's protocol, in the runtime).
  */
 import { env, exports } from "cloudflare:workers";
+import { base64url, type CryptoKey, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { afterEach } from "vitest";
-import { SignJWT, base64url, calculateJwkThumbprint, exportJWK, generateKeyPair, type CryptoKey, type JWK } from "jose";
 import {
-  PROTOCOL_VERSION, decodeFrame, encodeFrame, importVerifyKey, signDeviceProof, verifyEdgeProof,
-  type Frame, type MessageOf,
+  decodeFrame,
+  encodeFrame,
+  type Frame,
+  importVerifyKey,
+  type MessageOf,
+  PROTOCOL_VERSION,
+  signDeviceProof,
+  verifyEdgeProof,
 } from "../../protocol/index.ts";
 
 export const ORIGIN = "https://edge.test";
@@ -54,7 +60,10 @@ export async function createImp(label = "test"): Promise<TestImp> {
 }
 
 /** A caller key registered as a `jwt` credential of the imp; its id is the key's thumbprint. */
-export async function addCallerKey(imp: TestImp, alg: "EdDSA" | "ES256" = "EdDSA"): Promise<{ credId: string; key: CryptoKey; alg: string; publicJwk: JWK }> {
+export async function addCallerKey(
+  imp: TestImp,
+  alg: "EdDSA" | "ES256" = "EdDSA",
+): Promise<{ credId: string; key: CryptoKey; alg: string; publicJwk: JWK }> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { crv: alg === "EdDSA" ? "Ed25519" : undefined, extractable: true });
   const publicJwk = await exportJWK(publicKey);
   const res = await admin(`/imps/${imp.impId}/credentials`, { method: "POST", body: JSON.stringify({ kind: "jwt", publicJwk }) });
@@ -84,7 +93,11 @@ export function assertion(
 }
 
 export async function exchange(imp: TestImp, jwt: string, headers: Record<string, string> = {}): Promise<Response> {
-  return edgeFetch(`${imp.agentUrl}/_auth/token`, { method: "POST", headers: { "content-type": "application/jwt", ...headers }, body: jwt });
+  return edgeFetch(`${imp.agentUrl}/_auth/token`, {
+    method: "POST",
+    headers: { "content-type": "application/jwt", ...headers },
+    body: jwt,
+  });
 }
 
 /** A fresh bearer token for `imp`, through the real challenge-response. */
@@ -172,7 +185,10 @@ export class TestDevice {
 
   /** Resolves to true if no frame of type `t` arrives within `ms`. */
   async quiet(t: Frame["msg"]["t"], ms = 300): Promise<boolean> {
-    return this.nextOf(t, ms).then(() => false, () => true);
+    return this.nextOf(t, ms).then(
+      () => false,
+      () => true,
+    );
   }
 
   private nextWhere(accept: (f: Frame) => boolean, ms: number, what: string): Promise<Frame> {
@@ -198,7 +214,9 @@ export class TestDevice {
   async handshake(imp: TestImp, opts: { key?: CryptoKey; impId?: string } = {}): Promise<void> {
     const challenge = await this.challenge();
     await verifyEdgeProof(await Promise.all(imp.edgeKeys.map((k) => importVerifyKey(k))), challenge.proof, {
-      impId: imp.impId, nonce: challenge.nonce, cnonce: this.cnonce,
+      impId: imp.impId,
+      nonce: challenge.nonce,
+      cnonce: this.cnonce,
     });
     await this.hello(await signDeviceProof(opts.key ?? imp.deviceKey, "EdDSA", { impId: opts.impId ?? imp.impId, nonce: challenge.nonce }));
     const { msg } = await this.next();
@@ -222,11 +240,17 @@ export class TestDevice {
     const bytes = data instanceof Uint8Array ? data : new TextEncoder().encode(JSON.stringify(data));
     const contentType = data instanceof Uint8Array ? "application/octet-stream" : "application/json";
     this.send(encodeFrame({ t: "event", id, name, contentType }, bytes));
-    return this.nextWhere((f) => (f.msg.t === "ack" || f.msg.t === "error") && (f.msg.t === "ack" ? f.msg.id : f.msg.ref) === id, 3000, `answer to event ${id}`);
+    return this.nextWhere(
+      (f) => (f.msg.t === "ack" || f.msg.t === "error") && (f.msg.t === "ack" ? f.msg.id : f.msg.ref) === id,
+      3000,
+      `answer to event ${id}`,
+    );
   }
 
   /** Answers every agent request with `reply` until closed. */
-  serve(reply: (req: MessageOf<"req">, body: Uint8Array) => { status: number; headers?: [string, string][]; body?: Uint8Array | string }): void {
+  serve(
+    reply: (req: MessageOf<"req">, body: Uint8Array) => { status: number; headers?: [string, string][]; body?: Uint8Array | string },
+  ): void {
     const loop = async () => {
       for (;;) {
         const frame = await new Promise<Frame>((resolve) => {

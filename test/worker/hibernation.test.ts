@@ -1,8 +1,8 @@
-import { describe, it, expect, afterEach } from "vitest";
-import { env } from "cloudflare:workers";
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
-import { TestDevice, callerFetch, createImp, within, type TestImp } from "./helpers.ts";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it } from "vitest";
 import type { ImpSession } from "../../durable-objects/imp-session.ts";
+import { callerFetch, createImp, TestDevice, type TestImp, within } from "./helpers.ts";
 
 async function send(imp: TestImp, body: string): Promise<string> {
   const res = await callerFetch(imp, "/_messages?name=cmd", { method: "POST", body });
@@ -11,11 +11,15 @@ async function send(imp: TestImp, body: string): Promise<string> {
 }
 
 async function waitForStatus(imp: TestImp, id: string, want: string): Promise<void> {
-  await within(3000, (async () => {
-    while ((await (await callerFetch(imp, `/_messages/${id}`)).json<{ status: string }>()).status !== want) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  })(), `message ${want}`);
+  await within(
+    3000,
+    (async () => {
+      while ((await (await callerFetch(imp, `/_messages/${id}`)).json<{ status: string }>()).status !== want) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })(),
+    `message ${want}`,
+  );
 }
 
 describe("the imp's object evicted with the device socket hibernated", () => {
@@ -48,7 +52,12 @@ describe("the imp's object evicted with the device socket hibernated", () => {
 
     device.serve(() => ({ status: 200, body: "still here" }));
     expect(await (await callerFetch(imp, "/x")).text()).toBe("still here");
-    expect(await within(200, device.closed).then(() => "closed", () => "open")).toBe("open");
+    expect(
+      await within(200, device.closed).then(
+        () => "closed",
+        () => "open",
+      ),
+    ).toBe("open");
     // And it really was a fresh instance that did all this.
     expect(await runInDurableObject(stub, (instance: ImpSession) => "beforeEviction" in instance)).toBe(false);
   });

@@ -1,5 +1,5 @@
-import { describe, it, expect, afterEach } from "vitest";
-import { TestDevice, createImp, edgeFetch } from "./helpers.ts";
+import { afterEach, describe, expect, it } from "vitest";
+import { createImp, edgeFetch, TestDevice } from "./helpers.ts";
 
 describe("HTTPS only", () => {
   let device: TestDevice | undefined;

@@ -1,8 +1,8 @@
-import { describe, it, expect, afterEach } from "vitest";
-import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { TestDevice, admin, callerFetch, createImp, type TestImp } from "./helpers.ts";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it } from "vitest";
 import type { ImpSession } from "../../durable-objects/imp-session.ts";
+import { admin, callerFetch, createImp, TestDevice, type TestImp } from "./helpers.ts";
 
 async function send(imp: TestImp, query = ""): Promise<Response> {
   return callerFetch(imp, `/_messages?name=n${query}`, { method: "POST", body: "data" });

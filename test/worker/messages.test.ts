@@ -1,5 +1,5 @@
-import { describe, it, expect, afterEach } from "vitest";
-import { TestDevice, callerFetch, createImp, edgeFetch, within, type TestImp } from "./helpers.ts";
+import { afterEach, describe, expect, it } from "vitest";
+import { callerFetch, createImp, edgeFetch, TestDevice, type TestImp, within } from "./helpers.ts";
 
 interface Accepted {
   id: string;
@@ -10,7 +10,11 @@ interface Accepted {
 }
 
 async function send(imp: TestImp, name: string, body: string, query = ""): Promise<Accepted> {
-  const res = await callerFetch(imp, `/_messages?name=${name}${query}`, { method: "POST", body, headers: { "content-type": "text/plain" } });
+  const res = await callerFetch(imp, `/_messages?name=${name}${query}`, {
+    method: "POST",
+    body,
+    headers: { "content-type": "text/plain" },
+  });
   expect(res.status).toBe(202);
   return res.json<Accepted>();
 }
@@ -36,7 +40,11 @@ describe("agent → device messages", () => {
 
   it("accepts a message with 202 and an id while the device is offline, and delivers it when it connects", async () => {
     const imp = await createImp();
-    const res = await callerFetch(imp, "/_messages?name=open-door", { method: "POST", body: '{"door":1}', headers: { "content-type": "application/json" } });
+    const res = await callerFetch(imp, "/_messages?name=open-door", {
+      method: "POST",
+      body: '{"door":1}',
+      headers: { "content-type": "application/json" },
+    });
     expect(res.status).toBe(202);
     const accepted = await res.json<Accepted>();
     expect(accepted).toMatchObject({ name: "open-door", status: "queued" });
@@ -50,9 +58,12 @@ describe("agent → device messages", () => {
     expect(text(payload)).toBe('{"door":1}');
     expect((await statusOf(imp, accepted.id)).status).toBe("queued");
     device.ack(msg.id);
-    await within(2000, (async () => {
-      while ((await statusOf(imp, accepted.id)).status !== "delivered") await new Promise((r) => setTimeout(r, 20));
-    })());
+    await within(
+      2000,
+      (async () => {
+        while ((await statusOf(imp, accepted.id)).status !== "delivered") await new Promise((r) => setTimeout(r, 20));
+      })(),
+    );
     expect((await statusOf(imp, accepted.id)).deliveredAt).toBeGreaterThan(0);
   });
 
@@ -90,9 +101,12 @@ describe("agent → device messages", () => {
     expect((await first.nextOf("msg")).msg.id).toBe(a.id);
     expect((await first.nextOf("msg")).msg.id).toBe(b.id);
     first.ack(a.id);
-    await within(2000, (async () => {
-      while ((await statusOf(imp, a.id)).status !== "delivered") await new Promise((r) => setTimeout(r, 20));
-    })());
+    await within(
+      2000,
+      (async () => {
+        while ((await statusOf(imp, a.id)).status !== "delivered") await new Promise((r) => setTimeout(r, 20));
+      })(),
+    );
     first.close();
     await first.closed;
 
@@ -130,7 +144,11 @@ describe("agent → device messages", () => {
     const bad = await callerFetch(imp, "/_messages?name=no%20spaces", { method: "POST", body: "x" });
     expect(bad.status).toBe(400);
     expect((await bad.json<{ error: { code: string } }>()).error.code).toBe("bad_name");
-    const longType = await callerFetch(imp, "/_messages", { method: "POST", body: "x", headers: { "content-type": `text/${"x".repeat(300)}` } });
+    const longType = await callerFetch(imp, "/_messages", {
+      method: "POST",
+      body: "x",
+      headers: { "content-type": `text/${"x".repeat(300)}` },
+    });
     expect(longType.status).toBe(400);
     const big = await callerFetch(imp, "/_messages", { method: "POST", body: new Uint8Array(64 * 1024 + 1) });
     expect(big.status).toBe(413);

@@ -1,8 +1,9 @@
 /** A credential that arrives over plain HTTP is exposed: it is burned, the event audited, and HTTP refused. */
-import { describe, it, expect, afterEach } from "vitest";
+
 import * as OTPAuth from "otpauth";
+import { afterEach, describe, expect, it } from "vitest";
 import { signWebhook } from "../../protocol/index.ts";
-import { TestDevice, admin, bearerToken, createImp, edgeFetch, type TestImp } from "./helpers.ts";
+import { admin, bearerToken, createImp, edgeFetch, TestDevice, type TestImp } from "./helpers.ts";
 
 const devices: TestDevice[] = [];
 afterEach(() => {
@@ -20,7 +21,8 @@ async function online(): Promise<{ imp: TestImp; device: TestDevice }> {
 const http = (imp: TestImp, path = "/x") => imp.agentUrl.replace("https://", "http://") + path;
 
 async function auditEvents(imp: TestImp): Promise<{ event: string; detail: Record<string, unknown> }[]> {
-  return (await (await admin(`/imps/${imp.impId}/audit`)).json<{ entries: { event: string; detail: Record<string, unknown> }[] }>()).entries;
+  return (await (await admin(`/imps/${imp.impId}/audit`)).json<{ entries: { event: string; detail: Record<string, unknown> }[] }>())
+    .entries;
 }
 
 describe("credentials over plain HTTP", () => {
@@ -43,7 +45,9 @@ describe("credentials over plain HTTP", () => {
 
   it("burns a rotating code sent over HTTP", async () => {
     const { imp, device } = await online();
-    const created = await (await admin(`/imps/${imp.impId}/credentials`, { method: "POST", body: JSON.stringify({ kind: "totp" }) })).json<{ otpauthUri: string }>();
+    const created = await (await admin(`/imps/${imp.impId}/credentials`, { method: "POST", body: JSON.stringify({ kind: "totp" }) })).json<{
+      otpauthUri: string;
+    }>();
     const code = (OTPAuth.URI.parse(created.otpauthUri) as OTPAuth.TOTP).generate();
     expect((await edgeFetch(http(imp), { headers: { "x-imp-code": code } })).status).toBe(401);
     expect((await edgeFetch(`${imp.agentUrl}/x`, { headers: { "x-imp-code": code } })).status).toBe(401);
@@ -53,7 +57,9 @@ describe("credentials over plain HTTP", () => {
 
   it("burns a webhook signature sent over HTTP", async () => {
     const { imp, device } = await online();
-    const created = await (await admin(`/imps/${imp.impId}/credentials`, { method: "POST", body: JSON.stringify({ kind: "webhook", format: "github" }) })).json<{ secret: string }>();
+    const created = await (
+      await admin(`/imps/${imp.impId}/credentials`, { method: "POST", body: JSON.stringify({ kind: "webhook", format: "github" }) })
+    ).json<{ secret: string }>();
     const body = '{"push":1}';
     const [name, value] = await signWebhook("github", created.secret, new TextEncoder().encode(body));
     expect((await edgeFetch(http(imp), { method: "POST", headers: { [name]: value }, body })).status).toBe(401);

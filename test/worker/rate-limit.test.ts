@@ -1,7 +1,8 @@
 /** Failed attempts are counted per client and per agent; past the threshold: 429 with Retry-After, before verification. */
-import { describe, it, expect, afterEach } from "vitest";
+
 import * as OTPAuth from "otpauth";
-import { TestDevice, admin, bearerToken, createImp, edgeFetch, randomClient, type TestImp } from "./helpers.ts";
+import { afterEach, describe, expect, it } from "vitest";
+import { admin, bearerToken, createImp, edgeFetch, randomClient, TestDevice, type TestImp } from "./helpers.ts";
 
 const devices: TestDevice[] = [];
 afterEach(() => {
@@ -13,7 +14,9 @@ async function totpImp(): Promise<{ imp: TestImp; device: TestDevice; totp: OTPA
   const device = await TestDevice.connect(imp);
   device.serve(() => ({ status: 200 }));
   devices.push(device);
-  const created = await (await admin(`/imps/${imp.impId}/credentials`, { method: "POST", body: JSON.stringify({ kind: "totp" }) })).json<{ otpauthUri: string }>();
+  const created = await (await admin(`/imps/${imp.impId}/credentials`, { method: "POST", body: JSON.stringify({ kind: "totp" }) })).json<{
+    otpauthUri: string;
+  }>();
   return { imp, device, totp: OTPAuth.URI.parse(created.otpauthUri) as OTPAuth.TOTP };
 }
 

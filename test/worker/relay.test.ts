@@ -1,5 +1,5 @@
-import { describe, it, expect } from "vitest";
-import { TestDevice, admin, callerFetch, createImp, within, connectedDevices } from "./helpers.ts";
+import { describe, expect, it } from "vitest";
+import { admin, callerFetch, connectedDevices, createImp, TestDevice, within } from "./helpers.ts";
 
 describe("agent request relay", () => {
   const { online, track } = connectedDevices();
@@ -8,7 +8,12 @@ describe("agent request relay", () => {
     const { imp, device } = await online();
     device.serve((req, body) => ({
       status: 201,
-      headers: [["content-type", "application/octet-stream"], ["set-cookie", "a=1"], ["set-cookie", "b=2"], ["x-echo-method", req.method]],
+      headers: [
+        ["content-type", "application/octet-stream"],
+        ["set-cookie", "a=1"],
+        ["set-cookie", "b=2"],
+        ["x-echo-method", req.method],
+      ],
       body: new Uint8Array([...body].reverse()),
     }));
     const res = await callerFetch(imp, `/garage/door?state=open&x=%20y`, {
@@ -29,7 +34,12 @@ describe("agent request relay", () => {
     const { imp, device } = await online();
     device.serve(() => ({ status: 204 }));
     await callerFetch(imp, `/x`, {
-      headers: { authorization: "Bearer secret-token", "x-forwarded-proto": "https", connection: "keep-alive", "impgate-message-id": "forged" },
+      headers: {
+        authorization: "Bearer secret-token",
+        "x-forwarded-proto": "https",
+        connection: "keep-alive",
+        "impgate-message-id": "forged",
+      },
     });
     const names = device.requests[0]!.headers.map(([n]) => n);
     // impgate-* headers are the daemon's own (message delivery): a caller cannot forge them.
@@ -63,9 +73,12 @@ describe("agent request relay", () => {
   it("answers 502 at once for every pending request when the device drops", async () => {
     const { imp, device } = await online();
     const pending = [callerFetch(imp, `/a`), callerFetch(imp, `/b`)];
-    await within(3000, (async () => {
-      while (device.requests.length < 2) await new Promise((r) => setTimeout(r, 10));
-    })());
+    await within(
+      3000,
+      (async () => {
+        while (device.requests.length < 2) await new Promise((r) => setTimeout(r, 10));
+      })(),
+    );
     const dropped = Date.now();
     device.close(1001);
     const responses = await within(2000, Promise.all(pending), "502s");

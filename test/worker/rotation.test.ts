@@ -1,6 +1,6 @@
 /** Rotating an agent URL: the old one is dead at once, indistinguishable from one that never existed. */
-import { describe, it, expect, afterEach } from "vitest";
-import { TestDevice, admin, bearerToken, callerFetch, createImp, edgeFetch, type TestImp } from "./helpers.ts";
+import { afterEach, describe, expect, it } from "vitest";
+import { admin, bearerToken, callerFetch, createImp, edgeFetch, TestDevice, type TestImp } from "./helpers.ts";
 
 const devices: TestDevice[] = [];
 afterEach(() => {

@@ -4,11 +4,11 @@
  * so a forged or garbage token never reaches a Durable Object; revocation is enforced by
  * the imp's object through `ep` (the imp's auth epoch) and the credential's state.
  */
-import { SignJWT, jwtVerify } from "jose";
+import { jwtVerify, SignJWT } from "jose";
 import { ACCESS_TOKEN_ISSUER, ACCESS_TOKEN_TYP, isCanonicalCompact } from "../../protocol/index.ts";
-import { joseFailure, type AuthFailure } from "./failures.ts";
 import type { EdgeKey } from "../edge-key.ts";
 import { Memo } from "../memo.ts";
+import { type AuthFailure, joseFailure } from "./failures.ts";
 
 export const ACCESS_TOKEN_TTL_S = 300;
 
@@ -22,7 +22,10 @@ export interface AccessClaims {
   jti: string;
 }
 
-export async function mintAccessToken(key: EdgeKey, claims: { credId: string; audience: string; ep: number; ttlS?: number }): Promise<string> {
+export async function mintAccessToken(
+  key: EdgeKey,
+  claims: { credId: string; audience: string; ep: number; ttlS?: number },
+): Promise<string> {
   return new SignJWT({ ep: claims.ep })
     .setProtectedHeader({ alg: key.alg, typ: ACCESS_TOKEN_TYP, kid: key.kid })
     .setIssuer(ACCESS_TOKEN_ISSUER)

@@ -7,16 +7,16 @@
  * Rate limits are checked first, before any verification.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { TOTP_HEADER, WEBHOOK_FORMATS, WEBHOOK_HEADERS, parseWebhookSignature } from "../../protocol/index.ts";
 import type { AgentCall, CallerProof, Denial } from "../../durable-objects/agent-call.ts";
-import type { AuthFailure } from "./failures.ts";
-import type { AgentEnv } from "../env.ts";
+import { parseWebhookSignature, TOTP_HEADER, WEBHOOK_FORMATS, WEBHOOK_HEADERS } from "../../protocol/index.ts";
 import { edgeKey } from "../edge-key.ts";
+import type { AgentEnv } from "../env.ts";
 import { notFoundError } from "../errors.ts";
 import { isHttps } from "../middleware/https-only.ts";
 import { verifyAccessToken } from "./access-token.ts";
 import { assertionClaims } from "./assertion.ts";
 import { auditWorkerFailure } from "./failure-audit.ts";
+import type { AuthFailure } from "./failures.ts";
 import { RateGuard } from "./rate-guard.ts";
 import { clientAddress, insecure, rateLimited, unauthorized } from "./refusals.ts";
 
@@ -91,7 +91,8 @@ export const plainHttpRule: MiddlewareHandler<AgentEnv> = async (c, next) => {
   if (isHttps(c.req.raw)) return next();
   const parsed = await readCredential(c, c.var.agent.agentUrl);
   const caller: CallerProof = "caller" in parsed ? parsed.caller : { kind: "none" };
-  const body = caller.kind === "webhook" || c.req.path.endsWith("/_auth/token") ? new Uint8Array(await c.req.arrayBuffer()) : new Uint8Array(0);
+  const body =
+    caller.kind === "webhook" || c.req.path.endsWith("/_auth/token") ? new Uint8Array(await c.req.arrayBuffer()) : new Uint8Array(0);
   // An assertion sent in the clear is spent too: its nonce can no longer be redeemed.
   const nonce = c.req.path.endsWith("/_auth/token") ? assertionClaims(new TextDecoder().decode(body))?.nonce : undefined;
   const verdict = await c.var.agent.stub.plainHttp(callFor(c, caller), caller.kind === "webhook" ? body : new Uint8Array(0), nonce);

@@ -4,8 +4,8 @@
  * batched per imp and written in the background, at most once per window per isolate.
  */
 import type { AgentCall } from "../../durable-objects/agent-call.ts";
-import type { AuthFailure } from "./failures.ts";
 import type { ImpSession } from "../../durable-objects/imp-session.ts";
+import type { AuthFailure } from "./failures.ts";
 
 const WINDOW_MS = 10_000;
 const MAX_BATCH = 50;
@@ -26,7 +26,11 @@ interface Batch {
 const batches = new Map<string, Batch>();
 
 export function auditWorkerFailure(
-  waitUntil: (p: Promise<unknown>) => void, impId: string, stub: DurableObjectStub<ImpSession>, call: AgentCall, reason: AuthFailure,
+  waitUntil: (p: Promise<unknown>) => void,
+  impId: string,
+  stub: DurableObjectStub<ImpSession>,
+  call: AgentCall,
+  reason: AuthFailure,
 ): void {
   let batch = batches.get(impId);
   if (!batch) batches.set(impId, (batch = { entries: [], dropped: 0, lastFlush: 0, scheduled: false }));
@@ -37,14 +41,16 @@ export function auditWorkerFailure(
   const wait = Math.max(0, batch.lastFlush + WINDOW_MS - Date.now());
   const b = batch;
   waitUntil(
-    new Promise((r) => setTimeout(r, wait)).then(async () => {
-      const entries = b.entries.splice(0);
-      const dropped = b.dropped;
-      b.dropped = 0;
-      b.scheduled = false;
-      b.lastFlush = Date.now();
-      if (batches.size > 1000) batches.delete(impId);
-      await stub.recordAuthFailures(call, entries, dropped);
-    }).catch(() => {}),
+    new Promise((r) => setTimeout(r, wait))
+      .then(async () => {
+        const entries = b.entries.splice(0);
+        const dropped = b.dropped;
+        b.dropped = 0;
+        b.scheduled = false;
+        b.lastFlush = Date.now();
+        if (batches.size > 1000) batches.delete(impId);
+        await stub.recordAuthFailures(call, entries, dropped);
+      })
+      .catch(() => {}),
   );
 }

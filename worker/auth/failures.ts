@@ -6,9 +6,23 @@ import { errors } from "jose";
 
 /** Reason codes for refusals: they go to the audit log, never to the caller. */
 export type AuthFailure =
-  | "missing_credential" | "malformed" | "bad_signature" | "alg_not_allowed" | "wrong_audience" | "wrong_issuer"
-  | "expired" | "not_yet_valid" | "lifetime_too_long" | "unknown_credential" | "revoked" | "replayed_nonce"
-  | "bad_nonce" | "bad_code" | "code_reused" | "stale_signature" | "replayed_signature";
+  | "missing_credential"
+  | "malformed"
+  | "bad_signature"
+  | "alg_not_allowed"
+  | "wrong_audience"
+  | "wrong_issuer"
+  | "expired"
+  | "not_yet_valid"
+  | "lifetime_too_long"
+  | "unknown_credential"
+  | "revoked"
+  | "replayed_nonce"
+  | "bad_nonce"
+  | "bad_code"
+  | "code_reused"
+  | "stale_signature"
+  | "replayed_signature";
 
 export function joseFailure(err: unknown): AuthFailure {
   if (err instanceof errors.JWTExpired) return "expired";

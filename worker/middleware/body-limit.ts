@@ -2,10 +2,11 @@
  * Request bodies over the limit get 413 before they are buffered whole: a declared
  * Content-Length is refused at once, a chunked body as soon as the count passes the limit.
  */
-import { bodyLimit as honoBodyLimit } from "hono/body-limit";
+
 import type { MiddlewareHandler } from "hono";
+import { bodyLimit as honoBodyLimit } from "hono/body-limit";
+import { type AppEnv, DEFAULT_MAX_BODY_BYTES, intVar } from "../env.ts";
 import { ApiError } from "../errors.ts";
-import { DEFAULT_MAX_BODY_BYTES, intVar, type AppEnv } from "../env.ts";
 
 /** A body limit of `maxSize` bytes (a number, or read from the bindings per request). */
 export function limitBody(maxSize: number | ((env: AppEnv["Bindings"]) => number)): MiddlewareHandler<AppEnv> {

@@ -8,15 +8,15 @@
  *   PUT    /agent/outbound { hosts } → the hosts agent code may reach over HTTPS
  *   GET    /agent/logs[?after=C][&limit=N] → { entries, cursor }
  */
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../env.ts";
-import { ApiError } from "../errors.ts";
-import { clientAddress } from "../auth/refusals.ts";
-import { limitBody } from "../middleware/body-limit.ts";
 import { MAX_AGENT_CODE_BYTES, MAX_OUTBOUND_HOSTS } from "../../durable-objects/agent-code.ts";
 import { LOG_LINES_KEPT } from "../../durable-objects/agent-logs.ts";
 import type { Outcome } from "../../durable-objects/outcome.ts";
+import { clientAddress } from "../auth/refusals.ts";
+import type { AppEnv } from "../env.ts";
+import { ApiError } from "../errors.ts";
+import { limitBody } from "../middleware/body-limit.ts";
 import { parseBody } from "./admin-input.ts";
 
 export const agentAdminRoutes = new Hono<AppEnv>();
@@ -88,7 +88,8 @@ const LogsQuery = z.object({
 
 agentAdminRoutes.get("/logs", async (c) => {
   const parsed = LogsQuery.safeParse(c.req.query());
-  if (!parsed.success) throw new ApiError(400, "bad_request", `${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success)
+    throw new ApiError(400, "bad_request", `${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
   const logs = await session(c).readAgentLogs(parsed.data);
   if (!logs) throw impNotFound();
   return c.json(logs);

@@ -3,14 +3,14 @@
  * returned once in the creation response, and kept only in the imp's own storage.
  */
 import { Hono } from "hono";
-import { z } from "zod";
 import { base64url, calculateJwkThumbprint } from "jose";
 import * as OTPAuth from "otpauth";
+import { z } from "zod";
+import type { Credential } from "../../durable-objects/credentials.ts";
+import { algorithmForJwk, TOTP, WEBHOOK_FORMATS, WEBHOOK_HEADERS } from "../../protocol/index.ts";
+import { clientAddress } from "../auth/refusals.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
-import { clientAddress } from "../auth/refusals.ts";
-import { TOTP, WEBHOOK_FORMATS, WEBHOOK_HEADERS, algorithmForJwk } from "../../protocol/index.ts";
-import type { Credential } from "../../durable-objects/credentials.ts";
 import { PublicJwk, parseBody, publicJwkOf } from "./admin-input.ts";
 
 export const credentialRoutes = new Hono<AppEnv>();
@@ -55,7 +55,14 @@ credentialRoutes.post("/", async (c) => {
       const secret = new OTPAuth.Secret({ size: 20 }).base32;
       cred = { ...base, id: randomId("totp"), kind: "totp", secret };
       extra.secret = secret;
-      extra.otpauthUri = new OTPAuth.TOTP({ issuer: "impgate", label: base.label, secret, algorithm: TOTP.algorithm, digits: TOTP.digits, period: TOTP.period }).toString();
+      extra.otpauthUri = new OTPAuth.TOTP({
+        issuer: "impgate",
+        label: base.label,
+        secret,
+        algorithm: TOTP.algorithm,
+        digits: TOTP.digits,
+        period: TOTP.period,
+      }).toString();
       break;
     }
   }

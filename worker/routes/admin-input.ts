@@ -1,11 +1,17 @@
 /** Validation of admin API bodies: one 400 shape naming the field at fault. */
-import { z } from "zod";
+
 import type { JWK } from "jose";
-import { ApiError } from "../errors.ts";
+import { z } from "zod";
 import { algorithmForJwk } from "../../protocol/index.ts";
+import { ApiError } from "../errors.ts";
 
 export const PublicJwk = z
-  .looseObject({ kty: z.enum(["OKP", "EC"]), crv: z.enum(["Ed25519", "P-256"]), x: z.string().min(1).max(128), y: z.string().max(128).optional() })
+  .looseObject({
+    kty: z.enum(["OKP", "EC"]),
+    crv: z.enum(["Ed25519", "P-256"]),
+    x: z.string().min(1).max(128),
+    y: z.string().max(128).optional(),
+  })
   .refine((jwk) => !("d" in jwk), "send the public key only");
 
 /** The public members only (kid, alg, use and anything else are dropped), checked to be a usable key. */

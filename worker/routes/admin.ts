@@ -4,16 +4,16 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
+import { MAX_QUEUE_LIMIT } from "../../durable-objects/message-queue.ts";
+import { algorithmForJwk } from "../../protocol/index.ts";
+import { clientAddress } from "../auth/refusals.ts";
+import { edgeKey } from "../edge-key.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
-import { edgeKey } from "../edge-key.ts";
 import { mintAgentId, mintImpId, verifyImpId } from "../ids.ts";
-import { clientAddress } from "../auth/refusals.ts";
-import { algorithmForJwk } from "../../protocol/index.ts";
-import { credentialRoutes } from "./admin-credentials.ts";
 import { agentAdminRoutes } from "./admin-agent.ts";
+import { credentialRoutes } from "./admin-credentials.ts";
 import { PublicJwk, parseBody, publicJwkOf } from "./admin-input.ts";
-import { MAX_QUEUE_LIMIT } from "../../durable-objects/message-queue.ts";
 
 export const adminRoutes = new Hono<AppEnv>();
 
@@ -69,7 +69,14 @@ adminRoutes.post("/imps", async (c) => {
   const origin = new URL(c.req.url).origin;
   const key = await edgeKey(c.env.EDGE_SIGNING_JWK);
   return c.json(
-    { impId, label, agentId, agentUrl: agentUrl(c.req.url, agentId), deviceUrl: `${origin}/device/${impId}/connect`, edgeKeys: [key.publicJwk] },
+    {
+      impId,
+      label,
+      agentId,
+      agentUrl: agentUrl(c.req.url, agentId),
+      deviceUrl: `${origin}/device/${impId}/connect`,
+      edgeKeys: [key.publicJwk],
+    },
     201,
   );
 });

@@ -4,12 +4,12 @@
  *   POST _auth/token      ← the caller's JWT over that nonce  → { access_token, token_type, expires_in }
  */
 import type { Context } from "hono";
-import type { AgentEnv } from "../env.ts";
-import { ApiError, notFoundError } from "../errors.ts";
 import { CHALLENGE_TTL_S } from "../../protocol/index.ts";
-import { checkChallenge, mintChallenge } from "../auth/challenge.ts";
 import { assertionClaims } from "../auth/assertion.ts";
 import { callFor, checkRateLimit, deny, failHere } from "../auth/caller.ts";
+import { checkChallenge, mintChallenge } from "../auth/challenge.ts";
+import type { AgentEnv } from "../env.ts";
+import { ApiError, notFoundError } from "../errors.ts";
 
 const call = (c: Context<AgentEnv>) => callFor(c, { kind: "none" });
 

@@ -8,16 +8,21 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AgentEnv } from "../env.ts";
 import type { StoredEvent } from "../../durable-objects/event-store.ts";
 import { MAX_WAIT_MS } from "../../durable-objects/event-waiters.ts";
+import type { AgentEnv } from "../env.ts";
 import { agentTarget, methodNotAllowed, noSuchApiPath, parseQuery, unwrap } from "./agent-target.ts";
 
 const EventsQuery = z.object({
   name: z.string().optional(),
   after: z.coerce.number().int().min(0).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
-  wait: z.coerce.number().int().min(0).max(MAX_WAIT_MS / 1000).default(0),
+  wait: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_WAIT_MS / 1000)
+    .default(0),
 });
 
 export const agentEventRoutes = new Hono<AgentEnv>();

@@ -8,15 +8,20 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
+import { DEFAULT_TTL_MS, MAX_TTL_MS, type MessageInfo, MIN_TTL_MS } from "../../durable-objects/message-queue.ts";
+import { MAX_DATA_BYTES } from "../../protocol/index.ts";
 import type { AgentEnv } from "../env.ts";
 import { limitBody } from "../middleware/body-limit.ts";
-import { MAX_DATA_BYTES } from "../../protocol/index.ts";
-import { DEFAULT_TTL_MS, MAX_TTL_MS, MIN_TTL_MS, type MessageInfo } from "../../durable-objects/message-queue.ts";
 import { agentTarget, methodNotAllowed, noSuchApiPath, parseQuery, unwrap } from "./agent-target.ts";
 
 const SendQuery = z.object({
   name: z.string().default("message"),
-  ttl: z.coerce.number().int().min(MIN_TTL_MS / 1000).max(MAX_TTL_MS / 1000).optional(),
+  ttl: z.coerce
+    .number()
+    .int()
+    .min(MIN_TTL_MS / 1000)
+    .max(MAX_TTL_MS / 1000)
+    .optional(),
 });
 
 export const agentMessageRoutes = new Hono<AgentEnv>();

@@ -6,9 +6,9 @@
  *   DELETE /agent/<id>/_state/<key>    → 204
  */
 import { Hono } from "hono";
+import { MAX_STATE_VALUE_BYTES, type StateEntry } from "../../durable-objects/agent-state.ts";
 import type { AgentEnv } from "../env.ts";
 import { limitBody } from "../middleware/body-limit.ts";
-import { MAX_STATE_VALUE_BYTES, type StateEntry } from "../../durable-objects/agent-state.ts";
 import { agentTarget, methodNotAllowed, noSuchApiPath, unwrap } from "./agent-target.ts";
 
 export const agentStateRoutes = new Hono<AgentEnv>();

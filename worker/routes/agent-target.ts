@@ -5,10 +5,10 @@
  */
 import type { Context } from "hono";
 import type { z } from "zod";
-import type { AgentEnv } from "../env.ts";
-import { ApiError, notFoundError } from "../errors.ts";
 import type { AgentCall, ImpSession } from "../../durable-objects/imp-session.ts";
 import type { Outcome } from "../../durable-objects/outcome.ts";
+import type { AgentEnv } from "../env.ts";
+import { ApiError, notFoundError } from "../errors.ts";
 
 export interface AgentTarget {
   stub: DurableObjectStub<ImpSession>;

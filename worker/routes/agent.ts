@@ -6,19 +6,19 @@
  * Paths under `/_` are impgate's own; everything else reaches the device.
  */
 import { Hono, type MiddlewareHandler } from "hono";
+import type { Denial } from "../../durable-objects/agent-call.ts";
+import type { AgentResult } from "../../durable-objects/imp-session.ts";
+import { authenticateCaller, deny, plainHttpRule } from "../auth/caller.ts";
+import { insecure } from "../auth/refusals.ts";
 import type { AgentEnv } from "../env.ts";
 import { ApiError, notFoundError } from "../errors.ts";
 import { verifyAgentId } from "../ids.ts";
 import { bodyLimit } from "../middleware/body-limit.ts";
 import { isHttps } from "../middleware/https-only.ts";
-import { authenticateCaller, deny, plainHttpRule } from "../auth/caller.ts";
-import { insecure } from "../auth/refusals.ts";
 import { forwardableHeaders, relayResponse } from "../relay.ts";
 import { challenge, token } from "./agent-auth.ts";
-import type { AgentResult } from "../../durable-objects/imp-session.ts";
-import type { Denial } from "../../durable-objects/agent-call.ts";
-import { agentMessageRoutes } from "./agent-messages.ts";
 import { agentEventRoutes } from "./agent-events.ts";
+import { agentMessageRoutes } from "./agent-messages.ts";
 import { agentStateRoutes } from "./agent-state.ts";
 
 /** The host of a serialized request URL, without parsing all of it (this is on every request). */
