@@ -38,19 +38,19 @@ const USAGE = `usage: npm run bench [-- --quick] [--out results.json] [--markdow
        npm run bench -- --profile [--quick] [--out edge.cpuprofile]
        npm run bench -- --report results.json [--markdown PERFORMANCE.md]   (render a past run again)`;
 
+const OPTIONS = {
+  quick: { type: "boolean" },
+  profile: { type: "boolean" },
+  report: { type: "string" },
+  out: { type: "string" },
+  markdown: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
 async function main(): Promise<number> {
-  let args;
+  let args: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
   try {
-    args = parseArgs({
-      options: {
-        quick: { type: "boolean" },
-        profile: { type: "boolean" },
-        report: { type: "string" },
-        out: { type: "string" },
-        markdown: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }).values;
+    args = parseArgs({ options: OPTIONS }).values;
   } catch (err) {
     console.error(`bench: ${(err as Error).message}\n${USAGE}`);
     return 2;
@@ -125,7 +125,7 @@ async function main(): Promise<number> {
     };
     const results = Results.parse({ ...partial, targets: judgeTargets(partial), pids: startedPids() });
 
-    await writeFile(out, JSON.stringify(results, null, 2) + "\n");
+    await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
     if (markdown) {
       await mkdir(dirname(markdown), { recursive: true });
       await writeFile(markdown, performanceMarkdown(results));

@@ -21,14 +21,14 @@ export function parseArgs<T extends ParseArgsConfig>(config: T): ReturnType<type
   const flags: string[] = [];
   const positionals: string[] = [];
   for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
+    const arg = args[i] ?? "";
     if (arg === "--") {
       positionals.push(...args.slice(i + 1));
       break;
     }
-    if (known.has(arg.split("=")[0]!)) {
+    if (known.has(arg.split("=", 1)[0] ?? arg)) {
       // Joined (--label=-x, -X-x): parseArgs refuses a separate value that begins with "-".
-      if (takesValue.has(arg) && i + 1 < args.length) flags.push(`${arg}${arg.startsWith("--") ? "=" : ""}${args[++i]!}`);
+      if (takesValue.has(arg) && i + 1 < args.length) flags.push(`${arg}${arg.startsWith("--") ? "=" : ""}${args[++i] ?? ""}`);
       else flags.push(arg);
     } else if (arg.startsWith("-") && !ID_LIKE.test(arg)) {
       flags.push(arg); // an unknown option: parseArgs explains it

@@ -39,7 +39,7 @@ const COMMANDS: Record<string, (argv: string[], out: ReturnType<typeof output>) 
 export async function run(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (!command || command === "help" || command === "--help" || command === "-h") {
-    process.stdout.write(USAGE + "\n");
+    process.stdout.write(`${USAGE}\n`);
     return;
   }
   const handler = COMMANDS[command];

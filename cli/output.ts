@@ -14,7 +14,7 @@ export interface Output {
 export function output(json: boolean): Output {
   return {
     result(value, lines) {
-      process.stdout.write(json ? JSON.stringify(value, null, 2) + "\n" : lines.join("\n") + "\n");
+      process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${lines.join("\n")}\n`);
     },
   };
 }

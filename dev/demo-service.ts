@@ -9,13 +9,13 @@ export function startDemoService(): Promise<{ port: number; close: () => Promise
       const body = Buffer.concat(chunks).toString("utf8");
       res.setHeader("content-type", "application/json");
       res.end(
-        JSON.stringify({
+        `${JSON.stringify({
           hello: "from the device",
           method: req.method,
           path: req.url,
           received: body.length ? body : undefined,
           time: new Date().toISOString(),
-        }) + "\n",
+        })}\n`,
       );
     });
   });

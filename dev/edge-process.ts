@@ -98,8 +98,9 @@ async function startEdgeOnce(options: EdgeOptions): Promise<EdgeProcess> {
     if (log.length > 200_000) log = log.slice(-100_000);
     for (const line of text.split("\n")) if (line.trim()) options.onLine?.(line);
   };
-  child.stdout!.on("data", onData);
-  child.stderr!.on("data", onData);
+  // Both are pipes: spawn's stdio is ["ignore", "pipe", "pipe"].
+  child.stdout?.on("data", onData);
+  child.stderr?.on("data", onData);
 
   const origin = `https://localhost:${port}`;
   const edge: EdgeProcess = {
@@ -142,7 +143,7 @@ export async function stopGroup(child: ChildProcess, graceMs = 5000): Promise<vo
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const signal = (sig: NodeJS.Signals) => {
     try {
-      process.kill(-child.pid!, sig);
+      if (child.pid !== undefined) process.kill(-child.pid, sig);
     } catch {
       // group already gone
     }

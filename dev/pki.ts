@@ -43,7 +43,7 @@ export async function ensureDevPki(dir: string): Promise<DevPki> {
   await writeFile(files.caFile, ca.certPem);
   await writeFile(files.backupCaFile, backup.certPem);
   await writeFile(files.certFile, edge.certPem);
-  await writeFile(files.pinsFile, JSON.stringify(pins, null, 2) + "\n");
+  await writeFile(files.pinsFile, `${JSON.stringify(pins, null, 2)}\n`);
   return { dir, ...files, caPem: ca.certPem, pins };
 }
 

@@ -24,23 +24,21 @@ export async function makeEdgeSecrets(): Promise<EdgeSecrets> {
 
 /** Single quotes: dotenv (which wrangler uses) keeps such values literally, JSON included. */
 export function formatDevVars(vars: Record<string, string>): string {
-  return (
-    Object.entries(vars)
-      .map(([k, v]) => {
-        if (v.includes("'") || v.includes("\n")) throw new Error(`${k}: value cannot hold quotes or newlines`);
-        return `${k}='${v}'`;
-      })
-      .join("\n") + "\n"
-  );
+  return `${Object.entries(vars)
+    .map(([k, v]) => {
+      if (v.includes("'") || v.includes("\n")) throw new Error(`${k}: value cannot hold quotes or newlines`);
+      return `${k}='${v}'`;
+    })
+    .join("\n")}\n`;
 }
 
 /** Reads a .dev.vars file written by formatDevVars. */
 export async function readDevVars(path: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const line of (await readFile(path, "utf8")).split("\n")) {
-    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (!m) continue;
-    out[m[1]!] = /^'.*'$/.test(m[2]!) ? m[2]!.slice(1, -1) : m[2]!;
+    const [, name, value] = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim()) ?? [];
+    if (name === undefined || value === undefined) continue;
+    out[name] = /^'.*'$/.test(value) ? value.slice(1, -1) : value;
   }
   return out;
 }

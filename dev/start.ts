@@ -71,7 +71,7 @@ async function ensureDemoImp(): Promise<{ impId: string; agentUrl: string }> {
   const created = JSON.parse(
     await cli(["imp", "create", "--label", "demo", "--out", join(DIR, "demo-device.json"), "--force", "--json"]),
   ) as { impId: string; agentUrl: string };
-  await writeFile(demoFile, JSON.stringify({ impId: created.impId, agentUrl: created.agentUrl }, null, 2) + "\n");
+  await writeFile(demoFile, `${JSON.stringify({ impId: created.impId, agentUrl: created.agentUrl }, null, 2)}\n`);
   return created;
 }
 
@@ -93,7 +93,7 @@ async function pointDeviceAt(configFile: string, origin: string): Promise<void> 
   const config = JSON.parse(await readFile(configFile, "utf8")) as { edgeUrl: string };
   if (config.edgeUrl === origin) return;
   config.edgeUrl = origin;
-  await writeFile(configFile, JSON.stringify(config, null, 2) + "\n", { mode: 0o600 });
+  await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
 }
 
 async function main(): Promise<void> {
@@ -124,14 +124,14 @@ async function main(): Promise<void> {
     edge = await startEdge({ certFile: pki.certFile, keyFile: pki.keyFile, caPem: pki.caPem, port, persistTo: join(DIR, "state") });
     edge.child.on("exit", () => {
       if (!stopping) {
-        say("the edge exited unexpectedly:\n" + edge!.output().slice(-2000));
+        say(`the edge exited unexpectedly:\n${edge?.output().slice(-2000)}`);
         void stop(1);
       }
     });
 
     await writeFile(
       join(DIR, "admin.json"),
-      JSON.stringify(
+      `${JSON.stringify(
         {
           edgeUrl: edge.origin,
           adminSecret: secrets.ADMIN_SECRET,
@@ -140,7 +140,7 @@ async function main(): Promise<void> {
         },
         null,
         2,
-      ) + "\n",
+      )}\n`,
       { mode: 0o600 },
     );
 
@@ -165,7 +165,7 @@ async function main(): Promise<void> {
     );
     children.push(device);
     const ready = new Promise<void>((resolve) => {
-      device.stdout!.on("data", (chunk: Buffer) => {
+      device.stdout?.on("data", (chunk: Buffer) => {
         for (const line of chunk.toString().split("\n")) {
           if (!line.trim()) continue;
           if (process.env.IMPGATE_VERBOSE) process.stdout.write(`[device] ${line}\n`);

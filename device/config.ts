@@ -7,7 +7,7 @@ import { basename, dirname, extname, resolve } from "node:path";
 import { z } from "zod";
 
 /** An absolute URL path (tunnel mode's message path). */
-export const URL_PATH_PATTERN = /^\/[A-Za-z0-9._~\/-]*$/;
+export const URL_PATH_PATTERN = /^\/[A-Za-z0-9._~/-]*$/;
 
 const Jwk = z.looseObject({ kty: z.string(), crv: z.string(), x: z.string() });
 

@@ -149,9 +149,11 @@ export class DeviceLink extends EventEmitter {
   /** Loads the handled-message ids before the first connect; a damaged state file stops the daemon. */
   private async openInbox(): Promise<boolean> {
     const handler = this.handlers.message;
-    if (!handler) return true;
+    const stateDir = this.config.stateDir;
+    // The constructor refused a message handler without a stateDir.
+    if (!handler || !stateDir) return true;
     try {
-      const store = await ProcessedMessages.open(this.config.stateDir!);
+      const store = await ProcessedMessages.open(stateDir);
       this.inbox = new Inbox(store, handler, (id) => this.sendAck(id), this.log);
       return true;
     } catch (err) {
@@ -246,7 +248,7 @@ export class DeviceLink extends EventEmitter {
 
   /** Returns true once the link became ready with this frame. */
   private async onFrame(ws: WebSocket, data: Buffer, cnonce: string): Promise<boolean> {
-    let frame;
+    let frame: ReturnType<typeof decodeFrame>;
     try {
       frame = decodeFrame(data);
     } catch (err) {
@@ -292,7 +294,10 @@ export class DeviceLink extends EventEmitter {
   }
 
   private onMessage(msg: MessageOf<"msg">, data: Uint8Array): void {
-    if (this.inbox) return this.inbox.receive(msg, data);
+    if (this.inbox) {
+      this.inbox.receive(msg, data);
+      return;
+    }
     if (!this.warnedNoHandler) {
       this.warnedNoHandler = true;
       this.log("warn", "agent message arrived but this device has no message handler; it stays queued at the edge", { name: msg.name });

@@ -4,7 +4,7 @@ export type Logger = (level: Level, msg: string, fields?: Record<string, unknown
 
 export function jsonLogger(write: (line: string) => void = (line) => process.stdout.write(line)): Logger {
   return (level, msg, fields = {}) => {
-    write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }) + "\n");
+    write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
   };
 }
 

@@ -71,7 +71,7 @@ async function main(argv: string[]): Promise<number> {
 async function keygen(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { out: { type: "string", default: "device-key.jwk" } } });
   const { privateKey, publicKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
-  await writeFile(values.out!, JSON.stringify(await exportJWK(privateKey)) + "\n", { mode: 0o600, flag: "wx" });
+  await writeFile(values.out, `${JSON.stringify(await exportJWK(privateKey))}\n`, { mode: 0o600, flag: "wx" });
   console.error(`private key written to ${values.out} (keep it on this device)`);
   console.log(JSON.stringify(await exportJWK(publicKey)));
   return 0;

@@ -75,9 +75,9 @@ export function tunnelTo(target: string, options: TunnelOptions): (req: AgentReq
         });
         res.on("end", () => {
           const pairs: [string, string][] = [];
-          for (let i = 0; i < res.rawHeaders.length; i += 2) {
-            const name = res.rawHeaders[i]!;
-            if (!HOP_BY_HOP.has(name.toLowerCase())) pairs.push([name, res.rawHeaders[i + 1]!]);
+          for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
+            const [name = "", value = ""] = res.rawHeaders.slice(i, i + 2);
+            if (!HOP_BY_HOP.has(name.toLowerCase())) pairs.push([name, value]);
           }
           resolve({ status: res.statusCode ?? 502, headers: pairs, body: Buffer.concat(chunks) });
         });

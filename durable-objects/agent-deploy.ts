@@ -75,7 +75,8 @@ export class AgentDeploys {
       "edge",
       target,
     );
-    return ok(this.code.list().find((v) => v.version === target)!);
+    const activated = this.code.list().find((v) => v.version === target);
+    return activated ? ok(activated) : refuse(404, "version_not_found", `Version ${target} is not stored`);
   }
 
   /** Tunnel mode again; `purge` also deletes every stored version. */

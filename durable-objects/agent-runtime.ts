@@ -270,7 +270,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 /** An event as agent code gets it: JSON as a value, text as a string, anything else as bytes. */
 export function eventForAgent(e: NewEvent & { at: number }) {
   const base = { id: e.id, name: e.name, at: e.at, contentType: e.contentType };
-  const type = e.contentType?.split(";")[0]!.trim().toLowerCase() ?? "";
+  const type = e.contentType?.split(";", 1)[0]?.trim().toLowerCase() ?? "";
   try {
     if (type === "application/json" || type.endsWith("+json")) return { ...base, data: JSON.parse(utf8.decode(e.data)) as unknown };
     if (type.startsWith("text/")) return { ...base, data: utf8.decode(e.data) };

@@ -83,7 +83,9 @@ export async function verifyAssertion(
   expect: { audience: string; nonce: string },
 ): Promise<AuthFailure | null> {
   if (!cred.alg) return "malformed";
-  const key = cred.kind === "jwt-secret" ? new TextEncoder().encode(cred.secret) : await importJWK(cred.publicJwk!, cred.alg);
+  const material = cred.kind === "jwt-secret" ? cred.secret : cred.publicJwk;
+  if (!material) return "malformed";
+  const key = typeof material === "string" ? new TextEncoder().encode(material) : await importJWK(material, cred.alg);
   try {
     const { payload } = await jwtVerify(assertion, key, {
       algorithms: [cred.alg],
@@ -94,7 +96,8 @@ export async function verifyAssertion(
       clockTolerance: 5,
     });
     if (payload.nonce !== expect.nonce) return "bad_nonce";
-    if (payload.exp! - payload.iat! > ASSERTION_MAX_LIFETIME_S) return "lifetime_too_long";
+    // requiredClaims above guarantees both.
+    if ((payload.exp ?? 0) - (payload.iat ?? 0) > ASSERTION_MAX_LIFETIME_S) return "lifetime_too_long";
     return null;
   } catch (err) {
     return joseFailure(err);
@@ -112,8 +115,8 @@ export async function verifyWebhook(
   if (sig.timestamp !== undefined && Math.abs(now / 1000 - sig.timestamp) > WEBHOOK_TOLERANCE_S) return { failure: "stale_signature" };
   const payload = webhookSignedPayload(format, body, sig.timestamp);
   for (const cred of creds) {
-    if (cred.kind !== "webhook" || cred.format !== format || cred.revokedAt) continue;
-    const key = await hmacKey(cred.secret!, "verify");
+    if (cred.kind !== "webhook" || cred.format !== format || cred.revokedAt || !cred.secret) continue;
+    const key = await hmacKey(cred.secret, "verify");
     // crypto.subtle.verify compares in constant time.
     for (const hex of sig.signatures) if (await crypto.subtle.verify("HMAC", key, fromHex(hex), payload)) return { cred };
   }
@@ -129,10 +132,10 @@ export function verifyTotp(
   if (!/^\d{6}$/.test(code)) return { failure: "malformed" };
   let reused = false;
   for (const cred of creds) {
-    if (cred.kind !== "totp" || cred.revokedAt) continue;
+    if (cred.kind !== "totp" || cred.revokedAt || !cred.secret) continue;
     const delta = OTPAuth.TOTP.validate({
       token: code,
-      secret: OTPAuth.Secret.fromBase32(cred.secret!),
+      secret: OTPAuth.Secret.fromBase32(cred.secret),
       algorithm: TOTP.algorithm,
       digits: TOTP.digits,
       period: TOTP.period,

@@ -111,9 +111,11 @@ export function refuseFrame(ws: WebSocket, code: string, message: string, ref?: 
  */
 export function strike(ws: WebSocket, code: string, message: string, ref?: string): void {
   const link = readLink(ws);
-  if (link?.state !== "ready") return closeQuietly(ws, CloseCode.protocolError, message);
-  const strikes = (link.strikes ?? 0) + 1;
-  if (strikes >= MAX_STRIKES) return closeQuietly(ws, CloseCode.protocolError, "too many protocol errors");
+  const strikes = link?.state === "ready" ? (link.strikes ?? 0) + 1 : MAX_STRIKES;
+  if (link?.state !== "ready" || strikes >= MAX_STRIKES) {
+    closeQuietly(ws, CloseCode.protocolError, link?.state === "ready" ? "too many protocol errors" : message);
+    return;
+  }
   writeLink(ws, { ...link, strikes });
   refuseFrame(ws, code, message, ref);
 }

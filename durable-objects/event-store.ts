@@ -92,7 +92,7 @@ export class EventStore {
   read(query: { name?: string; after?: number; limit: number }): StoredEvent[] {
     const byName = query.name !== undefined;
     const where = `${byName ? "name = ?" : "1"} AND seq > ?`;
-    const args = [...(byName ? [query.name!] : []), query.after ?? 0, query.limit];
+    const args = [...(query.name !== undefined ? [query.name] : []), query.after ?? 0, query.limit];
     const rows =
       query.after === undefined
         ? this.sql

@@ -10,6 +10,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { JWK } from "jose";
+import { log } from "../edge/log.ts";
 import {
   CloseCode,
   decodeFrame,
@@ -37,7 +38,7 @@ import { AgentState, type StateEntry, type StateOp, stateOp } from "./agent-stat
 import type { AgentInfo, AgentVersion, LogEntry, LogLine } from "./agent-types.ts";
 import { type AuditEntry, AuditLog } from "./audit-log.ts";
 import { CallerCheck } from "./caller-check.ts";
-import { type AuthFailure, type Credential, CredentialStore, type CredentialView, view } from "./credentials.ts";
+import { type Credential, CredentialStore, type CredentialView, view } from "./credentials.ts";
 import { checkHello, sendChallenge } from "./device-handshake.ts";
 import {
   closeQuietly,
@@ -231,6 +232,7 @@ export class ImpSession extends DurableObject<Env> {
       await this.creds.put({ ...cred, revokedAt: Date.now() });
       this.audit.record("credential_revoked", client, { credId: id, kind: cred.kind });
     }
+    // biome-ignore lint/style/noNonNullAssertion: read back just after the write above; credentials are never deleted
     return view((await this.creds.get(id))!);
   }
 
@@ -553,13 +555,13 @@ export class ImpSession extends DurableObject<Env> {
           return this.onDeviceHealth(ws, msg);
         case "error":
           // The device refused a frame of ours; nothing to undo, an unacked message is simply re-sent later.
-          console.warn(`ImpSession:${this.ctx.id.name ?? this.ctx.id} device reported ${msg.code}`);
+          log("warn", this.where("webSocketMessage"), `device reported ${msg.code}`);
           return;
         default:
           return strike(ws, "unexpected", `unexpected message "${msg.t}"`);
       }
     } catch (err) {
-      console.error(`ImpSession:${this.ctx.id.name ?? this.ctx.id} webSocketMessage`, err);
+      log("error", this.where("webSocketMessage"), "frame handling failed", err);
       closeQuietly(ws, 1011, "internal error");
     }
   }
@@ -615,15 +617,22 @@ export class ImpSession extends DurableObject<Env> {
 
   private onDeviceAck(ws: WebSocket, msg: MessageOf<"ack">): void {
     if (this.queue.ack(msg.id, Date.now()) === "unknown") {
-      return strike(ws, "unknown_message", "ack for a message this device was never sent", msg.id);
+      strike(ws, "unknown_message", "ack for a message this device was never sent", msg.id);
+      return;
     }
     deliverQueued(this.queue, ws);
   }
 
   private onDeviceEvent(ws: WebSocket, msg: MessageOf<"event">, data: Uint8Array): void {
-    if (data.byteLength > MAX_DATA_BYTES) return refuseFrame(ws, "too_large", `event data exceeds ${MAX_DATA_BYTES} bytes`, msg.id);
+    if (data.byteLength > MAX_DATA_BYTES) {
+      refuseFrame(ws, "too_large", `event data exceeds ${MAX_DATA_BYTES} bytes`, msg.id);
+      return;
+    }
     const result = this.events.record({ id: msg.id, name: msg.name, contentType: msg.contentType ?? null, data }, Date.now());
-    if (result === "too_many_names") return refuseFrame(ws, "too_many_names", "this imp already keeps the most event names it can", msg.id);
+    if (result === "too_many_names") {
+      refuseFrame(ws, "too_many_names", "this imp already keeps the most event names it can", msg.id);
+      return;
+    }
     sendQuietly(ws, encodeFrame({ t: "ack", id: msg.id }));
     if (result !== "stored") return;
     this.waiters.notify(msg.name);
@@ -648,6 +657,11 @@ export class ImpSession extends DurableObject<Env> {
       if (readLink(ws)?.state === "ready" && ws.readyState === WebSocket.READY_STATE_OPEN) return ws;
     }
     return null;
+  }
+
+  /** Names this object in log lines, as `ImpSession:<imp> <handler>`. */
+  private where(handler: string): string {
+    return `ImpSession:${this.ctx.id.name ?? this.ctx.id} ${handler}`;
   }
 
   private requestTimeout(imp: ImpRecord): number {

@@ -129,6 +129,7 @@ export class MessageQueue {
       .one();
     // Finished rows are capped by count as well as by age; checking every 100th enqueue keeps that cheap.
     if (seq % 100 === 0) this.capFinished();
+    // biome-ignore lint/style/noNonNullAssertion: the row was inserted just above, in this same synchronous call
     return ok(this.get(id, now)!);
   }
 

@@ -45,17 +45,17 @@ export interface ParsedSignature {
 export function parseWebhookSignature(format: WebhookFormat, header: string): ParsedSignature | null {
   if (header.length > 2048) return null;
   if (format === "github") {
-    const m = /^sha256=([0-9a-f]{64})$/.exec(header);
-    return m ? { signatures: [m[1]!] } : null;
+    const hex = /^sha256=([0-9a-f]{64})$/.exec(header)?.[1];
+    return hex ? { signatures: [hex] } : null;
   }
   let timestamp: number | undefined;
   const signatures: string[] = [];
   for (const part of header.split(",")) {
-    const m = /^(t|v1|v0)=(.*)$/.exec(part);
-    if (!m) return null;
-    if (m[1] === "t" && timestamp === undefined && /^[1-9]\d{0,11}$/.test(m[2]!)) timestamp = Number(m[2]);
-    else if (m[1] === "v1" && /^[0-9a-f]{64}$/.test(m[2]!)) signatures.push(m[2]!);
-    else if (m[1] !== "v0") return null;
+    const [, scheme, value = ""] = /^(t|v1|v0)=(.*)$/.exec(part) ?? [];
+    if (scheme === undefined) return null;
+    if (scheme === "t" && timestamp === undefined && /^[1-9]\d{0,11}$/.test(value)) timestamp = Number(value);
+    else if (scheme === "v1" && /^[0-9a-f]{64}$/.test(value)) signatures.push(value);
+    else if (scheme !== "v0") return null;
   }
   return timestamp !== undefined && signatures.length > 0 && signatures.length <= 8 ? { timestamp, signatures } : null;
 }
@@ -96,7 +96,7 @@ export function isCanonicalCompact(token: string): boolean {
     const tail = part.length % 4;
     if (tail === 0 || part.length === 0) continue;
     // The last character's unused low bits must be zero: 4 bits when 2 chars remain, 2 bits when 3 remain.
-    const value = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".indexOf(part[part.length - 1]!);
+    const value = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".indexOf(part.at(-1) ?? "");
     if ((tail === 2 && (value & 0x0f) !== 0) || (tail === 3 && (value & 0x03) !== 0)) return false;
   }
   return true;

@@ -4,7 +4,7 @@
  * (a body, or a JWE when the imp uses end-to-end encryption).
  */
 import { z } from "zod";
-import { PROTOCOL_VERSION } from "./version.ts";
+import type { PROTOCOL_VERSION } from "./version.ts";
 
 const id = z.string().min(1).max(64);
 const headerPairs = z.array(z.tuple([z.string().max(256), z.string().max(8192)])).max(256);

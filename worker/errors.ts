@@ -6,6 +6,7 @@
 
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { log } from "../edge/log.ts";
 
 export class ApiError extends HTTPException {
   readonly code: string;
@@ -38,6 +39,6 @@ export function onError(err: Error, c: Context): Response {
   if (err instanceof ApiError) return errorResponse(err.status, err.code, err.message, err.headers);
   if (err instanceof HTTPException && err.res) return err.getResponse();
   if (err instanceof HTTPException) return errorResponse(err.status, "http_error", err.message || "Request refused");
-  console.error(`worker ${c.req.method} ${new URL(c.req.url).pathname.split("/").slice(0, 2).join("/")}:`, err);
+  log("error", `worker ${c.req.method} ${new URL(c.req.url).pathname.split("/").slice(0, 2).join("/")}`, "unhandled", err);
   return errorResponse(500, "internal", "Internal error");
 }

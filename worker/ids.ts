@@ -70,7 +70,7 @@ export async function mintImpId(secret: string): Promise<string> {
   let impRand = random();
   // No id begins with "-" (base64url 62 in the top six bits), so one can never be read as a
   // command-line option; agent ids begin with the same characters. Costs < 0.03 bits.
-  while (impRand[0]! >> 2 === 62) impRand = random();
+  while ((impRand[0] ?? 0) >> 2 === 62) impRand = random();
   return base64url.encode(concat(impRand, await mac(secret, "imp", impRand)));
 }
 

@@ -21,7 +21,8 @@ export class Memo<V> {
   set(key: string, value: V): void {
     this.entries.delete(key);
     this.entries.set(key, value);
-    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+    const oldest = this.entries.keys().next();
+    if (this.entries.size > this.max && !oldest.done) this.entries.delete(oldest.value);
   }
 
   delete(key: string): void {

@@ -135,7 +135,7 @@ async function show(argv: string[], out: Output): Promise<void> {
   }
   const lines = [
     info.active === null ? "agent: none (tunnel mode: requests go to the device)" : `agent: version ${info.active}`,
-    `outbound: ${info.outbound.length ? info.outbound.join(", ") + " (HTTPS)" : "no network"}`,
+    `outbound: ${info.outbound.length ? `${info.outbound.join(", ")} (HTTPS)` : "no network"}`,
     `limits: ${info.limits.cpuMs} ms CPU and ${info.limits.subRequests} subrequests per call; ${info.limits.codeBytes / 1024} KiB of code; newest ${info.limits.versionsKept} versions kept`,
   ];
   if (info.versions.length) lines.push("versions:");
@@ -178,7 +178,7 @@ async function logs(argv: string[], out: Output): Promise<void> {
   while (values.follow) {
     await new Promise((r) => setTimeout(r, FOLLOW_INTERVAL_MS));
     page = await client.call<{ entries: LogEntry[]; cursor: number }>("GET", `/imps/${imp}/agent/logs?after=${page.cursor}&limit=1000`);
-    for (const e of page.entries) process.stdout.write((values.json ? JSON.stringify(e) : logLine(e)) + "\n");
+    for (const e of page.entries) process.stdout.write(`${values.json ? JSON.stringify(e) : logLine(e)}\n`);
   }
 }
 

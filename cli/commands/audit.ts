@@ -26,7 +26,7 @@ export async function auditCommand(argv: string[], out: Output): Promise<void> {
   const client = new AdminClient(await loadProfile(values));
   const { entries } = await client.call<{ entries: Entry[] }>(
     "GET",
-    `/imps/${encodeURIComponent(imp)}/audit?limit=${encodeURIComponent(values.limit!)}`,
+    `/imps/${encodeURIComponent(imp)}/audit?limit=${encodeURIComponent(values.limit)}`,
   );
   out.result(
     { entries },

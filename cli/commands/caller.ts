@@ -62,13 +62,14 @@ export async function callerKeygen(argv: string[], out: Output): Promise<void> {
     extractable: true,
   });
   const pub = await exportJWK(publicKey);
-  const pubPath = values.out!.replace(/\.jwk$/, "") + ".pub.jwk";
+  const outPath = values.out;
+  const pubPath = `${outPath.replace(/\.jwk$/, "")}.pub.jwk`;
   try {
-    await writeFile(values.out!, JSON.stringify(await exportJWK(privateKey)) + "\n", { mode: 0o600, flag: "wx" });
+    await writeFile(outPath, `${JSON.stringify(await exportJWK(privateKey))}\n`, { mode: 0o600, flag: "wx" });
   } catch (err) {
     throw new CliError((err as NodeJS.ErrnoException).code === "EEXIST" ? `${values.out} exists` : `cannot write ${values.out}`);
   }
-  await writeFile(pubPath, JSON.stringify(pub) + "\n");
+  await writeFile(pubPath, `${JSON.stringify(pub)}\n`);
   const credId = await calculateJwkThumbprint(pub);
   out.result({ privateKey: values.out, publicKey: pubPath, credId }, [
     `private key: ${values.out} (keep it; it never leaves this machine)`,
@@ -83,7 +84,7 @@ export async function tokenCommand(argv: string[], out: Output): Promise<void> {
   const cred = await credentialFrom(values);
   if (cred.kind !== "jwt" && cred.kind !== "jwt-secret")
     throw usage("impgate token needs a caller key (--key) or a jwt-secret credential file");
-  const { agentUrl } = splitAgentUrl(positionals[0]!);
+  const { agentUrl } = splitAgentUrl(positionals[0] ?? "");
   const token = await obtainToken(agentUrl, cred, await loadCallerCa(values));
   out.result({ access_token: token }, [token]);
 }
@@ -113,7 +114,7 @@ export async function callCommand(argv: string[]): Promise<void> {
     },
   });
   if (positionals.length !== 1) throw usage(`usage: ${CALLER_USAGE.split("\n").slice(3).join("\n")}`);
-  const { agentUrl, rest } = splitAgentUrl(positionals[0]!);
+  const { agentUrl, rest } = splitAgentUrl(positionals[0] ?? "");
   const body =
     values.data === undefined
       ? new Uint8Array(0)

@@ -73,7 +73,7 @@ async function add(argv: string[], out: Output): Promise<void> {
   if (values.out) {
     const file = { kind: c.kind, credId: c.id, secret: created.secret, ...(c.format ? { format: c.format } : {}) };
     try {
-      await writeFile(values.out, JSON.stringify(file, null, 2) + "\n", { mode: 0o600, flag: "wx" });
+      await writeFile(values.out, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600, flag: "wx" });
     } catch (err) {
       throw new CliError(
         `credential ${c.id} was created, but ${values.out} could not be written (${(err as NodeJS.ErrnoException).code}); revoke it and try again`,

@@ -91,7 +91,7 @@ async function create(argv: string[], out: Output): Promise<void> {
   } as DeviceConfigInput & { deviceKeyFile?: string };
   const path = values.out ?? `device-${created.label.replace(/[^A-Za-z0-9_-]/g, "_")}.json`;
   try {
-    await writeFile(path, JSON.stringify(config, null, 2) + "\n", { mode: 0o600, flag: values.force ? "w" : "wx" });
+    await writeFile(path, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600, flag: values.force ? "w" : "wx" });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new CliError(code === "EEXIST" ? `${path} exists (pass --force to overwrite)` : `cannot write ${path}: ${code}`);
@@ -152,7 +152,7 @@ async function set(argv: string[], out: Output): Promise<void> {
     warnings.push("WARNING: this agent now accepts plain HTTP. Anything sent to it can be read and changed on the way; prefer HTTPS.");
   if (patch.public === true)
     warnings.push("WARNING: this agent no longer authenticates callers. Anyone with its URL can reach the device.");
-  for (const w of warnings) process.stderr.write(w + "\n");
+  for (const w of warnings) process.stderr.write(`${w}\n`);
   out.result(status, describe(status));
 }
 
@@ -188,7 +188,7 @@ async function deviceKey(argv: string[], out: Output, action: "revoke" | "replac
 
 function describe(s: ImpStatus, now = Date.now()): string[] {
   const device =
-    (s.online ? `online since ${new Date(s.connectedSince!).toISOString()} (${s.deviceAgent})` : "offline") +
+    (s.online ? `online since ${new Date(s.connectedSince ?? 0).toISOString()} (${s.deviceAgent})` : "offline") +
     (s.deviceKey ? "" : " (device key revoked)");
   const seen = s.lastSeen === null ? "never" : `${ago(now - s.lastSeen)}${s.online || !s.deviceAgent ? "" : ` (${s.deviceAgent})`}`;
   const lines = [

@@ -21,7 +21,7 @@ describe("audit log", () => {
     const caller = await addCallerKey(imp);
     const client = randomClient();
     await edgeFetch(`${imp.agentUrl}/x`, { headers: { authorization: "Bearer not-a-token", "cf-connecting-ip": client } });
-    await edgeFetch(imp.agentUrl.replace("https:", "http:") + "/x", { headers: { "cf-connecting-ip": client } });
+    await edgeFetch(`${imp.agentUrl.replace("https:", "http:")}/x`, { headers: { "cf-connecting-ip": client } });
     await admin(`/imps/${imp.impId}/credentials/${caller.credId}`, { method: "DELETE" });
     await admin(`/imps/${imp.impId}/rotate-url`, { method: "POST" });
     // Worker-side refusals are audited in the background: give them a moment.

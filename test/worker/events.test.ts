@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { encodeFrame } from "../../protocol/index.ts";
-import { callerFetch, connectedDevices, createImp, TestDevice, type TestImp, within } from "./helpers.ts";
+import { callerFetch, connectedDevices, type TestImp, within } from "./helpers.ts";
 
 interface Event {
   seq: number;

@@ -8,7 +8,7 @@ describe("HTTPS only", () => {
   it("refuses plain HTTP to an agent URL with 401 Insecure access forbidden, and the device sees nothing", async () => {
     const imp = await createImp();
     device = await TestDevice.connect(imp);
-    const res = await edgeFetch(imp.agentUrl.replace("https://", "http://") + "/open", { method: "POST", body: "x" });
+    const res = await edgeFetch(`${imp.agentUrl.replace("https://", "http://")}/open`, { method: "POST", body: "x" });
     expect(res.status).toBe(401);
     expect(await res.json()).toEqual({ error: { code: "insecure_access", message: "Insecure access forbidden" } });
     expect(device.requests).toHaveLength(0);
@@ -17,7 +17,7 @@ describe("HTTPS only", () => {
   it("judges the scheme from the URL received, not a spoofed X-Forwarded-Proto", async () => {
     const imp = await createImp();
     device = await TestDevice.connect(imp);
-    const res = await edgeFetch(imp.agentUrl.replace("https://", "http://") + "/open", {
+    const res = await edgeFetch(`${imp.agentUrl.replace("https://", "http://")}/open`, {
       headers: { "X-Forwarded-Proto": "https", Forwarded: "proto=https" },
     });
     expect(res.status).toBe(401);

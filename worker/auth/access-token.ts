@@ -67,7 +67,8 @@ async function verifyUncached(key: EdgeKey, token: string, audience: string): Pr
       clockTolerance: 5,
     });
     if (typeof payload.ep !== "number" || typeof payload.sub !== "string" || typeof payload.jti !== "string") return "malformed";
-    return { credId: payload.sub, iat: payload.iat!, ep: payload.ep, jti: payload.jti, exp: payload.exp! };
+    // requiredClaims above guarantees iat and exp.
+    return { credId: payload.sub, iat: payload.iat ?? 0, ep: payload.ep, jti: payload.jti, exp: payload.exp ?? 0 };
   } catch (err) {
     return joseFailure(err);
   }

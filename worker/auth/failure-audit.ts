@@ -33,7 +33,10 @@ export function auditWorkerFailure(
   reason: AuthFailure,
 ): void {
   let batch = batches.get(impId);
-  if (!batch) batches.set(impId, (batch = { entries: [], dropped: 0, lastFlush: 0, scheduled: false }));
+  if (!batch) {
+    batch = { entries: [], dropped: 0, lastFlush: 0, scheduled: false };
+    batches.set(impId, batch);
+  }
   if (batch.entries.length < MAX_BATCH) batch.entries.push({ client: call.client, reason, at: Date.now() });
   else batch.dropped++;
   if (batch.scheduled) return;

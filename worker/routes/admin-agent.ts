@@ -32,7 +32,7 @@ function unwrap<T>(outcome: Outcome<T> | null): T {
 }
 
 function session(c: Context<AppEnv>) {
-  return c.env.IMP.getByName(c.req.param("impId")!);
+  return c.env.IMP.getByName(c.req.param("impId") ?? "");
 }
 
 agentAdminRoutes.get("/", async (c) => {

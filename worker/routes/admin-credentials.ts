@@ -42,15 +42,19 @@ credentialRoutes.post("/", async (c) => {
       cred = { ...base, id: await calculateJwkThumbprint(publicJwk), kind: "jwt", alg: algorithmForJwk(publicJwk), publicJwk };
       break;
     }
-    case "jwt-secret":
-      cred = { ...base, id: randomId("cs"), kind: "jwt-secret", alg: "HS256", secret: randomSecret() };
-      extra.secret = cred.secret!;
+    case "jwt-secret": {
+      const secret = randomSecret();
+      cred = { ...base, id: randomId("cs"), kind: "jwt-secret", alg: "HS256", secret };
+      extra.secret = secret;
       break;
-    case "webhook":
-      cred = { ...base, id: randomId("wh"), kind: "webhook", format: input.format, secret: `whsec_${randomSecret()}` };
-      extra.secret = cred.secret!;
+    }
+    case "webhook": {
+      const secret = `whsec_${randomSecret()}`;
+      cred = { ...base, id: randomId("wh"), kind: "webhook", format: input.format, secret };
+      extra.secret = secret;
       extra.header = WEBHOOK_HEADERS[input.format];
       break;
+    }
     case "totp": {
       const secret = new OTPAuth.Secret({ size: 20 }).base32;
       cred = { ...base, id: randomId("totp"), kind: "totp", secret };
@@ -66,24 +70,23 @@ credentialRoutes.post("/", async (c) => {
       break;
     }
   }
-  let created;
-  try {
-    created = await c.env.IMP.getByName(c.req.param("impId")!).addCredential(cred, clientAddress(c.req.raw));
-  } catch {
-    throw new ApiError(409, "credential_exists", "This key is already a credential of this imp");
-  }
+  const created = await c.env.IMP.getByName(c.req.param("impId") ?? "")
+    .addCredential(cred, clientAddress(c.req.raw))
+    .catch(() => {
+      throw new ApiError(409, "credential_exists", "This key is already a credential of this imp");
+    });
   if (!created) throw new ApiError(404, "imp_not_found", "No such imp");
   return c.json({ credential: created, ...extra }, 201, { "Cache-Control": "no-store" });
 });
 
 credentialRoutes.get("/", async (c) => {
-  const list = await c.env.IMP.getByName(c.req.param("impId")!).listCredentials();
+  const list = await c.env.IMP.getByName(c.req.param("impId") ?? "").listCredentials();
   if (!list) throw new ApiError(404, "imp_not_found", "No such imp");
   return c.json({ credentials: list });
 });
 
 credentialRoutes.delete("/:credId", async (c) => {
-  const revoked = await c.env.IMP.getByName(c.req.param("impId")!).revokeCredential(c.req.param("credId"), clientAddress(c.req.raw));
+  const revoked = await c.env.IMP.getByName(c.req.param("impId") ?? "").revokeCredential(c.req.param("credId"), clientAddress(c.req.raw));
   if (!revoked) throw new ApiError(404, "credential_not_found", "No such credential");
   return c.json({ credential: revoked });
 });
