@@ -183,5 +183,6 @@ export class OutboundGate extends WorkerEntrypoint<Env, GateProps> {
 
 /** The relay's outcome as the Response agent code gets from `device.request`. */
 function deviceResponse(result: AgentResult): Response {
-  return relayResponse(result) ?? errorResponse(500, "internal", "The device request could not be made");
+  // The device's headers as it sent them: the edge decides caching when agent code answers its caller.
+  return relayResponse(result, { noStore: false }) ?? errorResponse(500, "internal", "The device request could not be made");
 }

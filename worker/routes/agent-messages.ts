@@ -6,7 +6,7 @@
  * The imp's object stores the message and delivers it, in order, until the device
  * acknowledges it or its TTL passes. A POST may carry an `Idempotency-Key` (see
  * durable-objects/idempotency.ts): a retry of an accepted request gets the same 202 and
- * id, marked `Idempotent-Replayed: true`, and queues nothing.
+ * id, marked `Idempotent-Replayed: true`, and queues nothing. Every answer is `no-store`.
  */
 import { Hono } from "hono";
 import { z } from "zod";
@@ -16,6 +16,7 @@ import { MAX_DATA_BYTES } from "../../protocol/index.ts";
 import type { AgentEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { limitBody } from "../middleware/body-limit.ts";
+import { noStore } from "../middleware/no-store.ts";
 import { agentTarget, methodNotAllowed, noSuchApiPath, parseQuery, unwrap } from "./agent-target.ts";
 
 const SendQuery = z.object({
@@ -29,6 +30,9 @@ const SendQuery = z.object({
 });
 
 export const agentMessageRoutes = new Hono<AgentEnv>();
+
+agentMessageRoutes.use("/:agentId/_messages", noStore);
+agentMessageRoutes.use("/:agentId/_messages/*", noStore);
 
 agentMessageRoutes.post("/:agentId/_messages", limitBody(MAX_DATA_BYTES), async (c) => {
   const { stub, call } = agentTarget(c);
