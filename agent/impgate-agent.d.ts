@@ -50,12 +50,16 @@ export interface Device {
    * later, until `ttl` seconds pass: default 24 h, 1 s to 7 days). Data: a string
    * (text/plain), bytes (application/octet-stream) or any JSON value (application/json),
    * up to 64 KiB. Rejects when the queue is full (`queue_full: …`) or the name is bad.
+   * With `idempotencyKey` (1-255 printable ASCII characters), a send the edge already
+   * accepted under that key in the last 24 h is not queued again: it resolves to the
+   * first one's answer with `replayed: true` (the same key with other data rejects with
+   * `idempotency_key_reused: …`). The agent's keys are its own, apart from callers' keys.
    */
   send(
     name: string,
     data?: unknown,
-    options?: { ttl?: number; contentType?: string },
-  ): Promise<{ id: string; status: "queued"; expiresAt: number }>;
+    options?: { ttl?: number; contentType?: string; idempotencyKey?: string },
+  ): Promise<{ id: string; status: "queued"; expiresAt: number; replayed: boolean }>;
   /**
    * A request to the device now (its local service, in tunnel mode), answered with its
    * response. Never rejects for the device's sake: offline is a 503, no answer within the

@@ -128,7 +128,7 @@ function encode(data, contentType) {
 const device = Object.freeze({
   async send(name, data, options = {}) {
     const { bytes, type } = encode(data, options.contentType);
-    return call("send", String(name), bytes, type, options.ttl);
+    return call("send", String(name), bytes, type, options.ttl, options.idempotencyKey);
   },
   async request(path, init = {}) {
     const target = String(path);

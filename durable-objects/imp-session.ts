@@ -56,6 +56,8 @@ import {
 import { DeviceStatusStore } from "./device-status.ts";
 import { type EventPage, type EventQuery, EventStore } from "./event-store.ts";
 import { EventWaiters } from "./event-waiters.ts";
+import { AGENT_SCOPE, callerScope, fingerprint, IdempotencyKeys, type SentMessage } from "./idempotency.ts";
+import { checkKey } from "./idempotency-key.ts";
 import { type ImpRecord, ImpStore } from "./imp-record.ts";
 import type { ImpStatus } from "./imp-status.ts";
 import { deliverQueued } from "./message-delivery.ts";
@@ -71,6 +73,7 @@ import {
 import { AGENT_NOT_FOUND, type Outcome, ok, refuse } from "./outcome.ts";
 import { PendingRequests } from "./pending-requests.ts";
 import { ReplayMemory } from "./replay-memory.ts";
+import { type RequestBody, readBody } from "./request-body.ts";
 import { Scheduler } from "./scheduler.ts";
 
 /** An agent HTTP request as the worker hands it over. */
@@ -105,6 +108,7 @@ export class ImpSession extends DurableObject<Env> {
   private readonly imp: ImpStore;
   private readonly pending = new PendingRequests();
   private readonly queue: MessageQueue;
+  private readonly idempotency: IdempotencyKeys;
   private readonly events: EventStore;
   private readonly waiters = new EventWaiters();
   private readonly state: AgentState;
@@ -125,6 +129,7 @@ export class ImpSession extends DurableObject<Env> {
     this.audit = new AuditLog(ctx.storage.sql);
     this.callers = new CallerCheck(this.creds, new ReplayMemory(ctx.storage.sql), this.audit);
     this.queue = new MessageQueue(ctx.storage.sql);
+    this.idempotency = new IdempotencyKeys(ctx.storage.sql);
     this.events = new EventStore(ctx.storage.sql);
     this.state = new AgentState(ctx.storage.sql);
     this.device = new DeviceStatusStore(ctx.storage);
@@ -143,11 +148,13 @@ export class ImpSession extends DurableObject<Env> {
     this.scheduler = new Scheduler(ctx.storage, [
       new HandshakeTimeouts(ctx, (link) => this.audit.record("device_refused", link.client, { reason: "handshake timeout" })),
       this.queue,
+      this.idempotency,
     ]);
     // Heartbeats are answered by the runtime itself and never wake this object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_PING, HEARTBEAT_PONG));
     void ctx.blockConcurrencyWhile(async () => {
       this.queue.migrate();
+      this.idempotency.migrate();
       this.events.migrate();
       this.state.migrate();
       this.agentCode.migrate();
@@ -300,11 +307,30 @@ export class ImpSession extends DurableObject<Env> {
     return this.relay(imp, req);
   }
 
-  /** Queues a message for the device; it is sent at once if the device is online. */
-  async sendMessage(call: AgentCall, input: NewMessage): Promise<Outcome<MessageInfo>> {
-    const gate = await this.gate(call, input.data);
+  /**
+   * Queues a message for the device; it is sent at once if the device is online. With an
+   * idempotency key, a retry of an accepted request gets the original answer, replayed.
+   */
+  async sendMessage(
+    call: AgentCall,
+    meta: Omit<NewMessage, "data">,
+    body: RequestBody,
+    idempotencyKey: string | null,
+  ): Promise<Outcome<SentMessage>> {
+    // A webhook's signature covers its body, so that is read before the caller is known;
+    // anyone else is authenticated before a byte of it is read.
+    const signed = call.caller.kind === "webhook" ? await readBody(body, MAX_DATA_BYTES) : null;
+    if (signed && !signed.ok) return signed;
+    const gate = await this.gateCaller(call, signed?.value);
     if (!gate.ok) return gate;
-    return this.enqueue(gate.value, input);
+    const { imp, credId } = gate.value;
+    const read = async (): Promise<Outcome<NewMessage>> => {
+      const data = signed ?? (await readBody(body, MAX_DATA_BYTES));
+      return data.ok ? ok({ ...meta, data: data.value }) : data;
+    };
+    if (idempotencyKey !== null) return this.sendOnce(imp, callerScope(credId), idempotencyKey, read);
+    const input = await read();
+    return input.ok ? fresh(await this.enqueue(imp, input.value)) : input;
   }
 
   async messageStatus(call: AgentCall, id: string): Promise<Outcome<MessageInfo>> {
@@ -391,12 +417,15 @@ export class ImpSession extends DurableObject<Env> {
 
   async agentSend(
     version: number,
-    input: { name: string; data: Uint8Array; contentType: string | null; ttl?: number },
-  ): Promise<Outcome<MessageInfo>> {
+    input: { name: string; data: Uint8Array; contentType: string | null; ttl?: number; idempotencyKey?: string },
+  ): Promise<Outcome<SentMessage>> {
     const imp = await this.activeAgentImp(version);
     if (!imp.ok) return imp;
     const ttlMs = input.ttl === undefined ? DEFAULT_TTL_MS : Math.round(input.ttl * 1000);
-    return this.enqueue(imp.value, { name: input.name, data: input.data, contentType: input.contentType, ttlMs });
+    const message: NewMessage = { name: input.name, data: input.data, contentType: input.contentType, ttlMs };
+    // The agent's code is a caller of its own: its keys never meet a caller's.
+    if (input.idempotencyKey !== undefined) return this.sendOnce(imp.value, AGENT_SCOPE, input.idempotencyKey, async () => ok(message));
+    return fresh(await this.enqueue(imp.value, message));
   }
 
   async agentDeviceRequest(version: number, req: AgentRequest): Promise<Outcome<AgentResult>> {
@@ -443,8 +472,55 @@ export class ImpSession extends DurableObject<Env> {
     return { kind: "reply", status: result.msg.status, headers: result.msg.headers, body: result.body };
   }
 
-  /** Checks and queues a message; it goes out at once if the device is online. */
-  private async enqueue(imp: ImpRecord, input: NewMessage): Promise<Outcome<MessageInfo>> {
+  /**
+   * A message under an idempotency key: the key is held while the request is read (a retry
+   * meanwhile gets 409); then the key's earlier answer is replayed, or the message is
+   * queued and the answer remembered. Only an accepted message is remembered.
+   */
+  private async sendOnce(
+    imp: ImpRecord,
+    scope: string,
+    key: string,
+    read: () => Promise<Outcome<NewMessage>>,
+  ): Promise<Outcome<SentMessage>> {
+    const checked = checkKey(key);
+    if (!checked.ok) return refuse(400, "bad_idempotency_key", checked.message);
+    if (!this.idempotency.hold(scope, key)) {
+      return refuse(409, "idempotency_key_in_use", "A request with this Idempotency-Key is still being processed; retry later", {
+        "Retry-After": "1",
+      });
+    }
+    try {
+      const input = await read();
+      if (!input.ok) return input;
+      const print = await fingerprint(input.value);
+      const past = this.idempotency.recall(scope, key, print, Date.now());
+      if (past.kind === "replay") return ok({ info: past.info, replayed: true });
+      if (past.kind === "different_request") {
+        return refuse(
+          422,
+          "idempotency_key_reused",
+          "This Idempotency-Key was used for a different request (name, ttl, content type or body)",
+        );
+      }
+      let forgetAt = 0;
+      const sent = await this.enqueue(imp, input.value, (info) => {
+        forgetAt = this.idempotency.remember(scope, key, print, info, Date.now());
+      });
+      if (!sent.ok) return sent;
+      await this.scheduler.wakeBy(forgetAt);
+      return fresh(sent);
+    } finally {
+      this.idempotency.release(scope, key);
+    }
+  }
+
+  /**
+   * Checks and queues a message; it goes out at once if the device is online. `accepted`
+   * runs in the same storage transaction as the insert (an idempotency key's answer is
+   * never stored without its message, nor the message without it).
+   */
+  private async enqueue(imp: ImpRecord, input: NewMessage, accepted?: (info: MessageInfo) => void): Promise<Outcome<MessageInfo>> {
     if (!NAME_PATTERN.test(input.name))
       return refuse(400, "bad_name", "A message name is 1-64 characters: letters, digits and . _ : - (not first)");
     if (input.data.byteLength > MAX_DATA_BYTES) return refuse(413, "body_too_large", `Message data exceeds ${MAX_DATA_BYTES} bytes`);
@@ -454,7 +530,11 @@ export class ImpSession extends DurableObject<Env> {
     if (!(input.ttlMs >= MIN_TTL_MS && input.ttlMs <= MAX_TTL_MS)) {
       return refuse(400, "bad_ttl", `ttl must be between ${MIN_TTL_MS / 1000} and ${MAX_TTL_MS / 1000} seconds`);
     }
-    const outcome = this.queue.enqueue(input, imp.queueLimit ?? DEFAULT_QUEUE_LIMIT, Date.now());
+    const outcome = this.ctx.storage.transactionSync(() => {
+      const queued = this.queue.enqueue(input, imp.queueLimit ?? DEFAULT_QUEUE_LIMIT, Date.now());
+      if (queued.ok) accepted?.(queued.value);
+      return queued;
+    });
     if (!outcome.ok) return outcome;
     await this.scheduler.wakeBy(outcome.value.expiresAt);
     const ws = this.liveSocket();
@@ -466,9 +546,18 @@ export class ImpSession extends DurableObject<Env> {
    * For the caller-facing APIs: the imp, if the call came through its current agent URL and
    * the caller is authenticated. The body matters only to signed webhooks.
    */
-  private async gate(call: AgentCall, body: Uint8Array = new Uint8Array(0)): Promise<Outcome<ImpRecord>> {
+  private async gate(call: AgentCall, body?: Uint8Array): Promise<Outcome<ImpRecord>> {
+    const admitted = await this.gateCaller(call, body);
+    return admitted.ok ? ok(admitted.value.imp) : admitted;
+  }
+
+  /** The same, with the credential the caller authenticated with (null: a `--public` imp's anonymous caller). */
+  private async gateCaller(
+    call: AgentCall,
+    body: Uint8Array = new Uint8Array(0),
+  ): Promise<Outcome<{ imp: ImpRecord; credId: string | null }>> {
     const admitted = await this.admit(call, body);
-    if (!("kind" in admitted)) return ok(admitted.imp);
+    if (!("kind" in admitted)) return ok(admitted);
     switch (admitted.kind) {
       case "not_found":
         return AGENT_NOT_FOUND;
@@ -671,4 +760,9 @@ export class ImpSession extends DurableObject<Env> {
   private maxFrameBytes(): number {
     return intVar(this.env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES) + 4 + MAX_HEADER_BYTES;
   }
+}
+
+/** A message queued just now (not a replay). */
+function fresh(outcome: Outcome<MessageInfo>): Outcome<SentMessage> {
+  return outcome.ok ? ok({ info: outcome.value, replayed: false }) : outcome;
 }

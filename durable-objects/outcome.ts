@@ -5,7 +5,7 @@
  */
 export type Refusal = {
   ok: false;
-  status: 400 | 401 | 404 | 409 | 413 | 429 | 507;
+  status: 400 | 401 | 404 | 408 | 409 | 413 | 422 | 429 | 507;
   code: string;
   message: string;
   headers?: Record<string, string>;

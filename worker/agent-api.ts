@@ -13,6 +13,7 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import { z } from "zod";
 import { hostAllowed } from "../durable-objects/agent-code.ts";
 import { LOG_LEVELS, type LogLine } from "../durable-objects/agent-types.ts";
+import { checkKey } from "../durable-objects/idempotency-key.ts";
 import type { AgentResult } from "../durable-objects/imp-session.ts";
 import type { Outcome } from "../durable-objects/outcome.ts";
 import { MAX_DATA_BYTES } from "../protocol/index.ts";
@@ -50,6 +51,10 @@ const Send = z.object({
   data: Bytes.refine((d) => d.byteLength <= MAX_DATA_BYTES, `data exceeds ${MAX_DATA_BYTES} bytes`),
   contentType: z.string().min(1).max(256).nullable(),
   ttl: z.number().positive().optional(),
+  idempotencyKey: z
+    .string()
+    .refine((key) => checkKey(key).ok, "must be 1-255 printable ASCII characters")
+    .optional(),
 });
 
 const LogLines = z.array(z.object({ level: z.enum(LOG_LEVELS), message: z.string() })).max(1000);
@@ -94,11 +99,11 @@ export class AgentApi extends WorkerEntrypoint<Env, AgentProps> {
   }
 
   /** Queues a message for the device (the same queue, TTL and acknowledgements as `POST _messages`). */
-  send(name: unknown, data: unknown, contentType: unknown, ttl?: unknown) {
+  send(name: unknown, data: unknown, contentType: unknown, ttl?: unknown, idempotencyKey?: unknown) {
     return answer(async () => {
-      const input = parse(Send, { name, data, contentType, ttl }, "device.send");
-      const info = unwrap(await this.#session().agentSend(this.ctx.props.version, input));
-      return { id: info.id, status: info.status, expiresAt: info.expiresAt };
+      const input = parse(Send, { name, data, contentType, ttl, idempotencyKey }, "device.send");
+      const { info, replayed } = unwrap(await this.#session().agentSend(this.ctx.props.version, input));
+      return { id: info.id, status: info.status, expiresAt: info.expiresAt, replayed };
     });
   }
 
@@ -178,5 +183,6 @@ export class OutboundGate extends WorkerEntrypoint<Env, GateProps> {
 
 /** The relay's outcome as the Response agent code gets from `device.request`. */
 function deviceResponse(result: AgentResult): Response {
-  return relayResponse(result) ?? errorResponse(500, "internal", "The device request could not be made");
+  // The device's headers as it sent them: the edge decides caching when agent code answers its caller.
+  return relayResponse(result, { noStore: false }) ?? errorResponse(500, "internal", "The device request could not be made");
 }

@@ -32,12 +32,19 @@ export function forwardableHeaders(headers: Headers): [string, string][] {
   return out;
 }
 
-/** The device's reply, or the relay's own refusal; null for a caller denial, which is not the relay's to answer. */
-export function relayResponse(result: AgentResult): Response | null {
+/**
+ * The device's reply, or the relay's own refusal; null for a caller denial, which is not the relay's to answer.
+ * With `noStore` (a reply for an authenticated caller) the reply is `Cache-Control: no-store`
+ * whatever the device said, so no shared cache hands it to anyone else; without it (the
+ * anonymous callers of a `--public` imp, and agent code's own `device.request`) the
+ * device's Cache-Control stands. The relay's own refusals are always `no-store`.
+ */
+export function relayResponse(result: AgentResult, options: { noStore: boolean }): Response | null {
   switch (result.kind) {
     case "reply": {
       const headers = new Headers();
       for (const [name, value] of result.headers) if (!HOP_BY_HOP.has(name.toLowerCase())) headers.append(name, value);
+      if (options.noStore) headers.set("cache-control", "no-store");
       const nullBody = result.status === 204 || result.status === 304 || result.status < 200;
       return new Response(nullBody ? null : result.body, { status: result.status < 200 ? 502 : result.status, headers });
     }

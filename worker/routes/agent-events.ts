@@ -11,6 +11,7 @@ import { z } from "zod";
 import type { StoredEvent } from "../../durable-objects/event-store.ts";
 import { MAX_WAIT_MS } from "../../durable-objects/event-waiters.ts";
 import type { AgentEnv } from "../env.ts";
+import { noStore } from "../middleware/no-store.ts";
 import { agentTarget, methodNotAllowed, noSuchApiPath, parseQuery, unwrap } from "./agent-target.ts";
 
 const EventsQuery = z.object({
@@ -26,6 +27,10 @@ const EventsQuery = z.object({
 });
 
 export const agentEventRoutes = new Hono<AgentEnv>();
+
+// Answers for one authenticated caller: never kept by a cache (worker/middleware/no-store.ts).
+agentEventRoutes.use("/:agentId/_events", noStore);
+agentEventRoutes.use("/:agentId/_events/*", noStore);
 
 agentEventRoutes.get("/:agentId/_events", async (c) => {
   const { stub, call } = agentTarget(c);

@@ -4,14 +4,19 @@
  *        → 202 { id, status: "queued", … }, whether or not the device is online
  *   GET  /agent/<id>/_messages/<msgId>        → { status: "queued" | "delivered" | "expired", … }
  * The imp's object stores the message and delivers it, in order, until the device
- * acknowledges it or its TTL passes.
+ * acknowledges it or its TTL passes. A POST may carry an `Idempotency-Key` (see
+ * durable-objects/idempotency.ts): a retry of an accepted request gets the same 202 and
+ * id, marked `Idempotent-Replayed: true`, and queues nothing. Every answer is `no-store`.
  */
 import { Hono } from "hono";
 import { z } from "zod";
+import { parseIdempotencyKey } from "../../durable-objects/idempotency-key.ts";
 import { DEFAULT_TTL_MS, MAX_TTL_MS, type MessageInfo, MIN_TTL_MS } from "../../durable-objects/message-queue.ts";
 import { MAX_DATA_BYTES } from "../../protocol/index.ts";
 import type { AgentEnv } from "../env.ts";
+import { ApiError } from "../errors.ts";
 import { limitBody } from "../middleware/body-limit.ts";
+import { noStore } from "../middleware/no-store.ts";
 import { agentTarget, methodNotAllowed, noSuchApiPath, parseQuery, unwrap } from "./agent-target.ts";
 
 const SendQuery = z.object({
@@ -26,21 +31,22 @@ const SendQuery = z.object({
 
 export const agentMessageRoutes = new Hono<AgentEnv>();
 
+agentMessageRoutes.use("/:agentId/_messages", noStore);
+agentMessageRoutes.use("/:agentId/_messages/*", noStore);
+
 agentMessageRoutes.post("/:agentId/_messages", limitBody(MAX_DATA_BYTES), async (c) => {
   const { stub, call } = agentTarget(c);
   const query = parseQuery(SendQuery, c.req.query());
+  const idempotencyKey = readIdempotencyKey(c.req.header("idempotency-key"));
   // Kept as sent (the device gets it with the data); an empty header is no header.
   const contentType = c.req.header("content-type") || null;
-  const info = unwrap(
-    await stub.sendMessage(call, {
-      name: query.name,
-      contentType,
-      data: new Uint8Array(await c.req.arrayBuffer()),
-      ttlMs: query.ttl === undefined ? DEFAULT_TTL_MS : query.ttl * 1000,
-    }),
-  );
-  const location = `${new URL(c.req.url).pathname}/${info.id}`;
-  return c.json(present(info), 202, { Location: location });
+  const ttlMs = query.ttl === undefined ? DEFAULT_TTL_MS : query.ttl * 1000;
+  // The body streams on to the imp's object, which reads it once the caller is authenticated
+  // (unless a check before this one had to read it: a webhook over opted-in plain HTTP).
+  const body = c.req.raw.bodyUsed ? new Uint8Array(await c.req.arrayBuffer()) : c.req.raw.body;
+  const sent = unwrap(await stub.sendMessage(call, { name: query.name, contentType, ttlMs }, body, idempotencyKey));
+  const location = `${new URL(c.req.url).pathname}/${sent.info.id}`;
+  return c.json(present(sent.info), 202, { Location: location, ...(sent.replayed ? { "Idempotent-Replayed": "true" } : {}) });
 });
 
 agentMessageRoutes.get("/:agentId/_messages/:msgId", async (c) => {
@@ -51,6 +57,14 @@ agentMessageRoutes.get("/:agentId/_messages/:msgId", async (c) => {
 agentMessageRoutes.all("/:agentId/_messages", methodNotAllowed("POST"));
 agentMessageRoutes.all("/:agentId/_messages/:msgId", methodNotAllowed("GET"));
 agentMessageRoutes.all("/:agentId/_messages/*", noSuchApiPath);
+
+/** The request's idempotency key, if it has one; a malformed one is refused before anything is done. */
+function readIdempotencyKey(header: string | undefined): string | null {
+  if (header === undefined) return null;
+  const parsed = parseIdempotencyKey(header);
+  if (!parsed.ok) throw new ApiError(400, "bad_idempotency_key", parsed.message);
+  return parsed.key;
+}
 
 /** Times are epoch milliseconds, as everywhere in the API. */
 function present(info: MessageInfo) {

@@ -9,9 +9,14 @@ import { Hono } from "hono";
 import { MAX_STATE_VALUE_BYTES, type StateEntry } from "../../durable-objects/agent-state.ts";
 import type { AgentEnv } from "../env.ts";
 import { limitBody } from "../middleware/body-limit.ts";
+import { noStore } from "../middleware/no-store.ts";
 import { agentTarget, methodNotAllowed, noSuchApiPath, unwrap } from "./agent-target.ts";
 
 export const agentStateRoutes = new Hono<AgentEnv>();
+
+// Answers for one authenticated caller: never kept by a cache (worker/middleware/no-store.ts).
+agentStateRoutes.use("/:agentId/_state", noStore);
+agentStateRoutes.use("/:agentId/_state/*", noStore);
 
 agentStateRoutes.get("/:agentId/_state", async (c) => {
   const { stub, call } = agentTarget(c);

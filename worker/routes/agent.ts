@@ -79,7 +79,8 @@ agentRoutes.all("/:agentId/*", async (c) => {
 });
 
 function toResponse(c: Parameters<typeof deny>[0], result: AgentResult): Response {
-  const relayed = relayResponse(result);
+  // Only a `--public` imp's anonymous caller may get a reply a shared cache could keep.
+  const relayed = relayResponse(result, { noStore: c.var.call.caller.kind !== "none" });
   if (relayed) return relayed;
   // Why agent code failed is the operator's business (agent log, audit), not the caller's.
   if (result.kind === "agent_error") throw new ApiError(result.status, result.code, result.message);
