@@ -32,7 +32,13 @@ export default defineConfig({
       {
         test: {
           name: "node",
-          include: ["test/e2e/**/*.test.ts", "test/device/**/*.test.ts", "test/cli/**/*.test.ts", "test/bench/**/*.test.ts"],
+          include: [
+            "test/e2e/**/*.test.ts",
+            "test/device/**/*.test.ts",
+            "test/protocol/**/*.test.ts",
+            "test/cli/**/*.test.ts",
+            "test/bench/**/*.test.ts",
+          ],
           environment: "node",
           testTimeout: 60_000,
           hookTimeout: 60_000,

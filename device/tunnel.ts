@@ -11,27 +11,18 @@
  */
 import http from "node:http";
 import https from "node:https";
+import { CLIENT_HEADER, canonicalPath, headerKey, isHopByHop, isUnderPath } from "../protocol/index.ts";
 import { type AgentMessage, RetryLater } from "./inbox.ts";
 import type { AgentReply, AgentRequest } from "./link.ts";
-
-const HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-  "te",
-  "trailer",
-  "host",
-  "content-length",
-]);
 
 export interface TunnelOptions {
   /** Largest response body passed back; a bigger one becomes 502. */
   maxBodyBytes: number;
   /**
    * Where agent messages are delivered on the local service: agent requests for this path
-   * are refused, so no caller can pass a request off as a queued message.
+   * (compared canonically and case-insensitively, whatever the encoding: see
+   * protocol/canonical-path.ts) are refused, so no caller can pass a request off as a
+   * queued message.
    */
   reservedPath?: string;
 }
@@ -40,23 +31,25 @@ export function tunnelTo(target: string, options: TunnelOptions): (req: AgentReq
   const base = new URL(target);
   const client = base.protocol === "https:" ? https : http;
   const agent = new client.Agent({ keepAlive: true });
-  const reserved = options.reservedPath?.replace(/\/$/, "");
+  const reserved = options.reservedPath;
   return (req) =>
     new Promise<AgentReply>((resolve) => {
-      if (reserved && (req.path === reserved || req.path.startsWith(`${reserved}/`))) {
-        resolve({
-          status: 404,
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ error: { code: "reserved_path", message: "This path receives agent messages only" } }),
-        });
+      // The edge sends canonical paths; checked again here, as the last gate before the service.
+      const canonical = canonicalPath(req.path);
+      if (!canonical.ok) {
+        resolve(refusal(400, "bad_path", `Unusable path: ${canonical.reason}`));
+        return;
+      }
+      if (reserved && isUnderPath(canonical.path, reserved)) {
+        resolve(refusal(404, "reserved_path", "This path receives agent messages only"));
         return;
       }
       const url = new URL(base);
-      url.pathname = joinPath(base.pathname, req.path);
+      url.pathname = joinPath(base.pathname, canonical.path);
       url.search = req.query;
-      // impgate-* headers are the daemon's own (message delivery): none from a caller pass.
+      // impgate-* headers (any spelling) are the daemon's own (message delivery), except the edge's impgate-client.
       const headers: [string, string][] = req.headers.filter(
-        ([name]) => !HOP_BY_HOP.has(name.toLowerCase()) && !name.toLowerCase().startsWith("impgate-"),
+        ([name]) => !isHopByHop(name) && (!headerKey(name).startsWith("impgate-") || name.toLowerCase() === CLIENT_HEADER),
       );
       // Raw (array) headers keep duplicates, but Node then adds no Host of its own.
       headers.push(["host", url.host], ["content-length", String(req.body.length)]);
@@ -77,7 +70,7 @@ export function tunnelTo(target: string, options: TunnelOptions): (req: AgentReq
           const pairs: [string, string][] = [];
           for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
             const [name = "", value = ""] = res.rawHeaders.slice(i, i + 2);
-            if (!HOP_BY_HOP.has(name.toLowerCase())) pairs.push([name, value]);
+            if (!isHopByHop(name)) pairs.push([name, value]);
           }
           resolve({ status: res.statusCode ?? 502, headers: pairs, body: Buffer.concat(chunks) });
         });
@@ -132,5 +125,9 @@ function joinPath(basePath: string, path: string): string {
 }
 
 function failure(status: number, message: string): AgentReply {
-  return { status, headers: { "content-type": "application/json" }, body: JSON.stringify({ error: { code: "tunnel_error", message } }) };
+  return refusal(status, "tunnel_error", message);
+}
+
+function refusal(status: number, code: string, message: string): AgentReply {
+  return { status, headers: { "content-type": "application/json" }, body: JSON.stringify({ error: { code, message } }) };
 }

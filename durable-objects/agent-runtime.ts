@@ -24,7 +24,7 @@ export const AGENT_DEADLINE_MARGIN_MS = 2_000;
 const MAX_PENDING_EVENTS = 64;
 /** At most one audit entry per failure reason per imp in this time; the rest are counted into the next. */
 const AUDIT_EVERY_MS = 60_000;
-/** Agent code sees request URLs on this origin: path and query as the caller sent them, never the secret agent id. */
+/** Agent code sees request URLs on this origin: the canonical path and the query as sent, never the secret agent id. */
 export const AGENT_ORIGIN = "https://agent.invalid";
 
 export type AgentFailureReason = "exception" | "hung" | "timeout" | "limit" | "startup" | "response_too_large";

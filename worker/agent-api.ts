@@ -16,7 +16,7 @@ import { LOG_LEVELS, type LogLine } from "../durable-objects/agent-types.ts";
 import { checkKey } from "../durable-objects/idempotency-key.ts";
 import type { AgentResult } from "../durable-objects/imp-session.ts";
 import type { Outcome } from "../durable-objects/outcome.ts";
-import { MAX_DATA_BYTES } from "../protocol/index.ts";
+import { canonicalPath, MAX_DATA_BYTES } from "../protocol/index.ts";
 import { DEFAULT_MAX_BODY_BYTES, type Env, intVar } from "./env.ts";
 import { errorResponse } from "./errors.ts";
 import { relayResponse } from "./relay.ts";
@@ -37,7 +37,17 @@ const Bytes = z.instanceof(Uint8Array);
 
 const DeviceRequest = z.strictObject({
   method: z.string().regex(/^[A-Z]{1,16}$/),
-  path: z.string().startsWith("/").max(8192),
+  // The device gets only canonical paths (protocol/canonical-path.ts), from callers and agent code alike.
+  path: z
+    .string()
+    .startsWith("/")
+    .max(8192)
+    .transform((path, ctx) => {
+      const canonical = canonicalPath(path);
+      if (canonical.ok) return canonical.path;
+      ctx.addIssue({ code: "custom", message: canonical.reason });
+      return z.NEVER;
+    }),
   query: z
     .string()
     .max(8192)

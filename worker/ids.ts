@@ -2,17 +2,25 @@
  * Imp ids and agent ids, unforgeable without AGENT_ID_KEY, so the worker can refuse a
  * garbage or made-up id without waking any Durable Object.
  *
- *   impId   = b64url( impRand[16] || HMAC(k, "imp" || impRand)[0..16] )
- *   agentId = b64url( impRand[16] || urlRand[16] || HMAC(k, "agent" || impRand || urlRand)[0..16] )
+ *   impId   = "imp_" b64url( impRand[16] || HMAC(k, "imp" || impRand)[0..16] )
+ *   agentId = "agt_" b64url( impRand[16] || urlRand[16] || HMAC(k, "agent" || impRand || urlRand)[0..16] )
  *
- * urlRand is fresh per rotation; the imp's object keeps the current one, so a rotated
- * id (still correctly MACed) is refused there with the very same 404.
+ * The prefixes tell the two apart at a glance (they share their first 21 characters of
+ * body). urlRand is fresh per rotation; the imp's object keeps the current one, so a
+ * rotated id (still correctly MACed) is refused there with the very same 404.
+ *
+ * Each id has exactly one accepted spelling: 32 bytes take 43 base64url characters with
+ * two spare bits in the last one, so "…A" and "…B" decode alike; an id is accepted only
+ * if it re-encodes to itself (otherwise a variant spelling would name another, empty
+ * Durable Object, or shift the path after it).
  */
 import { base64url } from "jose";
 import { Memo } from "./memo.ts";
 
 const RAND_BYTES = 16;
 const MAC_BYTES = 16;
+const IMP_PREFIX = "imp_";
+const AGENT_PREFIX = "agt_";
 const enc = new TextEncoder();
 const keyCache = new Map<string, Promise<CryptoKey>>();
 
@@ -51,12 +59,14 @@ function random(): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(RAND_BYTES));
 }
 
-function decode(id: string, length: number): Uint8Array | null {
-  // 16 bytes encode to 22 chars, 32 to 43, 48 to 64: check before decoding anything.
-  if (id.length !== Math.ceil((length * 4) / 3) || !/^[A-Za-z0-9_-]+$/.test(id)) return null;
+/** The bytes of `prefix` + base64url body, or null unless `id` is their one canonical spelling. */
+function decode(id: string, prefix: string, length: number): Uint8Array | null {
+  // 32 bytes encode to 43 chars, 48 to 64: check before decoding anything.
+  const body = id.slice(prefix.length);
+  if (!id.startsWith(prefix) || body.length !== Math.ceil((length * 4) / 3) || !/^[A-Za-z0-9_-]+$/.test(body)) return null;
   try {
-    const bytes = base64url.decode(id);
-    return bytes.length === length ? bytes : null;
+    const bytes = base64url.decode(body);
+    return bytes.length === length && base64url.encode(bytes) === body ? bytes : null;
   } catch {
     return null;
   }
@@ -66,17 +76,21 @@ function equal(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && crypto.subtle.timingSafeEqual(a, b);
 }
 
+function impIdOf(impRand: Uint8Array, impMac: Uint8Array): string {
+  return IMP_PREFIX + base64url.encode(concat(impRand, impMac));
+}
+
 export async function mintImpId(secret: string): Promise<string> {
   let impRand = random();
-  // No id begins with "-" (base64url 62 in the top six bits), so one can never be read as a
-  // command-line option; agent ids begin with the same characters. Costs < 0.03 bits.
+  // No id body begins with "-" (base64url 62 in the top six bits), so a body alone can never
+  // be read as a command-line option; agent ids begin with the same characters. < 0.03 bits.
   while ((impRand[0] ?? 0) >> 2 === 62) impRand = random();
-  return base64url.encode(concat(impRand, await mac(secret, "imp", impRand)));
+  return impIdOf(impRand, await mac(secret, "imp", impRand));
 }
 
 /** The imp id, or null for anything this edge did not mint. */
 export async function verifyImpId(secret: string, impId: string): Promise<string | null> {
-  const bytes = decode(impId, RAND_BYTES + MAC_BYTES);
+  const bytes = decode(impId, IMP_PREFIX, RAND_BYTES + MAC_BYTES);
   if (!bytes) return null;
   const impRand = bytes.subarray(0, RAND_BYTES);
   return equal(bytes.subarray(RAND_BYTES), await mac(secret, "imp", impRand)) ? impId : null;
@@ -89,11 +103,11 @@ export interface AgentRef {
 }
 
 export async function mintAgentId(secret: string, impId: string): Promise<{ agentId: string; urlSecret: string }> {
-  const imp = decode(impId, RAND_BYTES + MAC_BYTES);
+  const imp = decode(impId, IMP_PREFIX, RAND_BYTES + MAC_BYTES);
   if (!imp) throw new Error("not an imp id");
   const impRand = imp.subarray(0, RAND_BYTES);
   const urlRand = random();
-  const agentId = base64url.encode(concat(impRand, urlRand, await mac(secret, "agent", impRand, urlRand)));
+  const agentId = AGENT_PREFIX + base64url.encode(concat(impRand, urlRand, await mac(secret, "agent", impRand, urlRand)));
   return { agentId, urlSecret: base64url.encode(urlRand) };
 }
 
@@ -113,11 +127,11 @@ export async function verifyAgentId(secret: string, agentId: string): Promise<Ag
 }
 
 async function verifyAgentIdUncached(secret: string, agentId: string): Promise<AgentRef | null> {
-  const bytes = decode(agentId, 2 * RAND_BYTES + MAC_BYTES);
+  const bytes = decode(agentId, AGENT_PREFIX, 2 * RAND_BYTES + MAC_BYTES);
   if (!bytes) return null;
   const impRand = bytes.subarray(0, RAND_BYTES);
   const urlRand = bytes.subarray(RAND_BYTES, 2 * RAND_BYTES);
   if (!equal(bytes.subarray(2 * RAND_BYTES), await mac(secret, "agent", impRand, urlRand))) return null;
-  const impId = base64url.encode(concat(impRand, await mac(secret, "imp", impRand)));
+  const impId = impIdOf(impRand, await mac(secret, "imp", impRand));
   return { impId, urlSecret: base64url.encode(urlRand) };
 }

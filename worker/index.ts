@@ -9,10 +9,10 @@ import { notFound, onError } from "./errors.ts";
 import { httpsOnly } from "./middleware/https-only.ts";
 import { securityHeaders } from "./middleware/security-headers.ts";
 import { adminRoutes } from "./routes/admin.ts";
-import { agentRoutes } from "./routes/agent.ts";
+import { agentRoutes, routedPath } from "./routes/agent.ts";
 import { deviceRoutes } from "./routes/device.ts";
 
-const app = new Hono<AppEnv>();
+const app = new Hono<AppEnv>({ getPath: routedPath });
 
 app.use(securityHeaders);
 app.use("*", async (c, next) => {

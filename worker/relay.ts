@@ -4,31 +4,19 @@
  * agent route and the agent code's `device.request`.
  */
 import type { AgentResult } from "../durable-objects/imp-session.ts";
+import { CLIENT_HEADER, isHopByHop, isStrippedRequestHeader } from "../protocol/index.ts";
 import { errorResponse } from "./errors.ts";
 
-/** Headers that describe this hop, or the edge itself, and must not reach the device. */
-export const HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-  "te",
-  "trailer",
-  "host",
-  "content-length",
-  "authorization",
-  "x-forwarded-proto",
-  "x-forwarded-for",
-  "x-real-ip",
-]);
-
-export function forwardableHeaders(headers: Headers): [string, string][] {
+/**
+ * The caller's headers the device may see (protocol/relay-headers.ts says which are not,
+ * and why), plus the edge's own `impgate-client`: the address the edge saw.
+ */
+export function forwardableHeaders(headers: Headers, client: string): [string, string][] {
   const out: [string, string][] = [];
   headers.forEach((value, name) => {
-    // cf-* is the platform's, impgate-* the edge's and daemon's own: a caller cannot supply either.
-    if (!HOP_BY_HOP.has(name) && !name.startsWith("cf-") && !name.startsWith("impgate-")) out.push([name, value]);
+    if (!isStrippedRequestHeader(name)) out.push([name, value]);
   });
+  out.push([CLIENT_HEADER, client]);
   return out;
 }
 
@@ -43,7 +31,7 @@ export function relayResponse(result: AgentResult, options: { noStore: boolean }
   switch (result.kind) {
     case "reply": {
       const headers = new Headers();
-      for (const [name, value] of result.headers) if (!HOP_BY_HOP.has(name.toLowerCase())) headers.append(name, value);
+      for (const [name, value] of result.headers) if (!isHopByHop(name)) headers.append(name, value);
       if (options.noStore) headers.set("cache-control", "no-store");
       const nullBody = result.status === 204 || result.status === 304 || result.status < 200;
       return new Response(nullBody ? null : result.body, { status: result.status < 200 ? 502 : result.status, headers });

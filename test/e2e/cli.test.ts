@@ -50,11 +50,12 @@ describe("impgate CLI against the real edge", () => {
     const out = join(system.dir, "device.json");
     const r = await impgate(["imp", "create", "--label", "garage", "--out", out, "--profile", system.profile]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/agent URL: +https:\/\/localhost:\d+\/agent\/[A-Za-z0-9_-]{64}/);
+    expect(r.stdout).toMatch(/agent URL: +https:\/\/localhost:\d+\/agent\/agt_[A-Za-z0-9_-]{64}(?![A-Za-z0-9_-])/);
     const { stat, readFile } = await import("node:fs/promises");
     expect((await stat(out)).mode & 0o777).toBe(0o600);
     const config = JSON.parse(await readFile(out, "utf8"));
     expect(config.deviceKey.d).toBeTruthy();
+    expect(config.impId).toMatch(/^imp_[A-Za-z0-9_-]{43}$/);
     expect(config.tls.pins).toHaveLength(2);
     const again = await impgate(["imp", "create", "--out", out, "--profile", system.profile]);
     expect(again.code).toBe(1);

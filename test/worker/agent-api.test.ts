@@ -95,6 +95,26 @@ describe("the agent API", () => {
     expect(device.requests[0]!.headers).toContainEqual(["content-type", "text/plain;charset=UTF-8"]);
   });
 
+  it("device.request hands the device the canonical path, and refuses a path that has none", async () => {
+    const imp = await createImp();
+    await deployAgent(
+      imp,
+      `export default {
+      async fetch(request, env) {
+        const ok = await env.device.request("/a//%7Eb/%2e/c?x=%2f");
+        let refused = "accepted";
+        try { await env.device.request("/%zz"); } catch (e) { refused = e.name + ": " + e.message; }
+        return new Response(ok.status + " " + refused);
+      },
+    };`,
+    );
+    const device = await TestDevice.connect(imp);
+    devices.push(device);
+    device.serve(() => ({ status: 204 }));
+    expect(await (await callerFetch(imp, "/")).text()).toBe("204 TypeError: device.request: path malformed percent-encoding");
+    expect(device.requests.map((r) => [r.path, r.query])).toEqual([["/a/~b/c", "?x=%2f"]]);
+  });
+
   it("keeps state in the imp's store, the same one the _state API shows", async () => {
     const imp = await createImp();
     await deployAgent(

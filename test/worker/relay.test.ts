@@ -107,7 +107,7 @@ describe("agent request relay", () => {
 });
 
 describe("paths and queries", () => {
-  it("reach the device exactly as the caller wrote them, percent-encoding included", async () => {
+  it("reach the device with the percent-encoding that means something (%2F, spaces, non-ASCII) kept", async () => {
     const imp = await createImp();
     const device = await TestDevice.connect(imp);
     device.serve(() => ({ status: 204 }));

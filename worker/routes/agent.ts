@@ -1,13 +1,18 @@
 /**
- * Agent URLs: `/agent/<agentId>/<path>`. In order:
+ * Agent URLs: `/agent/<agentId>/<path>`. The path after the id is put in its one canonical
+ * form (protocol/canonical-path.ts) before routing, once: the router, the reserved-path
+ * rule and the device all see that form. In order:
  *   resolve the id (HMAC; no Durable Object is woken for one this edge did not mint)
- *   → plain HTTP rule → body limit → `_auth` challenge-response → caller authentication
+ *   → plain HTTP rule → a path with no canonical form is refused (400) → body limit
+ *   → `_auth` challenge-response → caller authentication
  *   → the imp's object, which relays to the device and hands back its reply.
- * Paths under `/_` are impgate's own; everything else reaches the device.
+ * Paths under `/_` are impgate's own, however spelled; everything else reaches the device.
  */
 import { Hono, type MiddlewareHandler } from "hono";
+import { getPath } from "hono/utils/url";
 import type { Denial } from "../../durable-objects/agent-call.ts";
 import type { AgentResult } from "../../durable-objects/imp-session.ts";
+import { type CanonicalPath, canonicalPath, isReservedAgentPath } from "../../protocol/index.ts";
 import { authenticateCaller, deny, plainHttpRule } from "../auth/caller.ts";
 import { insecure } from "../auth/refusals.ts";
 import type { AgentEnv } from "../env.ts";
@@ -20,6 +25,7 @@ import { challenge, token } from "./agent-auth.ts";
 import { agentEventRoutes } from "./agent-events.ts";
 import { agentMessageRoutes } from "./agent-messages.ts";
 import { agentStateRoutes } from "./agent-state.ts";
+import { noSuchApiPath } from "./agent-target.ts";
 
 /** The host of a serialized request URL, without parsing all of it (this is on every request). */
 function hostOf(url: string): string {
@@ -35,8 +41,49 @@ function pathAndQuery(url: string): { path: string; query: string } {
   return q < 0 ? { path: url.slice(start), query: "" } : { path: url.slice(start, q), query: url.slice(q) };
 }
 
+const PREFIX = "/agent/";
+
+/** An agent URL's id exactly as the caller spelled it, and the canonical form of the path after it. */
+interface AgentPath {
+  idSegment: string;
+  path: CanonicalPath;
+}
+
+/** Filled in by routedPath, read by the agent middleware: the path is canonicalised once per request. */
+const agentPaths = new WeakMap<Request, AgentPath>();
+
+function splitAgentPath(rawPath: string): AgentPath {
+  const slash = rawPath.indexOf("/", PREFIX.length);
+  const idSegment = rawPath.slice(PREFIX.length, slash < 0 ? undefined : slash);
+  return { idSegment, path: canonicalPath(slash < 0 ? "" : rawPath.slice(slash)) };
+}
+
+function agentPathOf(req: Request): AgentPath {
+  return agentPaths.get(req) ?? splitAgentPath(pathAndQuery(req.url).path);
+}
+
+/**
+ * The path the app routes on (Hono's `getPath`): an agent URL as `/agent/<id as sent>`
+ * followed by the canonical path, so `/%5Fstate` and `//_state` meet the `_state` API
+ * rather than the relay; every other URL as Hono reads it.
+ */
+export function routedPath(req: Request): string {
+  const raw = pathAndQuery(req.url).path;
+  if (raw.startsWith(PREFIX)) {
+    const split = splitAgentPath(raw);
+    agentPaths.set(req, split);
+    // A path with no canonical form is refused by requireCanonicalPath, whatever it routes to.
+    return `${PREFIX}${split.idSegment}${split.path.ok ? split.path.path : "/"}`;
+  }
+  const path = getPath(req);
+  // `/%61gent/…` is not an agent URL (only one spelling is): routed raw, it matches nothing.
+  return path.startsWith("/agent") ? raw : path;
+}
+
 const resolveAgent: MiddlewareHandler<AgentEnv> = async (c, next) => {
-  const agentId = c.req.param("agentId") ?? "";
+  // The id as the caller spelled it: a percent-encoded variant is not the id (and would
+  // shift the path after it), so it gets the same 404 as an unknown one.
+  const agentId = agentPathOf(c.req.raw).idSegment;
   const agent = await verifyAgentId(c.env.AGENT_ID_KEY, agentId);
   // Over plain HTTP even a made-up id gets the HTTP refusal, so HTTP reveals nothing about ids.
   if (!agent) throw isHttps(c.req.raw) ? notFoundError() : insecure();
@@ -46,9 +93,16 @@ const resolveAgent: MiddlewareHandler<AgentEnv> = async (c, next) => {
   await next();
 };
 
+/** Nothing is done for a path that has no canonical form: bad percent-encoding, `..` above the root, NUL. */
+const requireCanonicalPath: MiddlewareHandler<AgentEnv> = async (c, next) => {
+  const { path } = agentPathOf(c.req.raw);
+  if (!path.ok) throw new ApiError(400, "bad_path", `Unusable path: ${path.reason}`);
+  await next();
+};
+
 export const agentRoutes = new Hono<AgentEnv>();
 
-agentRoutes.use("/:agentId/*", resolveAgent, plainHttpRule, bodyLimit);
+agentRoutes.use("/:agentId/*", resolveAgent, plainHttpRule, requireCanonicalPath, bodyLimit);
 agentRoutes.post("/:agentId/_auth/challenge", challenge);
 agentRoutes.post("/:agentId/_auth/token", token);
 agentRoutes.all("/:agentId/_auth/*", () => {
@@ -64,14 +118,16 @@ agentRoutes.route("/", agentStateRoutes);
 
 agentRoutes.all("/:agentId/*", async (c) => {
   const { agent, call } = c.var;
+  // The routed path is `/agent/<agentId>` + the canonical path (routedPath above).
+  const path = c.req.path.slice(`${PREFIX}${agent.agentId}`.length) || "/";
+  // Any other `/_…` path (`/_Messages`, `/_impgate/messages`…) is impgate's too: never relayed.
+  if (isReservedAgentPath(path)) noSuchApiPath();
   const hasBody = c.req.method !== "GET" && c.req.method !== "HEAD";
-  const { path, query } = pathAndQuery(c.req.url);
   const result = await agent.stub.agentRequest(call, {
     method: c.req.method,
-    // As the caller wrote it (percent-encoding kept), after /agent/<id>.
-    path: path.slice(`/agent/${agent.agentId}`.length) || "/",
-    query,
-    headers: forwardableHeaders(c.req.raw.headers),
+    path,
+    query: pathAndQuery(c.req.url).query,
+    headers: forwardableHeaders(c.req.raw.headers, call.client),
     body: hasBody ? new Uint8Array(await c.req.arrayBuffer()) : new Uint8Array(0),
   });
   // RPC typing widens tuples to arrays; the shape is the ImpSession's AgentResult.
