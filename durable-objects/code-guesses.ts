@@ -8,7 +8,7 @@
  * Stored (SQLite), not in memory, so a restart of the object never hands out a fresh budget.
  */
 import { TOTP } from "../protocol/index.ts";
-import { type Backoff, type BackoffPolicy, failed, levelAt, maxFailures, waitMs } from "../worker/auth/backoff.ts";
+import { type Backoff, type BackoffPolicy, failed, maxFailures, startedWaiting, waitMs } from "../worker/auth/backoff.ts";
 
 /** Codes a credential accepts at one time: the current step and one either side. */
 export const VALID_CODES_AT_ONCE = 2 * TOTP.window + 1;
@@ -19,14 +19,15 @@ export const BOUND_PROBABILITY = 1e-4;
 
 /**
  * Per number of digits (README, "Brute force", has the arithmetic):
- *  8 digits: 20 wrong codes free, then waits of 30 s doubling to 15 min; one forgiven per
- *            15 min. At most 2,905 guesses in 30 days: P <= 2,905 x 3 / 10^8 = 8.7 x 10^-5.
- *  6 digits (credentials made before 8): 3 free, 60 s doubling to 2 days; at most 30
- *            guesses in 30 days: P <= 30 x 3 / 10^6 = 9 x 10^-5.
+ *  8 digits: after 20 wrong codes a wait of 30 s, doubling to 15 min; one forgiven per
+ *            15 min. At most 25 + 2,880 + 1 = 2,906 guesses in 30 days:
+ *            P <= 2,906 x 3 / 10^8 = 8.7 x 10^-5.
+ *  6 digits (credentials made before 8): after 3, 60 s doubling to 2 days, one forgiven per
+ *            2 days. At most 15 + 15 + 1 = 31 guesses in 30 days: P <= 31 x 3 / 10^6 = 9.3 x 10^-5.
  */
 export const CODE_POLICIES: Readonly<Record<number, BackoffPolicy>> = {
-  8: { free: 20, baseMs: 30_000, leakMs: 15 * 60_000 },
-  6: { free: 3, baseMs: 60_000, leakMs: 2 * 86_400_000 },
+  8: { after: 20, baseMs: 30_000, leakMs: 15 * 60_000 },
+  6: { after: 3, baseMs: 60_000, leakMs: 2 * 86_400_000 },
 };
 
 /** The chance that any guess against one credential succeeds within BOUND_SPAN_MS, at most. */
@@ -68,8 +69,7 @@ export class CodeGuesses {
         after.at,
         after.until,
       );
-      const levelBefore = before ? levelAt(before, policy, now) : 0;
-      if (levelBefore < policy.free && after.level >= policy.free) started.push({ credId: id, retryAfterMs: waitMs(after, now) });
+      if (startedWaiting(before, after, policy, now)) started.push({ credId: id, retryAfterMs: waitMs(after, now) });
     }
     return started;
   }

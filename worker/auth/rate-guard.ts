@@ -2,24 +2,24 @@
  * Failed attempts per key (a client at an imp, a client of the admin API), throttled with
  * exponential backoff (./backoff.ts); a key that must wait is refused before anything is
  * verified. In memory: an attacker who keeps failing keeps the isolate or object awake, and
- * so the counts. Losing them on a restart costs at most one `free` burst per key: these
+ * so the counts. Losing them on a restart gives a key its first failures again: these
  * limits keep one client from crowding out others; what bounds guessing a rotating code is
  * the per-credential budget, which is stored (durable-objects/code-guesses.ts).
  */
-import { type Backoff, type BackoffPolicy, failed, forgotten, levelAt, retryAfterS, waitMs } from "./backoff.ts";
+import { type Backoff, type BackoffPolicy, failed, forgotten, retryAfterS, startedWaiting, waitMs } from "./backoff.ts";
 
 /**
- * A client (one address; an IPv6 /64 counts as one) at one imp: 10 failures free, then
- * waits of 5 s doubling to 1 minute, one failure forgiven a minute.
+ * A client (one address; an IPv6 /64 counts as one) at one imp: after 10 failures it waits
+ * 5 s, doubling with each further failure to 1 minute; one failure is forgiven a minute.
  */
-export const CLIENT_POLICY: BackoffPolicy = { free: 10, baseMs: 5_000, leakMs: 60_000 };
+export const CLIENT_POLICY: BackoffPolicy = { after: 10, baseMs: 5_000, leakMs: 60_000 };
 
 /**
- * A client of the admin API: 5 failures free, then waits of 10 s doubling to 5 minutes, one
- * forgiven each 5 minutes. The admin secret is long and random, so this is not what keeps it
+ * A client of the admin API: after 5 failures it waits 10 s, doubling to 5 minutes; one
+ * failure is forgiven each 5 minutes. The admin secret is long and random, so this is not what keeps it
  * from being guessed; it keeps a misbehaving client from hammering the API and its audit log.
  */
-export const ADMIN_POLICY: BackoffPolicy = { free: 5, baseMs: 10_000, leakMs: 5 * 60_000 };
+export const ADMIN_POLICY: BackoffPolicy = { after: 5, baseMs: 10_000, leakMs: 5 * 60_000 };
 
 const MAX_KEYS = 10_000;
 
@@ -43,8 +43,7 @@ export class RateGuard {
     this.keys.set(key, after);
     if (this.keys.size > MAX_KEYS) this.prune(now);
     const wait = waitMs(after, now);
-    const levelBefore = before ? levelAt(before, this.policy, now) : 0;
-    return { retryAfter: wait > 0 ? retryAfterS(wait) : 0, started: levelBefore < this.policy.free && after.level >= this.policy.free };
+    return { retryAfter: wait > 0 ? retryAfterS(wait) : 0, started: startedWaiting(before, after, this.policy, now) };
   }
 
   /** Makes `key` wait `seconds` from now: another place (the imp's object) decided it. */
