@@ -47,7 +47,7 @@ function wrongCodes(totp: OTPAuth.TOTP, n: number): string[] {
   const valid = new Set([-30_000, 0, 30_000].map((d) => totp.generate({ timestamp: Date.now() + d })));
   const out: string[] = [];
   for (let i = 1; out.length < n; i++) {
-    const code = String((Number(totp.generate()) + i * 7_919_113) % 100_000_000).padStart(8, "0");
+    const code = String((Number(totp.generate()) + i * 7_919_113) % 10 ** totp.digits).padStart(totp.digits, "0");
     if (!valid.has(code)) out.push(code);
   }
   return out;
