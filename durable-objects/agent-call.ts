@@ -22,5 +22,12 @@ export interface AgentCall {
   caller: CallerProof;
 }
 
-/** A decision the object returns instead of a result, for the worker to turn into a response. */
-export type Denial = { kind: "not_found" } | { kind: "unauthorized" } | { kind: "rate_limited"; retryAfter: number };
+/**
+ * A decision the object returns instead of a result, for the worker to turn into a response.
+ * A rate limit's scope says what waits: this client at this imp, or (for rotating codes)
+ * a credential's code checking, which the worker must not hold against the client.
+ */
+export type Denial =
+  | { kind: "not_found" }
+  | { kind: "unauthorized" }
+  | { kind: "rate_limited"; retryAfter: number; scope: "client" | "credential" };

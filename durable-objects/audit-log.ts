@@ -6,6 +6,7 @@
 export type AuditEvent =
   | "auth_failed"
   | "rate_limited"
+  | "code_checks_paused"
   | "credential_added"
   | "credential_revoked"
   | "credential_burned"
@@ -20,7 +21,9 @@ export type AuditEvent =
   | "agent_removed"
   | "agent_outbound_changed"
   | "agent_outbound_refused"
-  | "agent_error";
+  | "agent_error"
+  | "admin_auth_failed"
+  | "admin_rate_limited";
 
 export interface AuditEntry {
   seq: number;

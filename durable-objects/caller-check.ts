@@ -1,15 +1,30 @@
 /**
  * The imp's side of caller authentication: the stateful checks the worker cannot make
  * (revocation, single-use nonces and codes, replayed signatures, failure counts) and the
- * audit trail of every decision. Rate limits are consulted before any verification.
+ * audit trail of every decision. A client's own failures are counted per client at this
+ * imp (the object is the imp) and make only that client wait; no count of other clients'
+ * failures ever holds back a credential that cannot be guessed. Rotating codes, which can
+ * be guessed, also have a budget per credential (./code-guesses.ts).
  */
 import { CHALLENGE_TTL_S, WEBHOOK_TOLERANCE_S } from "../protocol/index.ts";
 import { ACCESS_TOKEN_TTL_S, mintAccessToken } from "../worker/auth/access-token.ts";
+import { retryAfterS } from "../worker/auth/backoff.ts";
 import { RateGuard } from "../worker/auth/rate-guard.ts";
+import { clientKey } from "../worker/auth/refusals.ts";
 import type { EdgeKey } from "../worker/edge-key.ts";
 import type { AgentCall, CallerProof, Denial } from "./agent-call.ts";
 import type { AuditLog } from "./audit-log.ts";
-import { type AuthFailure, type Credential, type CredentialStore, verifyAssertion, verifyTotp, verifyWebhook } from "./credentials.ts";
+import type { CodeGuesses } from "./code-guesses.ts";
+import {
+  type AuthFailure,
+  type Credential,
+  type CredentialStore,
+  codeCandidates,
+  codeDigits,
+  verifyAssertion,
+  verifyTotp,
+  verifyWebhook,
+} from "./credentials.ts";
 import type { ImpRecord } from "./imp-record.ts";
 import type { ReplayMemory } from "./replay-memory.ts";
 
@@ -18,24 +33,30 @@ const UNTIMED_SIGNATURE_MEMORY_MS = 24 * 3600 * 1000;
 
 export type Verdict = { kind: "ok"; credId: string | null } | Denial;
 
+/** What a call reaches: the relay (the device, or the imp's agent code) or the agent's own APIs (`_messages`, `_events`, `_state`). */
+export type Surface = "relay" | "apis";
+
 export class CallerCheck {
+  /** Failures per client at this imp. */
   readonly guard = new RateGuard();
   private readonly creds: CredentialStore;
   private readonly replay: ReplayMemory;
   private readonly audit: AuditLog;
+  private readonly codes: CodeGuesses;
 
-  constructor(creds: CredentialStore, replay: ReplayMemory, audit: AuditLog) {
+  constructor(creds: CredentialStore, replay: ReplayMemory, audit: AuditLog, codes: CodeGuesses) {
     this.creds = creds;
     this.replay = replay;
     this.audit = audit;
+    this.codes = codes;
   }
 
-  /** Decides whether this call may reach the device. */
-  async authorize(imp: ImpRecord, call: AgentCall, body: Uint8Array): Promise<Verdict> {
-    const { caller, client } = call;
-    if (caller.kind === "none" && imp.public) return { kind: "ok", credId: null };
-    // Per-agent lockdown only holds back guessable credentials; a verified token still works.
-    const blocked = this.blocked(client, caller.kind !== "bearer");
+  /** Decides whether this call may reach `surface`. */
+  async authorize(imp: ImpRecord, call: AgentCall, body: Uint8Array, surface: Surface): Promise<Verdict> {
+    const { caller } = call;
+    // `--public` opens the relay only; the agent's APIs need their own opt-in (`--public-apis`).
+    if (caller.kind === "none" && (surface === "relay" ? imp.public : imp.publicApis)) return { kind: "ok", credId: null };
+    const blocked = this.blocked(call);
     if (blocked) return blocked;
     switch (caller.kind) {
       case "none":
@@ -46,21 +67,47 @@ export class CallerCheck {
         if (caller.ep !== imp.authEpoch || caller.iat * 1000 < (cred.tokensValidAfter ?? 0)) return this.fail(call, "revoked", cred.id);
         return { kind: "ok", credId: cred.id };
       }
-      case "totp": {
-        const found = verifyTotp(await this.creds.all(), caller.code);
-        if ("failure" in found) return this.fail(call, found.failure);
-        await this.creds.put({ ...found.cred, lastTotpStep: found.step });
-        return { kind: "ok", credId: found.cred.id };
-      }
+      case "totp":
+        return this.checkCode(call, caller.code);
       case "webhook": {
         const found = await verifyWebhook(await this.creds.all(), caller.format, caller.signature, body);
         if ("failure" in found) return this.fail(call, found.failure);
-        if (!this.replay.remember(`sig:${caller.signature.signatures[0]}`, signatureExpiry(caller))) {
-          return this.fail(call, "replayed_signature", found.cred.id);
-        }
+        // Keyed on the signature that verified, never on what else the header carried.
+        const seen = this.replay.remember(webhookKey(found.verified), signatureExpiry(caller));
+        if (seen === "replay") return this.fail(call, "replayed_signature", found.cred.id);
+        if (seen === "full") return this.memoryFull(call, found.cred.id);
         return { kind: "ok", credId: found.cred.id };
       }
     }
+  }
+
+  /**
+   * A rotating code: compared only with the code credentials not pausing their checks; a
+   * wrong one is charged to each of those. When every credential it could match is paused,
+   * nothing is compared and the caller is told when to try again.
+   */
+  private async checkCode(call: AgentCall, code: string): Promise<Verdict> {
+    const candidates = codeCandidates(await this.creds.all(), code);
+    // From here on nothing awaits until the guess is charged, so concurrent guesses cannot
+    // slip past a pause that the first of them starts.
+    const now = Date.now();
+    const open = candidates.filter((c) => this.codes.waitMs(c.id, now) === 0);
+    if (candidates.length > 0 && open.length === 0) {
+      const wait = Math.min(...candidates.map((c) => this.codes.waitMs(c.id, now)));
+      return { kind: "rate_limited", retryAfter: retryAfterS(wait), scope: "credential" };
+    }
+    const found = verifyTotp(open, code, now);
+    if ("failure" in found) {
+      for (const paused of this.codes.fail(
+        open.map((c) => ({ id: c.id, digits: codeDigits(c) })),
+        now,
+      )) {
+        this.audit.record("code_checks_paused", call.client, { credId: paused.credId, retryAfter: retryAfterS(paused.retryAfterMs) });
+      }
+      return this.fail(call, found.failure);
+    }
+    await this.creds.put({ ...found.cred, lastTotpStep: found.step });
+    return { kind: "ok", credId: found.cred.id };
   }
 
   /** Redeems a signed assertion over a challenge nonce for an access token. */
@@ -70,14 +117,16 @@ export class CallerCheck {
     key: EdgeKey,
     input: { assertion: string; credId: string; nonce: string; nonceExpiresAt: number },
   ): Promise<{ kind: "token"; token: string; expiresIn: number } | Denial> {
-    const blocked = this.blocked(call.client, true);
+    const blocked = this.blocked(call);
     if (blocked) return blocked;
     const cred = await this.creds.get(input.credId);
     if (!cred || (cred.kind !== "jwt" && cred.kind !== "jwt-secret")) return this.fail(call, "unknown_credential");
     if (cred.revokedAt) return this.fail(call, "revoked", cred.id);
     const failure = await verifyAssertion(cred, input.assertion, { audience: call.agentUrl, nonce: input.nonce });
     if (failure) return this.fail(call, failure, cred.id);
-    if (!this.replay.remember(`nonce:${input.nonce}`, input.nonceExpiresAt)) return this.fail(call, "replayed_nonce", cred.id);
+    const seen = this.replay.remember(`nonce:${input.nonce}`, input.nonceExpiresAt);
+    if (seen === "replay") return this.fail(call, "replayed_nonce", cred.id);
+    if (seen === "full") return this.memoryFull(call, cred.id);
     const token = await mintAccessToken(key, { credId: cred.id, audience: call.agentUrl, ep: imp.authEpoch });
     return { kind: "token", token, expiresIn: ACCESS_TOKEN_TTL_S };
   }
@@ -97,7 +146,11 @@ export class CallerCheck {
         await this.creds.put(burned);
       }
     } else if (caller.kind === "totp") {
-      const found = verifyTotp(await this.creds.all(), caller.code);
+      // Compared like any code over HTTPS (paused credentials not at all), but not charged:
+      // the answer is the same refusal whether it matched or not, so it tells a guesser nothing.
+      const now = Date.now();
+      const open = codeCandidates(await this.creds.all(), caller.code).filter((c) => this.codes.waitMs(c.id, now) === 0);
+      const found = verifyTotp(open, caller.code, now);
       if (!("failure" in found)) {
         burned = { ...found.cred, lastTotpStep: found.step };
         await this.creds.put(burned);
@@ -105,7 +158,7 @@ export class CallerCheck {
     } else if (caller.kind === "webhook") {
       const found = await verifyWebhook(await this.creds.all(), caller.format, caller.signature, body);
       if (!("failure" in found)) {
-        this.replay.remember(`sig:${caller.signature.signatures[0]}`, signatureExpiry(caller));
+        this.replay.remember(webhookKey(found.verified), signatureExpiry(caller));
         burned = found.cred;
       }
     }
@@ -118,22 +171,29 @@ export class CallerCheck {
     this.fail(call, reason, undefined, at);
   }
 
-  /** A client over its limit is held back; with `guessable`, so is anyone while the agent is over its own. */
-  private blocked(client: string, guessable: boolean): Denial | null {
-    const retryAfter = Math.max(this.guard.clientRetryAfter(client), guessable ? this.guard.agentRetryAfter() : 0);
-    return retryAfter > 0 ? { kind: "rate_limited", retryAfter } : null;
+  /** A client that must wait is held back before anything is verified. */
+  private blocked(call: AgentCall): Denial | null {
+    const retryAfter = this.guard.retryAfter(clientKey(call.client));
+    return retryAfter > 0 ? { kind: "rate_limited", retryAfter, scope: "client" } : null;
   }
 
   private fail(call: AgentCall, reason: AuthFailure, credId?: string, at?: number): Denial {
-    const wasBlocked = this.guard.clientRetryAfter(call.client) > 0 || this.guard.agentRetryAfter() > 0;
-    this.guard.failClient(call.client);
-    this.guard.failAgent();
+    const { started, retryAfter } = this.guard.fail(clientKey(call.client));
     this.audit.record("auth_failed", call.client, { reason, kind: call.caller.kind, ...(credId ? { credId } : {}) }, at);
-    if (!wasBlocked && (this.guard.clientRetryAfter(call.client) > 0 || this.guard.agentRetryAfter() > 0)) {
-      this.audit.record("rate_limited", call.client, { scope: this.guard.clientRetryAfter(call.client) > 0 ? "client" : "agent" });
-    }
+    if (started) this.audit.record("rate_limited", call.client, { scope: "client", retryAfter });
     return { kind: "unauthorized" };
   }
+
+  /** Replay memory holds as many live entries as it may: refuse rather than forget one early. */
+  private memoryFull(call: AgentCall, credId: string): Denial {
+    this.audit.record("auth_failed", call.client, { reason: "replay_memory_full", kind: call.caller.kind, credId });
+    return { kind: "rate_limited", retryAfter: this.replay.secondsUntilRoom(), scope: "credential" };
+  }
+}
+
+/** The replay key of a webhook: the signature that verified (fixed by secret, timestamp and body). */
+function webhookKey(verified: string): string {
+  return `sig:${verified}`;
 }
 
 function signatureExpiry(caller: Extract<CallerProof, { kind: "webhook" }>): number {

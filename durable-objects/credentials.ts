@@ -11,6 +11,8 @@ import {
   hmacKey,
   type ParsedSignature,
   TOTP,
+  TOTP_LEGACY_DIGITS,
+  toHex,
   WEBHOOK_TOLERANCE_S,
   type WebhookFormat,
   webhookSignedPayload,
@@ -39,6 +41,8 @@ export interface Credential {
   tokensValidAfter?: number;
   /** totp: the last step accepted; each code is usable once. */
   lastTotpStep?: number;
+  /** totp: how many digits its codes have (absent: made before 8 digits, so 6). */
+  digits?: number;
 }
 
 export type CredentialView = Omit<Credential, "secret" | "lastTotpStep" | "tokensValidAfter">;
@@ -104,40 +108,57 @@ export async function verifyAssertion(
   }
 }
 
-/** The webhook credential whose secret signed this body, or why none did. */
+/**
+ * The webhook credential whose secret signed this body, and the signature that verified,
+ * or why none did. That signature (lowercase hex, as computed) is what replay memory keys
+ * on: it is fixed by the secret, timestamp and body, whatever else the header carried.
+ */
 export async function verifyWebhook(
   creds: Credential[],
   format: WebhookFormat,
   sig: ParsedSignature,
   body: Uint8Array,
   now = Date.now(),
-): Promise<{ cred: Credential } | { failure: AuthFailure }> {
+): Promise<{ cred: Credential; verified: string } | { failure: AuthFailure }> {
   if (sig.timestamp !== undefined && Math.abs(now / 1000 - sig.timestamp) > WEBHOOK_TOLERANCE_S) return { failure: "stale_signature" };
   const payload = webhookSignedPayload(format, body, sig.timestamp);
   for (const cred of creds) {
     if (cred.kind !== "webhook" || cred.format !== format || cred.revokedAt || !cred.secret) continue;
     const key = await hmacKey(cred.secret, "verify");
-    // crypto.subtle.verify compares in constant time.
-    for (const hex of sig.signatures) if (await crypto.subtle.verify("HMAC", key, fromHex(hex), payload)) return { cred };
+    for (const hex of sig.signatures) {
+      const mac = fromHex(hex);
+      // crypto.subtle.verify compares in constant time.
+      if (await crypto.subtle.verify("HMAC", key, mac, payload)) return { cred, verified: toHex(mac) };
+    }
   }
   return { failure: "bad_signature" };
 }
 
-/** The credential and step a rotating code matches, each step usable once. */
+/** How many digits a code credential's codes have. */
+export function codeDigits(cred: Credential): number {
+  return cred.digits ?? TOTP_LEGACY_DIGITS;
+}
+
+/** The code credentials a code could match: live, and with as many digits as the code. */
+export function codeCandidates(creds: Credential[], code: string): Credential[] {
+  return creds.filter((c) => c.kind === "totp" && !c.revokedAt && c.secret && codeDigits(c) === code.length);
+}
+
+/** The credential and step a rotating code matches among `candidates` (see codeCandidates), each step usable once. */
 export function verifyTotp(
-  creds: Credential[],
+  candidates: Credential[],
   code: string,
   now = Date.now(),
 ): { cred: Credential; step: number } | { failure: AuthFailure } {
-  if (!/^\d{6}$/.test(code)) return { failure: "malformed" };
+  if (!/^\d+$/.test(code)) return { failure: "malformed" };
   let reused = false;
-  for (const cred of creds) {
-    if (cred.kind !== "totp" || cred.revokedAt || !cred.secret) continue;
+  for (const cred of candidates) {
+    if (cred.kind !== "totp" || cred.revokedAt || !cred.secret || codeDigits(cred) !== code.length) continue;
     const delta = OTPAuth.TOTP.validate({
       token: code,
       secret: OTPAuth.Secret.fromBase32(cred.secret),
       algorithm: TOTP.algorithm,
-      digits: TOTP.digits,
+      digits: codeDigits(cred),
       period: TOTP.period,
       window: TOTP.window,
       timestamp: now,

@@ -18,8 +18,10 @@ export interface ImpRecord {
   authEpoch: number;
   /** The operator opted this agent in to plain HTTP (audited, warned about). */
   allowHttp: boolean;
-  /** The operator opted this agent out of caller authentication. */
+  /** The operator opened the relay (requests to the device, or to agent code) to unauthenticated callers. */
   public: boolean;
+  /** The operator opened the agent's own APIs (`_messages`, `_events`, `_state`) to unauthenticated callers: a separate opt-in. */
+  publicApis: boolean;
   /** Overrides DEFAULT_QUEUE_LIMIT: how many undelivered messages may wait for the device. */
   queueLimit?: number;
 }
@@ -36,7 +38,7 @@ export class ImpStore {
   async get(): Promise<ImpRecord | null> {
     if (this.cached === undefined) {
       const stored = await this.storage.get<Partial<ImpRecord>>(KEY);
-      this.cached = stored ? ({ authEpoch: 0, allowHttp: false, public: false, ...stored } as ImpRecord) : null;
+      this.cached = stored ? ({ authEpoch: 0, allowHttp: false, public: false, publicApis: false, ...stored } as ImpRecord) : null;
     }
     return this.cached;
   }

@@ -25,7 +25,7 @@ import {
   ProtocolError,
 } from "../protocol/index.ts";
 import type { FailureEntry } from "../worker/auth/failure-audit.ts";
-import { bearerChallenge, clientAddress } from "../worker/auth/refusals.ts";
+import { bearerChallenge, clientAddress, rateLimitMessage } from "../worker/auth/refusals.ts";
 import { edgeKey } from "../worker/edge-key.ts";
 import type { Env } from "../worker/env.ts";
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, intVar } from "../worker/env.ts";
@@ -37,7 +37,8 @@ import { type AgentFailure, AgentRuntime, type RelayedRequest } from "./agent-ru
 import { AgentState, type StateEntry, type StateOp, stateOp } from "./agent-state.ts";
 import type { AgentInfo, AgentVersion, LogEntry, LogLine } from "./agent-types.ts";
 import { type AuditEntry, AuditLog } from "./audit-log.ts";
-import { CallerCheck } from "./caller-check.ts";
+import { CallerCheck, type Surface } from "./caller-check.ts";
+import { CodeGuesses } from "./code-guesses.ts";
 import { type Credential, CredentialStore, type CredentialView, view } from "./credentials.ts";
 import { checkHello, sendChallenge } from "./device-handshake.ts";
 import {
@@ -102,6 +103,7 @@ export interface ImpSettings {
   queueLimit?: number | null;
   allowHttp?: boolean;
   public?: boolean;
+  publicApis?: boolean;
 }
 
 export class ImpSession extends DurableObject<Env> {
@@ -127,7 +129,7 @@ export class ImpSession extends DurableObject<Env> {
     this.imp = new ImpStore(ctx.storage);
     this.creds = new CredentialStore(ctx.storage);
     this.audit = new AuditLog(ctx.storage.sql);
-    this.callers = new CallerCheck(this.creds, new ReplayMemory(ctx.storage.sql), this.audit);
+    this.callers = new CallerCheck(this.creds, new ReplayMemory(ctx.storage.sql), this.audit, new CodeGuesses(ctx.storage.sql));
     this.queue = new MessageQueue(ctx.storage.sql);
     this.idempotency = new IdempotencyKeys(ctx.storage.sql);
     this.events = new EventStore(ctx.storage.sql);
@@ -166,7 +168,7 @@ export class ImpSession extends DurableObject<Env> {
 
   async provision(input: ProvisionInput): Promise<void> {
     if (await this.imp.get()) throw new Error("imp already provisioned");
-    await this.imp.put({ ...input, createdAt: Date.now(), authEpoch: 0, allowHttp: false, public: false });
+    await this.imp.put({ ...input, createdAt: Date.now(), authEpoch: 0, allowHttp: false, public: false, publicApis: false });
   }
 
   async status(): Promise<ImpStatus | null> {
@@ -184,6 +186,7 @@ export class ImpSession extends DurableObject<Env> {
       deviceKey: imp.devicePublicJwk !== null,
       allowHttp: imp.allowHttp,
       public: imp.public,
+      publicApis: imp.publicApis,
       requestTimeoutMs: this.requestTimeout(imp),
       queueLimit: imp.queueLimit ?? DEFAULT_QUEUE_LIMIT,
       queuedMessages: backlog.queued,
@@ -199,6 +202,7 @@ export class ImpSession extends DurableObject<Env> {
     if (settings.requestTimeoutMs !== undefined) next.requestTimeoutMs = settings.requestTimeoutMs ?? undefined;
     if (settings.allowHttp !== undefined) next.allowHttp = settings.allowHttp;
     if (settings.public !== undefined) next.public = settings.public;
+    if (settings.publicApis !== undefined) next.publicApis = settings.publicApis;
     if (settings.queueLimit !== undefined) next.queueLimit = settings.queueLimit ?? undefined;
     await this.imp.put(next);
     const changed = Object.fromEntries(
@@ -299,7 +303,7 @@ export class ImpSession extends DurableObject<Env> {
    * relayed to the device (tunnel mode). Agent code never sees a request refused above.
    */
   async agentRequest(call: AgentCall, req: AgentRequest): Promise<AgentResult> {
-    const admitted = await this.admit(call, req.body);
+    const admitted = await this.admit(call, req.body, "relay");
     if ("kind" in admitted) return admitted;
     const { imp, credId } = admitted;
     const agent = this.agent.active();
@@ -556,7 +560,7 @@ export class ImpSession extends DurableObject<Env> {
     call: AgentCall,
     body: Uint8Array = new Uint8Array(0),
   ): Promise<Outcome<{ imp: ImpRecord; credId: string | null }>> {
-    const admitted = await this.admit(call, body);
+    const admitted = await this.admit(call, body, "apis");
     if (!("kind" in admitted)) return ok(admitted);
     switch (admitted.kind) {
       case "not_found":
@@ -564,15 +568,15 @@ export class ImpSession extends DurableObject<Env> {
       case "unauthorized":
         return refuse(401, "unauthorized", "Authentication required", { "WWW-Authenticate": bearerChallenge() });
       case "rate_limited":
-        return refuse(429, "rate_limited", "Too many failed attempts", { "Retry-After": String(admitted.retryAfter) });
+        return refuse(429, "rate_limited", rateLimitMessage(admitted.scope), { "Retry-After": String(admitted.retryAfter) });
     }
   }
 
   /** Every caller-facing call passes here: the current agent URL, then the caller's credential. */
-  private async admit(call: AgentCall, body: Uint8Array): Promise<{ imp: ImpRecord; credId: string | null } | Denial> {
+  private async admit(call: AgentCall, body: Uint8Array, surface: Surface): Promise<{ imp: ImpRecord; credId: string | null } | Denial> {
     const imp = await this.currentImp(call);
     if (!imp) return { kind: "not_found" };
-    const verdict = await this.callers.authorize(imp, call, body);
+    const verdict = await this.callers.authorize(imp, call, body, surface);
     return verdict.kind === "ok" ? { imp, credId: verdict.credId } : verdict;
   }
 

@@ -18,7 +18,10 @@ export interface ImpStatus extends DeviceStatus {
   /** False once the device key was revoked. */
   deviceKey: boolean;
   allowHttp: boolean;
+  /** The relay answers unauthenticated callers. */
   public: boolean;
+  /** `_messages`, `_events` and `_state` answer unauthenticated callers. */
+  publicApis: boolean;
   requestTimeoutMs: number;
   queueLimit: number;
   /** Messages waiting for the device, and when the oldest of them was accepted. */

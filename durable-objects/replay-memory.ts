@@ -1,9 +1,13 @@
 /**
- * What the imp must remember to refuse replays: used challenge nonces and seen webhook
- * signatures, each until it could no longer be accepted anyway. Bounded, so a flood of
- * valid-looking values cannot grow storage without limit.
+ * What the imp must remember to refuse replays: used challenge nonces and accepted webhook
+ * signatures, each until it could no longer be accepted anyway. Only what was verified is
+ * remembered, so only the imp's own callers fill it. Bounded: when it is full of entries
+ * still live it refuses new ones ("full") instead of forgetting a live one early, which
+ * would let that one be replayed.
  */
 const MAX_ROWS = 20_000;
+
+export type Remembered = "fresh" | "replay" | "full";
 
 export class ReplayMemory {
   private readonly sql: SqlStorage;
@@ -13,19 +17,21 @@ export class ReplayMemory {
     sql.exec("CREATE INDEX IF NOT EXISTS seen_expires ON seen (expires)");
   }
 
-  /** Records `key` until `expires`; false if it was already there (a replay). */
-  remember(key: string, expires: number): boolean {
+  /** Records `key` until `expires`: "fresh" the first time, "replay" after that. */
+  remember(key: string, expires: number): Remembered {
     const now = Date.now();
     const existing = this.sql.exec<{ expires: number }>("SELECT expires FROM seen WHERE key = ?", key).toArray()[0];
-    if (existing && existing.expires > now) return false;
-    this.sql.exec("INSERT OR REPLACE INTO seen (key, expires) VALUES (?, ?)", key, expires);
-    this.sweep(now);
-    return true;
-  }
-
-  private sweep(now: number): void {
+    if (existing && existing.expires > now) return "replay";
     this.sql.exec("DELETE FROM seen WHERE expires <= ?", now);
     const { n } = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM seen").one();
-    if (n > MAX_ROWS) this.sql.exec("DELETE FROM seen WHERE key IN (SELECT key FROM seen ORDER BY expires LIMIT ?)", n - MAX_ROWS);
+    if (n >= MAX_ROWS) return "full";
+    this.sql.exec("INSERT OR REPLACE INTO seen (key, expires) VALUES (?, ?)", key, expires);
+    return "fresh";
+  }
+
+  /** Seconds until the soonest entry expires (how long a caller refused as "full" should wait). */
+  secondsUntilRoom(): number {
+    const row = this.sql.exec<{ soonest: number | null }>("SELECT MIN(expires) AS soonest FROM seen").one();
+    return Math.max(1, Math.ceil(((row.soonest ?? Date.now()) - Date.now()) / 1000));
   }
 }

@@ -15,8 +15,14 @@ export type CallerAlgorithm = (typeof CALLER_ALGORITHMS)[number];
 export const ACCESS_TOKEN_TYP = "at+jwt";
 export const ACCESS_TOKEN_ISSUER = "impgate";
 
-/** Rotating codes: RFC 6238 with SHA-256, 6 digits, 30 s steps, one step of drift. */
-export const TOTP = { algorithm: "SHA256", digits: 6, period: 30, window: 1 } as const;
+/**
+ * Rotating codes: RFC 6238 with SHA-256, 30 s steps, one step of drift. New credentials
+ * have 8 digits: guessing is bounded per credential, and 8 digits let that bound hold
+ * without pausing the owner's code for long (README, "Brute force").
+ */
+export const TOTP = { algorithm: "SHA256", digits: 8, period: 30, window: 1 } as const;
+/** Credentials made before codes had 8 digits have 6 (a credential records its own). */
+export const TOTP_LEGACY_DIGITS = 6;
 export const TOTP_HEADER = "x-imp-code";
 
 export const WEBHOOK_FORMATS = ["github", "stripe", "generic"] as const;

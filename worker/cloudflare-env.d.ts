@@ -6,7 +6,7 @@ declare global {
     interface Env extends WorkerEnv {}
     interface GlobalProps {
       mainModule: typeof import("./index.ts");
-      durableNamespaces: "ImpSession";
+      durableNamespaces: "ImpSession" | "EdgeAudit";
     }
   }
 }

@@ -4,10 +4,13 @@
  */
 
 import type { AgentCall } from "../durable-objects/agent-call.ts";
+import type { EdgeAudit } from "../durable-objects/edge-audit.ts";
 import type { ImpSession } from "../durable-objects/imp-session.ts";
 
 export interface Env {
   IMP: DurableObjectNamespace<ImpSession>;
+  /** The edge's own security events (failed admin authentication): one object, `GET /admin/audit`. */
+  EDGE_AUDIT: DurableObjectNamespace<EdgeAudit>;
   /** The Dynamic Worker Loader: runs each imp's agent code in its own isolate. */
   LOADER: WorkerLoader;
   /** Bearer secret for the admin API. Unset: the admin API answers 503. */
@@ -29,7 +32,7 @@ declare global {
   namespace Cloudflare {
     interface GlobalProps {
       mainModule: typeof import("./index.ts");
-      durableNamespaces: "ImpSession";
+      durableNamespaces: "ImpSession" | "EdgeAudit";
     }
   }
 }

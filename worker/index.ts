@@ -27,6 +27,7 @@ app.notFound(() => notFound());
 app.onError(onError);
 
 export default app;
+export { EdgeAudit } from "../durable-objects/edge-audit.ts";
 export { ImpSession } from "../durable-objects/imp-session.ts";
 // What agent code is handed (worker/agent-api.ts); reachable only through ctx.exports.
 export { AgentApi, OutboundGate } from "./agent-api.ts";

@@ -22,6 +22,7 @@ export const IMP_USAGE = `impgate imp create [--label NAME] [--out device.json] 
                   [--device-ca ca.pem]... [--pin sha256/...]... [--force]
 impgate imp show <imp>
 impgate imp set <imp> [--request-timeout MS] [--queue-limit N] [--allow-http | --no-allow-http] [--public | --no-public]
+                 [--public-apis | --no-public-apis]
 impgate imp rotate-url <imp>
 impgate imp revoke-device <imp>
 impgate imp replace-device <imp> --public-key device.pub.jwk`;
@@ -124,12 +125,13 @@ async function set(argv: string[], out: Output): Promise<void> {
       "queue-limit": { type: "string" },
       "allow-http": { type: "boolean" },
       public: { type: "boolean" },
+      "public-apis": { type: "boolean" },
     },
   });
   const [imp] = positionals;
   if (!imp)
     throw usage(
-      "usage: impgate imp set <imp> [--request-timeout MS] [--queue-limit N] [--allow-http|--no-allow-http] [--public|--no-public]",
+      "usage: impgate imp set <imp> [--request-timeout MS] [--queue-limit N] [--allow-http|--no-allow-http] [--public|--no-public] [--public-apis|--no-public-apis]",
     );
   const patch: Record<string, unknown> = {};
   if (values["request-timeout"] !== undefined) {
@@ -144,6 +146,7 @@ async function set(argv: string[], out: Output): Promise<void> {
   }
   if (values["allow-http"] !== undefined) patch.allowHttp = values["allow-http"];
   if (values.public !== undefined) patch.public = values.public;
+  if (values["public-apis"] !== undefined) patch.publicApis = values["public-apis"];
   if (Object.keys(patch).length === 0) throw usage("nothing to set");
   const client = new AdminClient(await loadProfile(values));
   const status = await client.call<ImpStatus>("PATCH", `/imps/${encodeURIComponent(imp)}`, patch);
@@ -152,6 +155,8 @@ async function set(argv: string[], out: Output): Promise<void> {
     warnings.push("WARNING: this agent now accepts plain HTTP. Anything sent to it can be read and changed on the way; prefer HTTPS.");
   if (patch.public === true)
     warnings.push("WARNING: this agent no longer authenticates callers. Anyone with its URL can reach the device.");
+  if (patch.publicApis === true)
+    warnings.push("WARNING: anyone with this agent's URL can now post messages to the device and read and change its events and state.");
   for (const w of warnings) process.stderr.write(`${w}\n`);
   out.result(status, describe(status));
 }

@@ -1,7 +1,11 @@
-/** Rotating codes (RFC 6238, SHA-256, 30 s, one step of drift), each usable once. */
+/** Rotating codes (RFC 6238, SHA-256, 8 digits, 30 s, one step of drift), each usable once. */
 
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import * as OTPAuth from "otpauth";
 import { afterEach, describe, expect, it } from "vitest";
+import { CODE_POLICIES } from "../../durable-objects/code-guesses.ts";
+import type { ImpSession } from "../../durable-objects/imp-session.ts";
 import { admin, createImp, edgeFetch, TestDevice, type TestImp } from "./helpers.ts";
 
 const devices: TestDevice[] = [];
@@ -31,10 +35,10 @@ function withCode(imp: TestImp, code: string): Promise<Response> {
 }
 
 describe("rotating codes", () => {
-  it("publish an otpauth:// URI with SHA-256, 6 digits and 30 s steps", async () => {
+  it("publish an otpauth:// URI with SHA-256, 8 digits and 30 s steps", async () => {
     const { uri } = await totpImp();
     expect(uri).toMatch(/^otpauth:\/\/totp\/impgate:door\?.*algorithm=SHA256/);
-    expect(uri).toContain("digits=6");
+    expect(uri).toContain("digits=8");
     expect(uri).toContain("period=30");
   });
 
@@ -71,10 +75,35 @@ describe("rotating codes", () => {
   it("refuse wrong, malformed and revoked codes", async () => {
     const { imp, device, totp, credId } = await totpImp();
     const good = totp.generate();
-    const wrong = String((Number(good) + 1) % 1_000_000).padStart(6, "0");
-    for (const code of [wrong, "12345", "abcdef", "1234567", ""]) expect((await withCode(imp, code)).status).toBe(401);
+    const wrong = String((Number(good) + 1) % 100_000_000).padStart(8, "0");
+    for (const code of [wrong, good.slice(0, 6), "12345", "abcdefgh", "1234567", "123456789", ""]) {
+      expect((await withCode(imp, code)).status).toBe(401);
+    }
     await admin(`/imps/${imp.impId}/credentials/${credId}`, { method: "DELETE" });
     expect((await withCode(imp, good)).status).toBe(401);
     expect(device.requests).toHaveLength(0);
+  });
+});
+
+describe("rotating codes of credentials made before codes had 8 digits", () => {
+  it("still take 6-digit codes, with the tighter guess budget of 6 digits", async () => {
+    const { imp, device, credId, totp } = await totpImp();
+    // A credential stored before `digits` existed.
+    const stub = env.IMP.getByName(imp.impId);
+    await runInDurableObject(stub, async (_: ImpSession, state) => {
+      const all = (await state.storage.get<Record<string, Record<string, unknown>>>("credentials")) ?? {};
+      delete all[credId]?.digits;
+      await state.storage.put("credentials", all);
+    });
+    await evictDurableObject(stub);
+    const six = new OTPAuth.TOTP({ secret: totp.secret, algorithm: "SHA256", digits: 6, period: 30 });
+    const now = Date.now();
+    expect((await withCode(imp, totp.generate({ timestamp: now }))).status).toBe(401);
+    expect((await withCode(imp, six.generate({ timestamp: now }))).status).toBe(200);
+    const budget = CODE_POLICIES[6]?.after ?? 0;
+    for (let i = 1; i <= budget; i++) await withCode(imp, String((Number(six.generate()) + i * 1013) % 1_000_000).padStart(6, "0"));
+    const paused = await withCode(imp, six.generate({ timestamp: now + 30_000 }));
+    expect(paused.status).toBe(429);
+    expect(device.requests).toHaveLength(1);
   });
 });

@@ -3,7 +3,7 @@
 import * as OTPAuth from "otpauth";
 import { afterEach, describe, expect, it } from "vitest";
 import { signWebhook } from "../../protocol/index.ts";
-import { admin, bearerToken, createImp, edgeFetch, TestDevice, type TestImp } from "./helpers.ts";
+import { admin, bearerToken, challengeNonce, createImp, edgeFetch, TestDevice, type TestImp } from "./helpers.ts";
 
 const devices: TestDevice[] = [];
 afterEach(() => {
@@ -89,6 +89,108 @@ describe("credentials over plain HTTP", () => {
     expect((await edgeFetch(`${imp.agentUrl}/x`)).status).toBe(401);
     await admin(`/imps/${imp.impId}`, { method: "PATCH", body: JSON.stringify({ public: true }) });
     expect((await edgeFetch(`${imp.agentUrl}/x`)).status).toBe(200);
+    expect(device.requests).toHaveLength(1);
+  });
+});
+
+const LIMIT = 1024 * 1024;
+
+/** An endless body, 64 KiB a pull, counting what the edge read of it. */
+function endless(): { stream: ReadableStream<Uint8Array>; pulled: () => number } {
+  let pulled = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      pulled += 64 * 1024;
+      if (pulled > 16 * LIMIT) controller.close();
+      else controller.enqueue(new Uint8Array(64 * 1024));
+    },
+  });
+  return { stream, pulled: () => pulled };
+}
+
+async function webhookCred(imp: TestImp): Promise<string> {
+  const res = await admin(`/imps/${imp.impId}/credentials`, {
+    method: "POST",
+    body: JSON.stringify({ kind: "webhook", format: "stripe" }),
+  });
+  return (await res.json<{ secret: string }>()).secret;
+}
+
+describe("bodies over plain HTTP", () => {
+  it("reads no webhook body past the limit before refusing plain HTTP", async () => {
+    const { imp, device } = await online();
+    const [name, value] = await signWebhook("stripe", await webhookCred(imp), new Uint8Array(0));
+    const body = endless();
+    const res = await edgeFetch(http(imp), {
+      method: "POST",
+      headers: { [name]: value },
+      body: body.stream,
+      duplex: "half",
+    } as RequestInit);
+    expect(res.status).toBe(401);
+    expect(body.pulled()).toBeLessThan(2 * LIMIT);
+    expect(device.requests).toHaveLength(0);
+  });
+
+  it("reads no assertion past its limit on _auth/token over plain HTTP", async () => {
+    const { imp } = await online();
+    const body = endless();
+    const res = await edgeFetch(http(imp, "/_auth/token"), {
+      method: "POST",
+      headers: { "content-type": "application/jwt" },
+      body: body.stream,
+      duplex: "half",
+    } as RequestInit);
+    expect(res.status).toBe(401);
+    expect(body.pulled()).toBeLessThan(LIMIT);
+  });
+
+  it("refuses an over-long assertion on _auth/token over HTTPS with 413, declared or streamed", async () => {
+    const imp = await createImp();
+    await challengeNonce(imp);
+    const declared = await edgeFetch(`${imp.agentUrl}/_auth/token`, {
+      method: "POST",
+      headers: { "content-type": "application/jwt" },
+      body: new Uint8Array(100 * 1024),
+    });
+    expect(declared.status).toBe(413);
+    const body = endless();
+    const streamed = await edgeFetch(`${imp.agentUrl}/_auth/token`, {
+      method: "POST",
+      headers: { "content-type": "application/jwt" },
+      body: body.stream,
+      duplex: "half",
+    } as RequestInit);
+    expect(streamed.status).toBe(413);
+    expect(body.pulled()).toBeLessThan(2 * LIMIT);
+  });
+
+  it("on an agent opted in to HTTP, relays a signed webhook whole and refuses an over-limit one with 413", async () => {
+    const imp = await createImp();
+    const device = await TestDevice.connect(imp);
+    devices.push(device);
+    device.serve((_req, body) => ({ status: 200, body: String(body.length) }));
+    await admin(`/imps/${imp.impId}`, { method: "PATCH", body: JSON.stringify({ allowHttp: true }) });
+    const secret = await webhookCred(imp);
+    const payload = new TextEncoder().encode(JSON.stringify({ n: "x".repeat(1000) }));
+    const res = await edgeFetch(http(imp), {
+      method: "POST",
+      headers: Object.fromEntries([await signWebhook("stripe", secret, payload)]),
+      body: payload,
+    });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe(String(payload.length));
+
+    const body = endless();
+    const [name, value] = await signWebhook("stripe", secret, new Uint8Array(0));
+    const over = await edgeFetch(http(imp), {
+      method: "POST",
+      headers: { [name]: value },
+      body: body.stream,
+      duplex: "half",
+    } as RequestInit);
+    expect(over.status).toBe(413);
+    expect(body.pulled()).toBeLessThan(2 * LIMIT);
     expect(device.requests).toHaveLength(1);
   });
 });

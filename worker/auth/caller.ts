@@ -4,7 +4,8 @@
  *   authenticateCaller  reads the credential, refuses garbage and forged tokens right here (no
  *                       Durable Object is needed to know a signature is bad), and hands the rest
  *                       to the imp's object, which makes the stateful decision.
- * Rate limits are checked first, before any verification.
+ * Rate limits are checked first, before any verification. They count each client per imp:
+ * a client's failures at one imp never hold it back at another.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import type { AgentCall, CallerProof, Denial } from "../../durable-objects/agent-call.ts";
@@ -12,16 +13,23 @@ import { parseWebhookSignature, TOTP_HEADER, WEBHOOK_FORMATS, WEBHOOK_HEADERS } 
 import { edgeKey } from "../edge-key.ts";
 import type { AgentEnv } from "../env.ts";
 import { notFoundError } from "../errors.ts";
+import { bodyTooLarge, maxBodyBytes, readBodyWithin } from "../middleware/body-limit.ts";
 import { isHttps } from "../middleware/https-only.ts";
 import { verifyAccessToken } from "./access-token.ts";
-import { assertionClaims } from "./assertion.ts";
+import { assertionClaims, assertionInBody, MAX_ASSERTION_BYTES } from "./assertion.ts";
+import { checkChallenge } from "./challenge.ts";
 import { auditWorkerFailure } from "./failure-audit.ts";
 import type { AuthFailure } from "./failures.ts";
 import { RateGuard } from "./rate-guard.ts";
-import { clientAddress, insecure, rateLimited, unauthorized } from "./refusals.ts";
+import { clientAddress, clientKey, insecure, rateLimited, unauthorized } from "./refusals.ts";
 
-/** This isolate's view of failing clients: refuses repeat offenders without any Durable Object. */
+/** This isolate's view of failing clients, per imp: refuses repeat offenders without any Durable Object. */
 const localGuard = new RateGuard();
+
+/** The guard's key: this client at this imp. */
+function guardKey(c: Context<AgentEnv>): string {
+  return `${c.var.agent.impId} ${clientKey(clientAddress(c.req.raw))}`;
+}
 
 type Parsed = { caller: CallerProof } | { failure: AuthFailure };
 
@@ -41,7 +49,8 @@ async function readCredential(c: Context<AgentEnv>, agentUrl: string): Promise<P
     return signature ? { caller: { kind: "webhook", format, signature } } : { failure: "malformed" };
   }
   const code = c.req.header(TOTP_HEADER);
-  if (code !== undefined) return /^\d{6}$/.test(code) ? { caller: { kind: "totp", code } } : { failure: "malformed" };
+  // 8 digits; 6 for credentials made before codes had 8.
+  if (code !== undefined) return /^(\d{6}|\d{8})$/.test(code) ? { caller: { kind: "totp", code } } : { failure: "malformed" };
   return { caller: { kind: "none" } };
 }
 
@@ -50,15 +59,15 @@ export function callFor(c: Context<AgentEnv>, caller: CallerProof): AgentCall {
   return { urlSecret: agent.urlSecret, agentUrl: agent.agentUrl, client: clientAddress(c.req.raw), caller };
 }
 
-/** Refuses a client this isolate has seen fail too often, before anything is verified. */
+/** Refuses a client this isolate has seen fail too often at this imp, before anything is verified. */
 export function checkRateLimit(c: Context<AgentEnv>): void {
-  const wait = localGuard.clientRetryAfter(clientAddress(c.req.raw));
+  const wait = localGuard.retryAfter(guardKey(c));
   if (wait) throw rateLimited(wait);
 }
 
 /** A failure decided in the worker: counted here, audited in the imp's log in the background, batched. */
 export function failHere(c: Context<AgentEnv>, reason: AuthFailure): never {
-  localGuard.failClient(clientAddress(c.req.raw));
+  localGuard.fail(guardKey(c));
   const { agent } = c.var;
   auditWorkerFailure((p) => c.executionCtx.waitUntil(p), agent.impId, agent.stub, callFor(c, { kind: "none" }), reason);
   throw unauthorized(c.req.header("authorization") === undefined ? "invalid_request" : "invalid_token");
@@ -78,24 +87,44 @@ export function deny(c: Context<AgentEnv>, refusal: Denial): never {
     case "not_found":
       throw notFoundError();
     case "rate_limited":
-      // Remember the object's verdict here, so this client's next attempts stop in the worker.
-      localGuard.blockClient(clientAddress(c.req.raw));
-      throw rateLimited(refusal.retryAfter);
+      // Remember a client's wait here, so its next attempts stop in the worker. A paused
+      // credential is not the client's doing: its other credentials must keep working.
+      if (refusal.scope === "client") localGuard.block(guardKey(c), refusal.retryAfter);
+      throw rateLimited(refusal.retryAfter, refusal.scope);
     case "unauthorized":
-      localGuard.failClient(clientAddress(c.req.raw));
+      localGuard.fail(guardKey(c));
       throw unauthorized(c.var.call?.caller.kind === "none" ? "invalid_request" : "invalid_token");
   }
 }
 
+/**
+ * Plain HTTP: refused unless the agent opted in, and whatever credential it carried is burned.
+ * Only a body that can carry a credential (a webhook's, an assertion) is read for that, and
+ * never past its limit: an over-limit body cannot be accepted on any scheme, so it holds
+ * nothing to burn and is not read on.
+ */
 export const plainHttpRule: MiddlewareHandler<AgentEnv> = async (c, next) => {
   if (isHttps(c.req.raw)) return next();
   const parsed = await readCredential(c, c.var.agent.agentUrl);
   const caller: CallerProof = "caller" in parsed ? parsed.caller : { kind: "none" };
-  const body =
-    caller.kind === "webhook" || c.req.path.endsWith("/_auth/token") ? new Uint8Array(await c.req.arrayBuffer()) : new Uint8Array(0);
-  // An assertion sent in the clear is spent too: its nonce can no longer be redeemed.
-  const nonce = c.req.path.endsWith("/_auth/token") ? assertionClaims(new TextDecoder().decode(body))?.nonce : undefined;
-  const verdict = await c.var.agent.stub.plainHttp(callFor(c, caller), caller.kind === "webhook" ? body : new Uint8Array(0), nonce);
+  const isToken = c.req.path.endsWith("/_auth/token");
+  const limit = isToken ? MAX_ASSERTION_BYTES : maxBodyBytes(c.env);
+  const body = caller.kind === "webhook" || isToken ? await readBodyWithin(c.req.raw, limit) : undefined;
+  const nonce = isToken && body ? await spentNonce(c, body) : undefined;
+  const signed = caller.kind === "webhook" && body ? body : new Uint8Array(0);
+  const verdict = await c.var.agent.stub.plainHttp(callFor(c, caller), signed, nonce);
   if (verdict !== "allow") throw insecure();
+  if (body === null) throw bodyTooLarge(limit);
+  // The body was read here: hand the rest of the chain the same bytes.
+  if (body && c.req.raw.bodyUsed) c.req.raw = new Request(c.req.raw, { body });
   await next();
 };
+
+/** The nonce an assertion sent in the clear would redeem, if this edge minted it for this agent: it is spent. */
+async function spentNonce(c: Context<AgentEnv>, body: Uint8Array): Promise<string | undefined> {
+  const assertion = assertionInBody(new TextDecoder().decode(body), c.req.header("content-type"));
+  const nonce = assertion === null ? undefined : assertionClaims(assertion)?.nonce;
+  if (nonce === undefined) return undefined;
+  // A made-up nonce is never stored: only the edge's own can fill the imp's replay memory.
+  return (await checkChallenge(c.env.AGENT_ID_KEY, c.var.agent.agentId, nonce)) === null ? undefined : nonce;
+}

@@ -1,65 +1,65 @@
 /**
- * Failed-attempt counters per client and per agent. Past the threshold within the window
- * the key is blocked for the rest of the window, and refused before any verification.
- * In memory: an attacker who keeps failing keeps the object awake, and so the counters.
+ * Failed attempts per key (a client at an imp, a client of the admin API), throttled with
+ * exponential backoff (./backoff.ts); a key that must wait is refused before anything is
+ * verified. In memory: an attacker who keeps failing keeps the isolate or object awake, and
+ * so the counts. Losing them on a restart gives a key its first failures again: these
+ * limits keep one client from crowding out others; what bounds guessing a rotating code is
+ * the per-credential budget, which is stored (durable-objects/code-guesses.ts).
  */
-export interface GuardLimits {
-  perClient: number;
-  perAgent: number;
-  windowMs: number;
-}
+import { type Backoff, type BackoffPolicy, failed, forgotten, retryAfterS, startedWaiting, waitMs } from "./backoff.ts";
 
-export const DEFAULT_LIMITS: GuardLimits = { perClient: 10, perAgent: 100, windowMs: 60_000 };
+/**
+ * A client (one address; an IPv6 /64 counts as one) at one imp: after 10 failures it waits
+ * 5 s, doubling with each further failure to 1 minute; one failure is forgiven a minute.
+ */
+export const CLIENT_POLICY: BackoffPolicy = { after: 10, baseMs: 5_000, leakMs: 60_000 };
 
-interface Counter {
-  count: number;
-  windowStart: number;
-}
+/**
+ * A client of the admin API: after 5 failures it waits 10 s, doubling to 5 minutes; one
+ * failure is forgiven each 5 minutes. The admin secret is long and random, so this is not what keeps it
+ * from being guessed; it keeps a misbehaving client from hammering the API and its audit log.
+ */
+export const ADMIN_POLICY: BackoffPolicy = { after: 5, baseMs: 10_000, leakMs: 5 * 60_000 };
+
+const MAX_KEYS = 10_000;
 
 export class RateGuard {
-  private readonly counters = new Map<string, Counter>();
-  private readonly limits: GuardLimits;
-  constructor(limits: GuardLimits = DEFAULT_LIMITS) {
-    this.limits = limits;
+  private readonly keys = new Map<string, Backoff>();
+  private readonly policy: BackoffPolicy;
+  constructor(policy: BackoffPolicy = CLIENT_POLICY) {
+    this.policy = policy;
   }
 
-  /** Seconds until `key` may try again; 0 if it is not blocked. */
-  retryAfter(key: string, limit: number, now = Date.now()): number {
-    const c = this.counters.get(key);
-    if (!c || now - c.windowStart >= this.limits.windowMs || c.count < limit) return 0;
-    return Math.max(1, Math.ceil((c.windowStart + this.limits.windowMs - now) / 1000));
+  /** Seconds until `key` may try again; 0 if it may now. */
+  retryAfter(key: string, now = Date.now()): number {
+    const wait = waitMs(this.keys.get(key), now);
+    return wait > 0 ? retryAfterS(wait) : 0;
   }
 
-  fail(key: string, now = Date.now()): void {
-    const c = this.counters.get(key);
-    if (!c || now - c.windowStart >= this.limits.windowMs) this.counters.set(key, { count: 1, windowStart: now });
-    else c.count++;
-    if (this.counters.size > 10_000) this.prune(now);
+  /** Counts a failure; answers whether this failure started the key's backoff (worth an audit entry). */
+  fail(key: string, now = Date.now()): { retryAfter: number; started: boolean } {
+    const before = this.keys.get(key);
+    const after = failed(before, this.policy, now);
+    this.keys.set(key, after);
+    if (this.keys.size > MAX_KEYS) this.prune(now);
+    const wait = waitMs(after, now);
+    return { retryAfter: wait > 0 ? retryAfterS(wait) : 0, started: startedWaiting(before, after, this.policy, now) };
   }
 
-  clientRetryAfter(client: string): number {
-    return this.retryAfter(`client:${client}`, this.limits.perClient);
-  }
-
-  agentRetryAfter(): number {
-    return this.retryAfter("agent", this.limits.perAgent);
-  }
-
-  failClient(client: string): void {
-    this.fail(`client:${client}`);
-  }
-
-  /** Counts toward the per-agent limit; only an imp's object, which sees every client, keeps this. */
-  failAgent(): void {
-    this.fail("agent");
-  }
-
-  /** Blocks a client for the rest of a window, as if it had reached the threshold now. */
-  blockClient(client: string, now = Date.now()): void {
-    this.counters.set(`client:${client}`, { count: this.limits.perClient, windowStart: now });
+  /** Makes `key` wait `seconds` from now: another place (the imp's object) decided it. */
+  block(key: string, seconds: number, now = Date.now()): void {
+    const b = this.keys.get(key) ?? { level: 0, at: now, until: 0 };
+    this.keys.set(key, { ...b, until: Math.max(b.until, now + seconds * 1000) });
+    if (this.keys.size > MAX_KEYS) this.prune(now);
   }
 
   private prune(now: number): void {
-    for (const [key, c] of this.counters) if (now - c.windowStart >= this.limits.windowMs) this.counters.delete(key);
+    for (const [key, b] of this.keys) if (forgotten(b, this.policy, now)) this.keys.delete(key);
+    // Still full of live keys (a flood from many addresses): drop the oldest, which forgets
+    // some waits early; the per-credential code budget does not depend on this map.
+    for (const key of this.keys.keys()) {
+      if (this.keys.size <= MAX_KEYS) break;
+      this.keys.delete(key);
+    }
   }
 }

@@ -8,6 +8,45 @@ import { bodyLimit as honoBodyLimit } from "hono/body-limit";
 import { type AppEnv, DEFAULT_MAX_BODY_BYTES, intVar } from "../env.ts";
 import { ApiError } from "../errors.ts";
 
+/** The agent URL's body limit (MAX_BODY_BYTES) for these bindings. */
+export function maxBodyBytes(env: AppEnv["Bindings"]): number {
+  return intVar(env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES);
+}
+
+/**
+ * Reads a request body only up to `max` bytes: null as soon as it is known to be longer
+ * (a declared Content-Length at once, a streamed body when the count passes `max`, and the
+ * rest is never read). For the few places that must read a body before the middleware above.
+ */
+export async function readBodyWithin(req: Request, max: number): Promise<Uint8Array | null> {
+  if (!req.body) return new Uint8Array(0);
+  const declared = req.headers.get("content-length");
+  if (declared !== null && !req.headers.has("transfer-encoding") && !(Number(declared) <= max)) {
+    await req.body.cancel().catch(() => {});
+    return null;
+  }
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body;
+}
+
 /** A body limit of `maxSize` bytes (a number, or read from the bindings per request). */
 export function limitBody(maxSize: number | ((env: AppEnv["Bindings"]) => number)): MiddlewareHandler<AppEnv> {
   return (c, next) => {
@@ -15,11 +54,15 @@ export function limitBody(maxSize: number | ((env: AppEnv["Bindings"]) => number
     return honoBodyLimit({
       maxSize: max,
       onError: () => {
-        throw new ApiError(413, "body_too_large", `Request body exceeds ${max} bytes`);
+        throw bodyTooLarge(max);
       },
     })(c, next);
   };
 }
 
 /** The agent URL's limit for request bodies relayed to the device (MAX_BODY_BYTES). */
-export const bodyLimit = limitBody((env) => intVar(env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES));
+export const bodyLimit = limitBody(maxBodyBytes);
+
+export function bodyTooLarge(max: number): ApiError {
+  return new ApiError(413, "body_too_large", `Request body exceeds ${max} bytes`);
+}

@@ -57,7 +57,7 @@ credentialRoutes.post("/", async (c) => {
     }
     case "totp": {
       const secret = new OTPAuth.Secret({ size: 20 }).base32;
-      cred = { ...base, id: randomId("totp"), kind: "totp", secret };
+      cred = { ...base, id: randomId("totp"), kind: "totp", secret, digits: TOTP.digits };
       extra.secret = secret;
       extra.otpauthUri = new OTPAuth.TOTP({
         issuer: "impgate",

@@ -1,11 +1,14 @@
 /**
  * The admin API behind the `impgate` CLI. Every route needs `Authorization: Bearer
- * <ADMIN_SECRET>`; without a configured secret the API is off rather than open.
+ * <ADMIN_SECRET>` (worker/auth/admin-auth.ts: off without a secret, failures throttled
+ * and audited edge-wide).
  */
 import { Hono } from "hono";
 import { z } from "zod";
+import { EDGE_AUDIT_NAME } from "../../durable-objects/edge-audit.ts";
 import { MAX_QUEUE_LIMIT } from "../../durable-objects/message-queue.ts";
 import { algorithmForJwk } from "../../protocol/index.ts";
+import { authenticateAdmin } from "../auth/admin-auth.ts";
 import { clientAddress } from "../auth/refusals.ts";
 import { edgeKey } from "../edge-key.ts";
 import type { AppEnv } from "../env.ts";
@@ -17,22 +20,7 @@ import { PublicJwk, parseBody, publicJwkOf } from "./admin-input.ts";
 
 export const adminRoutes = new Hono<AppEnv>();
 
-adminRoutes.use("*", async (c, next) => {
-  const token = c.env.ADMIN_SECRET;
-  if (!token) throw new ApiError(503, "admin_disabled", "The admin API is not configured (set ADMIN_SECRET)");
-  const presented = /^Bearer (.+)$/.exec(c.req.header("authorization") ?? "")?.[1] ?? "";
-  if (!(await sameSecret(presented, token))) {
-    throw new ApiError(401, "unauthorized", "Admin credentials required", { "WWW-Authenticate": 'Bearer realm="impgate-admin"' });
-  }
-  await next();
-});
-
-/** Compares digests, so neither content nor length leaks through timing. */
-async function sameSecret(a: string, b: string): Promise<boolean> {
-  const enc = new TextEncoder();
-  const [da, db] = await Promise.all([crypto.subtle.digest("SHA-256", enc.encode(a)), crypto.subtle.digest("SHA-256", enc.encode(b))]);
-  return crypto.subtle.timingSafeEqual(da, db);
-}
+adminRoutes.use("*", authenticateAdmin);
 
 /** The imp named in the path, or 404 for an id this edge never minted. */
 adminRoutes.use("/imps/:impId/*", async (c, next) => {
@@ -92,6 +80,7 @@ const UpdateImp = z.strictObject({
   queueLimit: z.number().int().min(1).max(MAX_QUEUE_LIMIT).nullable().optional(),
   allowHttp: z.boolean().optional(),
   public: z.boolean().optional(),
+  publicApis: z.boolean().optional(),
 });
 
 adminRoutes.patch("/imps/:impId", async (c) => {
@@ -108,9 +97,20 @@ adminRoutes.post("/imps/:impId/rotate-url", async (c) => {
   return c.json({ impId, agentId, agentUrl: agentUrl(c.req.url, agentId) });
 });
 
-adminRoutes.get("/imps/:impId/audit", async (c) => {
-  const limit = Number(c.req.query("limit") ?? 100);
+function auditLimit(raw: string | undefined): number {
+  const limit = Number(raw ?? 100);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ApiError(400, "bad_request", "limit: a whole number from 1 to 1000");
+  return limit;
+}
+
+/** The edge's own security events (failed admin authentication), newest first. */
+adminRoutes.get("/audit", async (c) => {
+  const entries = await c.env.EDGE_AUDIT.getByName(EDGE_AUDIT_NAME).auditLog(auditLimit(c.req.query("limit")));
+  return c.json({ entries });
+});
+
+adminRoutes.get("/imps/:impId/audit", async (c) => {
+  const limit = auditLimit(c.req.query("limit"));
   const entries = await c.env.IMP.getByName(c.req.param("impId")).auditLog(limit);
   if (!entries) throw impNotFound();
   return c.json({ entries });

@@ -5,11 +5,12 @@
  */
 import type { Context } from "hono";
 import { CHALLENGE_TTL_S } from "../../protocol/index.ts";
-import { assertionClaims } from "../auth/assertion.ts";
+import { assertionClaims, assertionInBody, MAX_ASSERTION_BYTES } from "../auth/assertion.ts";
 import { callFor, checkRateLimit, deny, failHere } from "../auth/caller.ts";
 import { checkChallenge, mintChallenge } from "../auth/challenge.ts";
 import type { AgentEnv } from "../env.ts";
 import { ApiError, notFoundError } from "../errors.ts";
+import { readBodyWithin } from "../middleware/body-limit.ts";
 
 const call = (c: Context<AgentEnv>) => callFor(c, { kind: "none" });
 
@@ -22,20 +23,13 @@ export async function challenge(c: Context<AgentEnv>): Promise<Response> {
 }
 
 async function readAssertion(c: Context<AgentEnv>): Promise<string> {
+  // Read only up to the longest assertion body: a larger one is refused without reading on.
+  const body = await readBodyWithin(c.req.raw, MAX_ASSERTION_BYTES);
+  if (body === null) throw new ApiError(413, "body_too_large", "Assertion too large");
   // Decoded by hand: the runtime warns on .text() for a non-text type such as application/jwt.
-  // Not trimmed: an assertion has one exact spelling.
-  const text = new TextDecoder().decode(await c.req.arrayBuffer());
-  if (text.length > 8192) throw new ApiError(413, "body_too_large", "Assertion too large");
-  if ((c.req.header("content-type") ?? "").includes("json")) {
-    try {
-      const { assertion } = JSON.parse(text) as { assertion?: unknown };
-      if (typeof assertion === "string") return assertion;
-    } catch {
-      // fall through to the same refusal
-    }
-    throw new ApiError(400, "bad_request", 'Send {"assertion": "<JWT>"} or the JWT itself as application/jwt');
-  }
-  return text;
+  const assertion = assertionInBody(new TextDecoder().decode(body), c.req.header("content-type"));
+  if (assertion === null) throw new ApiError(400, "bad_request", 'Send {"assertion": "<JWT>"} or the JWT itself as application/jwt');
+  return assertion;
 }
 
 export async function token(c: Context<AgentEnv>): Promise<Response> {

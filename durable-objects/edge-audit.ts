@@ -1,0 +1,38 @@
+/**
+ * EdgeAudit: one Durable Object for the edge's own security events, those that belong to no
+ * imp (today: failed admin authentication), and the authoritative count of failed admin
+ * attempts per client. One object for the whole edge: its own class rather than a reserved
+ * ImpSession name, so no imp code path (agent URLs, device sockets) can ever reach it, and
+ * its storage holds nothing but this log. It is woken only by admin failures and by
+ * `GET /admin/audit`, never on a caller's or a device's path.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { ADMIN_POLICY, RateGuard } from "../worker/auth/rate-guard.ts";
+import { clientKey } from "../worker/auth/refusals.ts";
+import type { Env } from "../worker/env.ts";
+import { type AuditEntry, AuditLog } from "./audit-log.ts";
+
+/** The one object's name. */
+export const EDGE_AUDIT_NAME = "edge";
+
+export class EdgeAudit extends DurableObject<Env> {
+  private readonly log: AuditLog;
+  private readonly guard = new RateGuard(ADMIN_POLICY);
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.log = new AuditLog(ctx.storage.sql);
+  }
+
+  /** Records a failed admin authentication; answers how long this client must now wait (0: not yet). */
+  async adminAuthFailed(client: string, detail: { reason: string; method: string; path: string }): Promise<number> {
+    const { retryAfter, started } = this.guard.fail(clientKey(client));
+    this.log.record("admin_auth_failed", client, detail);
+    if (started) this.log.record("admin_rate_limited", client, { retryAfter });
+    return retryAfter;
+  }
+
+  async auditLog(limit: number): Promise<AuditEntry[]> {
+    return this.log.list(limit);
+  }
+}
