@@ -10,7 +10,8 @@ import { clientAddress } from "../auth/refusals.ts";
 import { edgeKey } from "../edge-key.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
-import { mintAgentId, mintImpId, verifyImpId } from "../ids.ts";
+import type { ImpStatus, ImpView } from "../../protocol/admin-api.ts";
+import { composeAgentId, mintAgentId, mintImpId, verifyImpId } from "../ids.ts";
 import { agentAdminRoutes } from "./admin-agent.ts";
 import { credentialRoutes } from "./admin-credentials.ts";
 import { PublicJwk, parseBody, publicJwkOf } from "./admin-input.ts";
@@ -46,6 +47,13 @@ export function impNotFound(): ApiError {
 
 function agentUrl(requestUrl: string, agentId: string): string {
   return `${new URL(requestUrl).origin}/agent/${agentId}`;
+}
+
+/** The imp as the admin sees it: its status and current agent URL (its object keeps only the URL's secret part). */
+async function impView(env: AppEnv["Bindings"], requestUrl: string, status: ImpStatus & { urlSecret: string }): Promise<ImpView> {
+  const { urlSecret, ...rest } = status;
+  const agentId = await composeAgentId(env.AGENT_ID_KEY, rest.impId, urlSecret);
+  return { ...rest, agentId, agentUrl: agentUrl(requestUrl, agentId) };
 }
 
 adminRoutes.get("/edge-key", async (c) => {
@@ -84,7 +92,7 @@ adminRoutes.post("/imps", async (c) => {
 adminRoutes.get("/imps/:impId", async (c) => {
   const status = await c.env.IMP.getByName(c.req.param("impId")).status();
   if (!status) throw impNotFound();
-  return c.json(status);
+  return c.json(await impView(c.env, c.req.url, status));
 });
 
 const UpdateImp = z.strictObject({
@@ -98,7 +106,7 @@ adminRoutes.patch("/imps/:impId", async (c) => {
   const input = await parseBody(UpdateImp, c.req.raw);
   const status = await c.env.IMP.getByName(c.req.param("impId")).configure(input, clientAddress(c.req.raw));
   if (!status) throw impNotFound();
-  return c.json(status);
+  return c.json(await impView(c.env, c.req.url, status));
 });
 
 adminRoutes.post("/imps/:impId/rotate-url", async (c) => {
