@@ -5,12 +5,12 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { MAX_QUEUE_LIMIT } from "../../durable-objects/message-queue.ts";
+import type { ImpStatus, ImpView } from "../../protocol/admin-api.ts";
 import { algorithmForJwk } from "../../protocol/index.ts";
 import { clientAddress } from "../auth/refusals.ts";
 import { edgeKey } from "../edge-key.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
-import type { ImpStatus, ImpView } from "../../protocol/admin-api.ts";
 import { composeAgentId, mintAgentId, mintImpId, verifyImpId } from "../ids.ts";
 import { agentAdminRoutes } from "./admin-agent.ts";
 import { credentialRoutes } from "./admin-credentials.ts";
