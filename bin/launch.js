@@ -53,8 +53,14 @@ export async function launchBundled(name, entry) {
   } catch {
     file = undefined; // no esbuild (a production install): run the sources
   }
-  if (file) await import(pathToFileURL(file).href);
-  else await launch(pathToFileURL(join(ROOT, entry)).href);
+  if (!file) return launch(pathToFileURL(join(ROOT, entry)).href);
+  try {
+    await import(pathToFileURL(file).href);
+  } catch (err) {
+    // Removed by a concurrent rebuild between reading the manifest and loading it: build it again.
+    if (err?.code !== "ERR_MODULE_NOT_FOUND" || existsSync(file)) throw err;
+    await import(pathToFileURL((await buildBundle(name, entry)) ?? file).href);
+  }
 }
 
 /** dist/ in the project; a temp folder if the project is read-only. */

@@ -65,7 +65,12 @@ async function moduleSource(file: string): Promise<string> {
     const { transform } = await import("esbuild");
     return (await transform(source, { loader: "ts", format: "esm", sourcefile: file })).code;
   } catch (err) {
-    throw new CliError(`${file}: ${(err as Error).message.split("\n")[0]} (agent TypeScript may use erasable syntax only)`);
+    // esbuild keeps the detail in `errors`; Node's message has it on its first line.
+    const first = (err as { errors?: { text: string; location?: { line: number; column: number } }[] }).errors?.[0];
+    const detail = first
+      ? `${first.location ? `${first.location.line}:${first.location.column}: ` : ""}${first.text}`
+      : (err as Error).message.split("\n")[0];
+    throw new CliError(`${file}: ${detail} (agent TypeScript may use erasable syntax only)`);
   }
 }
 
