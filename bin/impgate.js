@@ -1,4 +1,4 @@
 #!/usr/bin/env node
-import { launch } from "./launch.js";
+import { launchBundled } from "./launch.js";
 
-await launch(new URL("../cli/main.ts", import.meta.url).href);
+await launchBundled("impgate", "cli/main.ts");

@@ -1,7 +1,8 @@
 /** The admin API, as the CLI calls it. Errors come back as the API's own short message. */
+import type { ApiErrorBody } from "../protocol/admin-api.ts";
 import { CliError } from "./errors.ts";
 import { httpRequest } from "./http.ts";
-import type { Profile } from "./profile.ts";
+import { loadProfile, type Profile, type ProfileFlags } from "./profile.ts";
 
 export class AdminClient {
   readonly profile: Profile;
@@ -9,10 +10,15 @@ export class AdminClient {
     this.profile = profile;
   }
 
+  /** A client for the edge the flags, the environment or the profile name. */
+  static async from(flags: ProfileFlags): Promise<AdminClient> {
+    return new AdminClient(await loadProfile(flags));
+  }
+
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await httpRequest(`${this.profile.edgeUrl}/admin${path}`, {
       method,
-      ca: this.profile.ca,
+      trust: this.profile.trust,
       headers: {
         authorization: `Bearer ${this.profile.adminSecret}`,
         ...(body === undefined ? {} : { "content-type": "application/json" }),
@@ -26,7 +32,7 @@ export class AdminClient {
       throw new CliError(`edge answered ${res.status} with a non-JSON body`);
     }
     if (res.status >= 400) {
-      const message = (json as { error?: { message?: string } }).error?.message ?? "request refused";
+      const message = (json as Partial<ApiErrorBody>).error?.message ?? "request refused";
       throw new CliError(`edge refused (${res.status}): ${message}`);
     }
     return json as T;

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { signWebhook, TOTP, TOTP_HEADER, WEBHOOK_FORMATS } from "../protocol/index.ts";
 import { CliError } from "./errors.ts";
 import { httpRequest } from "./http.ts";
+import type { Trust } from "./profile.ts";
 
 /** A credential file written by `impgate cred add --out`, or a caller's private JWK. */
 export const CredentialFile = z.discriminatedUnion("kind", [
@@ -79,9 +80,9 @@ async function json<T>(res: { status: number; body: Buffer }, what: string): Pro
 export async function obtainToken(
   agentUrl: string,
   cred: Extract<CallerCredential, { kind: "jwt" | "jwt-secret" }>,
-  ca?: string[],
+  trust?: Trust,
 ): Promise<string> {
-  const { nonce } = await json<{ nonce: string }>(await httpRequest(`${agentUrl}/_auth/challenge`, { method: "POST", ca }), "challenge");
+  const { nonce } = await json<{ nonce: string }>(await httpRequest(`${agentUrl}/_auth/challenge`, { method: "POST", trust }), "challenge");
   let key: Awaited<ReturnType<typeof importJWK>>;
   let alg: string;
   let iss: string;
@@ -104,7 +105,7 @@ export async function obtainToken(
     .sign(key);
   const res = await httpRequest(`${agentUrl}/_auth/token`, {
     method: "POST",
-    ca,
+    trust,
     headers: { "content-type": "application/jwt" },
     body: assertion,
   });
@@ -125,7 +126,7 @@ export async function authHeaders(
   agentUrl: string,
   cred: CallerCredential,
   body: Uint8Array,
-  ca?: string[],
+  trust?: Trust,
 ): Promise<Record<string, string>> {
   switch (cred.kind) {
     case "none":
@@ -134,7 +135,7 @@ export async function authHeaders(
       return { authorization: `Bearer ${cred.token}` };
     case "jwt":
     case "jwt-secret":
-      return { authorization: `Bearer ${await obtainToken(agentUrl, cred, ca)}` };
+      return { authorization: `Bearer ${await obtainToken(agentUrl, cred, trust)}` };
     case "webhook": {
       const [name, value] = await signWebhook(cred.format, cred.secret, body);
       return { [name]: value };

@@ -4,6 +4,8 @@
  */
 import https from "node:https";
 import { CliError } from "./errors.ts";
+import { tlsHint } from "./hints.ts";
+import type { Trust } from "./profile.ts";
 
 export interface HttpResponse {
   status: number;
@@ -15,8 +17,8 @@ export interface HttpOptions {
   method?: string;
   headers?: Record<string, string>;
   body?: Uint8Array | string;
-  /** PEM CA certificates to trust instead of the system store. */
-  ca?: string[];
+  /** What to trust instead of the system store, and where it came from (named when TLS fails). */
+  trust?: Trust;
   timeoutMs?: number;
 }
 
@@ -27,7 +29,7 @@ export function httpRequest(url: string | URL, options: HttpOptions = {}): Promi
   return new Promise((resolve, reject) => {
     const req = https.request(
       target,
-      { method: options.method ?? "GET", headers: options.headers, ca: options.ca, timeout: options.timeoutMs ?? 60_000 },
+      { method: options.method ?? "GET", headers: options.headers, ca: options.trust?.ca, timeout: options.timeoutMs ?? 60_000 },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
@@ -37,7 +39,9 @@ export function httpRequest(url: string | URL, options: HttpOptions = {}): Promi
     );
     req.on("timeout", () => req.destroy(new CliError(`${target.origin} did not answer in time`)));
     req.on("error", (err: NodeJS.ErrnoException) => {
-      reject(err instanceof CliError ? err : new CliError(`cannot reach ${target.origin}: ${err.code ?? err.message}`));
+      if (err instanceof CliError) return reject(err);
+      const hint = tlsHint(target.origin, err.code, options.trust ?? { source: "the system's CA store" });
+      reject(new CliError(hint ?? `cannot reach ${target.origin}: ${err.code ?? err.message}`));
     });
     req.end(options.body);
   });

@@ -8,15 +8,16 @@
  * Then it prints the agent URL and a curl line. Ctrl-C stops everything it started.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { access, readFile, writeFile } from "node:fs/promises";
+import { access, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { promisify } from "node:util";
+import { currentProfile, profileDir, saveProfile } from "../cli/profiles.ts";
 import { startDemoService } from "./demo-service.ts";
 import { type EdgeProcess, PROJECT_ROOT, startEdge, stopGroup } from "./edge-process.ts";
 import { ensureDevPki } from "./pki.ts";
 import { freePort } from "./ports.ts";
-import { makeEdgeSecrets, readDevVars, writeDevVars } from "./secrets.ts";
+import { type EdgeSecrets, makeEdgeSecrets, readDevVars, writeDevVars } from "./secrets.ts";
 
 const DIR = join(PROJECT_ROOT, ".impgate");
 const run = promisify(execFile);
@@ -36,19 +37,23 @@ async function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-async function ensureSecrets(): Promise<Record<string, string>> {
+async function ensureSecrets(): Promise<EdgeSecrets & Record<string, string>> {
   const path = join(PROJECT_ROOT, ".dev.vars");
   const current = (await exists(path)) ? await readDevVars(path) : {};
   const fresh = await makeEdgeSecrets();
-  const merged: Record<string, string> = { ...fresh, ...current };
+  const merged = { ...fresh, ...current };
   if (Object.keys(fresh).some((k) => !(k in current))) await writeDevVars(path, merged);
   return merged;
 }
 
 function cli(args: string[]): Promise<string> {
-  return run(process.execPath, [join(PROJECT_ROOT, "bin", "impgate.js"), ...args, "--profile", join(DIR, "admin.json")], {
-    cwd: PROJECT_ROOT,
-  })
+  return run(
+    process.execPath,
+    [join(PROJECT_ROOT, "bin", "impgate.js"), ...args, ...(args[0] === "caller" ? [] : ["--profile", "local"])],
+    {
+      cwd: PROJECT_ROOT,
+    },
+  )
     .then((r) => r.stdout)
     .catch((err: { stderr?: string; message: string }) => {
       throw new Error((err.stderr || err.message).trim());
@@ -129,24 +134,23 @@ async function main(): Promise<void> {
       }
     });
 
-    await writeFile(
-      join(DIR, "admin.json"),
-      `${JSON.stringify(
-        {
-          edgeUrl: edge.origin,
-          adminSecret: secrets.ADMIN_SECRET,
-          caFiles: ["ca.pem"],
-          deviceTrust: { caFiles: ["ca.pem", "backup-ca.pem"], pins: pki.pins },
-        },
-        null,
-        2,
-      )}\n`,
-      { mode: 0o600 },
+    // The CLI's profile "local", in the user's config directory, so `impgate` works from any folder
+    // (the current profile too, unless another one is). It replaces the project-local .impgate/admin.json.
+    await saveProfile(
+      "local",
+      {
+        edgeUrl: edge.origin,
+        adminSecret: secrets.ADMIN_SECRET,
+        ca: [pki.caPem],
+        deviceTrust: { ca: [pki.caPem, await readFile(pki.backupCaFile, "utf8")], pins: pki.pins },
+      },
+      "if-none",
     );
+    await rm(join(DIR, "admin.json"), { force: true });
 
     demo = await startDemoService();
     const imp = await ensureDemoImp();
-    const callerKey = relative(process.cwd(), await ensureDemoCaller(imp.impId));
+    const callerKey = await ensureDemoCaller(imp.impId);
     await pointDeviceAt(join(DIR, "demo-device.json"), edge.origin);
     const device = spawn(
       process.execPath,
@@ -180,14 +184,16 @@ async function main(): Promise<void> {
     ]);
 
     const agentUrl = imp.agentUrl.replace(/^https:\/\/[^/]+/, edge.origin);
-    const ca = relative(process.cwd(), pki.caFile) || pki.caFile;
+    const ca = join(profileDir("local"), "ca.pem");
+    const local = (await currentProfile()) === "local" ? "" : " --profile local";
     say("ready. The demo imp's device is connected.");
     process.stdout.write(`
   agent URL:  ${agentUrl}
-  try it:     curl --cacert ${ca} -H "Authorization: Bearer $(npx impgate token ${agentUrl} --key ${callerKey})" ${agentUrl}/hello
-  or:         npx impgate call ${agentUrl}/hello --key ${callerKey}
+  try it:     curl --cacert ${ca} -H "Authorization: Bearer $(impgate token ${agentUrl} --key ${callerKey}${local})" ${agentUrl}/hello
+  or:         impgate call ${agentUrl}/hello --key ${callerKey}${local}
   without a credential the edge answers 401:  curl --cacert ${ca} ${agentUrl}/hello
-  admin CLI:  npx impgate imp show ${imp.impId}   ·   npx impgate audit ${imp.impId}
+  admin CLI:  impgate imp show ${imp.impId}${local}   ·   impgate audit ${imp.impId}${local}
+  (impgate on your PATH: \`npm link\` once; or run \`npx impgate …\` in this folder)
 
   Ctrl-C stops the edge, the device daemon and the demo service.
 `);

@@ -171,7 +171,8 @@ export class ImpSession extends DurableObject<Env> {
     await this.imp.put({ ...input, createdAt: Date.now(), authEpoch: 0, allowHttp: false, public: false, publicApis: false });
   }
 
-  async status(): Promise<ImpStatus | null> {
+  /** The status, and the URL secret the worker turns into the current agent URL for the admin. */
+  async status(): Promise<(ImpStatus & { urlSecret: string }) | null> {
     const imp = await this.imp.get();
     if (!imp) return null;
     const ws = this.liveSocket();
@@ -192,10 +193,11 @@ export class ImpSession extends DurableObject<Env> {
       queuedMessages: backlog.queued,
       oldestQueuedAt: backlog.oldestAt,
       agentVersion: this.agentCode.activeVersion(),
+      urlSecret: imp.urlSecret,
     };
   }
 
-  async configure(settings: ImpSettings, client: string): Promise<ImpStatus | null> {
+  async configure(settings: ImpSettings, client: string): Promise<(ImpStatus & { urlSecret: string }) | null> {
     const imp = await this.imp.get();
     if (!imp) return null;
     const next: ImpRecord = { ...imp };

@@ -103,12 +103,17 @@ export interface AgentRef {
 }
 
 export async function mintAgentId(secret: string, impId: string): Promise<{ agentId: string; urlSecret: string }> {
+  const urlSecret = base64url.encode(random());
+  return { agentId: await composeAgentId(secret, impId, urlSecret), urlSecret };
+}
+
+/** The agent id of an imp's URL secret (what the imp's object keeps), so the admin API can show the current URL. */
+export async function composeAgentId(secret: string, impId: string, urlSecret: string): Promise<string> {
   const imp = decode(impId, IMP_PREFIX, RAND_BYTES + MAC_BYTES);
-  if (!imp) throw new Error("not an imp id");
+  const urlRand = decode(urlSecret, "", RAND_BYTES);
+  if (!imp || !urlRand) throw new Error("not an imp id and URL secret");
   const impRand = imp.subarray(0, RAND_BYTES);
-  const urlRand = random();
-  const agentId = AGENT_PREFIX + base64url.encode(concat(impRand, urlRand, await mac(secret, "agent", impRand, urlRand)));
-  return { agentId, urlSecret: base64url.encode(urlRand) };
+  return AGENT_PREFIX + base64url.encode(concat(impRand, urlRand, await mac(secret, "agent", impRand, urlRand)));
 }
 
 /**

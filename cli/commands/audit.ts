@@ -1,42 +1,16 @@
-/** `impgate audit <imp>`: the imp's security events, newest first. */
+/** `impgate audit <imp>`: the imp's security events, newest first. What runs is in ../actions/audit.ts. */
+import type { Command } from "commander";
+import { adminOptions, examples, integer } from "../command.ts";
 
-import { AdminClient } from "../admin-client.ts";
-import { parseArgs } from "../args.ts";
-import { usage } from "../errors.ts";
-import { type Output, PROFILE_OPTIONS } from "../output.ts";
-import { loadProfile } from "../profile.ts";
-
-export const AUDIT_USAGE = "impgate audit <imp> [--limit N]";
-
-interface Entry {
-  at: number;
-  event: string;
-  client: string;
-  detail: Record<string, unknown>;
-}
-
-export async function auditCommand(argv: string[], out: Output): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { ...PROFILE_OPTIONS, limit: { type: "string", default: "50" } },
-  });
-  const [imp] = positionals;
-  if (!imp) throw usage(`usage: ${AUDIT_USAGE}`);
-  const client = new AdminClient(await loadProfile(values));
-  const { entries } = await client.call<{ entries: Entry[] }>(
-    "GET",
-    `/imps/${encodeURIComponent(imp)}/audit?limit=${encodeURIComponent(values.limit)}`,
-  );
-  out.result(
-    { entries },
-    entries.length === 0
-      ? ["no events"]
-      : entries.map(
-          (e) =>
-            `${new Date(e.at).toISOString()}  ${e.event.padEnd(18)} ${e.client.padEnd(20)} ${Object.entries(e.detail)
-              .map(([k, v]) => `${k}=${v}`)
-              .join(" ")}`,
-        ),
-  );
+export function auditCommand(program: Command): void {
+  examples(
+    adminOptions(
+      program
+        .command("audit")
+        .description("an imp's security events, newest first: auth failures, credentials, rotations, devices")
+        .argument("<imp>", "the imp id (imp_…)")
+        .option("--limit <n>", "how many events (1-1000)", integer("--limit", 1, 1000), 50),
+    ),
+    ["impgate audit $IMP", "impgate audit $IMP --limit 200 --json"],
+  ).action(async (imp, opts) => (await import("../actions/audit.ts")).audit(imp, opts));
 }

@@ -3,8 +3,8 @@
  * credential kind reaches the device, and the README's caller lines work as printed.
  */
 import { execFile } from "node:child_process";
-import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readFile, stat, symlink } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../../dev/edge-process.ts";
@@ -43,7 +43,7 @@ describe("callers, end to end", () => {
 
   it("`impgate call` reaches the device with each kind of credential", async () => {
     const keyFile = join(system.dir, "caller.jwk");
-    expect((await cli("caller", "keygen", "--out", keyFile)).code).toBe(0);
+    expect((await impgate(["caller", "keygen", "--out", keyFile])).code).toBe(0);
     expect((await cli("cred", "add", imp.impId, "--kind", "jwt", "--public-key", join(system.dir, "caller.pub.jwk"))).code).toBe(0);
     const files: Record<string, string> = {};
     for (const [kind, extra] of [
@@ -72,28 +72,52 @@ describe("callers, end to end", () => {
     expect(list.stdout.trim().split("\n")).toHaveLength(6);
   });
 
-  it("the README's caller lines work as printed", async () => {
+  it("the README's caller lines work as printed from any folder, and running them again makes no new credential", async () => {
     const readme = await readFile(join(PROJECT_ROOT, "README.md"), "utf8");
     const block = /<!-- callers:begin -->\s*```sh\n([\s\S]*?)```\s*<!-- callers:end -->/.exec(readme)?.[1];
     expect(block).toBeTruthy();
-    // A fresh directory where `npx impgate` resolves to this project's CLI, with the local profile and CA.
+    // A folder outside the repository, `impgate` on the PATH (as `npm link` puts it), a fresh config directory with a login.
     const dir = join(system.dir, "readme");
-    await mkdir(join(dir, "node_modules", ".bin"), { recursive: true });
-    await symlink(join(PROJECT_ROOT, "bin", "impgate.js"), join(dir, "node_modules", ".bin", "impgate"));
-    await mkdir(join(dir, ".impgate"));
-    await writeFile(join(dir, ".impgate", "admin.json"), await readFile(system.profile, "utf8"));
-    await writeFile(join(dir, ".impgate", "ca.pem"), system.pki.caPem);
-    const before = service.received.length;
+    const bin = join(dir, "bin");
+    await mkdir(bin, { recursive: true });
+    await symlink(join(PROJECT_ROOT, "bin", "impgate.js"), join(bin, "impgate"));
+    const env = {
+      ...process.env,
+      PATH: `${bin}:${dirname(process.execPath)}:${process.env.PATH}`,
+      XDG_CONFIG_HOME: join(dir, "config"),
+      IMP: imp.impId,
+      AGENT: imp.agentUrl,
+      CA: join(dir, "config", "impgate", "profiles", "default", "ca.pem"),
+    };
+    const login = `impgate login --edge ${system.edge.origin} --admin-secret ${system.secrets.ADMIN_SECRET} --ca ${system.pki.caFile}`;
+    await run("bash", ["-c", login], { cwd: dir, env, timeout: 30_000 });
+    const credentials = async () => (await cli("cred", "list", imp.impId)).stdout.trim().split("\n").length;
+    const before = { seen: service.received.length, credentials: await credentials() };
     const script = `set -euo pipefail\n${block!.replace(/^curl /gm, "curl -sS --fail-with-body ")}`;
-    const { stdout } = await run("bash", ["-c", script], {
+    const { stdout } = await run("bash", ["-c", script], { cwd: dir, env, timeout: 90_000 });
+    const seen = service.received.slice(before.seen).map((r) => `${r.method} ${r.url}`);
+    const expected = ["GET /hello", "GET /hello", "POST /hooks/github", "POST /hooks/stripe", "GET /hello", "POST /hooks/github"];
+    expect(seen).toEqual(expected);
+    expect(stdout).toContain("device saw GET /hello");
+    expect(await credentials()).toBe(before.credentials + 4);
+    for (const f of ["caller.jwk", "totp.json", "github.json", "stripe.json"])
+      expect((await stat(join(dir, ".impgate", f))).mode & 0o777).toBe(0o600);
+
+    // Again, as someone re-running the block would: what would make a second key or credential refuses,
+    // the key and files of the first run keep working (the same GitHub signature, or the same code within
+    // its 30 s, is refused as a replay: by design).
+    const again = await run("bash", ["-c", `${block!.replace(/^curl /gm, "curl -sS --fail-with-body ")}\ntrue`], {
       cwd: dir,
-      env: { ...process.env, IMP: imp.impId, AGENT: imp.agentUrl, CA: ".impgate/ca.pem" },
+      env,
       timeout: 90_000,
     });
-    const seen = service.received.slice(before).map((r) => `${r.method} ${r.url}`);
-    expect(seen).toEqual(["GET /hello", "GET /hello", "POST /hooks/github", "POST /hooks/stripe", "GET /hello", "POST /hooks/github"]);
-    expect(stdout).toContain("device saw GET /hello");
-  }, 120_000);
+    const seenAgain = service.received.slice(before.seen + expected.length).map((r) => `${r.method} ${r.url}`);
+    expect(seenAgain.filter((r) => r === "GET /hello").length).toBeGreaterThanOrEqual(2);
+    expect(seenAgain).toContain("POST /hooks/stripe");
+    expect(await credentials()).toBe(before.credentials + 4);
+    expect(again.stderr).toMatch(/impgate: \.impgate\/caller\.jwk exists/);
+    expect(again.stderr).toMatch(/impgate: \.impgate\/totp\.json exists; it holds credential totp_/);
+  }, 180_000);
 
   it("rotating the URL with the CLI kills the old one at once", async () => {
     const r = await cli("imp", "rotate-url", imp.impId, "--json");

@@ -76,11 +76,18 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the real `impgate` CLI. */
-export async function impgate(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+/** A config directory of the tests' own: the CLI never reads or writes the user's ~/.config. */
+export const TEST_CONFIG_HOME = join(tmpdir(), `impgate-e2e-config-${process.pid}`);
+
+/**
+ * Runs the real `impgate` CLI, as a user would: from a folder outside the repository, with a
+ * config directory of its own (XDG_CONFIG_HOME, unless `env` names one).
+ */
+export async function impgate(args: string[], env: Record<string, string> = {}, cwd = tmpdir()): Promise<CliResult> {
   try {
     const { stdout, stderr } = await run(process.execPath, [join(PROJECT_ROOT, "bin", "impgate.js"), ...args], {
-      env: { ...process.env, ...env },
+      env: { ...process.env, XDG_CONFIG_HOME: TEST_CONFIG_HOME, ...env },
+      cwd,
       timeout: 30_000,
     });
     return { code: 0, stdout, stderr };
@@ -113,9 +120,9 @@ export async function callerAuth(system: System, imp: CreatedImp): Promise<Recor
   const key = join(system.dir, `caller-${Math.random().toString(36).slice(2)}.jwk`);
   for (const args of [
     ["caller", "keygen", "--out", key],
-    ["cred", "add", imp.impId, "--kind", "jwt", "--public-key", key.replace(/\.jwk$/, ".pub.jwk")],
+    ["cred", "add", imp.impId, "--kind", "jwt", "--public-key", key.replace(/\.jwk$/, ".pub.jwk"), "--profile", system.profile],
   ]) {
-    const r = await impgate([...args, "--profile", system.profile]);
+    const r = await impgate(args);
     if (r.code !== 0) throw new Error(`impgate ${args[0]}: ${r.stderr}`);
   }
   const r = await impgate(["token", imp.agentUrl, "--key", key, "--profile", system.profile]);

@@ -7,13 +7,14 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { EDGE_AUDIT_NAME } from "../../durable-objects/edge-audit.ts";
 import { MAX_QUEUE_LIMIT } from "../../durable-objects/message-queue.ts";
+import type { ImpStatus, ImpView } from "../../protocol/admin-api.ts";
 import { algorithmForJwk } from "../../protocol/index.ts";
 import { authenticateAdmin } from "../auth/admin-auth.ts";
 import { clientAddress } from "../auth/refusals.ts";
 import { edgeKey } from "../edge-key.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
-import { mintAgentId, mintImpId, verifyImpId } from "../ids.ts";
+import { composeAgentId, mintAgentId, mintImpId, verifyImpId } from "../ids.ts";
 import { agentAdminRoutes } from "./admin-agent.ts";
 import { credentialRoutes } from "./admin-credentials.ts";
 import { PublicJwk, parseBody, publicJwkOf } from "./admin-input.ts";
@@ -34,6 +35,13 @@ export function impNotFound(): ApiError {
 
 function agentUrl(requestUrl: string, agentId: string): string {
   return `${new URL(requestUrl).origin}/agent/${agentId}`;
+}
+
+/** The imp as the admin sees it: its status and current agent URL (its object keeps only the URL's secret part). */
+async function impView(env: AppEnv["Bindings"], requestUrl: string, status: ImpStatus & { urlSecret: string }): Promise<ImpView> {
+  const { urlSecret, ...rest } = status;
+  const agentId = await composeAgentId(env.AGENT_ID_KEY, rest.impId, urlSecret);
+  return { ...rest, agentId, agentUrl: agentUrl(requestUrl, agentId) };
 }
 
 adminRoutes.get("/edge-key", async (c) => {
@@ -72,7 +80,7 @@ adminRoutes.post("/imps", async (c) => {
 adminRoutes.get("/imps/:impId", async (c) => {
   const status = await c.env.IMP.getByName(c.req.param("impId")).status();
   if (!status) throw impNotFound();
-  return c.json(status);
+  return c.json(await impView(c.env, c.req.url, status));
 });
 
 const UpdateImp = z.strictObject({
@@ -87,7 +95,7 @@ adminRoutes.patch("/imps/:impId", async (c) => {
   const input = await parseBody(UpdateImp, c.req.raw);
   const status = await c.env.IMP.getByName(c.req.param("impId")).configure(input, clientAddress(c.req.raw));
   if (!status) throw impNotFound();
-  return c.json(status);
+  return c.json(await impView(c.env, c.req.url, status));
 });
 
 adminRoutes.post("/imps/:impId/rotate-url", async (c) => {

@@ -1,0 +1,176 @@
+/**
+ * The admin API's requests and responses (`/admin/…`, Bearer ADMIN_SECRET), as the edge
+ * answers them and the `impgate` CLI reads them. Types and constants only: the CLI imports
+ * this, never the edge's internals.
+ */
+import type { JWK } from "jose";
+
+/** Every failed API call answers this shape. */
+export interface ApiErrorBody {
+  error: { code: string; message: string };
+}
+
+// ---- imps -------------------------------------------------------------------------------
+
+export interface DeviceStatus {
+  online: boolean;
+  connectedSince: number | null;
+  /** Last heartbeat, frame or disconnect seen from the device. */
+  lastSeen: number | null;
+  /** The daemon's name and version, e.g. "impgate-device/0.1.0". */
+  deviceAgent: string | null;
+  rttMs: number | null;
+  rttAt: number | null;
+}
+
+export interface ImpStatus extends DeviceStatus {
+  impId: string;
+  label: string;
+  createdAt: number;
+  /** False once the device key was revoked. */
+  deviceKey: boolean;
+  allowHttp: boolean;
+  /** The relay answers unauthenticated callers. */
+  public: boolean;
+  /** `_messages`, `_events` and `_state` answer unauthenticated callers. */
+  publicApis: boolean;
+  requestTimeoutMs: number;
+  queueLimit: number;
+  /** Messages waiting for the device, and when the oldest of them was accepted. */
+  queuedMessages: number;
+  oldestQueuedAt: number | null;
+  /** The active agent code version; null: tunnel mode. */
+  agentVersion: number | null;
+}
+
+/** `GET /admin/imps/<imp>` and `PATCH` of the same: the status and the imp's current agent URL. */
+export interface ImpView extends ImpStatus {
+  agentId: string;
+  agentUrl: string;
+}
+
+/** `POST /admin/imps`: the device's public key; its private key never reaches the edge. */
+export interface CreateImpRequest {
+  label?: string;
+  devicePublicJwk: JWK;
+}
+
+export interface CreatedImp {
+  impId: string;
+  label: string;
+  agentId: string;
+  agentUrl: string;
+  deviceUrl: string;
+  /** What the device pins to authenticate the edge above TLS. */
+  edgeKeys: JWK[];
+}
+
+/** `PATCH /admin/imps/<imp>`: null puts a setting back to the edge's default. */
+export interface UpdateImpRequest {
+  requestTimeoutMs?: number | null;
+  queueLimit?: number | null;
+  allowHttp?: boolean;
+  public?: boolean;
+  publicApis?: boolean;
+}
+
+/** `POST /admin/imps/<imp>/rotate-url`. */
+export interface RotatedUrl {
+  impId: string;
+  agentId: string;
+  agentUrl: string;
+}
+
+/** `PUT` / `DELETE /admin/imps/<imp>/device-key`. */
+export interface DeviceKeyChange {
+  impId: string;
+  deviceKey: "replaced" | "revoked";
+}
+
+/** `GET /admin/edge-key`. */
+export interface EdgeKeys {
+  keys: JWK[];
+}
+
+// ---- caller credentials -----------------------------------------------------------------
+
+export type CredentialKind = "jwt" | "jwt-secret" | "webhook" | "totp";
+
+/** A credential as the API shows it: never its secret. */
+export interface CredentialView {
+  id: string;
+  kind: CredentialKind;
+  label: string;
+  createdAt: number;
+  revokedAt?: number;
+  alg?: string;
+  publicJwk?: JWK;
+  format?: string;
+}
+
+/** `POST /admin/imps/<imp>/credentials` answers the secret once, here. */
+export interface AddedCredential {
+  credential: CredentialView;
+  secret?: string;
+  /** webhook: the header the sender signs into. */
+  header?: string;
+  /** totp: for authenticator apps. */
+  otpauthUri?: string;
+}
+
+// ---- audit ------------------------------------------------------------------------------
+
+export interface AuditEntry {
+  seq: number;
+  at: number;
+  event: string;
+  client: string;
+  detail: Record<string, string | number | boolean>;
+}
+
+// ---- agent code -------------------------------------------------------------------------
+
+export const AGENT_HANDLERS = ["fetch", "onDeviceEvent"] as const;
+export type AgentHandler = (typeof AGENT_HANDLERS)[number];
+
+export interface AgentVersion {
+  version: number;
+  sha256: string;
+  size: number;
+  /** Which handlers the module exports, found when it was checked at deploy. */
+  handlers: AgentHandler[];
+  deployedAt: number;
+  /** The admin client's address, as for the audit log. */
+  deployedFrom: string;
+  note: string | null;
+}
+
+export interface AgentInfo {
+  /** The active version; null: tunnel mode. */
+  active: number | null;
+  versions: (AgentVersion & { active: boolean })[];
+  outbound: string[];
+  limits: { cpuMs: number; subRequests: number; codeBytes: number; versionsKept: number };
+}
+
+export const LOG_LEVELS = ["debug", "log", "info", "warn", "error"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface LogLine {
+  level: LogLevel;
+  message: string;
+}
+
+export interface LogEntry extends LogLine {
+  seq: number;
+  at: number;
+  /** The agent version that wrote it (null: the edge, about no particular version). */
+  version: number | null;
+  /** "agent" for the code's own lines, "edge" for the platform's. */
+  source: "agent" | "edge";
+}
+
+export interface LogPage {
+  entries: LogEntry[];
+  cursor: number;
+}
