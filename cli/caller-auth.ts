@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import { calculateJwkThumbprint, importJWK, type JWK, SignJWT } from "jose";
 import * as OTPAuth from "otpauth";
 import { z } from "zod";
-import { signWebhook, TOTP, TOTP_HEADER, WEBHOOK_FORMATS } from "../protocol/index.ts";
+import { signWebhook, TOTP, TOTP_HEADER, TOTP_LEGACY_DIGITS, WEBHOOK_FORMATS } from "../protocol/index.ts";
 import { CliError } from "./errors.ts";
 import { httpRequest } from "./http.ts";
 import type { Trust } from "./profile.ts";
@@ -15,7 +15,8 @@ import type { Trust } from "./profile.ts";
 export const CredentialFile = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("jwt-secret"), credId: z.string(), secret: z.string() }),
   z.object({ kind: z.literal("webhook"), credId: z.string(), format: z.enum(WEBHOOK_FORMATS), secret: z.string() }),
-  z.object({ kind: z.literal("totp"), credId: z.string(), secret: z.string() }),
+  // Files written before codes had 8 digits carry no `digits`: their credentials have 6.
+  z.object({ kind: z.literal("totp"), credId: z.string(), secret: z.string(), digits: z.union([z.literal(6), z.literal(8)]).optional() }),
 ]);
 export type CredentialFile = z.infer<typeof CredentialFile>;
 
@@ -112,11 +113,11 @@ export async function obtainToken(
   return (await json<{ access_token: string }>(res, "token")).access_token;
 }
 
-export function currentCode(secret: string): string {
+export function currentCode(secret: string, digits: number = TOTP_LEGACY_DIGITS): string {
   return new OTPAuth.TOTP({
     secret: OTPAuth.Secret.fromBase32(secret),
     algorithm: TOTP.algorithm,
-    digits: TOTP.digits,
+    digits,
     period: TOTP.period,
   }).generate();
 }
@@ -141,6 +142,6 @@ export async function authHeaders(
       return { [name]: value };
     }
     case "totp":
-      return { [TOTP_HEADER]: currentCode(cred.secret) };
+      return { [TOTP_HEADER]: currentCode(cred.secret, cred.digits) };
   }
 }

@@ -106,6 +106,8 @@ export interface CredentialView {
   alg?: string;
   publicJwk?: JWK;
   format?: string;
+  /** totp: how many digits its codes have (absent: 6, made before codes had 8). */
+  digits?: 6 | 8;
 }
 
 /** `POST /admin/imps/<imp>/credentials` answers the secret once, here. */

@@ -70,7 +70,7 @@ export async function token(url: string, flags: CredentialFlags): Promise<void> 
 export async function code(flags: { credFile: string; json?: boolean }): Promise<void> {
   const cred = await loadCredentialFile(flags.credFile);
   if (cred.kind !== "totp") throw new CliError(`${flags.credFile} is a ${cred.kind} credential, not totp`, 2);
-  const now = currentCode(cred.secret);
+  const now = currentCode(cred.secret, cred.digits);
   output(flags.json).result({ code: now }, [now]);
 }
 

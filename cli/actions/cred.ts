@@ -39,7 +39,7 @@ export async function add(id: string, flags: AddFlags): Promise<void> {
   }
   const c = created.credential;
   await file?.fill(
-    `${JSON.stringify({ kind: c.kind, credId: c.id, secret: created.secret, ...(c.format ? { format: c.format } : {}) }, null, 2)}\n`,
+    `${JSON.stringify({ kind: c.kind, credId: c.id, secret: created.secret, ...(c.format ? { format: c.format } : {}), ...(c.digits ? { digits: c.digits } : {}) }, null, 2)}\n`,
   );
   const lines = [`added ${c.kind} credential ${c.id} (${c.label})`];
   if (created.secret) lines.push(`secret: ${created.secret}    (shown once; it is not stored anywhere you can read it back)`);
