@@ -7,7 +7,14 @@ import type { Logger } from "../../device/log.ts";
 import { ProcessedMessages } from "../../device/processed-messages.ts";
 import type { MessageOf } from "../../protocol/index.ts";
 
-const msg = (id: string): MessageOf<"msg"> => ({ t: "msg", id, name: "cmd", createdAt: 1 });
+const msg = (id: string, expiresIn = 60_000): MessageOf<"msg"> => ({
+  t: "msg",
+  id,
+  name: "cmd",
+  createdAt: 1,
+  expiresAt: Date.now() + expiresIn,
+  expiresIn,
+});
 const data = new TextEncoder().encode("x");
 
 async function until(check: () => boolean, ms = 5000): Promise<void> {
