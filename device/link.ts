@@ -48,6 +48,7 @@ export const DAEMON_VERSION = "0.1.0";
 export const DAEMON_AGENT = `impgate-device/${DAEMON_VERSION}`;
 /** The edge must complete the handshake within this time, or the attempt is abandoned. */
 const HANDSHAKE_DEADLINE_MS = 10_000;
+const CLOSE_TIMEOUT_MS = 1_000;
 
 export interface AgentRequest {
   id: string;
@@ -245,13 +246,16 @@ export class DeviceLink extends EventEmitter {
     url.searchParams.set("cnonce", cnonce);
     this.log("info", "connecting", { url: url.origin });
 
-    const ws = new WebSocket(url, {
+    const options: WebSocket.ClientOptions & { closeTimeout: number } = {
       // @types/ws declares checkServerIdentity as boolean-returning; ws hands it to tls.connect, which wants Error | undefined.
       ...(pinnedTlsOptions(this.config.tls) as unknown as WebSocket.ClientOptions),
       maxPayload: this.config.maxBodyBytes + 64 * 1024,
       handshakeTimeout: HANDSHAKE_DEADLINE_MS,
       perMessageDeflate: false,
-    });
+      // Once close frames are exchanged, a server that keeps the TCP connection open does not delay the close (ws waits 30 s).
+      closeTimeout: CLOSE_TIMEOUT_MS,
+    };
+    const ws = new WebSocket(url, options);
     this.ws = ws;
     const attempt: Attempt = { ws, cnonce, phase: "challenge", keyIndex: this.keyIndex };
     attempt.handshakeTimer = setTimeout(() => {
@@ -380,8 +384,6 @@ export class DeviceLink extends EventEmitter {
       this.heartbeat.stop();
     }
     attempt.ws.close(code, reason);
-    // A peer that never answers the close does not hold the socket open.
-    setTimeout(() => attempt.ws.terminate(), 1000).unref();
   }
 
   /** A frame this socket's phase does not allow: before the edge proof, the server is an impostor. */

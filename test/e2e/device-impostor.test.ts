@@ -81,7 +81,11 @@ describe("a server with a trusted certificate but without the edge key", () => {
     return { edge, daemon, go };
   }
 
-  async function expectNothingLeaked(edge: Awaited<ReturnType<typeof startFakeEdge>>, daemon: Daemon, codes = [CloseCode.protocolError]) {
+  async function expectNothingLeaked(
+    edge: Awaited<ReturnType<typeof startFakeEdge>>,
+    daemon: Daemon,
+    codes: number[] = [CloseCode.protocolError],
+  ) {
     // A buffered event: a daemon fooled into "ready" would flush it to the impostor.
     const line = await daemon.waitFor((l) => l.msg === "events endpoint listening");
     expect(await postEvent(Number(line.port), "secret", "buffered while offline")).toBe(202);

@@ -8,7 +8,7 @@ import { webcrypto } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import https from "node:https";
 import { join } from "node:path";
-import { exportJWK, generateKeyPair } from "jose";
+import { type CryptoKey, exportJWK, generateKeyPair } from "jose";
 import { type WebSocket, WebSocketServer } from "ws";
 import { type CertifiedKey, issueServerCert } from "../../dev/certs.ts";
 import { ensureDevPki } from "../../dev/pki.ts";
