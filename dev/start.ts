@@ -144,7 +144,9 @@ async function main(): Promise<void> {
       { mode: 0o600 },
     );
 
-    demo = await startDemoService();
+    // The demo service publishes `temperature` events through the daemon's loopback events endpoint.
+    const eventsPort = await freePort();
+    demo = await startDemoService({ eventsUrl: `http://127.0.0.1:${eventsPort}` });
     const imp = await ensureDemoImp();
     const callerKey = relative(process.cwd(), await ensureDemoCaller(imp.impId));
     await pointDeviceAt(join(DIR, "demo-device.json"), edge.origin);
@@ -156,6 +158,8 @@ async function main(): Promise<void> {
         join(DIR, "demo-device.json"),
         "--forward",
         `http://127.0.0.1:${demo.port}`,
+        "--events-port",
+        String(eventsPort),
       ],
       {
         cwd: PROJECT_ROOT,

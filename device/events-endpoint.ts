@@ -53,6 +53,20 @@ function refuse(res: http.ServerResponse, status: number, code: string, message:
   answer(res, status, { error: { code, message } });
 }
 
+/** Bytes of a refused body still read (and dropped), so the sender sees the 413 rather than a reset. */
+const DRAIN_BYTES = 1024 * 1024;
+
+function tooLarge(req: http.IncomingMessage, res: http.ServerResponse): void {
+  res.setHeader("connection", "close");
+  refuse(res, 413, "too_large", `event data is limited to ${MAX_DATA_BYTES} bytes`);
+  let drained = 0;
+  req.on("data", (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > DRAIN_BYTES) req.destroy();
+  });
+  req.resume();
+}
+
 export function startEventsEndpoint(sink: EventSink, port: number, log: Logger): Promise<EventsEndpoint> {
   const server = http.createServer((req, res) => {
     void handle(sink, req, res, log).catch((err: unknown) => {
@@ -96,22 +110,13 @@ async function handle(sink: EventSink, req: http.IncomingMessage, res: http.Serv
   if (!NAME_PATTERN.test(name)) {
     return refuse(res, 400, "bad_name", "an event name is 1-64 letters, digits and . _ : - (not first)");
   }
-  const tooLarge = () => refuse(res, 413, "too_large", `event data is limited to ${MAX_DATA_BYTES} bytes`);
-  // Refused before reading when the length is announced; counted while reading otherwise.
-  if (Number(req.headers["content-length"] ?? 0) > MAX_DATA_BYTES) {
-    tooLarge();
-    req.destroy();
-    return;
-  }
   const chunks: Buffer[] = [];
   let size = 0;
+  // Refused before reading when the length is announced, as soon as it is passed otherwise.
+  if (Number(req.headers["content-length"] ?? 0) > MAX_DATA_BYTES) return tooLarge(req, res);
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_DATA_BYTES) {
-      tooLarge();
-      req.destroy();
-      return;
-    }
+    if (size > MAX_DATA_BYTES) return tooLarge(req, res);
     chunks.push(chunk);
   }
   const contentType = req.headers["content-type"] ?? "application/octet-stream";
