@@ -12,7 +12,8 @@
  * A message whose TTL ran out before its handler could start (it waited behind a slow
  * one: the edge sends several ahead) or while its handler kept asking to retry is
  * dropped unhandled and acknowledged as expired: an expired message is never delivered.
- * The deadline is measured on this device's clock from the frame's arrival.
+ * The deadline is measured from the frame's arrival on a monotonic clock, so neither a
+ * device clock that disagrees with the edge's nor one that jumps (NTP at boot) matters.
  */
 import type { MessageOf } from "../protocol/index.ts";
 import { Backoff } from "./backoff.ts";
@@ -50,7 +51,7 @@ interface Item {
   data: Uint8Array;
   /** The link generation it arrived on; a message from an earlier link will be sent again. */
   generation: number;
-  /** Its TTL's end on this device's clock (Date.now() at arrival + expiresIn). */
+  /** Its TTL's end on the monotonic clock (performance.now() at arrival + expiresIn). */
   deadline: number;
 }
 
@@ -82,7 +83,7 @@ export class Inbox {
   }
 
   receive(msg: MessageOf<"msg">, data: Uint8Array): void {
-    this.items.push({ msg, data, generation: this.generation, deadline: Date.now() + msg.expiresIn });
+    this.items.push({ msg, data, generation: this.generation, deadline: performance.now() + msg.expiresIn });
     this.running ??= this.drain().finally(() => {
       this.running = null;
     });
@@ -121,7 +122,7 @@ export class Inbox {
       this.ack(msg.id);
       return;
     }
-    if (Date.now() >= deadline) {
+    if (performance.now() >= deadline) {
       this.dropExpired(msg, "before its handler could run");
       return;
     }
@@ -151,7 +152,7 @@ export class Inbox {
         await this.pause(backoff.next() + 500);
         // The link changed or the daemon is stopping: the edge will send it again, flagged redelivered.
         if (this.stopped || generation !== this.generation) return;
-        if (Date.now() >= deadline) {
+        if (performance.now() >= deadline) {
           // Recorded as done so that nothing runs it again; the ack says it was not delivered.
           await this.store.finish(msg.id);
           this.dropExpired(msg, "while its handler asked to retry later");
