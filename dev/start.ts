@@ -148,7 +148,9 @@ async function main(): Promise<void> {
     );
     await rm(join(DIR, "admin.json"), { force: true });
 
-    demo = await startDemoService();
+    // The demo service publishes `temperature` events through the daemon's loopback events endpoint.
+    const eventsPort = await freePort();
+    demo = await startDemoService({ eventsUrl: `http://127.0.0.1:${eventsPort}` });
     const imp = await ensureDemoImp();
     const callerKey = await ensureDemoCaller(imp.impId);
     await pointDeviceAt(join(DIR, "demo-device.json"), edge.origin);
@@ -160,6 +162,8 @@ async function main(): Promise<void> {
         join(DIR, "demo-device.json"),
         "--forward",
         `http://127.0.0.1:${demo.port}`,
+        "--events-port",
+        String(eventsPort),
       ],
       {
         cwd: PROJECT_ROOT,

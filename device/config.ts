@@ -10,6 +10,7 @@ import { z } from "zod";
 export const URL_PATH_PATTERN = /^\/[A-Za-z0-9._~/-]*$/;
 
 const Jwk = z.looseObject({ kty: z.string(), crv: z.string(), x: z.string() });
+const PrivateJwk = Jwk.refine((k) => typeof k.d === "string", "must be a private JWK");
 
 export const DeviceConfig = z.object({
   /** The edge's origin, https:// only. */
@@ -17,6 +18,12 @@ export const DeviceConfig = z.object({
   impId: z.string().min(1),
   /** The device's private key (JWK). It never leaves the device. */
   deviceKey: Jwk.refine((k) => typeof k.d === "string", "deviceKey must be a private JWK"),
+  /**
+   * The key before `impgate-device rekey`, kept until the edge accepts the new one: while
+   * the edge still holds the old key the daemon connects with this one, and it removes
+   * it from the config once the edge accepted `deviceKey`.
+   */
+  previousDeviceKey: PrivateJwk.optional(),
   /** Pinned edge public keys (primary and backup): the edge must sign every handshake with one. */
   edgeKeys: z.array(Jwk).min(1),
   tls: z.object({
@@ -27,6 +34,11 @@ export const DeviceConfig = z.object({
   }),
   /** Tunnel mode: forward agent requests to this local HTTP service. */
   forward: z.url().optional(),
+  /**
+   * The loopback port where the local service publishes events (`POST /events/<name>`);
+   * 0 picks a free one. Absent: no events endpoint.
+   */
+  eventsPort: z.number().int().min(0).max(65535).optional(),
   /** Tunnel mode: agent messages are POSTed to `<forward><messagePath>/<name>`. */
   messagePath: z.string().regex(URL_PATH_PATTERN, "messagePath must be an absolute URL path").default("/_impgate/messages"),
   /**

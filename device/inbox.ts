@@ -8,6 +8,12 @@
  * the link lasts; after a reconnect the edge sends it again anyway). Any other error
  * is logged and the message counts as handled, so one bad message cannot block the
  * queue behind it.
+ *
+ * A message whose TTL ran out before its handler could start (it waited behind a slow
+ * one: the edge sends several ahead) or while its handler kept asking to retry is
+ * dropped unhandled and acknowledged as expired: an expired message is never delivered.
+ * The deadline is measured from the frame's arrival on a monotonic clock, so neither a
+ * device clock that disagrees with the edge's nor one that jumps (NTP at boot) matters.
  */
 import type { MessageOf } from "../protocol/index.ts";
 import { Backoff } from "./backoff.ts";
@@ -21,6 +27,8 @@ export interface AgentMessage {
   data: Uint8Array;
   /** When the edge accepted it (epoch ms). */
   createdAt: number;
+  /** When its TTL runs out (epoch ms, the edge's clock); past it the message is dropped unhandled. */
+  expiresAt: number;
   /**
    * True when a handler already started on this message and the daemon stopped before
    * it finished: the work may be partly or wholly done.
@@ -43,20 +51,25 @@ interface Item {
   data: Uint8Array;
   /** The link generation it arrived on; a message from an earlier link will be sent again. */
   generation: number;
+  /** Its TTL's end on the monotonic clock (performance.now() at arrival + expiresIn). */
+  deadline: number;
 }
+
+/** Acknowledges message `id` to the edge: handled, or (`expired`) dropped unhandled. */
+export type Acknowledge = (id: string, expired?: boolean) => void;
 
 export class Inbox {
   private readonly store: ProcessedMessages;
   private readonly handler: MessageHandler;
   private readonly log: Logger;
-  private readonly ack: (id: string) => void;
+  private readonly ack: Acknowledge;
   private readonly items: Item[] = [];
   private generation = 0;
   private running: Promise<void> | null = null;
   private stopped = false;
   private wakeRetry: (() => void) | null = null;
 
-  constructor(store: ProcessedMessages, handler: MessageHandler, ack: (id: string) => void, log: Logger) {
+  constructor(store: ProcessedMessages, handler: MessageHandler, ack: Acknowledge, log: Logger) {
     this.store = store;
     this.handler = handler;
     this.ack = ack;
@@ -70,7 +83,7 @@ export class Inbox {
   }
 
   receive(msg: MessageOf<"msg">, data: Uint8Array): void {
-    this.items.push({ msg, data, generation: this.generation });
+    this.items.push({ msg, data, generation: this.generation, deadline: performance.now() + msg.expiresIn });
     this.running ??= this.drain().finally(() => {
       this.running = null;
     });
@@ -103,10 +116,14 @@ export class Inbox {
     }
   }
 
-  private async handle({ msg, data, generation }: Item): Promise<void> {
+  private async handle({ msg, data, generation, deadline }: Item): Promise<void> {
     if (this.store.has(msg.id)) {
       await this.store.flush();
       this.ack(msg.id);
+      return;
+    }
+    if (performance.now() >= deadline) {
+      this.dropExpired(msg, "before its handler could run");
       return;
     }
     const message: AgentMessage = {
@@ -115,6 +132,7 @@ export class Inbox {
       contentType: msg.contentType ?? null,
       data,
       createdAt: msg.createdAt,
+      expiresAt: msg.expiresAt,
       redelivered: this.store.interrupted(msg.id),
     };
     await this.store.begin(msg.id);
@@ -134,11 +152,22 @@ export class Inbox {
         await this.pause(backoff.next() + 500);
         // The link changed or the daemon is stopping: the edge will send it again, flagged redelivered.
         if (this.stopped || generation !== this.generation) return;
+        if (performance.now() >= deadline) {
+          // Recorded as done so that nothing runs it again; the ack says it was not delivered.
+          await this.store.finish(msg.id);
+          this.dropExpired(msg, "while its handler asked to retry later");
+          return;
+        }
         message.redelivered = true;
       }
     }
     await this.store.finish(msg.id);
     this.ack(msg.id);
+  }
+
+  private dropExpired(msg: MessageOf<"msg">, when: string): void {
+    this.log("warn", `message expired ${when}; dropped unhandled`, { id: msg.id, name: msg.name, expiresAt: msg.expiresAt });
+    this.ack(msg.id, true);
   }
 
   private pause(ms: number): Promise<void> {

@@ -1,64 +1,33 @@
 /**
- * The device link: one outbound websocket to the edge over pinned TLS, the handshake
- * (check the edge's signature with the pinned edge key, then prove the device key),
- * heartbeats, request and message dispatch, events, and reconnects with backoff.
- * Library entry: `connect()`.
+ * The device link: keeps one authenticated connection to the edge (link-socket.ts: pinned
+ * TLS and the handshake) and reconnects with backoff; dispatches agent requests and
+ * messages, sends events, heartbeats. A refusal that retrying cannot fix ends it
+ * (refusals.ts): `fatal` is emitted with a PermanentRefusal. Library entry: `connect()`.
  */
 
-import { webcrypto } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { base64url, type CryptoKey } from "jose";
-import WebSocket from "ws";
-import {
-  algorithmForJwk,
-  CloseCode,
-  closeCodeName,
-  decodeFrame,
-  encodeFrame,
-  FATAL_CLOSE_CODES,
-  HEARTBEAT_PONG,
-  importSigningKey,
-  importVerifyKey,
-  type MessageOf,
-  PROTOCOL_VERSION,
-  ProofError,
-  ProtocolError,
-  signDeviceProof,
-  verifyEdgeProof,
-} from "../protocol/index.ts";
+import { closeCodeName, encodeFrame, FATAL_CLOSE_CODES, type MessageOf } from "../protocol/index.ts";
 import { Backoff } from "./backoff.ts";
 import { ConfigError, type DeviceConfig } from "./config.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import { Inbox, type MessageHandler } from "./inbox.ts";
+import { KeyRing } from "./key-ring.ts";
+import { LinkSocket } from "./link-socket.ts";
 import { type Logger, silentLogger } from "./log.ts";
-import { type EventData, Outbox } from "./outbox.ts";
-import { pinnedTlsOptions } from "./pinned-tls.ts";
+import { type EventData, EventError, Outbox } from "./outbox.ts";
 import { ProcessedMessages } from "./processed-messages.ts";
+import { type AttemptEnd, classify, PermanentRefusal, RefusalTracker } from "./refusals.ts";
+import { answerRequest, type RequestHandler } from "./requests.ts";
+import { describeTlsFailure, offeredChain, trustedSummary } from "./tls-diagnosis.ts";
 
-export const DAEMON_AGENT = "impgate-device/0.1.0";
-/** The edge must complete the handshake within this time, or the attempt is abandoned. */
-const HANDSHAKE_DEADLINE_MS = 10_000;
+export type { AgentReply, AgentRequest } from "./requests.ts";
 
-export interface AgentRequest {
-  id: string;
-  method: string;
-  path: string;
-  query: string;
-  headers: [string, string][];
-  body: Uint8Array;
-  /** Epoch ms after which the edge has already given up (504). */
-  deadline: number;
-}
-
-export interface AgentReply {
-  status: number;
-  headers?: [string, string][] | Record<string, string>;
-  body?: Uint8Array | string;
-}
+export const DAEMON_VERSION = "0.1.0";
+export const DAEMON_AGENT = `impgate-device/${DAEMON_VERSION}`;
 
 export interface Handlers {
   /** Answers an agent HTTP request. Without it every request gets 501. */
-  request?: (req: AgentRequest) => AgentReply | Promise<AgentReply>;
+  request?: RequestHandler;
   /**
    * Handles an agent message, once: it is acknowledged after this returns, and its id
    * is kept in `config.stateDir` so a restart does not run it again. Without it,
@@ -69,22 +38,28 @@ export interface Handlers {
 
 export interface LinkOptions {
   log?: Logger;
+  /**
+   * The file the config came from: named in refusal messages, re-read when the edge
+   * refuses every device key held (`impgate-device rekey` may have run since), and
+   * rewritten to drop `previousDeviceKey` once the edge accepted the new key.
+   */
+  configFile?: string;
 }
 
-type Keys = { device: CryptoKey; alg: string; edge: CryptoKey[] };
-
 export class DeviceLink extends EventEmitter {
-  private ws: WebSocket | null = null;
+  private socket: LinkSocket | null = null;
   private stopped = false;
-  private isReady = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private readonly heartbeat: Heartbeat;
   private readonly outbox = new Outbox();
   private inbox: Inbox | null = null;
   private warnedNoHandler = false;
   private readonly backoff: Backoff;
+  private readonly refusals = new RefusalTracker();
+  private readonly keyRing: KeyRing;
   private readonly log: Logger;
-  private keys: Promise<Keys>;
+  private readonly options: LinkOptions;
+  private lastTlsReport = "";
 
   private readonly config: DeviceConfig;
   private readonly handlers: Handlers;
@@ -93,23 +68,18 @@ export class DeviceLink extends EventEmitter {
     super();
     this.config = config;
     this.handlers = handlers;
+    this.options = options;
     this.log = options.log ?? silentLogger;
     this.backoff = new Backoff(config.reconnect.baseMs, config.reconnect.maxMs);
     this.heartbeat = new Heartbeat(config.heartbeat, this.log);
     if (handlers.message && !config.stateDir) {
       throw new ConfigError("a message handler needs config.stateDir, where handled message ids are kept");
     }
-    this.keys = (async () => ({
-      device: await importSigningKey(config.deviceKey),
-      alg: algorithmForJwk(config.deviceKey),
-      edge: await Promise.all(config.edgeKeys.map((k) => importVerifyKey(k))),
-    }))();
-    // A bad key in the config is reported once, as an error event, not as an unhandled rejection.
-    this.keys.catch(() => {});
+    this.keyRing = new KeyRing(config, this.log, options.configFile);
   }
 
   get ready(): boolean {
-    return this.isReady;
+    return this.socket?.isReady === true;
   }
 
   start(): this {
@@ -124,7 +94,7 @@ export class DeviceLink extends EventEmitter {
    * waits in a bounded in-memory buffer (see outbox.ts).
    */
   send(name: string, data: EventData, options: { contentType?: string } = {}): Promise<void> {
-    if (this.stopped) return Promise.reject(new Error("device link is closed"));
+    if (this.stopped) return Promise.reject(new EventError("closed", "device link is closed"));
     return this.outbox.send(name, data, options.contentType);
   }
 
@@ -134,15 +104,33 @@ export class DeviceLink extends EventEmitter {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.outbox.close();
     if (this.inbox) await Promise.race([this.inbox.stop(), new Promise((r) => setTimeout(r, 10_000).unref())]);
-    const ws = this.ws;
-    if (!ws || ws.readyState === WebSocket.CLOSED) return;
+    const ws = this.socket?.ws;
+    if (!ws || ws.readyState === ws.CLOSED) return;
     await new Promise<void>((resolve) => {
       ws.once("close", () => resolve());
-      ws.close(1000, "daemon stopping");
+      this.socket?.close(1000, "daemon stopping");
       setTimeout(() => {
         ws.terminate();
         resolve();
       }, 2000).unref();
+    });
+  }
+
+  /** Resolves when the link is next authenticated and ready; rejects if it ends for good first. */
+  waitReady(timeoutMs = 30_000): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = (err?: Error) => {
+        clearTimeout(timer);
+        this.off("ready", onReady);
+        this.off("fatal", done);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onReady = () => done();
+      const timer = setTimeout(() => done(new Error("device link not ready in time")), timeoutMs);
+      this.once("ready", onReady);
+      this.once("fatal", done);
     });
   }
 
@@ -154,89 +142,116 @@ export class DeviceLink extends EventEmitter {
     if (!handler || !stateDir) return true;
     try {
       const store = await ProcessedMessages.open(stateDir);
-      this.inbox = new Inbox(store, handler, (id) => this.sendAck(id), this.log);
+      this.inbox = new Inbox(store, handler, (id, expired) => this.sendAck(id, expired), this.log);
       return true;
     } catch (err) {
-      this.stopped = true;
       this.log("error", "cannot open the device state", { error: (err as Error).message });
-      this.emit("fatal", err);
+      this.fail(err as Error);
       return false;
     }
   }
 
-  private sendAck(id: string): void {
-    if (this.isReady && this.ws?.readyState === WebSocket.OPEN) this.ws.send(encodeFrame({ t: "ack", id }));
+  /** Ends the link for good: nothing will make another attempt succeed. */
+  private fail(err: Error): void {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.emit("fatal", err);
   }
 
-  /** Resolves when the link is next authenticated and ready. */
-  waitReady(timeoutMs = 30_000): Promise<void> {
-    if (this.isReady) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("device link not ready in time")), timeoutMs);
-      this.once("ready", () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+  private sendAck(id: string, expired?: boolean): void {
+    this.socket?.send(encodeFrame({ t: "ack", id, ...(expired ? { expired } : {}) }));
   }
 
   private open(): void {
     if (this.stopped) return;
-    const cnonce = base64url.encode(webcrypto.getRandomValues(new Uint8Array(32)));
-    const url = new URL(`/device/${encodeURIComponent(this.config.impId)}/connect`, this.config.edgeUrl);
-    url.protocol = "wss:";
-    url.searchParams.set("cnonce", cnonce);
-    this.log("info", "connecting", { url: url.origin });
-
-    const ws = new WebSocket(url, {
-      // @types/ws declares checkServerIdentity as boolean-returning; ws hands it to tls.connect, which wants Error | undefined.
-      ...(pinnedTlsOptions(this.config.tls) as unknown as WebSocket.ClientOptions),
-      maxPayload: this.config.maxBodyBytes + 64 * 1024,
-      handshakeTimeout: HANDSHAKE_DEADLINE_MS,
-      perMessageDeflate: false,
-    });
-    this.ws = ws;
-    const handshakeTimer = setTimeout(() => {
-      this.log("warn", "handshake timed out");
-      ws.terminate();
-    }, HANDSHAKE_DEADLINE_MS);
-
-    ws.on("message", (data, isBinary) => {
-      if (!isBinary) {
-        if (data.toString() === HEARTBEAT_PONG) this.heartbeat.onPong();
-        return;
-      }
-      this.onFrame(ws, data as Buffer, cnonce).then(
-        (ready) => {
-          if (ready) clearTimeout(handshakeTimer);
+    const socket: LinkSocket = new LinkSocket({
+      config: this.config,
+      keys: this.keyRing.keys(),
+      keyIndex: this.keyRing.next,
+      agent: DAEMON_AGENT,
+      log: this.log,
+      events: {
+        ready: () => this.onReady(socket),
+        request: (msg, body) => void answerRequest(this.handlers.request, msg, body, (f) => socket.send(f), this.log),
+        message: (msg, data) => this.onMessage(msg, data),
+        ack: (msg) => {
+          if (!this.outbox.acknowledged(msg.id)) this.log("debug", "ack for no pending event", { id: msg.id });
         },
-        (err: unknown) => {
-          this.log("error", "frame handling failed", { error: String(err) });
-          ws.close(CloseCode.protocolError, "internal error");
+        error: (msg) => {
+          if (msg.ref && this.outbox.refused(msg.ref, msg.code, msg.message)) {
+            this.log("warn", "edge refused an event", { id: msg.ref, code: msg.code, message: msg.message });
+          } else {
+            this.log("warn", "edge reported an error", { code: msg.code, message: msg.message });
+          }
         },
-      );
+        pong: () => this.heartbeat.onPong(),
+        badKeys: (err) => {
+          this.log("error", "device or edge key in the config cannot be used", { error: String(err) });
+          this.fail(new ConfigError(`device or edge key in the config cannot be used: ${String(err)}`));
+        },
+        tlsFailure: (code, url) => void this.reportTlsFailure(code, url),
+        closed: (end) => this.onClosed(socket, end),
+      },
     });
-    ws.on("error", (err) => {
-      this.log("warn", "link error", { error: err.message, code: (err as NodeJS.ErrnoException).code });
-    });
-    ws.on("close", (code, reason) => {
-      clearTimeout(handshakeTimer);
+    this.socket = socket;
+  }
+
+  private onReady(socket: LinkSocket): void {
+    this.backoff.reset();
+    this.refusals.reset();
+    this.heartbeat.start(socket.ws);
+    this.inbox?.newLink();
+    this.warnedNoHandler = false;
+    this.log("info", "ready", { impId: this.config.impId });
+    this.outbox.online((frame) => socket.send(frame));
+    this.emit("ready");
+    void this.keyRing.accepted(socket.keyIndex);
+  }
+
+  private onClosed(socket: LinkSocket, end: AttemptEnd & { reason: string; offeredKid?: string }): void {
+    if (this.socket === socket) {
+      this.socket = null;
       this.heartbeat.stop();
-      const wasReady = this.isReady;
-      this.isReady = false;
       this.outbox.offline();
       this.inbox?.newLink();
-      if (this.ws === ws) this.ws = null;
-      const fields = { code, reason: reason.toString(), name: closeCodeName(code) };
-      if (FATAL_CLOSE_CODES.has(code)) {
-        this.log("error", "edge refused this device", fields);
-        this.emit("refused", code, reason.toString());
-      } else {
-        this.log(wasReady ? "warn" : "info", "disconnected", fields);
-      }
-      this.emit("disconnect", code, reason.toString());
-      this.scheduleReconnect();
+    }
+    const fields = { code: end.code, reason: end.reason, name: closeCodeName(end.code) };
+    if (FATAL_CLOSE_CODES.has(end.code)) {
+      this.log("error", "edge refused this device", fields);
+      this.emit("refused", end.code, end.reason);
+    } else {
+      this.log(end.phase === "ready" ? "warn" : "info", "disconnected", fields);
+    }
+    this.emit("disconnect", end.code, end.reason);
+    this.afterClose(end).then(
+      () => this.scheduleReconnect(),
+      (err: unknown) => this.fail(err as Error),
+    );
+  }
+
+  /** Whether the attempt's end was a refusal to believe (then it throws), and which device key to try next. */
+  private async afterClose(end: AttemptEnd & { offeredKid?: string }): Promise<void> {
+    if (end.phase === "ready") this.keyRing.restart();
+    const refusal = classify(end);
+    if (!refusal) {
+      this.refusals.reset();
+      return;
+    }
+    if (refusal.cause === "device_key_rejected" && (await this.keyRing.tryAnother())) return;
+    if (!this.refusals.record(refusal.cause, refusal.trusted)) {
+      this.log("warn", "refused; retrying in case the answer was not the edge's", { cause: refusal.cause });
+      return;
+    }
+    const keys = await this.keyRing.keys().catch(() => null);
+    const permanent = new PermanentRefusal(refusal.cause, {
+      impId: this.config.impId,
+      edgeUrl: this.config.edgeUrl,
+      configFile: this.options.configFile,
+      pinnedKids: keys?.edgeKids,
+      offeredKid: end.offeredKid,
     });
+    this.log("error", permanent.message, { cause: permanent.cause, exitCode: permanent.exitCode });
+    throw permanent;
   }
 
   private scheduleReconnect(): void {
@@ -244,53 +259,6 @@ export class DeviceLink extends EventEmitter {
     const delay = this.backoff.next();
     this.log("info", "reconnecting", { inMs: delay });
     this.retryTimer = setTimeout(() => this.open(), delay);
-  }
-
-  /** Returns true once the link became ready with this frame. */
-  private async onFrame(ws: WebSocket, data: Buffer, cnonce: string): Promise<boolean> {
-    let frame: ReturnType<typeof decodeFrame>;
-    try {
-      frame = decodeFrame(data);
-    } catch (err) {
-      if (!(err instanceof ProtocolError)) throw err;
-      this.log("warn", "bad frame from edge", { code: err.code });
-      return false;
-    }
-    const { msg, payload } = frame;
-    switch (msg.t) {
-      case "challenge":
-        await this.onChallenge(ws, msg, cnonce);
-        return false;
-      case "ready":
-        this.isReady = true;
-        this.backoff.reset();
-        this.heartbeat.start(ws);
-        this.inbox?.newLink();
-        this.warnedNoHandler = false;
-        this.log("info", "ready", { impId: msg.impId });
-        this.outbox.online((frame) => ws.send(frame));
-        this.emit("ready");
-        return true;
-      case "req":
-        if (this.isReady) void this.onRequest(ws, msg, payload);
-        return false;
-      case "msg":
-        if (this.isReady) this.onMessage(msg, payload);
-        return false;
-      case "ack":
-        if (!this.outbox.acknowledged(msg.id)) this.log("debug", "ack for no pending event", { id: msg.id });
-        return false;
-      case "error":
-        if (msg.ref && this.outbox.refused(msg.ref, msg.code, msg.message)) {
-          this.log("warn", "edge refused an event", { id: msg.ref, code: msg.code, message: msg.message });
-        } else {
-          this.log("warn", "edge reported an error", { code: msg.code, message: msg.message });
-        }
-        return false;
-      default:
-        this.log("debug", "ignored message", { t: msg.t });
-        return false;
-    }
   }
 
   private onMessage(msg: MessageOf<"msg">, data: Uint8Array): void {
@@ -304,52 +272,14 @@ export class DeviceLink extends EventEmitter {
     }
   }
 
-  private async onChallenge(ws: WebSocket, msg: MessageOf<"challenge">, cnonce: string): Promise<void> {
-    let keys: Keys;
-    try {
-      keys = await this.keys;
-    } catch (err) {
-      this.log("error", "device or edge key in the config cannot be used", { error: String(err) });
-      this.stopped = true;
-      ws.close(1000, "bad configuration");
-      return;
-    }
-    try {
-      // Authenticate the edge before signing anything: a rogue TLS endpoint gets nothing.
-      await verifyEdgeProof(keys.edge, msg.proof, { impId: this.config.impId, nonce: msg.nonce, cnonce });
-    } catch (err) {
-      if (!(err instanceof ProofError)) throw err;
-      this.log("error", "edge failed the pinned-key check", { reason: err.reason });
-      ws.close(CloseCode.badEdgeProof, "edge proof failed");
-      return;
-    }
-    const proof = await signDeviceProof(keys.device, keys.alg, { impId: this.config.impId, nonce: msg.nonce });
-    ws.send(encodeFrame({ t: "hello", proof, agent: DAEMON_AGENT, protocols: [PROTOCOL_VERSION] }));
-  }
-
-  private async onRequest(ws: WebSocket, msg: MessageOf<"req">, body: Uint8Array): Promise<void> {
-    const started = Date.now();
-    let reply: AgentReply;
-    try {
-      reply = this.handlers.request
-        ? await this.handlers.request({
-            id: msg.id,
-            method: msg.method,
-            path: msg.path,
-            query: msg.query,
-            headers: msg.headers,
-            body,
-            deadline: msg.deadline,
-          })
-        : { status: 501, body: "no request handler on this device" };
-    } catch (err) {
-      this.log("error", "request handler failed", { id: msg.id, error: String(err) });
-      reply = { status: 500, headers: { "content-type": "text/plain" }, body: "device handler error" };
-    }
-    const headers = Array.isArray(reply.headers) ? reply.headers : Object.entries(reply.headers ?? {});
-    const payload = typeof reply.body === "string" ? new TextEncoder().encode(reply.body) : (reply.body ?? new Uint8Array(0));
-    if (ws.readyState === WebSocket.OPEN) ws.send(encodeFrame({ t: "res", id: msg.id, status: reply.status, headers }, payload));
-    this.log("debug", "request", { id: msg.id, method: msg.method, path: msg.path, status: reply.status, ms: Date.now() - started });
+  /** Once per distinct failure: a daemon retrying for hours does not repeat the whole story. */
+  private async reportTlsFailure(code: string, url: URL): Promise<void> {
+    const trusted = trustedSummary(this.config.tls);
+    const offered = await offeredChain(url);
+    const line = describeTlsFailure(code, url, { trusted, offered });
+    if (line === this.lastTlsReport) return;
+    this.lastTlsReport = line;
+    this.log("error", line, { code, offered: offered[0], trusted });
   }
 }
 

@@ -1,87 +1,151 @@
 /**
- * `impgate-device`: the daemon (run by systemd).
- *   impgate-device --config device.json [--forward http://127.0.0.1:8080] [--messages-path /_impgate/messages]
- *   impgate-device keygen [--out device-key.jwk]   (prints the public key for `impgate imp create`)
+ * `impgate-device`: the daemon (run by systemd, see impgate-device.service) and its key tools.
+ *   impgate-device --config device.json [--forward URL] [--events-port N] [--log-level L]
+ *   impgate-device keygen [--out device-key.jwk]     a key pair, for `impgate imp create --public-key`
+ *   impgate-device rekey --config device.json        a new key, for `impgate imp replace-device`
+ * Exit codes: refusals.ts (ExitCode), listed in the README.
  */
 
-import { writeFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
-import { exportJWK, generateKeyPair } from "jose";
-import { ConfigError, loadConfig, URL_PATH_PATTERN } from "./config.ts";
-import { connect } from "./link.ts";
-import { jsonLogger } from "./log.ts";
-import { forwardMessagesTo, tunnelTo } from "./tunnel.ts";
+import { relative } from "node:path";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { ConfigError } from "./config.ts";
+import { runDaemon } from "./daemon.ts";
+import { FileExists, keygen, rekey } from "./keys.ts";
+import { DAEMON_VERSION } from "./link.ts";
+import { isLevel, LEVELS, type LogFormat, makeLogger } from "./log.ts";
+import { ExitCode } from "./refusals.ts";
 
-const USAGE = `usage: impgate-device --config <device.json> [--forward <http://127.0.0.1:PORT>] [--messages-path </path>]
-       impgate-device keygen [--out <device-key.jwk>]`;
+/** Thrown by an action after it printed its own line: only the exit code is left to set. */
+class Exit extends Error {
+  readonly code: number;
+  constructor(code: number) {
+    super(`exit ${code}`);
+    this.code = code;
+  }
+}
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+/** A path as the user would type it from here. */
+const shown = (path: string) => (path.startsWith("/") ? relative(process.cwd(), path) || path : path);
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError("a port number 0-65535 (0 picks a free one)");
+  return n;
+}
+
+function program(): Command {
+  const cmd: Command = new Command("impgate-device")
+    .description("Connects this device to its impgate edge over pinned TLS and keeps it connected.")
+    .version(DAEMON_VERSION, "-V, --version", "print the daemon's version")
+    .helpOption("-h, --help", "show this help")
+    .showSuggestionAfterError()
+    .enablePositionalOptions()
+    .allowExcessArguments()
+    .option("-c, --config <file>", "the device config written by `impgate imp create`")
+    .option("--forward <url>", "tunnel mode: relay agent requests and messages to this local HTTP service")
+    .option("--messages-path <path>", "tunnel mode: agent messages arrive as POST <path>/<name> (default /_impgate/messages)")
+    .option("--events-port <port>", "let local programs publish events: POST http://127.0.0.1:<port>/events/<name> (0 picks a port)", port)
+    .addOption(new Option("--log-level <level>", "least important lines logged").choices(LEVELS).default("info"))
+    .addOption(
+      new Option("--log-format <format>", "log lines as JSON (for journald) or text; default text on a terminal, JSON otherwise").choices([
+        "json",
+        "text",
+      ]),
+    )
+    .addHelpText(
+      "after",
+      `
+Examples:
+  impgate-device --config device.json --forward http://127.0.0.1:8080 --events-port 8788
+  impgate-device keygen --out device-key.jwk
+  impgate-device rekey --config device.json
+
+Exit codes: 0 stopped, 1 internal error, 2 bad command line or config, 10 device key revoked or
+imp deleted, 11 device key replaced, 12 imp unknown at this edge, 13 edge key not pinned,
+14 protocol version unsupported (10-14: retrying cannot help; systemd does not restart).`,
+    )
+    .action(
+      async (opts: {
+        config?: string;
+        forward?: string;
+        messagesPath?: string;
+        eventsPort?: number;
+        logLevel: string;
+        logFormat?: string;
+      }) => {
+        const [extra] = cmd.args;
+        if (extra !== undefined) {
+          const near = cmd.commands.find((c) => c.name().slice(0, 3) === extra.slice(0, 3));
+          cmd.error(`error: unknown command '${extra}'${near ? `\n(Did you mean ${near.name()}?)` : ""}`);
+        }
+        if (!opts.config) cmd.error("error: --config <file> is required (impgate-device --help lists everything)");
+        const level = isLevel(opts.logLevel) ? opts.logLevel : "info";
+        const format: LogFormat = (opts.logFormat as LogFormat | undefined) ?? (process.stdout.isTTY ? "text" : "json");
+        const code = await runDaemon(
+          { config: opts.config, forward: opts.forward, messagesPath: opts.messagesPath, eventsPort: opts.eventsPort },
+          makeLogger({ level, format }),
+        );
+        throw new Exit(code);
+      },
+    );
+
+  cmd
+    .command("keygen")
+    .description("make this device's key pair: the private key stays here, the public half goes to `impgate imp create`")
+    .option("-o, --out <file>", "where to write the private key (the public half goes beside it, as .pub.jwk)", "device-key.jwk")
+    .addHelpText("after", "\nExample:\n  impgate-device keygen --out device-key.jwk")
+    .action(async (opts: { out: string }) => {
+      const { privatePath, publicPath } = await keygen(opts.out);
+      say(`private key: ${shown(privatePath)} (mode 0600; it never leaves this device)`);
+      say(`public key:  ${shown(publicPath)}`);
+      say("next, where the impgate CLI runs (copy the public key there):");
+      say(`  impgate imp create --public-key ${shown(publicPath)} --out device.json`);
+      say(`then put device.json beside ${shown(privatePath)} and run: impgate-device --config device.json`);
+    });
+
+  cmd
+    .command("rekey")
+    .description("give this device a new key; the old one stays in the config until the edge accepts the new one")
+    .requiredOption("-c, --config <file>", "the device config")
+    .addHelpText(
+      "after",
+      "\nExample:\n  impgate-device rekey --config device.json\nthen run the `impgate imp replace-device` line it prints; a running daemon switches keys by itself.",
+    )
+    .action(async (opts: { config: string }) => {
+      const result = await rekey(opts.config);
+      say(
+        result.made
+          ? `new device key in ${shown(opts.config)}; the old key is kept there until the edge accepts the new one`
+          : `a new key is already waiting in ${shown(opts.config)} for the edge to accept it (nothing new made)`,
+      );
+      say(`public key: ${shown(result.publicPath)}`);
+      say("next, where the impgate CLI runs (copy the public key there):");
+      say(`  impgate imp replace-device ${result.impId} --public-key ${shown(result.publicPath)}`);
+      say("the daemon (running or started later) switches to the new key once the edge holds it, and then forgets the old one");
+    });
+
+  for (const c of [cmd, ...cmd.commands]) {
+    c.exitOverride().configureOutput({ outputError: (text, write) => write(`impgate-device: ${text.replace(/^error: /, "")}`) });
+  }
+  return cmd;
+}
 
 async function main(argv: string[]): Promise<number> {
-  if (argv[0] === "keygen") return keygen(argv.slice(1));
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      config: { type: "string", short: "c" },
-      forward: { type: "string" },
-      "messages-path": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help || !values.config) {
-    console.error(USAGE);
-    return values.help ? 0 : 2;
+  try {
+    await program().parseAsync(argv, { from: "user" });
+    return 0;
+  } catch (err) {
+    if (err instanceof Exit) return err.code;
+    // --help and --version end here too, with exit code 0.
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : ExitCode.usage;
+    if (err instanceof FileExists || err instanceof ConfigError) {
+      process.stderr.write(`impgate-device: ${err.message}\n`);
+      return ExitCode.usage;
+    }
+    process.stderr.write(`impgate-device: unexpected error: ${String(err)}\n`);
+    return ExitCode.internal;
   }
-  const config = await loadConfig(values.config);
-  const forward = values.forward ?? config.forward;
-  if (forward && !/^https?:\/\//.test(forward)) throw new ConfigError(`--forward must be an http:// or https:// URL, got ${forward}`);
-  const messagePath = values["messages-path"] ?? config.messagePath;
-  if (!URL_PATH_PATTERN.test(messagePath)) throw new ConfigError(`--messages-path must be an absolute URL path, got ${messagePath}`);
-  const log = jsonLogger();
-  // Tunnel mode: requests go to the local service, and so do agent messages (POST <messagePath>/<name>).
-  const handlers = forward
-    ? {
-        request: tunnelTo(forward, { maxBodyBytes: config.maxBodyBytes, reservedPath: messagePath }),
-        message: forwardMessagesTo(forward, messagePath),
-      }
-    : {};
-  const link = connect(config, handlers, { log });
-  log("info", "daemon started", {
-    impId: config.impId,
-    edge: config.edgeUrl,
-    mode: forward ? "tunnel" : "none",
-    forward,
-    stateDir: config.stateDir,
-  });
-
-  let exitCode = 0;
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log("info", "stopping", { signal });
-      link.close().then(resolve, resolve);
-    };
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-    link.once("fatal", () => {
-      exitCode = 1;
-      resolve();
-    });
-  });
-  return exitCode;
 }
 
-async function keygen(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { out: { type: "string", default: "device-key.jwk" } } });
-  const { privateKey, publicKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
-  await writeFile(values.out, `${JSON.stringify(await exportJWK(privateKey))}\n`, { mode: 0o600, flag: "wx" });
-  console.error(`private key written to ${values.out} (keep it on this device)`);
-  console.log(JSON.stringify(await exportJWK(publicKey)));
-  return 0;
-}
-
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    const usageError = err instanceof ConfigError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") === true;
-    console.error(`impgate-device: ${usageError ? (err as Error).message : `unexpected error: ${String(err)}`}`);
-    process.exit(usageError ? 2 : 1);
-  },
-);
+void main(process.argv.slice(2)).then((code) => process.exit(code));

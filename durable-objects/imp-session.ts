@@ -711,7 +711,7 @@ export class ImpSession extends DurableObject<Env> {
   }
 
   private onDeviceAck(ws: WebSocket, msg: MessageOf<"ack">): void {
-    if (this.queue.ack(msg.id, Date.now()) === "unknown") {
+    if (this.queue.ack(msg.id, Date.now(), msg.expired === true) === "unknown") {
       strike(ws, "unknown_message", "ack for a message this device was never sent", msg.id);
       return;
     }

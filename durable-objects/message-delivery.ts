@@ -18,12 +18,16 @@ export function deliverQueued(queue: MessageQueue, ws: WebSocket): void {
   const now = Date.now();
   let sentThrough = link.sentThrough ?? 0;
   const room = DELIVERY_WINDOW - queue.unacknowledged(sentThrough, now);
+  // next() returns only messages whose TTL has not run out at `now`: an expired one is never sent.
   for (const m of queue.next(sentThrough, room, now)) {
     const header = {
       t: "msg" as const,
       id: m.id,
       name: m.name,
       createdAt: m.createdAt,
+      // The device drops it unhandled once this runs out, measured from arrival on its own clock.
+      expiresAt: m.expiresAt,
+      expiresIn: m.expiresAt - now,
       ...(m.contentType ? { contentType: m.contentType } : {}),
     };
     if (!sendQuietly(ws, encodeFrame(header, m.data))) break;

@@ -43,6 +43,7 @@ export interface Outgoing {
   name: string;
   contentType: string | null;
   createdAt: number;
+  expiresAt: number;
   data: Uint8Array;
 }
 
@@ -53,7 +54,8 @@ export interface NewMessage {
   ttlMs: number;
 }
 
-export type AckResult = "delivered" | "duplicate" | "unknown";
+/** `expired`: the ack changed nothing, because the message's TTL had run out (or the device said so). */
+export type AckResult = "delivered" | "duplicate" | "expired" | "unknown";
 
 type Row = {
   seq: number;
@@ -155,8 +157,16 @@ export class MessageQueue {
   next(afterSeq: number, count: number, now: number): Outgoing[] {
     if (count <= 0) return [];
     return this.sql
-      .exec<{ seq: number; id: string; name: string; content_type: string | null; created_at: number; data: ArrayBuffer }>(
-        "SELECT seq, id, name, content_type, created_at, data FROM messages WHERE state = 'queued' AND seq > ? AND expires_at > ? ORDER BY seq LIMIT ?",
+      .exec<{
+        seq: number;
+        id: string;
+        name: string;
+        content_type: string | null;
+        created_at: number;
+        expires_at: number;
+        data: ArrayBuffer;
+      }>(
+        "SELECT seq, id, name, content_type, created_at, expires_at, data FROM messages WHERE state = 'queued' AND seq > ? AND expires_at > ? ORDER BY seq LIMIT ?",
         afterSeq,
         now,
         count,
@@ -168,6 +178,7 @@ export class MessageQueue {
         name: r.name,
         contentType: r.content_type,
         createdAt: r.created_at,
+        expiresAt: r.expires_at,
         data: new Uint8Array(r.data),
       }));
   }
@@ -184,14 +195,24 @@ export class MessageQueue {
   }
 
   /**
-   * The device handled message `id`. Only a message that was sent to it can be
-   * acknowledged; an ack for one that expired while the device was handling it still
-   * counts, because the device did the work.
+   * The device is done with message `id` (`expired`: it dropped it unhandled because its
+   * TTL ran out). Only a message that was sent to it can be acknowledged. A status once
+   * "expired" never changes: get() reports a queued message past its TTL as expired at
+   * once, so an ack arriving after that (the device was slow, or its handler ran late)
+   * is accepted and changes nothing, and the message stays expired, never delivered.
    */
-  ack(id: string, now: number): AckResult {
-    const row = this.sql.exec<{ state: string; attempts: number }>("SELECT state, attempts FROM messages WHERE id = ?", id).toArray()[0];
+  ack(id: string, now: number, expired = false): AckResult {
+    const row = this.sql
+      .exec<{ state: string; attempts: number; expires_at: number }>("SELECT state, attempts, expires_at FROM messages WHERE id = ?", id)
+      .toArray()[0];
     if (!row || row.attempts === 0) return "unknown";
     if (row.state === "delivered") return "duplicate";
+    if (row.state === "expired") return "expired";
+    if (row.expires_at <= now || expired) {
+      // The alarm's own transition, done now; an expiry the device saw first counts from now.
+      this.sql.exec("UPDATE messages SET state = 'expired', data = NULL, finished_at = MIN(expires_at, ?) WHERE id = ?", now, id);
+      return "expired";
+    }
     this.sql.exec("UPDATE messages SET state = 'delivered', data = NULL, finished_at = ? WHERE id = ?", now, id);
     return "delivered";
   }

@@ -53,13 +53,28 @@ const name = z.string().regex(NAME_PATTERN);
 export const MAX_DATA_BYTES = 64 * 1024;
 const contentType = z.string().min(1).max(256);
 
-/** Edge → device: a queued agent message. The payload is its data. */
-const msg = z.object({ t: z.literal("msg"), id, name, contentType: contentType.optional(), createdAt: z.number() });
 /**
- * Either way: the frame with this id is done with (device → edge: message handled;
- * edge → device: event stored), so it must not be sent again.
+ * Edge → device: a queued agent message. The payload is its data. `expiresAt` is the
+ * end of its TTL on the edge's clock; `expiresIn` is what was left of it when the edge
+ * sent the frame, so the device can measure the deadline on its own clock from arrival
+ * (a device clock a few seconds off would otherwise drop or keep messages wrongly).
+ * A message past its deadline is never handled: the device acks it with `expired`.
  */
-const ack = z.object({ t: z.literal("ack"), id });
+const msg = z.object({
+  t: z.literal("msg"),
+  id,
+  name,
+  contentType: contentType.optional(),
+  createdAt: z.number(),
+  expiresAt: z.number(),
+  expiresIn: z.number().int().min(0),
+});
+/**
+ * Either way: the frame with this id is done with (device → edge: message handled, or
+ * with `expired: true` dropped unhandled because its TTL ran out; edge → device: event
+ * stored), so it must not be sent again.
+ */
+const ack = z.object({ t: z.literal("ack"), id, expired: z.literal(true).optional() });
 /** Device → edge: an event for the agent. The payload is its data. */
 const event = z.object({ t: z.literal("event"), id, name, contentType: contentType.optional() });
 /** Device → edge: what the device measured about the link (heartbeat round trip). */

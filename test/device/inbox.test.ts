@@ -7,7 +7,14 @@ import type { Logger } from "../../device/log.ts";
 import { ProcessedMessages } from "../../device/processed-messages.ts";
 import type { MessageOf } from "../../protocol/index.ts";
 
-const msg = (id: string): MessageOf<"msg"> => ({ t: "msg", id, name: "cmd", createdAt: 1 });
+const msg = (id: string, expiresIn = 60_000): MessageOf<"msg"> => ({
+  t: "msg",
+  id,
+  name: "cmd",
+  createdAt: 1,
+  expiresAt: Date.now() + expiresIn,
+  expiresIn,
+});
 const data = new TextEncoder().encode("x");
 
 async function until(check: () => boolean, ms = 5000): Promise<void> {
@@ -32,9 +39,18 @@ describe("device inbox", () => {
 
   async function inbox(handler: (m: AgentMessage) => void | Promise<void>) {
     const acks: string[] = [];
-    const box = new Inbox(await ProcessedMessages.open(dir), handler, (id) => acks.push(id), log);
+    const expired: string[] = [];
+    const box = new Inbox(
+      await ProcessedMessages.open(dir),
+      handler,
+      (id, gone) => {
+        acks.push(id);
+        if (gone) expired.push(id);
+      },
+      log,
+    );
     box.newLink();
-    return { box, acks };
+    return { box, acks, expired };
   }
 
   it("runs the handler once per message, in order, and acks only after it returned", async () => {
@@ -103,6 +119,38 @@ describe("device inbox", () => {
     box.receive(msg("stale"), data);
     await until(() => acks.length === 2);
     expect(handled).toEqual(["slow", "stale"]);
+  });
+
+  it("never runs a message whose TTL ran out while it waited behind a slow one, and acks it as expired", async () => {
+    const handled: string[] = [];
+    const { box, acks, expired } = await inbox(async (m) => {
+      if (m.id === "slow") await new Promise((r) => setTimeout(r, 300));
+      handled.push(m.id);
+    });
+    box.receive(msg("slow"), data);
+    box.receive(msg("short", 100), data);
+    box.receive(msg("long"), data);
+    await until(() => acks.length === 3);
+    expect(handled).toEqual(["slow", "long"]);
+    expect(acks).toEqual(["slow", "short", "long"]);
+    expect(expired).toEqual(["short"]);
+    expect(logs).toContain("warn message expired before its handler could run; dropped unhandled");
+  });
+
+  it("stops retrying a message once its TTL ran out, and never runs it again", async () => {
+    let calls = 0;
+    const { box, acks, expired } = await inbox(() => {
+      calls++;
+      throw new RetryLater("service down");
+    });
+    box.receive(msg("m", 200), data);
+    await until(() => acks.length === 1);
+    expect(calls).toBe(1);
+    expect(expired).toEqual(["m"]);
+    // Sent again (say, after a reconnect): recognised, acknowledged, not run.
+    box.receive(msg("m"), data);
+    await until(() => acks.length === 2);
+    expect(calls).toBe(1);
   });
 
   it("holds the queue, in order, while it cannot write its state file, and goes on once it can", async () => {

@@ -56,7 +56,7 @@ describe("a misbehaving device", () => {
       expect((await device.nextOf("error")).msg.code, code).toBe(code);
     }
     // A frame the device may not send at all.
-    device.send(encodeFrame({ t: "msg", id: "m", name: "n", createdAt: 0 }));
+    device.send(encodeFrame({ t: "msg", id: "m", name: "n", createdAt: 0, expiresAt: 1, expiresIn: 0 }));
     expect((await device.nextOf("error")).msg.code).toBe("unexpected");
     await expectQueueIntact(imp, device, await send(imp, "still works"));
   });

@@ -2,6 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ImpSession } from "../../durable-objects/imp-session.ts";
+import { encodeFrame } from "../../protocol/index.ts";
 import { admin, callerFetch, createImp, TestDevice, type TestImp } from "./helpers.ts";
 
 async function send(imp: TestImp, query = ""): Promise<Response> {
@@ -50,6 +51,51 @@ describe("message TTL and queue bound", () => {
     devices.push(device);
     expect(await device.quiet("msg")).toBe(true);
     expect((await (await callerFetch(imp, `/_messages/${id}`)).json<{ status: string }>()).status).toBe("expired");
+  });
+
+  it("sends the message's expiry in its frame, so the device can drop it once it runs out", async () => {
+    const imp = await createImp();
+    const { id, expiresAt } = await (await send(imp, "&ttl=600")).json<{ id: string; expiresAt: number }>();
+    const device = await TestDevice.connect(imp);
+    devices.push(device);
+    const { msg } = await device.nextOf("msg");
+    expect(msg).toMatchObject({ id, expiresAt });
+    expect(msg.expiresIn).toBeGreaterThan(590_000);
+    expect(msg.expiresIn).toBeLessThanOrEqual(600_000);
+  });
+
+  it("keeps a message expired when the device acks it after its TTL ran out (the ack changes nothing)", async () => {
+    const imp = await createImp();
+    const { id, expiresAt } = await (await send(imp, "&ttl=1")).json<{ id: string; expiresAt: number }>();
+    const device = await TestDevice.connect(imp);
+    devices.push(device);
+    await device.nextOf("msg");
+    await sleep(Math.max(0, expiresAt - Date.now()) + 50);
+    expect((await (await callerFetch(imp, `/_messages/${id}`)).json<{ status: string }>()).status).toBe("expired");
+    device.ack(id);
+    // Accepted as a no-op: no error frame, and the status a caller already read stands.
+    expect(await device.quiet("error")).toBe(true);
+    const status = await (await callerFetch(imp, `/_messages/${id}`)).json<{ status: string; expiredAt: number }>();
+    expect(status).toMatchObject({ status: "expired", expiredAt: expiresAt });
+    expect(await row(imp, id)).toEqual({ state: "expired", data: null });
+    // And the alarm, running later, leaves it so.
+    await runDurableObjectAlarm(env.IMP.getByName(imp.impId));
+    expect((await (await callerFetch(imp, `/_messages/${id}`)).json<{ status: string }>()).status).toBe("expired");
+  });
+
+  it("records a message the device dropped as expired, never as delivered", async () => {
+    const imp = await createImp();
+    const { id } = await (await send(imp, "&ttl=600")).json<{ id: string }>();
+    const device = await TestDevice.connect(imp);
+    devices.push(device);
+    await device.nextOf("msg");
+    device.send(encodeFrame({ t: "ack", id, expired: true }));
+    expect(await device.quiet("error")).toBe(true);
+    expect((await (await callerFetch(imp, `/_messages/${id}`)).json<{ status: string }>()).status).toBe("expired");
+    // A later plain ack (a confused or replaying device) does not turn it into "delivered".
+    device.ack(id);
+    await sleep(50);
+    expect(await row(imp, id)).toEqual({ state: "expired", data: null });
   });
 
   it("refuses a message beyond the queue limit with 507, and accepts again once the device catches up", async () => {
