@@ -10,7 +10,7 @@
  * silently overwrites) or a decoy beside the real signature is refused outright, and what
  * is verified, what replay memory keys on and what the scope check reads are one thing.
  */
-import { importJWK, type JWK } from "jose";
+import { type CryptoKey, importJWK, type JWK } from "jose";
 import {
   type BareItem,
   type Dictionary,

@@ -14,6 +14,7 @@ import {
   parseScopeEntry,
   permits,
   type Scope,
+  type ScopedRequest,
   type ScopeEntry,
 } from "../../protocol/index.ts";
 import { spellingsOf } from "../helpers/path-variants.ts";
@@ -95,8 +96,11 @@ const rawPath = fc.array(rawSegment, { maxLength: 6 }).map((segs) => `/${segs.jo
 const method = fc.constantFrom("GET", "HEAD", "POST", "PUT", "DELETE", "post");
 const request = fc
   .tuple(method, rawPath)
-  .map(([m, raw]) => ({ method: m, canonicalPath: canon(raw) }))
-  .filter((r): r is { method: string; canonicalPath: string } => r.canonicalPath !== null);
+  .map(([m, raw]): ScopedRequest | null => {
+    const canonical = canon(raw);
+    return canonical === null ? null : { method: m, canonicalPath: canonical };
+  })
+  .filter((r): r is ScopedRequest => r !== null);
 
 describe("scope properties", () => {
   it("a relay entry permits exactly the paths both its canonical and its loose reading match", () => {

@@ -167,9 +167,9 @@ describe("narrowing and intersecting", () => {
       "HEAD /status",
       "events:read",
     ]);
-    for (const wider of [["state:read"], ["* /**"], ["POST /status"], ["GET /status/x"], ["GET /*"], ["GET /hooks2"]]) {
-      expect(() => narrowScope(granted, parseScope(wider)), wider[0]).toThrow(
-        expect.objectContaining({ code: "ERR_SCOPE_TOO_WIDE", message: expect.stringContaining(wider[0]) }),
+    for (const wider of ["state:read", "* /**", "POST /status", "GET /status/x", "GET /*", "GET /hooks2"]) {
+      expect(() => narrowScope(granted, parseScope([wider])), wider).toThrow(
+        expect.objectContaining({ code: "ERR_SCOPE_TOO_WIDE", message: expect.stringContaining(wider) }),
       );
     }
   });
