@@ -6,14 +6,15 @@
  *
  * Checks, in order (cheap ones first, nothing before the signature is trusted):
  *   one compact JWS; `typ` dpop+jwt; `alg` ES256 or EdDSA (`none` and every other refused);
- *   `jwk` a public key of that algorithm (no private members); the signature over that key;
+ *   `jwk` a public key of that algorithm (no private members); the signature over that key
+ *   (imported once per isolate: edge/auth/public-keys.ts);
  *   `htm` the request's own method; `htu` the request URL (no query or fragment, compared
  *   in normal form: protocol/dpop.ts `dpopHtu`); `iat` within [now − 60 s, now + 5 s]; a
  *   `jti`; `ath` present and equal to the token's hash when a token is presented, absent
  *   when none is; the key's RFC 7638 thumbprint equal to the token's `cnf.jkt`.
  * No server nonces (RFC 9449 §8): the iat window and the replay memory bound a proof.
  */
-import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, errors, type JWK, jwtVerify } from "jose";
+import { decodeProtectedHeader, errors, type JWK, jwtVerify } from "jose";
 import { isCanonicalCompact } from "../../protocol/caller.ts";
 import {
   accessTokenHash,
@@ -24,6 +25,7 @@ import {
   DPOP_TYP,
   dpopHtu,
 } from "../../protocol/dpop.ts";
+import { type ImportedKey, importPublicKey } from "./public-keys.ts";
 
 /**
  * Stable reasons a proof is refused, for the audit log. Each maps to the `error` of a
@@ -142,10 +144,18 @@ export async function verifyDpopProof(proof: string, context: DpopContext): Prom
   if (typeof jwk !== "object" || jwk === null) return fail("ERR_DPOP_KEY", "no jwk in the header");
   if (PRIVATE_MEMBERS.some((m) => m in jwk)) fail("ERR_DPOP_PRIVATE_KEY", "the jwk holds private key material");
   if (jwk.kty !== shape.kty || jwk.crv !== shape.crv) fail("ERR_DPOP_KEY", `the jwk is not a ${shape.crv} key`);
+  if ((jwk.use !== undefined && jwk.use !== "sig") || (jwk.alg !== undefined && jwk.alg !== alg))
+    fail("ERR_DPOP_KEY", "the jwk is not for this use");
+  let imported: ImportedKey;
+  try {
+    imported = await importPublicKey(jwk, alg as "EdDSA" | "ES256");
+  } catch {
+    return fail("ERR_DPOP_KEY", "the jwk is not a usable public key");
+  }
 
   let payload: Awaited<ReturnType<typeof jwtVerify>>["payload"];
   try {
-    ({ payload } = await jwtVerify(proof, EmbeddedJWK, {
+    ({ payload } = await jwtVerify(proof, imported.key, {
       typ: DPOP_TYP,
       algorithms: [...DPOP_ALGORITHMS],
       requiredClaims: ["jti", "htm", "htu", "iat"],
@@ -155,7 +165,6 @@ export async function verifyDpopProof(proof: string, context: DpopContext): Prom
   } catch (err) {
     if (err instanceof errors.JWSSignatureVerificationFailed) return fail("ERR_DPOP_SIGNATURE", "signature does not verify");
     if (err instanceof errors.JWTClaimValidationFailed || err instanceof errors.JWTExpired) return fail("ERR_DPOP_MALFORMED", err.message);
-    if (err instanceof errors.JWSInvalid) return fail("ERR_DPOP_KEY", "the jwk is not a usable public key");
     return fail("ERR_DPOP_MALFORMED", "not a JWT");
   }
   const { htm, htu, iat, jti, ath } = payload;
@@ -175,7 +184,7 @@ export async function verifyDpopProof(proof: string, context: DpopContext): Prom
   } else if (ath !== undefined) {
     fail("ERR_DPOP_ATH", "ath without an access token");
   }
-  const jkt = await calculateJwkThumbprint(jwk, "sha256");
+  const { jkt } = imported;
   if (context.token && jkt !== context.token.jkt) fail("ERR_DPOP_KEY_MISMATCH", "the proof key is not the key the token is bound to");
   return { jkt, jti, replayUntil: Math.floor(iat) + DPOP_MAX_AGE_S + 1 };
 }

@@ -10,7 +10,7 @@
  * silently overwrites) or a decoy beside the real signature is refused outright, and what
  * is verified, what replay memory keys on and what the scope check reads are one thing.
  */
-import { type CryptoKey, importJWK, type JWK } from "jose";
+import type { JWK } from "jose";
 import {
   type BareItem,
   type Dictionary,
@@ -30,6 +30,7 @@ import {
   signatureBase,
   TARGET_COMPONENTS,
 } from "../../protocol/http-signature.ts";
+import { importPublicKey } from "./public-keys.ts";
 
 /** Stable reasons a signed request is refused, for the audit log; each is a 401 to the caller. */
 export type HttpSignatureErrorCode =
@@ -124,20 +125,6 @@ export function signatureKeyId(headers: Headers): string | null {
   }
 }
 
-const keyCache = new Map<string, Promise<CryptoKey>>();
-
-function publicKey(jwk: JWK, alg: "EdDSA" | "ES256"): Promise<CryptoKey> {
-  const id = `${jwk.kty} ${jwk.crv} ${jwk.x} ${jwk.y}`;
-  let key = keyCache.get(id);
-  if (!key) {
-    if (keyCache.size >= 1000) keyCache.clear();
-    key = importJWK({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, ...(jwk.y ? { y: jwk.y } : {}) }, alg) as Promise<CryptoKey>;
-    keyCache.set(id, key);
-    key.catch(() => keyCache.delete(id));
-  }
-  return key;
-}
-
 function integer(params: Map<string, BareItem>, name: string, code: HttpSignatureErrorCode): number | undefined {
   const value = params.get(name);
   if (value === undefined) return undefined;
@@ -220,7 +207,7 @@ export async function verifyHttpSignature(
   } catch {
     return fail("ERR_SIG_COMPONENTS", "a covered component is absent from the request");
   }
-  const key = await publicKey(credential.publicJwk, alg === "ed25519" ? "EdDSA" : "ES256").catch(() =>
+  const { key } = await importPublicKey(credential.publicJwk, alg === "ed25519" ? "EdDSA" : "ES256").catch(() =>
     fail("ERR_SIG_ALG", "the credential's key cannot be imported"),
   );
   const ok = await crypto.subtle.verify(HTTP_SIGNATURE_ALGORITHMS[alg].webCrypto, key, signature[0], new TextEncoder().encode(base));
