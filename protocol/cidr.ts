@@ -114,7 +114,14 @@ export function parseCidr(text: string): Cidr {
   return { text: v6 ? `${address.toLowerCase()}/${length}` : `${address}/${length}`, base, bits };
 }
 
-/** Whether `address` (text, as the edge sees the client) lies in `range`; false if it is no address. */
+/**
+ * Whether `address` (text, as the edge sees the client) lies in `range`; false if it is no address.
+ *
+ * @example
+ * ```ts
+ * cidrContains(parseCidr("203.0.113.0/24"), "::ffff:203.0.113.7"); // true
+ * ```
+ */
 export function cidrContains(range: Cidr, address: string): boolean {
   const value = parseAddress(address);
   if (value === null) return false;

@@ -27,7 +27,14 @@ export const HTTP_SIGNATURE_ALGORITHMS = {
 } as const;
 export type HttpSignatureAlgorithm = keyof typeof HTTP_SIGNATURE_ALGORITHMS;
 
-/** The RFC 9421 algorithm for a JWK, or null when impgate does not take that kind of key. */
+/**
+ * The RFC 9421 algorithm for a JWK, or null when impgate does not take that kind of key.
+ *
+ * @example
+ * ```ts
+ * httpSignatureAlgorithm({ kty: "OKP", crv: "Ed25519" }); // "ed25519"
+ * ```
+ */
 export function httpSignatureAlgorithm(jwk: { kty?: string; crv?: string }): HttpSignatureAlgorithm | null {
   for (const [name, a] of Object.entries(HTTP_SIGNATURE_ALGORITHMS))
     if (a.kty === jwk.kty && a.crv === jwk.crv) return name as HttpSignatureAlgorithm;
@@ -74,6 +81,13 @@ export interface SignableRequest {
  * The signature base (RFC 9421 §2.5) of `request` for the inner list `input` (the covered
  * components and the signature parameters, exactly as `Signature-Input` carries them).
  * Throws when a covered component is absent from the request.
+ *
+ * @example
+ * ```ts
+ * const input: InnerList = [[["@method", new Map()], ["@target-uri", new Map()]], new Map([["created", 1700000000]])];
+ * signatureBase({ method: "GET", url: "https://edge.example/agent/a/x", headers: {} }, input);
+ * // '"@method": GET\n"@target-uri": https://edge.example/agent/a/x\n"@signature-params": ("@method" "@target-uri");created=1700000000'
+ * ```
  */
 export function signatureBase(request: SignableRequest, input: InnerList): string {
   // Serialized items (quoted), so a name is never re-read as carrying parameters.

@@ -89,7 +89,14 @@ export function parseRate(text: string): Rate | null {
   return { count, periodS: UNIT_S[m[2] ?? ""] ?? 1 };
 }
 
-/** A rate as the CLI writes it: `60/m`. */
+/**
+ * A rate as the CLI writes it.
+ *
+ * @example
+ * ```ts
+ * formatRate({ count: 60, periodS: 60 }); // "60/m"
+ * ```
+ */
 export function formatRate(rate: Rate): string {
   const unit = Object.entries(UNIT_S).find(([u, s]) => s === rate.periodS && u !== "w")?.[0];
   return unit ? `${rate.count}/${unit}` : `${rate.count}/${rate.periodS}s`;

@@ -32,11 +32,19 @@ export interface PathPattern {
 }
 
 /** The segments of an absolute path: `/` → [], `/a/` → ["a", ""]. */
-export function segmentsOf(path: string): string[] {
+function segmentsOf(path: string): string[] {
   return path === "/" ? [] : path.slice(1).split("/");
 }
 
-/** Parses a pattern; the reason it is not one otherwise (a sentence for the CLI). */
+/**
+ * Parses a pattern; the reason it is not one otherwise (a sentence for the CLI).
+ *
+ * @example
+ * ```ts
+ * parsePathPattern("/hooks/*");      // { text: "/hooks/*", exact: [...], loose: [...] }
+ * parsePathPattern("/a/../b");       // "write the path in its canonical form: /b (not /a/../b)"
+ * ```
+ */
 export function parsePathPattern(text: string): PathPattern | string {
   if (!text.startsWith("/")) return `a path pattern starts with / (got ${JSON.stringify(text)})`;
   if (text.length > 1024) return "a path pattern is at most 1024 characters";
@@ -72,7 +80,7 @@ export function parsePathPattern(text: string): PathPattern | string {
 }
 
 /** Whether `tokens` match the segments `segs` exactly. */
-export function matchTokens(tokens: readonly PatternToken[], segs: readonly string[]): boolean {
+function matchTokens(tokens: readonly PatternToken[], segs: readonly string[]): boolean {
   for (const [i, token] of tokens.entries()) {
     if (token === "**") return true;
     const seg = segs[i];
@@ -85,6 +93,13 @@ export function matchTokens(tokens: readonly PatternToken[], segs: readonly stri
 /**
  * Whether `pattern` matches the canonical path `path` (see the module comment: both in its
  * canonical form and in its loosest reading).
+ *
+ * @example
+ * ```ts
+ * const files = parsePathPattern("/files/**") as PathPattern;
+ * matchesPath(files, "/files/a/b");        // true
+ * matchesPath(files, "/files/..;/admin");  // false: Tomcat and friends read /admin
+ * ```
  */
 export function matchesPath(pattern: PathPattern, path: string): boolean {
   return matchTokens(pattern.exact, segmentsOf(path)) && matchTokens(pattern.loose, segmentsOf(comparablePath(path)));
@@ -108,6 +123,11 @@ function tokensCover(outer: readonly PatternToken[], inner: readonly PatternToke
 /**
  * Whether every path `inner` matches, `outer` matches too. Sound (never true when some
  * path matches `inner` and not `outer`); checked in both readings.
+ *
+ * @example
+ * ```ts
+ * patternCovers(parsePathPattern("/hooks/**") as PathPattern, parsePathPattern("/hooks/*") as PathPattern); // true
+ * ```
  */
 export function patternCovers(outer: PathPattern, inner: PathPattern): boolean {
   return tokensCover(outer.exact, inner.exact) && tokensCover(outer.loose, inner.loose);
@@ -116,6 +136,11 @@ export function patternCovers(outer: PathPattern, inner: PathPattern): boolean {
 /**
  * A pattern matching only paths both `a` and `b` match, or null when there is none this
  * grammar can write. Never matches a path that `a` or `b` refuses.
+ *
+ * @example
+ * ```ts
+ * intersectPatterns(parsePathPattern("/*") as PathPattern, parsePathPattern("/hooks/**") as PathPattern)?.text; // "/hooks"
+ * ```
  */
 export function intersectPatterns(a: PathPattern, b: PathPattern): PathPattern | null {
   const tokens: PatternToken[] = [];

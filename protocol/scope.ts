@@ -95,7 +95,14 @@ export function parseScope(texts: readonly string[]): Scope {
   return [...seen.values()];
 }
 
-/** The entries as text: what is stored, listed and put in a token's `scope` claim. */
+/**
+ * The entries as text: what is stored, listed and put in a token's `scope` claim.
+ *
+ * @example
+ * ```ts
+ * new SignJWT({ scope: formatScope(narrowed) }); // ["POST /hooks/github"]
+ * ```
+ */
 export function formatScope(scope: Scope): string[] {
   return scope.map((entry) => entry.text);
 }
@@ -103,6 +110,11 @@ export function formatScope(scope: Scope): string[] {
 /**
  * Reads a `scope` claim (an array of entry strings: relay entries hold a space, so the
  * claim is not OAuth's space-separated string). Throws `ConstraintError` on anything else.
+ *
+ * @example
+ * ```ts
+ * const asked = assertion.scope === undefined ? granted : scopeFromClaim(assertion.scope);
+ * ```
  */
 export function scopeFromClaim(claim: unknown): Scope {
   if (!Array.isArray(claim) || !claim.every((e): e is string => typeof e === "string")) {

@@ -71,7 +71,14 @@ export class DpopError extends Error {
   }
 }
 
-/** A `DpopError` for a refusal decided elsewhere (replay memory, a Bearer-presented bound token). */
+/**
+ * A `DpopError` for a refusal decided elsewhere (replay memory, a Bearer-presented bound token).
+ *
+ * @example
+ * ```ts
+ * if (claims.cnf?.jkt && scheme === "Bearer") throw dpopFailure("ERR_DPOP_REQUIRED"); // error="invalid_token"
+ * ```
+ */
 export function dpopFailure(code: DpopErrorCode): DpopError {
   return new DpopError(code, code === "ERR_DPOP_REPLAYED" ? "DPoP proof already used" : "DPoP proof required");
 }
@@ -104,6 +111,12 @@ const KEY_SHAPE: Record<string, { kty: string; crv: string }> = {
 /**
  * The `DPoP` header of a request: null when absent; refused when there are several (a
  * proof is one compact JWS, which never holds a comma, so joined headers show as one).
+ *
+ * @example
+ * ```ts
+ * const proof = dpopHeader(request.headers);
+ * if (proof === null) throw dpopFailure("ERR_DPOP_MISSING");
+ * ```
  */
 export function dpopHeader(headers: Headers): string | null {
   const value = headers.get("dpop");

@@ -46,6 +46,16 @@ export type HttpSignatureErrorCode =
   | "ERR_SIG_INVALID" // the signature does not verify
   | "ERR_SIG_REPLAYED"; // for the replay memory's refusal
 
+/**
+ * A refused signed request: a 401 to the caller, `code` to the audit log.
+ *
+ * @example
+ * ```ts
+ * catch (err) {
+ *   if (err instanceof HttpSignatureError) failHere(c, err.code);
+ * }
+ * ```
+ */
 export class HttpSignatureError extends Error {
   override readonly name = "HttpSignatureError";
   readonly code: HttpSignatureErrorCode;

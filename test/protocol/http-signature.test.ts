@@ -1,11 +1,12 @@
 /** RFC 9421 signed requests from the attacker's side: what the edge's verifier refuses, and what it hands replay memory. */
-import { generateKeyPair } from "jose";
-import { serializeDictionary } from "structured-headers";
+import { type CryptoKey, generateKeyPair, importJWK } from "jose";
+import { type InnerList, parseDictionary, serializeDictionary } from "structured-headers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { signRequest } from "../../caller/http-signature.ts";
 import { type CallerKey, callerKeyFromPair } from "../../caller/key.ts";
 import { type HttpSignatureCredential, HttpSignatureError, signatureKeyId, verifyHttpSignature } from "../../edge/auth/http-signature.ts";
 import { checkContentDigest, contentDigest } from "../../protocol/content-digest.ts";
+import { signatureBase } from "../../protocol/http-signature.ts";
 
 const URL_ = "https://edge.example/agent/agt_x/hooks/build?ref=main";
 const BODY = '{"ref":"main"}';
@@ -87,6 +88,32 @@ describe("signed requests the edge accepts", () => {
     const first = await verifyHttpSignature(received(sent), credential);
     const again = await verifyHttpSignature(received(sent), credential);
     expect(`${again.keyid} ${again.nonce}`).toBe(`${first.keyid} ${first.nonce}`);
+  });
+  it("builds the signature base as RFC 9421 does: the RFC's own Ed25519 example (B.2.6) verifies over it", async () => {
+    const rfcKey = (await importJWK(
+      { kty: "OKP", crv: "Ed25519", x: "JrQLj5P_89iXES9-vFgrIy29clF9CC_oPPsw3c5D0bs" },
+      "EdDSA",
+    )) as CryptoKey;
+    const input = parseDictionary(
+      'sig-b26=("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519"',
+    ).get("sig-b26") as InnerList;
+    const signature = parseDictionary(
+      "sig-b26=:wqcAqbmYJ2ji2glfAMaRy4gruYYnx2nEFN2HN6jrnDnQCK1u02Gb04v9EDgwUPiu4A0w6vuQv5lIp5WPpBKRCw==:",
+    ).get("sig-b26")?.[0] as ArrayBuffer;
+    const base = signatureBase(
+      {
+        method: "POST",
+        url: "https://example.com/foo?param=Value&Pet=dog",
+        headers: {
+          Host: "example.com",
+          Date: "Tue, 20 Apr 2021 02:07:55 GMT",
+          "Content-Type": "application/json",
+          "Content-Length": "18",
+        },
+      },
+      input,
+    );
+    expect(await crypto.subtle.verify({ name: "Ed25519" }, rfcKey, signature, new TextEncoder().encode(base))).toBe(true);
   });
 });
 
