@@ -3,6 +3,7 @@
  *   bearer       jose jwtVerify of an EdDSA access token (a full signature check)
  *   DPoP proof   verifyDpopProof (edge/auth/dpop.ts) of a fresh proof bound to that token
  *   RFC 9421     verifyHttpSignature (edge/auth/http-signature.ts) of a signed POST with a small body
+ *   scope        permits (protocol/scope.ts) over a five-entry scope
  * Every item is distinct (a proof or a signature is never verified twice in practice),
  * timed in Node: workerd's clock stands still while code runs. Not part of `npm test`.
  *
@@ -15,6 +16,7 @@ import { signRequest } from "../caller/http-signature.ts";
 import { type CallerKey, callerKeyFromPair } from "../caller/key.ts";
 import { verifyDpopProof } from "../edge/auth/dpop.ts";
 import { verifyHttpSignature } from "../edge/auth/http-signature.ts";
+import { parseScope, permits } from "../protocol/scope.ts";
 
 const COUNT = Number(process.argv[2] ?? 2000);
 const URL_ = "https://edge.example/agent/agt_x/hooks/github";
@@ -74,6 +76,9 @@ row("bearer + DPoP proof", indexed, async ({ token, proof }) => {
   await verifyDpopProof(proof, { method: "POST", url: URL_, token: { value: token, jkt } });
 });
 row("RFC 9421 signed POST (Ed25519)", signedEd, (r) => verifyHttpSignature(r, credential));
+const scope = parseScope(["POST /hooks/github", "GET /status/*", "PUT /files/**", "events:read", "state:read"]);
+const paths = Array.from({ length: COUNT }, (_, i) => ({ method: "PUT", canonicalPath: `/files/a/${i}` }));
+row("scope check (5 entries, permitted)", paths, async (r) => permits(scope, r));
 row("RFC 9421 signed POST (P-256)", signedP256, (r) => verifyHttpSignature(r, { id: "cred_bench", publicJwk: callerP256.publicJwk }));
 
 // Rounds interleave the rows, so a busy moment on a shared machine hits them all alike.

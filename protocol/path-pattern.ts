@@ -102,7 +102,23 @@ function matchTokens(tokens: readonly PatternToken[], segs: readonly string[]): 
  * ```
  */
 export function matchesPath(pattern: PathPattern, path: string): boolean {
-  return matchTokens(pattern.exact, segmentsOf(path)) && matchTokens(pattern.loose, segmentsOf(comparablePath(path)));
+  return matchesReadings(pattern, readPath(path));
+}
+
+/** A canonical path's segments in both readings, worked out once for all the patterns of a scope. */
+export interface PathReadings {
+  exact: readonly string[];
+  loose: readonly string[];
+}
+
+/** The readings of a canonical path, for `matchesReadings`. */
+export function readPath(path: string): PathReadings {
+  return { exact: segmentsOf(path), loose: segmentsOf(comparablePath(path)) };
+}
+
+/** `matchesPath` over readings already worked out. */
+export function matchesReadings(pattern: PathPattern, readings: PathReadings): boolean {
+  return matchTokens(pattern.exact, readings.exact) && matchTokens(pattern.loose, readings.loose);
 }
 
 /** Whether every segment list `inner` matches is also matched by `outer` (both token lists). */

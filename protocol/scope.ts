@@ -21,7 +21,15 @@
  */
 import { comparablePath } from "./canonical-path.ts";
 import { ConstraintError } from "./constraint-error.ts";
-import { intersectPatterns, matchesPath, type PathPattern, parsePathPattern, patternCovers } from "./path-pattern.ts";
+import {
+  intersectPatterns,
+  matchesReadings,
+  type PathPattern,
+  type PathReadings,
+  parsePathPattern,
+  patternCovers,
+  readPath,
+} from "./path-pattern.ts";
 
 export const AGENT_API_SCOPES = ["messages:write", "messages:read", "events:read", "state:read", "state:write", "sealed"] as const;
 /** An agent API a scope can grant. */
@@ -181,8 +189,8 @@ function methodAllows(granted: string, method: string): boolean {
   return granted === "*" || granted === method || (granted === "GET" && method === "HEAD");
 }
 
-function relayAllows(scope: Scope, method: string, path: string): boolean {
-  return scope.some((e) => e.kind === "relay" && methodAllows(e.method, method) && matchesPath(e.path, path));
+function relayAllows(scope: Scope, method: string, path: PathReadings): boolean {
+  return scope.some((e) => e.kind === "relay" && methodAllows(e.method, method) && matchesReadings(e.path, path));
 }
 
 /**
@@ -206,11 +214,10 @@ export function permits(scope: Scope, request: ScopedRequest): boolean {
     case "api":
       // The edge serves its APIs itself and never honours an override there.
       return scope.some((e) => e.kind === "api" && e.api === access.api);
-    case "relay":
-      return (
-        relayAllows(scope, request.method, request.canonicalPath) &&
-        (request.methodOverrides ?? []).every((m) => relayAllows(scope, m, request.canonicalPath))
-      );
+    case "relay": {
+      const path = readPath(request.canonicalPath);
+      return relayAllows(scope, request.method, path) && (request.methodOverrides ?? []).every((m) => relayAllows(scope, m, path));
+    }
   }
 }
 
