@@ -17,4 +17,5 @@ export * from "./messages.ts";
 export * from "./path-pattern.ts";
 export * from "./relay-headers.ts";
 export * from "./scope.ts";
+export * from "./scope-narrowing.ts";
 export * from "./version.ts";

@@ -21,15 +21,7 @@
  */
 import { comparablePath } from "./canonical-path.ts";
 import { ConstraintError } from "./constraint-error.ts";
-import {
-  intersectPatterns,
-  matchesReadings,
-  type PathPattern,
-  type PathReadings,
-  parsePathPattern,
-  patternCovers,
-  readPath,
-} from "./path-pattern.ts";
+import { matchesReadings, type PathPattern, type PathReadings, parsePathPattern, readPath } from "./path-pattern.ts";
 
 export const AGENT_API_SCOPES = ["messages:write", "messages:read", "events:read", "state:read", "state:write", "sealed"] as const;
 /** An agent API a scope can grant. */
@@ -245,62 +237,4 @@ export function methodOverrides(headers: Headers, query: URLSearchParams, form?:
   for (const value of form?.getAll("_method") ?? []) found.push(typeof value === "string" ? value : "");
   // An override that is no method name is kept as it is: no scope allows it, so it is refused.
   return found.map((m) => m.trim().toUpperCase());
-}
-
-function entryCovers(outer: ScopeEntry, inner: ScopeEntry): boolean {
-  if (outer.kind === "api" || inner.kind === "api") return outer.kind === "api" && inner.kind === "api" && outer.api === inner.api;
-  const methodOk = outer.method === "*" || outer.method === inner.method || (outer.method === "GET" && inner.method === "HEAD");
-  return methodOk && patternCovers(outer.path, inner.path);
-}
-
-/**
- * The scope a token asked for (`requested`), if it lies within `granted`; otherwise throws
- * `ConstraintError` (`ERR_SCOPE_TOO_WIDE`, OAuth's `invalid_scope`) naming what is wider.
- * Each requested entry must lie within one granted entry.
- *
- * @example
- * ```ts
- * const granted = parseScope(["* /hooks/**", "events:read"]);
- * narrowScope(granted, parseScope(["POST /hooks/github"])); // ok: the token may only POST there
- * narrowScope(granted, parseScope(["state:read"]));         // throws ERR_SCOPE_TOO_WIDE
- * ```
- */
-export function narrowScope(granted: Scope, requested: Scope): Scope {
-  const wider = requested.filter((r) => !granted.some((g) => entryCovers(g, r)));
-  if (wider.length > 0) {
-    throw new ConstraintError("ERR_SCOPE_TOO_WIDE", `not within the credential's scope: ${wider.map((e) => e.text).join(", ")}`);
-  }
-  return requested;
-}
-
-/**
- * A scope permitting only what both `a` and `b` permit (possibly less, where the grammar
- * cannot say exactly "both"; never more). Empty when they share nothing.
- *
- * @example
- * ```ts
- * intersectScopes(parseScope(["* /hooks/*"]), parseScope(["POST /**"])); // ["POST /hooks/*"]
- * ```
- */
-export function intersectScopes(a: Scope, b: Scope): Scope {
-  const out = new Map<string, ScopeEntry>();
-  for (const x of a) {
-    for (const y of b) {
-      if (x.kind === "api" || y.kind === "api") {
-        if (x.kind === "api" && y.kind === "api" && x.api === y.api) out.set(x.text, x);
-        continue;
-      }
-      const method = x.method === "*" ? y.method : y.method === "*" || y.method === x.method ? x.method : meetGetHead(x.method, y.method);
-      const path = method ? intersectPatterns(x.path, y.path) : null;
-      if (method && path) {
-        const text = `${method} ${path.text}`;
-        out.set(text, { kind: "relay", method, path, text });
-      }
-    }
-  }
-  return [...out.values()];
-}
-
-function meetGetHead(m: string, n: string): string | null {
-  return (m === "GET" && n === "HEAD") || (m === "HEAD" && n === "GET") ? "HEAD" : null;
 }
