@@ -13,6 +13,7 @@ import {
   signStatement,
   type VerifiedStatement,
   verifyStatement,
+  type X25519PrivateJwk,
 } from "../../protocol/sealed/index.ts";
 
 export interface SealedDevice {
@@ -25,6 +26,7 @@ export interface SealedDevice {
   /** The statement as a caller verified it: the key to seal to. */
   key: VerifiedStatement;
   publicKey: string;
+  privateJwk: X25519PrivateJwk;
 }
 
 export async function identityKey(alg: "EdDSA" | "ES256" = "EdDSA"): Promise<JWK> {
@@ -58,6 +60,7 @@ export async function sealedDevice(
     statement,
     key: await verifyStatement(pin, statement, { impId, now }),
     publicKey: privateJwk.x,
+    privateJwk,
   };
 }
 

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import {
   type DecodedRequest,
+  importOpeningKey,
   MemoryReplayGuard,
   type OpeningKey,
   openMessage,
@@ -158,6 +159,17 @@ describe("sealed requests", () => {
     const forged = await sealRequest({ keyId: d.keyId, publicKey: other.key.publicKey }, { method: "GET", path: "/" });
     expect(await refusal(dev.receive(forged.bytes))).toBe("ERR_SEALED_TAMPERED");
     expect(dev.handled).toEqual([]);
+  });
+
+  it("refuse a request sealed to a retired key once its overlap has ended", async () => {
+    const d = await sealedDevice();
+    const now = Date.now();
+    const retired = await importOpeningKey(d.keyId, d.privateJwk, now + 60_000);
+    const sealed = await sealRequest(d.key, { method: "GET", path: "/" }, { now });
+    const dev = device([retired]);
+    expect(await refusal(dev.receive(sealed.bytes, now + 60_001))).toBe("ERR_SEALED_UNKNOWN_KEY");
+    await dev.receive(sealed.bytes, now + 59_000);
+    expect(dev.handled).toHaveLength(1);
   });
 
   it("never open a sealed message as a request, nor a request as a message", async () => {
