@@ -36,9 +36,10 @@ export interface TimeWindow {
 /** What the device remembers to refuse a second delivery of one sealed id. */
 export interface ReplayGuard {
   /**
-   * Records that `id`, sealed at `sentAt`, is being accepted at `now` (the clock the window was checked with). Resolves "fresh" once that is
-   * remembered (durably, for a guard that persists), "replayed" if `id` was seen, "stale"
-   * if `sentAt` is older than what the guard can still tell apart (it had to forget it).
+   * Records that `id`, sealed at `sentAt`, is being accepted at `now` (the clock the window
+   * was checked with). Resolves "fresh" once that is remembered (durably, for a guard that
+   * persists), "replayed" if `id` was seen, "stale" if `sentAt` is older than what the
+   * guard can still tell apart (it had to forget it).
    */
   remember(id: string, sentAt: number, now: number): Promise<"fresh" | "replayed" | "stale">;
 }

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { StateFileError } from "../../device/processed-messages.ts";
+import { SealedDeviceConfig } from "../../device/sealed-config.ts";
 import { KEY_OVERLAP_MS, KEYS_FILE, SealedKeys, STATEMENT_LIFETIME_MS } from "../../device/sealed-keys.ts";
 import {
   fingerprint,
@@ -143,5 +144,16 @@ describe("the device's sealed keys", () => {
     }
     expect(byKey.size).toBe(3);
     expect(verified.at(-1)?.keyId).toBe(keys.keyId);
+  });
+});
+
+describe("the e2e section of a device config", () => {
+  it("takes owners' X25519 public keys and refuses a private key or another kind of key", async () => {
+    const { generateOwnerKey } = await import("../../protocol/sealed/index.ts");
+    const owner = await generateOwnerKey();
+    expect(SealedDeviceConfig.safeParse({ recipients: [owner.publicJwk] }).success).toBe(true);
+    expect(SealedDeviceConfig.safeParse({ recipients: [owner.privateJwk] }).success).toBe(false);
+    expect(SealedDeviceConfig.safeParse({ recipients: [] }).success).toBe(false);
+    expect(SealedDeviceConfig.safeParse({ recipients: [{ kty: "OKP", crv: "Ed25519", x: owner.publicJwk.x }] }).success).toBe(false);
   });
 });
