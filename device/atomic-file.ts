@@ -16,9 +16,8 @@ import { basename, dirname, join } from "node:path";
  * ```
  */
 export async function writeFileAtomic(path: string, text: string, mode = 0o600): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  // A temp file left by a crash is removed first, so the new one is created with `mode`.
-  await rm(temp, { force: true });
+  // A name no other writer (or leftover of a crash) has, so the file is new and made with `mode`.
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`);
   const file = await open(temp, "wx", mode);
   try {
     await file.writeFile(text);

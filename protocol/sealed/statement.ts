@@ -144,6 +144,7 @@ export async function verifyStatement(
   if (parsed.impId !== expect.impId) throw new SealedError("ERR_KEY_STATEMENT_WRONG_IMP", `it names ${parsed.impId.slice(0, 64)}`);
   if (parsed.created > now + STATEMENT_CLOCK_TOLERANCE_S * 1000)
     throw new SealedError("ERR_KEY_STATEMENT_EXPIRED", "it was issued in the future");
+  // An equal sequence is the same statement served again: the device never signs two keys under one sequence.
   if (expect.lastSequence !== undefined && parsed.sequence < expect.lastSequence) {
     throw new SealedError("ERR_KEY_STATEMENT_ROLLBACK", `sequence ${parsed.sequence} after ${expect.lastSequence}`);
   }
