@@ -1,0 +1,237 @@
+/**
+ * The device's encryption keys for sealed traffic, kept in `sealed-keys.json` (mode 0600)
+ * in its state directory, apart from its identity key (`deviceKey` in the config), which
+ * only signs key statements.
+ *
+ * Rotation: `rotate()` makes a new current key; the old one stays openable for an overlap
+ * (KEY_OVERLAP_MS by default: a sealed message may wait that long in the edge's queue),
+ * then its private half is deleted from the file, so traffic sealed to it can no longer be
+ * opened here. After a suspected compromise, rotate with `{ overlapMs: 0 }`.
+ *
+ * Statements: `currentStatement()` signs one for the current key, valid STATEMENT_LIFETIME_MS,
+ * and signs a new one (a higher sequence) when less than half of that is left. The sequence
+ * is on disk and only rises, so callers can refuse an old statement served again.
+ */
+import { readFile, stat } from "node:fs/promises";
+import type { JWK } from "jose";
+import { MESSAGE_WINDOW } from "../protocol/sealed/message.ts";
+import { fingerprint, signStatement } from "../protocol/sealed/statement.ts";
+import { generateEncryptionKey, importOpeningKey, type OpeningKey, SUITE, type X25519PrivateJwk } from "../protocol/sealed/suite.ts";
+import { writeFileAtomic } from "./atomic-file.ts";
+import { StateFileError } from "./processed-messages.ts";
+
+/** How long a retired key still opens what was sealed to it: as long as a message may wait in the edge's queue. */
+export const KEY_OVERLAP_MS = MESSAGE_WINDOW.maxAgeMs;
+/** How long a signed key statement is valid; a new one is signed when half of it is left. */
+export const STATEMENT_LIFETIME_MS = 30 * 24 * 60 * 60_000;
+export const KEYS_FILE = "sealed-keys.json";
+
+interface StoredKey {
+  keyId: number;
+  privateJwk: X25519PrivateJwk;
+  created: number;
+}
+
+interface Stored {
+  v: 1;
+  impId: string;
+  /** The last statement sequence signed: the next is higher. */
+  sequence: number;
+  current: StoredKey;
+  previous: (StoredKey & { acceptUntil: number }) | null;
+  /** The last statement, and the pin of the identity key that signed it (the config's key may be replaced). */
+  statement: { jws: string; keyId: number; notAfter: number; signer: string } | null;
+}
+
+/**
+ * The device's sealed-traffic keys.
+ *
+ * @example
+ * ```ts
+ * const keys = await SealedKeys.open(join(config.stateDir, KEYS_FILE), { impId: config.impId, identityKey: config.deviceKey });
+ * const statement = await keys.currentStatement();      // hand this to the edge, which serves it to callers
+ * const opened = await openRequest(await keys.keyring(), bytes, { replay });
+ * await keys.rotate();                                   // the old key keeps working for KEY_OVERLAP_MS
+ * ```
+ */
+export class SealedKeys {
+  readonly file: string;
+  private stored: Stored;
+  private readonly identityKey: JWK;
+  private readonly identityPin: string;
+  private readonly imported = new Map<number, Promise<OpeningKey>>();
+  /** Saves and rotations run one at a time. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(file: string, stored: Stored, identityKey: JWK, identityPin: string) {
+    this.file = file;
+    this.stored = stored;
+    this.identityKey = identityKey;
+    this.identityPin = identityPin;
+  }
+
+  /**
+   * Loads the key file, or makes a first key and writes it (0600) if there is none. Refuses
+   * (StateFileError) a file that others can read, that is damaged, or that belongs to another imp.
+   */
+  static async open(file: string, options: { impId: string; identityKey: JWK; now?: number }): Promise<SealedKeys> {
+    let text: string | undefined;
+    try {
+      const info = await stat(file);
+      if ((info.mode & 0o077) !== 0) throw new StateFileError(`${file} is readable by others: chmod 600 it`);
+      text = await readFile(file, "utf8");
+    } catch (err) {
+      if (err instanceof StateFileError) throw err;
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT")
+        throw new StateFileError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    if (text === undefined) {
+      const now = options.now ?? Date.now();
+      const { keyId, privateJwk } = await generateEncryptionKey();
+      const stored: Stored = {
+        v: 1,
+        impId: options.impId,
+        sequence: 0,
+        current: { keyId, privateJwk, created: now },
+        previous: null,
+        statement: null,
+      };
+      await writeFileAtomic(file, JSON.stringify(stored));
+      return new SealedKeys(file, stored, options.identityKey, await fingerprint(options.identityKey));
+    }
+    const stored = parse(text);
+    if (!stored)
+      throw new StateFileError(
+        `${file} is damaged: restore it, or move it aside to make new keys (callers must then fetch the new statement)`,
+      );
+    if (stored.impId !== options.impId) throw new StateFileError(`${file} holds keys for ${stored.impId}, not ${options.impId}`);
+    return new SealedKeys(file, stored, options.identityKey, await fingerprint(options.identityKey));
+  }
+
+  /** The current key's id. */
+  get keyId(): number {
+    return this.stored.current.keyId;
+  }
+
+  /** The last statement sequence signed. */
+  get sequence(): number {
+    return this.stored.sequence;
+  }
+
+  /**
+   * The keys that may open sealed traffic now: the current one, and the previous one until
+   * its overlap ends (after which it is deleted from the file).
+   */
+  async keyring(now = Date.now()): Promise<OpeningKey[]> {
+    if (this.stored.previous && now > this.stored.previous.acceptUntil) {
+      await this.exclusive(async () => {
+        const previous = this.stored.previous;
+        if (!previous || now <= previous.acceptUntil) return;
+        await this.save({ ...this.stored, previous: null });
+        this.imported.delete(previous.keyId);
+      });
+    }
+    // One read of `stored`, so a rotation meanwhile cannot mix two generations.
+    const { current, previous } = this.stored;
+    const keys = [await this.importKey(current)];
+    if (previous) keys.push(await this.importKey(previous, previous.acceptUntil));
+    return keys;
+  }
+
+  /** A statement for the current key, signed by the identity key: reused until half its lifetime is left. */
+  currentStatement(now = Date.now()): Promise<string> {
+    return this.exclusive(() => this.statementFor(now));
+  }
+
+  /**
+   * Makes a new current key; the old one stays openable for `overlapMs` (KEY_OVERLAP_MS
+   * unless told; 0 retires it at once). A key retired earlier is dropped now. Returns the
+   * new key's statement.
+   */
+  rotate(options: { overlapMs?: number; now?: number } = {}): Promise<string> {
+    const now = options.now ?? Date.now();
+    const overlap = options.overlapMs ?? KEY_OVERLAP_MS;
+    return this.exclusive(async () => {
+      const old = this.stored.current;
+      const { keyId, privateJwk } = await generateEncryptionKey([old.keyId, this.stored.previous?.keyId ?? -1]);
+      const dropped = this.stored.previous;
+      await this.save({
+        ...this.stored,
+        current: { keyId, privateJwk, created: now },
+        previous: overlap > 0 ? { ...old, acceptUntil: now + overlap } : null,
+        statement: null,
+      });
+      // Cached imports carry their acceptUntil: the old current key's must be made again.
+      this.imported.delete(old.keyId);
+      if (dropped) this.imported.delete(dropped.keyId);
+      return this.statementFor(now);
+    });
+  }
+
+  /** Only inside `exclusive`: two statements never share a sequence. */
+  private async statementFor(now: number): Promise<string> {
+    const cached = this.stored.statement;
+    const fresh = cached && cached.keyId === this.stored.current.keyId && cached.signer === this.identityPin;
+    if (fresh && cached.notAfter - now > STATEMENT_LIFETIME_MS / 2) return cached.jws;
+    const sequence = this.stored.sequence + 1;
+    const { keyId, privateJwk } = this.stored.current;
+    const notAfter = now + STATEMENT_LIFETIME_MS;
+    const jws = await signStatement(this.identityKey, {
+      impId: this.stored.impId,
+      keyId,
+      encryptionKey: privateJwk.x,
+      suite: SUITE,
+      created: now,
+      notAfter,
+      sequence,
+    });
+    // On disk before it is handed out: a sequence once seen by a caller is never signed again.
+    await this.save({ ...this.stored, sequence, statement: { jws, keyId, notAfter, signer: this.identityPin } });
+    return jws;
+  }
+
+  private importKey(key: StoredKey, acceptUntil?: number): Promise<OpeningKey> {
+    let imported = this.imported.get(key.keyId);
+    if (!imported) {
+      imported = importOpeningKey(key.keyId, key.privateJwk, acceptUntil);
+      this.imported.set(key.keyId, imported);
+    }
+    return imported;
+  }
+
+  /** Runs `task` after every earlier one: changes to the file never interleave. */
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  /** Writes `next` and only then makes it the state in memory. */
+  private async save(next: Stored): Promise<void> {
+    await writeFileAtomic(this.file, JSON.stringify(next));
+    this.stored = next;
+  }
+}
+
+function parse(text: string): Stored | null {
+  try {
+    const v = JSON.parse(text) as Stored;
+    const key = (k: StoredKey | null | undefined) =>
+      !!k &&
+      Number.isInteger(k.keyId) &&
+      k.keyId >= 0 &&
+      k.keyId <= 0xffffffff &&
+      typeof k.created === "number" &&
+      k.privateJwk?.kty === "OKP" &&
+      k.privateJwk.crv === "X25519" &&
+      typeof k.privateJwk.x === "string" &&
+      typeof k.privateJwk.d === "string";
+    if (v.v !== 1 || typeof v.impId !== "string" || !Number.isSafeInteger(v.sequence) || !key(v.current)) return null;
+    if (v.previous !== null && !(key(v.previous) && typeof v.previous.acceptUntil === "number")) return null;
+    const st = v.statement;
+    if (st !== null && (typeof st?.jws !== "string" || typeof st.notAfter !== "number" || typeof st.signer !== "string")) return null;
+    return v;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * A device's sealed-traffic keys made in memory, for the sealed-layer tests: an identity key
+ * (Ed25519, as provisioning makes), an encryption key, its signed statement and the pin a
+ * caller would hold. Runtime-agnostic, so the workerd tests use it too.
+ */
+import { exportJWK, generateKeyPair, type JWK } from "jose";
+import {
+  fingerprint,
+  generateEncryptionKey,
+  importOpeningKey,
+  type OpeningKey,
+  SUITE,
+  signStatement,
+  type VerifiedStatement,
+  verifyStatement,
+  type X25519PrivateJwk,
+} from "../../protocol/sealed/index.ts";
+
+export interface SealedDevice {
+  impId: string;
+  identityKey: JWK;
+  pin: string;
+  keyId: number;
+  opening: OpeningKey;
+  statement: string;
+  /** The statement as a caller verified it: the key to seal to. */
+  key: VerifiedStatement;
+  publicKey: string;
+  privateJwk: X25519PrivateJwk;
+}
+
+export async function identityKey(alg: "EdDSA" | "ES256" = "EdDSA"): Promise<JWK> {
+  const { privateKey } = await generateKeyPair(alg, { extractable: true });
+  return exportJWK(privateKey);
+}
+
+export async function sealedDevice(
+  options: { impId?: string; identity?: JWK; sequence?: number; now?: number } = {},
+): Promise<SealedDevice> {
+  const impId = options.impId ?? `imp_${crypto.randomUUID().replaceAll("-", "")}`;
+  const identity = options.identity ?? (await identityKey());
+  const now = options.now ?? Date.now();
+  const { keyId, privateJwk } = await generateEncryptionKey();
+  const statement = await signStatement(identity, {
+    impId,
+    keyId,
+    encryptionKey: privateJwk.x,
+    suite: SUITE,
+    created: now,
+    notAfter: now + 24 * 60 * 60_000,
+    sequence: options.sequence ?? 1,
+  });
+  const pin = await fingerprint(identity);
+  return {
+    impId,
+    identityKey: identity,
+    pin,
+    keyId,
+    opening: await importOpeningKey(keyId, privateJwk),
+    statement,
+    key: await verifyStatement(pin, statement, { impId, now }),
+    publicKey: privateJwk.x,
+    privateJwk,
+  };
+}
+
+/** True if `needle` occurs in `haystack` as bytes. */
+export function containsBytes(haystack: Uint8Array, needle: Uint8Array): boolean {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+/** A copy of `bytes` with bit `bit` flipped. */
+export function flipBit(bytes: Uint8Array, bit: number): Uint8Array {
+  const out = new Uint8Array(bytes);
+  out[bit >> 3] = (out[bit >> 3] ?? 0) ^ (1 << (bit & 7));
+  return out;
+}

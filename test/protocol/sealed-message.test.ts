@@ -1,0 +1,75 @@
+/** Sealed agent messages: opened by the device only, once, within the queue's longest wait. */
+import { describe, expect, it } from "vitest";
+import { MAX_DATA_BYTES } from "../../protocol/index.ts";
+import { MESSAGE_WINDOW, MemoryReplayGuard, openMessage, SEALED_OVERHEAD, SealedError, sealMessage } from "../../protocol/sealed/index.ts";
+import { containsBytes, flipBit, sealedDevice } from "../helpers/sealed-fixture.ts";
+
+const text = (s: string) => new TextEncoder().encode(s);
+const DAY = 24 * 60 * 60_000;
+
+async function code(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return "accepted";
+  } catch (err) {
+    if (err instanceof SealedError) return err.code;
+    throw err;
+  }
+}
+
+describe("sealed messages", () => {
+  it("carry name, content type and data to the device, and none of them is in the sealed bytes", async () => {
+    const d = await sealedDevice();
+    const marker = `mk${crypto.randomUUID().replaceAll("-", "")}`;
+    const sealed = await sealMessage(d.key, { name: `door.${marker.slice(0, 20)}`, contentType: `text/${marker}`, data: text(marker) });
+    for (const part of [marker, marker.slice(0, 20)]) expect(containsBytes(sealed.bytes, text(part))).toBe(false);
+    const opened = await openMessage([d.opening], sealed.bytes, { replay: new MemoryReplayGuard(MESSAGE_WINDOW) });
+    expect(opened.message).toEqual({ name: `door.${marker.slice(0, 20)}`, contentType: `text/${marker}`, data: text(marker) });
+    expect(opened.id).toBe(sealed.id);
+    const bare = await sealMessage(d.key, { name: "ping", data: new Uint8Array(0) });
+    expect((await openMessage([d.opening], bare.bytes, { replay: new MemoryReplayGuard(MESSAGE_WINDOW) })).message).toEqual({
+      name: "ping",
+      contentType: undefined,
+      data: new Uint8Array(0),
+    });
+  });
+
+  it("open once: the same sealed message queued again is refused", async () => {
+    const d = await sealedDevice();
+    const replay = new MemoryReplayGuard(MESSAGE_WINDOW);
+    const sealed = await sealMessage(d.key, { name: "door", data: text("open") });
+    await openMessage([d.opening], sealed.bytes, { replay });
+    expect(await code(openMessage([d.opening], sealed.bytes, { replay }))).toBe("ERR_SEALED_REPLAYED");
+  });
+
+  it("open after waiting up to 7 days in the queue, and not after", async () => {
+    const d = await sealedDevice();
+    const now = Date.now();
+    const week = await sealMessage(d.key, { name: "door", data: text("open") }, { now: now - 7 * DAY });
+    const older = await sealMessage(d.key, { name: "door", data: text("open") }, { now: now - 8 * DAY });
+    const replay = new MemoryReplayGuard(MESSAGE_WINDOW);
+    expect(await code(openMessage([d.opening], week.bytes, { replay, now }))).toBe("accepted");
+    expect(await code(openMessage([d.opening], older.bytes, { replay, now }))).toBe("ERR_SEALED_STALE");
+  });
+
+  it("refuse any single flipped bit past the header with the tamper code", async () => {
+    const d = await sealedDevice();
+    const replay = new MemoryReplayGuard(MESSAGE_WINDOW);
+    const sealed = await sealMessage(d.key, { name: "door", data: text("open") });
+    for (let bit = 80; bit < sealed.bytes.length * 8; bit++) {
+      expect(await code(openMessage([d.opening], flipBit(sealed.bytes, bit), { replay })), `bit ${bit}`).toBe("ERR_SEALED_TAMPERED");
+    }
+    expect(await code(openMessage([d.opening], sealed.bytes, { replay }))).toBe("accepted");
+  });
+
+  it("fit the edge's message limit once sealed, or are refused before sealing", async () => {
+    const d = await sealedDevice();
+    const name = "n";
+    const fits = MAX_DATA_BYTES - SEALED_OVERHEAD - 2 - name.length; // two one-byte length prefixes: name and (empty) content type
+    const sealed = await sealMessage(d.key, { name, data: new Uint8Array(fits) });
+    expect(sealed.bytes.length).toBeLessThanOrEqual(MAX_DATA_BYTES);
+    await expect(sealMessage(d.key, { name, data: new Uint8Array(fits + 1) })).rejects.toThrow(TypeError);
+    await expect(sealMessage(d.key, { name: "no spaces", data: new Uint8Array(0) })).rejects.toThrow(TypeError);
+    await expect(sealMessage(d.key, { name: "x", contentType: "a\nb", data: new Uint8Array(0) })).rejects.toThrow(TypeError);
+  });
+});
