@@ -11,9 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CloseCode, encodeFrame } from "../../protocol/index.ts";
+import { type Daemon, startDaemon } from "../helpers/daemon.ts";
 import { type Connection, deviceConfig, startFakeEdge, stolenCertificate } from "../helpers/fake-edge.ts";
 import { type LocalService, startLocalService } from "../helpers/local-service.ts";
-import { type Daemon, startDaemon } from "../helpers/system.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
