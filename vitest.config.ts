@@ -23,9 +23,10 @@ const secrets = await makeEdgeSecrets();
 holdRuntimeOutput();
 
 const BROWSER_TESTS = "test/**/*.browser.test.ts";
-// Under CI a missing browser is a failure (the browser project runs and says why), not a skip.
+// Under CI, or when CHROMIUM_PATH names one, a missing browser is a failure (the browser
+// project runs and says why), not a skip.
 const chromium = findChromium();
-const runBrowserTests = chromium.path !== undefined || isCI();
+const runBrowserTests = chromium.path !== undefined || isCI() || Boolean(process.env.CHROMIUM_PATH);
 const browserSkipped = runBrowserTests ? undefined : `browser tests skipped: ${chromium.reason}; to run them, ${HOW_TO_ENABLE}`;
 
 /** One group of files at a time in the pool: every project must agree on it (Vitest's rule). */

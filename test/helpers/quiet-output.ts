@@ -10,27 +10,35 @@
  */
 import type { Reporter, TestRunEndReason } from "vitest/node";
 
-/** Held output, the most recent last; bounded so a chatty run cannot grow without end. */
-const held: string[] = [];
-let heldBytes = 0;
+const KEY = Symbol.for("impgate.test.heldOutput");
+interface HeldOutput {
+  installed: boolean;
+  held: string[];
+  bytes: number;
+}
 const MAX_HELD_BYTES = 1_000_000;
+
+/**
+ * Held output, the most recent last; bounded so a chatty run cannot grow without end. On
+ * globalThis: Vitest may load its config (and so this module) more than once in a process,
+ * and every copy must share one buffer and one patch.
+ */
+const state = ((globalThis as { [KEY]?: HeldOutput })[KEY] ??= { installed: false, held: [], bytes: 0 });
 
 /** The pool's handler for workerd's logs, as it appears in a stack trace. */
 const FROM_WORKERD = /\bhandleStructuredLogs\b/;
 const NOISE = /points to missing source files/;
 
 function hold(text: string): void {
-  held.push(text);
-  heldBytes += text.length;
-  while (heldBytes > MAX_HELD_BYTES && held.length > 1) heldBytes -= held.shift()?.length ?? 0;
+  state.held.push(text);
+  state.bytes += text.length;
+  while (state.bytes > MAX_HELD_BYTES && state.held.length > 1) state.bytes -= state.held.shift()?.length ?? 0;
 }
-
-let installed = false;
 
 /** Holds workerd's log lines (and Vite's source-map warnings) instead of printing them. */
 export function holdRuntimeOutput(): void {
-  if (installed) return;
-  installed = true;
+  if (state.installed) return;
+  state.installed = true;
   for (const stream of [process.stdout, process.stderr]) {
     const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
     stream.write = ((chunk: unknown, ...rest: unknown[]) => {
@@ -55,8 +63,9 @@ export class QuietReporter implements Reporter {
   }
 
   onTestRunEnd(_modules: unknown, _errors: unknown, reason: TestRunEndReason): void {
-    if (reason !== "passed" && held.length > 0) {
-      process.stderr.write(`\n--- the Workers runtime's output during this run (held while tests pass) ---\n${held.join("")}--- end ---\n`);
+    if (reason !== "passed" && state.held.length > 0) {
+      const held = state.held.join("");
+      process.stderr.write(`\n--- the Workers runtime's output during this run (held while tests pass) ---\n${held}--- end ---\n`);
     }
     if (this.browserSkipped) process.stdout.write(`\n${this.browserSkipped}\n`);
   }

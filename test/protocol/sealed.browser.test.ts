@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { build } from "esbuild";
 import { describe, expect, it } from "vitest";
 import { type DecodedRequest, MemoryReplayGuard, openRequest, REQUEST_WINDOW } from "../../protocol/sealed/index.ts";
-import { findChromium } from "../helpers/browser.ts";
+import { findChromium, HOW_TO_ENABLE } from "../helpers/browser.ts";
 import { identityKey, sealedDevice } from "../helpers/sealed-fixture.ts";
 
 const chromium = findChromium();
@@ -50,8 +50,8 @@ function body(req: IncomingMessage): Promise<Buffer> {
 
 describe("the sealed caller library in a browser", () => {
   it("verifies, seals and opens in headless Chromium, and the device opens what it sealed", async () => {
-    // The project runs without a browser only under CI, where that is a failure.
-    if (chromium.path === undefined) throw new Error(`no browser for the browser tests: ${chromium.reason}`);
+    // Without a browser this project runs only under CI or with CHROMIUM_PATH set: a failure then.
+    if (chromium.path === undefined) throw new Error(`no browser for the browser tests: ${chromium.reason}; ${HOW_TO_ENABLE}`);
     const d = await sealedDevice();
     const intruder = await sealedDevice({ impId: d.impId, identity: await identityKey() });
     const marker = `mk${crypto.randomUUID().replaceAll("-", "")}`;
