@@ -23,7 +23,9 @@ const MAX_HELD_BYTES = 1_000_000;
  * globalThis: Vitest may load its config (and so this module) more than once in a process,
  * and every copy must share one buffer and one patch.
  */
-const state = ((globalThis as { [KEY]?: HeldOutput })[KEY] ??= { installed: false, held: [], bytes: 0 });
+const shared = globalThis as { [KEY]?: HeldOutput };
+shared[KEY] ??= { installed: false, held: [], bytes: 0 };
+const state = shared[KEY];
 
 /** The pool's handler for workerd's logs, as it appears in a stack trace. */
 const FROM_WORKERD = /\bhandleStructuredLogs\b/;
