@@ -7,7 +7,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import https from "node:https";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "./ports.ts";
+import { freeStablePort } from "./ports.ts";
 import { writeDevVars } from "./secrets.ts";
 
 export const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -50,8 +50,10 @@ async function isolatedConfig(dir: string, vars: Record<string, string>): Promis
 }
 
 /**
- * Starts the edge. A port picked here can be taken by another process before wrangler binds
- * it (tests start edges in parallel): then it tries again on another one.
+ * Starts the edge. Its ports are picked below the OS's ephemeral range, so that a restart on
+ * the same port does not find it taken by another process's socket; a port picked here can
+ * still be taken before wrangler binds it (tests start edges in parallel): then it tries again,
+ * on other ports, or (a given port) a moment later.
  */
 export async function startEdge(options: EdgeOptions): Promise<EdgeProcess> {
   for (let attempt = 1; ; attempt++) {
@@ -59,13 +61,14 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeProcess> {
       return await startEdgeOnce(options);
     } catch (err) {
       const portTaken = /Address already in use/.test((err as Error).message);
-      if (!portTaken || options.port !== undefined || attempt >= 3) throw err;
+      if (!portTaken || attempt >= 3) throw err;
+      if (options.port !== undefined) await new Promise((r) => setTimeout(r, 1000));
     }
   }
 }
 
 async function startEdgeOnce(options: EdgeOptions): Promise<EdgeProcess> {
-  const port = options.port ?? (await freePort());
+  const port = options.port ?? (await freeStablePort());
   const config = options.isolatedDir
     ? await isolatedConfig(options.isolatedDir.dir, options.isolatedDir.vars)
     : join(PROJECT_ROOT, "wrangler.toml");
@@ -84,7 +87,7 @@ async function startEdgeOnce(options: EdgeOptions): Promise<EdgeProcess> {
     "--port",
     String(port),
     "--inspector-port",
-    String(await freePort()),
+    String(await freeStablePort()),
     "--persist-to",
     options.persistTo,
     "--show-interactive-dev-session=false",

@@ -9,7 +9,7 @@ import http from "node:http";
 import { networkInterfaces } from "node:os";
 import { beforeAll, describe, expect, it } from "vitest";
 import { startDemoService } from "../../dev/demo-service.ts";
-import { freePort } from "../../dev/ports.ts";
+import { freeStablePort } from "../../dev/ports.ts";
 import type { Daemon } from "../helpers/daemon.ts";
 import { type Device, useSystem } from "../helpers/e2e.ts";
 import { eventually } from "../helpers/eventually.ts";
@@ -101,7 +101,7 @@ describe("events from the local service in tunnel mode, end to end", () => {
 
   it("buffers while the edge is away (202), sends when it is back, and answers 507 when the buffer is full", async () => {
     const other = await e2e.imp("tunnel-events-offline");
-    const eventsPort = await freePort();
+    const eventsPort = await freeStablePort();
     let offline: Daemon | undefined;
     await e2e.system.restartEdge(async () => {
       offline = e2e.daemon(other, ["--forward", device.service.url, "--events-port", String(eventsPort)]);
@@ -128,7 +128,7 @@ describe("events from the local service in tunnel mode, end to end", () => {
   });
 
   it("the demo service of `npm start` publishes temperature, so the README's `_events?name=temperature&wait=30` answers, and at once when asked", async () => {
-    const eventsPort = await freePort();
+    const eventsPort = await freeStablePort();
     const demo = await startDemoService({ eventsUrl: `http://127.0.0.1:${eventsPort}` });
     e2e.defer(() => demo.close());
     const imp = await e2e.imp("demo");
