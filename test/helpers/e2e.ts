@@ -120,8 +120,11 @@ export function useSystem(vars: Record<string, string> = {}): E2E {
     if (current) await stopScope(current);
   });
   afterAll(async () => {
-    await stopScope(file);
-    await running?.stop();
+    try {
+      await stopScope(file);
+    } finally {
+      await running?.stop();
+    }
   });
 
   const e2e: E2E = {
