@@ -3,15 +3,17 @@
  * process group so stopping it also stops workerd. Used by `npm start` and the tests.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import https from "node:https";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "./ports.ts";
+import { freeStablePort } from "./ports.ts";
 import { writeDevVars } from "./secrets.ts";
 
 export const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
-const WRANGLER = join(PROJECT_ROOT, "node_modules", ".bin", "wrangler");
+// wrangler's own entry point, not its bin wrapper (which starts a second Node to run it and does
+// not pass signals on): so the process we stop is wrangler itself, and it can clean up.
+const WRANGLER_CLI = join(PROJECT_ROOT, "node_modules", "wrangler", "wrangler-dist", "cli.js");
 
 export interface EdgeOptions {
   certFile: string;
@@ -22,7 +24,8 @@ export interface EdgeOptions {
   persistTo: string;
   /**
    * Run from a copy of wrangler.toml in this directory, with these vars in a .dev.vars
-   * beside it, so tests never read (or clobber) the developer's own .dev.vars.
+   * beside it, so tests never read (or clobber) the developer's own .dev.vars; wrangler's
+   * and workerd's temporary files go below it too.
    */
   isolatedDir?: { dir: string; vars: Record<string, string> };
   /** Called with every line wrangler prints. */
@@ -33,6 +36,7 @@ export interface EdgeProcess {
   origin: string;
   port: number;
   child: ChildProcess;
+  /** What wrangler and workerd printed (the last 100 kB or more). */
   output(): string;
   stop(): Promise<void>;
 }
@@ -46,8 +50,10 @@ async function isolatedConfig(dir: string, vars: Record<string, string>): Promis
 }
 
 /**
- * Starts the edge. A port picked here can be taken by another process before wrangler binds
- * it (tests start edges in parallel): then it tries again on another one.
+ * Starts the edge. Its ports are picked below the OS's ephemeral range, so that a restart on
+ * the same port does not find it taken by another process's socket; a port picked here can
+ * still be taken before wrangler binds it (tests start edges in parallel): then it tries again,
+ * on other ports, or (a given port) a moment later.
  */
 export async function startEdge(options: EdgeOptions): Promise<EdgeProcess> {
   for (let attempt = 1; ; attempt++) {
@@ -55,13 +61,14 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeProcess> {
       return await startEdgeOnce(options);
     } catch (err) {
       const portTaken = /Address already in use/.test((err as Error).message);
-      if (!portTaken || options.port !== undefined || attempt >= 3) throw err;
+      if (!portTaken || attempt >= 3) throw err;
+      if (options.port !== undefined) await new Promise((r) => setTimeout(r, 1000));
     }
   }
 }
 
 async function startEdgeOnce(options: EdgeOptions): Promise<EdgeProcess> {
-  const port = options.port ?? (await freePort());
+  const port = options.port ?? (await freeStablePort());
   const config = options.isolatedDir
     ? await isolatedConfig(options.isolatedDir.dir, options.isolatedDir.vars)
     : join(PROJECT_ROOT, "wrangler.toml");
@@ -80,16 +87,25 @@ async function startEdgeOnce(options: EdgeOptions): Promise<EdgeProcess> {
     "--port",
     String(port),
     "--inspector-port",
-    String(await freePort()),
+    String(await freeStablePort()),
     "--persist-to",
     options.persistTo,
     "--show-interactive-dev-session=false",
   ];
-  const child = spawn(WRANGLER, args, {
+  const tmp = options.isolatedDir ? join(options.isolatedDir.dir, "tmp") : undefined;
+  if (tmp) await mkdir(tmp, { recursive: true });
+  const child = spawn(process.execPath, ["--no-warnings", WRANGLER_CLI, ...args], {
     cwd: options.isolatedDir?.dir ?? PROJECT_ROOT,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1", FORCE_COLOR: "0" },
+    env: {
+      ...process.env,
+      WRANGLER_SEND_METRICS: "false",
+      CI: "1",
+      NO_COLOR: "1",
+      FORCE_COLOR: "0",
+      ...(tmp ? { TMPDIR: tmp } : {}),
+    },
   });
   let log = "";
   const onData = (chunk: Buffer) => {
@@ -137,10 +153,12 @@ async function waitUntilServing(origin: string, ca: string, child: ChildProcess,
   throw new Error(`edge not serving at ${origin} after ${timeoutMs} ms`);
 }
 
-/** SIGTERM to the whole group, SIGKILL if it lingers; resolves once the leader exited. */
+/**
+ * SIGTERM to the whole group, SIGKILL to it if the leader lingers past `graceMs`; resolves once
+ * the leader exited, and the rest of the group (workerd, which may outlive wrangler by a
+ * moment) is killed then.
+ */
 export async function stopGroup(child: ChildProcess, graceMs = 5000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const signal = (sig: NodeJS.Signals) => {
     try {
       if (child.pid !== undefined) process.kill(-child.pid, sig);
@@ -148,10 +166,12 @@ export async function stopGroup(child: ChildProcess, graceMs = 5000): Promise<vo
       // group already gone
     }
   };
-  signal("SIGTERM");
-  const timer = setTimeout(() => signal("SIGKILL"), graceMs);
-  await exited;
-  clearTimeout(timer);
-  // workerd may outlive wrangler by a moment; make sure the group is gone.
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    signal("SIGTERM");
+    const timer = setTimeout(() => signal("SIGKILL"), graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
   signal("SIGKILL");
 }

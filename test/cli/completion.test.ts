@@ -3,12 +3,12 @@
  * complete, the way the shell asks it on <Tab>.
  */
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { beforeAll, describe, expect, it } from "vitest";
-import { impgate } from "../helpers/system.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { impgate } from "../helpers/cli.ts";
 
 const run = promisify(execFile);
 let dir: string;
@@ -19,6 +19,7 @@ beforeAll(async () => {
   config = join(dir, "config");
   for (const name of ["local", "prod"]) await mkdir(join(config, "impgate", "profiles", name), { recursive: true });
 });
+afterAll(() => rm(dir, { recursive: true, force: true }));
 
 async function script(shell: "bash" | "zsh"): Promise<string> {
   const r = await impgate(["completion", shell], { XDG_CONFIG_HOME: config }, dir);

@@ -3,11 +3,11 @@
  * outside the repository: keys and secrets are 0600, never silently replaced, and land in
  * a folder git ignores.
  */
-import { chmod, mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeEach, describe, expect, it } from "vitest";
-import { impgate } from "../helpers/system.ts";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { impgate } from "../helpers/cli.ts";
 
 let cwd: string;
 const cli = (...args: string[]) => impgate(args, { XDG_CONFIG_HOME: join(cwd, "config") }, cwd);
@@ -15,6 +15,7 @@ const cli = (...args: string[]) => impgate(args, { XDG_CONFIG_HOME: join(cwd, "c
 beforeEach(async () => {
   cwd = await mkdtemp(join(tmpdir(), "impgate-files-"));
 });
+afterEach(() => rm(cwd, { recursive: true, force: true }));
 
 describe("key and secret files", () => {
   it("caller keygen writes the key pair 0600 into .impgate/ (ignored by git), and refuses to overwrite it", async () => {

@@ -3,14 +3,14 @@
  * directory: help at every level, --version, typos and unknown options. No edge is needed:
  * all of this is decided before anything is sent.
  */
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildProgram } from "../../cli/program.ts";
 import { PROJECT_ROOT } from "../../dev/edge-process.ts";
-import { impgate } from "../helpers/system.ts";
+import { impgate } from "../helpers/cli.ts";
 
 let cwd: string;
 let env: Record<string, string>;
@@ -20,6 +20,7 @@ beforeAll(async () => {
   cwd = await mkdtemp(join(tmpdir(), "impgate-cli-"));
   env = { XDG_CONFIG_HOME: join(cwd, "config") };
 });
+afterAll(() => rm(cwd, { recursive: true, force: true }));
 
 function paths(cmd: Command, prefix: string[] = []): string[][] {
   return cmd.commands.flatMap((c) => [[...prefix, c.name()], ...paths(c, [...prefix, c.name()])]);

@@ -6,6 +6,7 @@ import { type AgentMessage, Inbox, RetryLater } from "../../device/inbox.ts";
 import type { Logger } from "../../device/log.ts";
 import { ProcessedMessages } from "../../device/processed-messages.ts";
 import type { MessageOf } from "../../protocol/index.ts";
+import { eventually } from "../helpers/eventually.ts";
 
 const msg = (id: string, expiresIn = 60_000): MessageOf<"msg"> => ({
   t: "msg",
@@ -17,13 +18,7 @@ const msg = (id: string, expiresIn = 60_000): MessageOf<"msg"> => ({
 });
 const data = new TextEncoder().encode("x");
 
-async function until(check: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (check: () => boolean) => eventually(check, { timeout: 5000, interval: 10 });
 
 describe("device inbox", () => {
   let dir: string;

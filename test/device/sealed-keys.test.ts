@@ -6,26 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { StateFileError } from "../../device/processed-messages.ts";
 import { SealedDeviceConfig } from "../../device/sealed-config.ts";
 import { KEY_OVERLAP_MS, KEYS_FILE, SealedKeys, STATEMENT_LIFETIME_MS } from "../../device/sealed-keys.ts";
-import {
-  fingerprint,
-  MemoryReplayGuard,
-  openRequest,
-  REQUEST_WINDOW,
-  SealedError,
-  sealRequest,
-  verifyStatement,
-} from "../../protocol/sealed/index.ts";
-import { identityKey } from "../helpers/sealed-fixture.ts";
-
-async function code(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return "accepted";
-  } catch (err) {
-    if (err instanceof SealedError) return err.code;
-    throw err;
-  }
-}
+import { fingerprint, MemoryReplayGuard, openRequest, REQUEST_WINDOW, sealRequest, verifyStatement } from "../../protocol/sealed/index.ts";
+import { code, identityKey } from "../helpers/sealed-fixture.ts";
 
 describe("the device's sealed keys", () => {
   let dir: string;

@@ -5,96 +5,75 @@
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../../dev/edge-process.ts";
-import { type LocalService, startLocalService } from "../helpers/local-service.ts";
-import {
-  type CreatedImp,
-  callerAuth,
-  createImp,
-  type Daemon,
-  impgate,
-  request,
-  type System,
-  startDaemon,
-  startSystem,
-} from "../helpers/system.ts";
+import { impgate } from "../helpers/cli.ts";
+import { type Device, useSystem } from "../helpers/e2e.ts";
 
 const GARAGE_DOOR = join(PROJECT_ROOT, "agent", "examples", "garage-door.js");
 
 describe("programmable agents, end to end", () => {
-  let system: System;
-  let service: LocalService;
-  let imp: CreatedImp;
-  let daemon: Daemon;
-  let auth: Record<string, string>;
-  const cli = (...args: string[]) => impgate([...args, "--profile", system.profile]);
+  const e2e = useSystem();
+  let garage: Device;
+  const cli = e2e.cli;
   const call = (path: string, options: { method?: string; headers?: Record<string, string> } = {}) =>
-    request(`${imp.agentUrl}${path}`, { ca: system.pki.caPem, ...options });
+    e2e.request(`${garage.imp.agentUrl}${path}`, options);
 
   beforeAll(async () => {
-    system = await startSystem();
     // The garage's local service: opens the door on POST /door.
-    service = await startLocalService((req, res) => {
-      res
-        .writeHead(req.method === "POST" && req.url === "/door" ? 200 : 404, { "content-type": "application/json" })
-        .end('{"door":"moving"}');
+    garage = await e2e.device("garage", {
+      service: (req, res) => {
+        res
+          .writeHead(req.method === "POST" && req.url === "/door" ? 200 : 404, { "content-type": "application/json" })
+          .end('{"door":"moving"}');
+      },
     });
-    imp = await createImp(system, "garage");
-    daemon = startDaemon(imp.config, ["--forward", service.url]);
-    auth = await callerAuth(system, imp);
-    await daemon.waitReady();
-  });
-  afterAll(async () => {
-    await daemon?.stop();
-    await service?.close();
-    await system?.stop();
   });
 
   it("deploys the garage-door example with the CLI; POST /open with a token reaches the daemon", async () => {
-    const deployed = await cli("agent", "deploy", imp.impId, GARAGE_DOOR, "--note", "garage door");
+    const deployed = await cli("agent", "deploy", garage.imp.impId, GARAGE_DOOR, "--note", "garage door");
     expect(deployed.code, deployed.stderr).toBe(0);
     expect(deployed.stdout).toMatch(/^deployed version 1 of garage-door\.js \(fetch, onDeviceEvent; \d+ bytes\)/);
 
-    const opened = await call("/open", { method: "POST", headers: auth });
+    const opened = await call("/open", { method: "POST", headers: garage.auth });
     expect(opened.status).toBe(200);
     expect(JSON.parse(opened.body.toString())).toEqual({ door: "opening" });
-    const seen = service.received.at(-1)!;
+    const seen = garage.service.received.at(-1);
     expect(seen).toMatchObject({ method: "POST", url: "/door" });
-    expect(JSON.parse(seen.body.toString())).toMatchObject({ action: "open", by: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+    expect(JSON.parse(seen?.body.toString() ?? "")).toMatchObject({ action: "open", by: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
 
-    const logs = await cli("agent", "logs", imp.impId);
+    const logs = await cli("agent", "logs", garage.imp.impId);
     expect(logs.stdout).toMatch(/v1 +log +open requested by \S+: the device answered 200/);
-    expect((await cli("imp", "show", imp.impId)).stdout).toMatch(/agent: +code version 1/);
+    expect((await cli("imp", "show", garage.imp.impId)).stdout).toMatch(/agent: +code version 1/);
   });
 
   it("refuses a caller without a token before the agent runs: the door never moves", async () => {
-    const before = service.received.length;
+    const before = garage.service.received.length;
     const refused = await call("/open", { method: "POST" });
     expect(refused.status).toBe(401);
     expect(refused.headers["www-authenticate"]).toMatch(/^Bearer/);
-    expect((await call("/open", { method: "GET", headers: auth })).status).toBe(405);
-    expect(service.received.length).toBe(before);
-    expect((await cli("agent", "logs", imp.impId)).stdout.match(/open requested/g)).toHaveLength(1);
+    expect((await call("/open", { method: "GET", headers: garage.auth })).status).toBe(405);
+    expect(garage.service.received.length).toBe(before);
+    expect((await cli("agent", "logs", garage.imp.impId)).stdout.match(/open requested/g)).toHaveLength(1);
   });
 
   it("shows a syntax error at deploy with the compiler's message, and keeps the running version; usage errors are one line", async () => {
-    const broken = join(system.dir, "broken.js");
+    const broken = join(e2e.system.dir, "broken.js");
     await writeFile(broken, "export default {\n  fetch() { return new Response( }\n};\n");
-    const r = await cli("agent", "deploy", imp.impId, broken);
+    const r = await cli("agent", "deploy", garage.imp.impId, broken);
     expect(r.code).toBe(1);
     // One line, naming the file as the user gave it (the edge calls every module agent.js).
     expect(r.stderr).toBe(`impgate: ${broken} was not deployed: SyntaxError: Unexpected token '}' at ${broken}:2:33\n`);
-    expect((await call("/open", { method: "POST", headers: auth })).status).toBe(200);
+    expect((await call("/open", { method: "POST", headers: garage.auth })).status).toBe(200);
     // Usage mistakes get one readable line.
-    expect((await cli("agent", "deploy", imp.impId)).code).toBe(2);
+    expect((await cli("agent", "deploy", garage.imp.impId)).code).toBe(2);
     expect((await cli("agent", "frobnicate")).code).toBe(2);
-    const missing = await cli("agent", "deploy", imp.impId, join(system.dir, "nope.js"));
+    const missing = await cli("agent", "deploy", garage.imp.impId, join(e2e.system.dir, "nope.js"));
     expect(missing).toMatchObject({ code: 1, stderr: expect.stringMatching(/^impgate: cannot read .*nope\.js: ENOENT\n$/) });
   });
 
   it("writes a starter with `agent init` whose TypeScript deploys; rollback and remove work from the CLI", async () => {
-    const dir = join(system.dir, "starter");
+    const dir = join(e2e.system.dir, "starter");
     await mkdir(dir);
     // `agent init` needs no edge, so it takes no profile.
     const init = await impgate(["agent", "init", dir, "--ts"]);
@@ -102,24 +81,24 @@ describe("programmable agents, end to end", () => {
     expect(await readFile(join(dir, "impgate-agent.d.ts"), "utf8")).toContain("export interface Agent");
     expect((await impgate(["agent", "init", dir, "--ts"])).stderr).toMatch(/exists \(pass --force/);
 
-    const deployed = await cli("agent", "deploy", imp.impId, join(dir, "agent.ts"));
+    const deployed = await cli("agent", "deploy", garage.imp.impId, join(dir, "agent.ts"));
     expect(deployed.code, deployed.stderr).toBe(0);
     expect(deployed.stderr).toBe("");
-    expect(JSON.parse((await call("/status", { headers: auth })).body.toString())).toEqual({ status: "unknown" });
+    expect(JSON.parse((await call("/status", { headers: garage.auth })).body.toString())).toEqual({ status: "unknown" });
 
-    const show = await cli("agent", "show", imp.impId);
+    const show = await cli("agent", "show", garage.imp.impId);
     expect(show.stdout).toMatch(/^agent: version 2\noutbound: no network\n/);
     expect(show.stdout).toMatch(/\* +2 .*fetch,onDeviceEvent\n +1 .*garage door/);
 
-    expect((await cli("agent", "rollback", imp.impId)).stdout).toMatch(/^version 1 is active again/);
-    expect((await call("/open", { method: "POST", headers: auth })).status).toBe(200);
+    expect((await cli("agent", "rollback", garage.imp.impId)).stdout).toMatch(/^version 1 is active again/);
+    expect((await call("/open", { method: "POST", headers: garage.auth })).status).toBe(200);
 
-    expect((await cli("agent", "remove", imp.impId)).code).toBe(0);
+    expect((await cli("agent", "remove", garage.imp.impId)).code).toBe(0);
     // Tunnel mode again: the request goes to the local service as it is.
-    const relayed = await call("/door", { method: "POST", headers: auth });
+    const relayed = await call("/door", { method: "POST", headers: garage.auth });
     expect(relayed.status).toBe(200);
-    expect(service.received.at(-1)!.body.toString()).toBe("");
-    const audit = await cli("audit", imp.impId);
+    expect(garage.service.received.at(-1)?.body.toString()).toBe("");
+    const audit = await cli("audit", garage.imp.impId);
     for (const event of ["agent_deployed", "agent_rolled_back", "agent_removed"]) expect(audit.stdout).toContain(event);
   });
 });

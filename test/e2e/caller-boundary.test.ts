@@ -4,62 +4,23 @@
  * forwarding headers in every spelling. The local service must see neither a reserved
  * path nor a forged client address.
  */
-import https from "node:https";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { STRIPPED_REQUEST_HEADERS } from "../../protocol/index.ts";
-import { type LocalService, startLocalService } from "../helpers/local-service.ts";
-import {
-  type CreatedImp,
-  callerAuth,
-  createImp,
-  type Daemon,
-  type Reply,
-  type System,
-  startDaemon,
-  startSystem,
-} from "../helpers/system.ts";
-
-/** A request whose path goes on the wire exactly as given, as a hand-made attack would. */
-function rawRequest(system: System, path: string, method: string, headers: Record<string, string>): Promise<Reply> {
-  const origin = new URL(system.edge.origin);
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      { host: origin.hostname, port: origin.port, path, method, headers, ca: system.pki.caPem, agent: false, timeout: 20_000 },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on("error", reject);
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`${method} ${path} timed out`)));
-    req.on("error", reject);
-    req.end(method === "POST" ? "{}" : undefined);
-  });
-}
+import { type Device, useSystem } from "../helpers/e2e.ts";
+import { type Reply, rawRequest } from "../helpers/https.ts";
 
 describe("the caller boundary, over the wire (real edge, real daemon, real TLS)", () => {
-  let system: System;
-  let service: LocalService;
-  let daemon: Daemon;
-  let imp: CreatedImp;
-  let auth: Record<string, string>;
+  const e2e = useSystem();
+  let device: Device;
   let agentPath: string;
-
   beforeAll(async () => {
-    system = await startSystem();
-    service = await startLocalService();
-    imp = await createImp(system, "boundary");
-    agentPath = new URL(imp.agentUrl).pathname;
-    daemon = startDaemon(imp.config, ["--forward", service.url]);
-    auth = await callerAuth(system, imp);
-    await daemon.waitReady();
+    device = await e2e.device("boundary");
+    agentPath = new URL(device.imp.agentUrl).pathname;
   });
-  afterAll(async () => {
-    await daemon?.stop();
-    await service?.close();
-    await system?.stop();
-  });
+
+  /** A request whose path goes on the wire exactly as given, as a hand-made attack would. */
+  const raw = (path: string, method: string, headers: Record<string, string>): Promise<Reply> =>
+    rawRequest(e2e.system.edge.origin, path, { method, headers, ca: e2e.system.pki.caPem, body: method === "POST" ? "{}" : undefined });
 
   it("keeps every spelling of a reserved path from the local service", async () => {
     const agentId = agentPath.slice("/agent/".length);
@@ -77,14 +38,14 @@ describe("the caller boundary, over the wire (real edge, real daemon, real TLS)"
       ["GET", `/agent/${agentId.slice(0, 5)}%${agentId.charCodeAt(5).toString(16)}${agentId.slice(6)}/hello`, 404],
     ];
     for (const [method, path, status] of attempts) {
-      const res = await rawRequest(system, path, method, auth);
+      const res = await raw(path, method, device.auth);
       expect(res.status, `${method} ${path}: ${res.body}`).toBe(status);
       expect(res.headers["x-seen-method"], `${method} ${path}`).toBeUndefined();
     }
-    expect(service.received.map((r) => `${r.method} ${r.url}`)).toEqual([]);
+    expect(device.service.received.map((r) => `${r.method} ${r.url}`)).toEqual([]);
     // The same request on an ordinary path does reach it, canonicalised.
-    expect((await rawRequest(system, `${agentPath}//a/./%7Eb/c/..`, "GET", auth)).status).toBe(200);
-    expect(service.received.map((r) => r.url)).toEqual(["/a/~b/"]);
+    expect((await raw(`${agentPath}//a/./%7Eb/c/..`, "GET", device.auth)).status).toBe(200);
+    expect(device.service.received.map((r) => r.url)).toEqual(["/a/~b/"]);
   });
 
   it("never lets a caller's forwarding headers through, and tells the service the edge's impgate-client", async () => {
@@ -97,10 +58,10 @@ describe("the caller boundary, over the wire (real edge, real daemon, real TLS)"
     // CF-Connecting-IP itself is the platform's: Cloudflare replaces whatever a caller sends
     // (wrangler dev does not, so it is left out here); its underscore spelling is a forgery.
     forged.cf_connecting_ip = "198.51.100.66";
-    const before = service.received.length;
-    const res = await rawRequest(system, `${agentPath}/who`, "GET", { ...forged, ...auth, "x-kept": "1" });
+    const before = device.service.received.length;
+    const res = await raw(`${agentPath}/who`, "GET", { ...forged, ...device.auth, "x-kept": "1" });
     expect(res.status).toBe(200);
-    const seen = service.received.slice(before);
+    const seen = device.service.received.slice(before);
     expect(seen).toHaveLength(1);
     const headers = seen[0]?.headers ?? {};
     expect(Object.entries(headers).filter(([, v]) => String(v).includes("198.51.100.66"))).toEqual([]);

@@ -5,22 +5,18 @@
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../../dev/edge-process.ts";
-import { type CliResult, createImp, Daemon, impgate, type System, startSystem } from "../helpers/system.ts";
+import { type CliResult, impgate } from "../helpers/cli.ts";
+import { Daemon } from "../helpers/daemon.ts";
+import { useSystem } from "../helpers/e2e.ts";
 
 describe("impgate CLI against the real edge", () => {
-  let system: System;
-  beforeAll(async () => {
-    system = await startSystem();
-  });
-  afterAll(async () => {
-    await system?.stop();
-  });
+  const e2e = useSystem();
 
   /** A user: a working folder outside the repository and a config directory of their own. */
   async function newUser() {
-    const root = await mkdtemp(join(system.dir, "user-"));
+    const root = await mkdtemp(join(e2e.system.dir, "user-"));
     const config = join(root, "config");
     const cwd = join(root, "work");
     await mkdir(cwd);
@@ -31,7 +27,16 @@ describe("impgate CLI against the real edge", () => {
         impgate(args, { XDG_CONFIG_HOME: config, ...env }, dir),
       login: (...extra: string[]) =>
         impgate(
-          ["login", "--edge", system.edge.origin, "--admin-secret", system.secrets.ADMIN_SECRET, "--ca", system.pki.caFile, ...extra],
+          [
+            "login",
+            "--edge",
+            e2e.system.edge.origin,
+            "--admin-secret",
+            e2e.system.secrets.ADMIN_SECRET,
+            "--ca",
+            e2e.system.pki.caFile,
+            ...extra,
+          ],
           { XDG_CONFIG_HOME: config },
           cwd,
         ),
@@ -47,7 +52,7 @@ describe("impgate CLI against the real edge", () => {
     expect((await stat(join(user.config, "impgate"))).mode & 0o777).toBe(0o700);
     expect((await stat(dir)).mode & 0o777).toBe(0o700);
     for (const f of ["profile.json", "ca.pem", "device-ca.pem"]) expect((await stat(join(dir, f))).mode & 0o777).toBe(0o600);
-    expect(await readFile(join(dir, "ca.pem"), "utf8")).toBe(system.pki.caPem);
+    expect(await readFile(join(dir, "ca.pem"), "utf8")).toBe(e2e.system.pki.caPem);
 
     // Another folder, no flags: the current profile, its CA for TLS, its device trust for the config.
     const elsewhere = join(user.cwd, "somewhere", "else");
@@ -66,7 +71,7 @@ describe("impgate CLI against the real edge", () => {
 
   it("a wrong login is refused and saves nothing", async () => {
     const user = await newUser();
-    const r = await user.run(["login", "--edge", system.edge.origin, "--admin-secret", "wrong", "--ca", system.pki.caFile]);
+    const r = await user.run(["login", "--edge", e2e.system.edge.origin, "--admin-secret", "wrong", "--ca", e2e.system.pki.caFile]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe("impgate: edge refused (401): Admin credentials required\n");
     expect((await user.run(["profile", "list"])).stdout).toMatch(/^no profiles/);
@@ -79,8 +84,8 @@ describe("impgate CLI against the real edge", () => {
     const good = JSON.parse(await readFile(join(user.config, "impgate", "profiles", "good", "profile.json"), "utf8"));
     const badDir = join(user.config, "impgate", "profiles", "bad");
     await mkdir(badDir, { recursive: true });
-    await writeFile(join(badDir, "profile.json"), JSON.stringify({ ...good, caFiles: [system.pki.caFile], adminSecret: "wrong" }));
-    const imp = await createImp(system, "profiles");
+    await writeFile(join(badDir, "profile.json"), JSON.stringify({ ...good, caFiles: [e2e.system.pki.caFile], adminSecret: "wrong" }));
+    const imp = await e2e.imp("profiles");
     const works = (r: CliResult) => (r.code === 0 ? "good" : /401/.test(r.stderr) ? "bad" : r.stderr);
 
     expect(works(await user.run(["imp", "show", imp.impId]))).toBe("good"); // current: the last login
@@ -91,11 +96,15 @@ describe("impgate CLI against the real edge", () => {
     expect(works(await user.run(["imp", "show", imp.impId, "--profile", "good"]))).toBe("good");
     // A project-local file overrides the current profile in its folder only.
     await mkdir(join(user.cwd, ".impgate"));
-    await writeFile(join(user.cwd, ".impgate", "admin.json"), JSON.stringify({ ...good, caFiles: [system.pki.caFile] }));
+    await writeFile(join(user.cwd, ".impgate", "admin.json"), JSON.stringify({ ...good, caFiles: [e2e.system.pki.caFile] }));
     expect(works(await user.run(["imp", "show", imp.impId]))).toBe("good");
     expect((await user.run(["profile", "list"])).stdout).toMatch(/^\* bad[\s\S]*\.impgate\/admin\.json is used instead/m);
     // The environment still works on its own.
-    const env = { IMPGATE_EDGE: system.edge.origin, IMPGATE_ADMIN_SECRET: system.secrets.ADMIN_SECRET, IMPGATE_CA: system.pki.caFile };
+    const env = {
+      IMPGATE_EDGE: e2e.system.edge.origin,
+      IMPGATE_ADMIN_SECRET: e2e.system.secrets.ADMIN_SECRET,
+      IMPGATE_CA: e2e.system.pki.caFile,
+    };
     expect(works(await (await newUser()).run(["imp", "show", imp.impId], env))).toBe("good");
     // An unknown name says which exist and how to make it.
     const missing = await user.run(["imp", "show", imp.impId, "--profile", "prod"]);
@@ -111,14 +120,22 @@ describe("impgate CLI against the real edge", () => {
   });
 
   it("refuses to talk to the admin API over plain HTTP", async () => {
-    const r = await impgate(["imp", "show", "x", "--edge", system.edge.origin.replace("https", "http"), "--admin-secret", "s"]);
+    const r = await impgate(["imp", "show", "x", "--edge", e2e.system.edge.origin.replace("https", "http"), "--admin-secret", "s"]);
     expect(r.stderr).toMatch(/refusing to send credentials over http:/);
   });
 
   it("a TLS failure says to pass --ca, naming the CA that was tried", async () => {
     const user = await newUser();
-    const imp = await createImp(system, "tls");
-    const noCa = await user.run(["imp", "show", imp.impId, "--edge", system.edge.origin, "--admin-secret", system.secrets.ADMIN_SECRET]);
+    const imp = await e2e.imp("tls");
+    const noCa = await user.run([
+      "imp",
+      "show",
+      imp.impId,
+      "--edge",
+      e2e.system.edge.origin,
+      "--admin-secret",
+      e2e.system.secrets.ADMIN_SECRET,
+    ]);
     expect(noCa.code).toBe(1);
     expect(noCa.stderr).toMatch(
       /^impgate: cannot verify https:\/\/localhost:\d+ \(\w+\): its certificate is not from a CA this machine trusts; pass --ca/,
@@ -127,19 +144,19 @@ describe("impgate CLI against the real edge", () => {
     // A profile whose CA did not issue the edge's certificate is named, with its CA file.
     expect((await user.login("--profile", "other")).code).toBe(0);
     const caCopy = join(user.config, "impgate", "profiles", "other", "ca.pem");
-    await writeFile(caCopy, await readFile(system.pki.backupCaFile, "utf8"));
+    await writeFile(caCopy, await readFile(e2e.system.pki.backupCaFile, "utf8"));
     expect((await user.run(["caller", "keygen", "--out", "k.jwk"])).code).toBe(0);
     const tls = await user.run(["token", imp.agentUrl, "--key", "k.jwk"]);
     expect(tls.stderr).toMatch(
       new RegExp(
-        `^impgate: cannot verify ${system.edge.origin} \\(\\w+\\): its certificate is not from the CA of profile "other" \\(${caCopy}\\); pass --ca with the CA that issued it, or run \`impgate login\` again with the right --ca\n$`,
+        `^impgate: cannot verify ${e2e.system.edge.origin} \\(\\w+\\): its certificate is not from the CA of profile "other" \\(${caCopy}\\); pass --ca with the CA that issued it, or run \`impgate login\` again with the right --ca\n$`,
       ),
     );
   });
 
   it("an unknown or misspelled option is an error, and nothing is applied", async () => {
-    const imp = await createImp(system, "typo");
-    const r = await impgate(["imp", "set", imp.impId, "--public", "--request-timout", "500", "--profile", system.profile]);
+    const imp = await e2e.imp("typo");
+    const r = await impgate(["imp", "set", imp.impId, "--public", "--request-timout", "500", "--profile", e2e.system.profile]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
       "impgate: imp set: unknown option '--request-timout' (did you mean --request-timeout?); see `impgate imp set --help`\n".replace(
@@ -147,7 +164,7 @@ describe("impgate CLI against the real edge", () => {
         "'--request-timout'",
       ),
     );
-    const shown = JSON.parse((await impgate(["imp", "show", imp.impId, "--json", "--profile", system.profile])).stdout);
+    const shown = JSON.parse((await impgate(["imp", "show", imp.impId, "--json", "--profile", e2e.system.profile])).stdout);
     expect(shown).toMatchObject({ public: false, requestTimeoutMs: 30_000 });
   });
 
@@ -161,24 +178,22 @@ describe("impgate CLI against the real edge", () => {
     expect(line?.[2]).toBe(join(user.cwd, ".impgate", "device-garage.json"));
     const config = JSON.parse(await readFile(line?.[2] ?? "", "utf8"));
     expect(config.deviceKey.d).toBeTruthy();
-    expect(config.tls.ca).toEqual([system.pki.caPem]);
+    expect(config.tls.ca).toEqual([e2e.system.pki.caPem]);
     // The printed line, run as printed from another folder with impgate-device on the PATH: the device connects.
     const bin = join(user.cwd, "bin");
     await mkdir(bin);
     await symlink(join(PROJECT_ROOT, "bin", "impgate-device.js"), join(bin, "impgate-device"));
     const daemon = new Daemon(
       spawn("bash", ["-c", `exec ${line?.[1]}`], {
-        cwd: system.dir,
+        cwd: e2e.system.dir,
         detached: true,
         stdio: ["ignore", "pipe", "pipe"],
         env: { ...process.env, PATH: `${bin}:${dirname(process.execPath)}:${process.env.PATH}` },
       }),
     );
-    try {
-      await daemon.waitReady(20_000);
-    } finally {
-      await daemon.stop();
-    }
+    e2e.defer(() => daemon.stop());
+    await daemon.waitReady(20_000);
+    await daemon.stop();
     // Again with the same file: refused before any imp is made.
     const again = await user.run(["imp", "create", "--label", "garage"]);
     expect(again.code).toBe(1);
@@ -188,7 +203,7 @@ describe("impgate CLI against the real edge", () => {
   it("refuses `cred add --out F` before making a credential when F exists, naming the one it holds", async () => {
     const user = await newUser();
     expect((await user.login()).code).toBe(0);
-    const imp = await createImp(system, "creds");
+    const imp = await e2e.imp("creds");
     const first = await user.run(["cred", "add", imp.impId, "--kind", "totp", "--out", ".impgate/totp.json", "--json"]);
     expect(first.code, first.stderr).toBe(0);
     const credId = JSON.parse(first.stdout).credential.id as string;
@@ -206,18 +221,18 @@ describe("impgate CLI against the real edge", () => {
   });
 
   it("names the file the user gave when a deploy is refused for a syntax error", async () => {
-    const imp = await createImp(system, "deploy");
-    const file = join(system.dir, "door.js");
+    const imp = await e2e.imp("deploy");
+    const file = join(e2e.system.dir, "door.js");
     await writeFile(file, "export default {\n  fetch() { return new Response('x') }\n}}\n");
-    const r = await impgate(["agent", "deploy", imp.impId, file, "--profile", system.profile]);
+    const r = await impgate(["agent", "deploy", imp.impId, file, "--profile", e2e.system.profile]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`^impgate: ${file} was not deployed: SyntaxError[^\\n]*${file}:3`));
     expect(r.stderr).not.toMatch(/\bagent\.js/);
   });
 
   it("hints at the imp id when given an agent URL, and at the agent URL when given an imp id", async () => {
-    const imp = await createImp(system, "hints");
-    const p = ["--profile", system.profile];
+    const imp = await e2e.imp("hints");
+    const p = ["--profile", e2e.system.profile];
     const url = await impgate(["imp", "show", imp.agentUrl, ...p]);
     expect(url.code).toBe(2);
     expect(url.stderr).toMatch(/^impgate: https:\/\/\S+ is an agent URL, not an imp id: `impgate imp show` takes the imp id \(imp_…\)/);

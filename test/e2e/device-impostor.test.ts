@@ -9,11 +9,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { CloseCode, encodeFrame } from "../../protocol/index.ts";
-import { type Connection, deviceConfig, startFakeEdge, stolenCertificate } from "../helpers/fake-edge.ts";
+import { startDaemon } from "../helpers/daemon.ts";
+import { eventually } from "../helpers/eventually.ts";
+import { type Connection, deviceConfig, type FakeEdge, startFakeEdge, stolenCertificate } from "../helpers/fake-edge.ts";
 import { type LocalService, startLocalService } from "../helpers/local-service.ts";
-import { type Daemon, startDaemon } from "../helpers/system.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -61,8 +62,13 @@ describe("a server with a trusted certificate but without the edge key", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  /** Runs `script` on the daemon's first connection once released; later connections get nothing. */
-  async function attack(script: (c: Connection) => void) {
+  /**
+   * Lets the daemon connect to a server holding a stolen certificate but not the edge key,
+   * waits until an event is buffered on the device (a daemon fooled into "ready" would flush
+   * it), then runs `script` on that first connection (later ones get nothing), and checks that
+   * nothing leaked and the socket was closed with one of `codes`. Returns the fake edge.
+   */
+  async function attack(script: (c: Connection) => void, codes: number[] = [CloseCode.protocolError]): Promise<FakeEdge> {
     service.received.length = 0;
     const stolen = await stolenCertificate(join(dir, "pki"));
     let go = () => {};
@@ -78,79 +84,51 @@ describe("a server with a trusted certificate but without the edge key", () => {
     });
     const { path } = await deviceConfig(dir, edge.url, stolen);
     const daemon = startDaemon(path, ["--forward", service.url, "--events-port", "0"]);
-    return { edge, daemon, go };
-  }
-
-  async function expectNothingLeaked(
-    edge: Awaited<ReturnType<typeof startFakeEdge>>,
-    daemon: Daemon,
-    codes: number[] = [CloseCode.protocolError],
-  ) {
-    // A buffered event: a daemon fooled into "ready" would flush it to the impostor.
+    onTestFinished(async () => {
+      go();
+      await daemon.stop();
+      await edge.close();
+    });
     const line = await daemon.waitFor((l) => l.msg === "events endpoint listening");
     expect(await postEvent(Number(line.port), "secret", "buffered while offline")).toBe(202);
-    return async () => {
-      // Until the device closed the socket (a fooled one never does), and a little longer.
-      for (let i = 0; i < 50 && edge.closes.length === 0; i++) await sleep(100);
-      await sleep(500);
-      expect(service.received).toEqual([]);
-      expect(edge.received.filter((m) => m.t === "event")).toEqual([]);
-      expect(edge.received.filter((m) => m.t === "res" || m.t === "ack")).toEqual([]);
-      expect(codes).toContain(edge.closes[0]);
-      expect(daemon.lines.some((l) => typeof l.msg === "string" && /^impostor|^edge failed the pinned-key check/.test(l.msg))).toBe(true);
-      expect(daemon.count("ready")).toBe(0);
-      // An impostor is not a refusal: the daemon keeps trying to reach its real edge.
-      expect(daemon.child.exitCode).toBeNull();
-    };
+    go();
+    // Until the device closed the socket (a fooled one never does), and a little longer.
+    await eventually(() => edge.closes.length > 0, { timeout: 5_000, what: "the device closing the impostor's socket" });
+    await sleep(500);
+    expect(service.received).toEqual([]);
+    expect(edge.received.filter((m) => m.t === "event")).toEqual([]);
+    expect(edge.received.filter((m) => m.t === "res" || m.t === "ack")).toEqual([]);
+    expect(codes).toContain(edge.closes[0]);
+    expect(daemon.lines.some((l) => typeof l.msg === "string" && /^impostor|^edge failed the pinned-key check/.test(l.msg))).toBe(true);
+    expect(daemon.count("ready")).toBe(0);
+    // An impostor is not a refusal: the daemon keeps trying to reach its real edge.
+    expect(daemon.child.exitCode).toBeNull();
+    return edge;
   }
 
   it("refuses `ready` sent first, and the request and message after it", async () => {
-    const { edge, daemon, go } = await attack((c) => {
+    await attack((c) => {
       for (const frame of attackFrames(c.impId)) c.ws.send(frame);
     });
-    try {
-      const check = await expectNothingLeaked(edge, daemon);
-      go();
-      await check();
-    } finally {
-      go();
-      await daemon.stop();
-      await edge.close();
-    }
   });
 
   it("refuses a request and a message sent with no handshake at all", async () => {
-    const { edge, daemon, go } = await attack((c) => {
+    await attack((c) => {
       for (const frame of attackFrames(c.impId).slice(1)) c.ws.send(frame);
     });
-    try {
-      const check = await expectNothingLeaked(edge, daemon);
-      go();
-      await check();
-    } finally {
-      go();
-      await daemon.stop();
-      await edge.close();
-    }
   });
 
   it("refuses frames sent right behind a challenge, while the device is still checking its proof", async () => {
-    const { edge, daemon, go } = await attack((c) => {
-      // A proof the pinned key cannot verify, and the attack before the device could say so.
-      c.ws.send(encodeFrame({ t: "challenge", nonce: "n".repeat(43), proof: "e30.e30.AAAA" }));
-      for (const frame of attackFrames(c.impId)) c.ws.send(frame);
-    });
-    try {
+    const edge = await attack(
+      (c) => {
+        // A proof the pinned key cannot verify, and the attack before the device could say so.
+        c.ws.send(encodeFrame({ t: "challenge", nonce: "n".repeat(43), proof: "e30.e30.AAAA" }));
+        for (const frame of attackFrames(c.impId)) c.ws.send(frame);
+      },
       // 4000 when the frames behind the challenge arrive before the proof check ends, 4010 when after.
-      const check = await expectNothingLeaked(edge, daemon, [CloseCode.protocolError, CloseCode.badEdgeProof]);
-      go();
-      await check();
-      // It never proved its own key to the impostor either.
-      expect(edge.received.filter((m) => m.t === "hello")).toEqual([]);
-    } finally {
-      go();
-      await daemon.stop();
-      await edge.close();
-    }
+      [CloseCode.protocolError, CloseCode.badEdgeProof],
+    );
+    // It never proved its own key to the impostor either.
+    expect(edge.received.filter((m) => m.t === "hello")).toEqual([]);
   });
 });

@@ -5,53 +5,25 @@
  * daemon in front of a local service, handles the message once.
  */
 import { randomUUID } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
 import https from "node:https";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalService, type Received, startLocalService } from "../helpers/local-service.ts";
-import {
-  type CreatedImp,
-  callerAuth,
-  callerRequest,
-  createImp,
-  type Reply,
-  request,
-  type System,
-  startDaemon,
-  startSystem,
-} from "../helpers/system.ts";
-
-async function fastReconnects(config: string): Promise<void> {
-  const json = JSON.parse(await readFile(config, "utf8")) as Record<string, unknown>;
-  await writeFile(config, JSON.stringify({ ...json, reconnect: { baseMs: 50, maxMs: 300 } }));
-}
-
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { beforeAll, describe, expect, it } from "vitest";
+import { useSystem } from "../helpers/e2e.ts";
+import { eventually } from "../helpers/eventually.ts";
+import type { Reply } from "../helpers/https.ts";
+import type { LocalService, Received } from "../helpers/local-service.ts";
+import { type CreatedImp, callerAuth } from "../helpers/system.ts";
 
 const idOf = (r: Received) => String(r.headers["impgate-message-id"]);
 
 describe("Idempotency-Key across an edge restart, end to end", () => {
-  let system: System;
+  const e2e = useSystem();
   let service: LocalService;
   beforeAll(async () => {
-    system = await startSystem();
-    service = await startLocalService((_, res) => res.writeHead(204).end());
-  });
-  afterAll(async () => {
-    await service?.close();
-    await system?.stop();
+    service = await e2e.service((_, res) => res.writeHead(204).end());
   });
 
   function post(imp: CreatedImp, key: string | null, body: string, name = "door"): Promise<Reply> {
-    return callerRequest(system, imp, `/_messages?name=${name}`, {
+    return e2e.call(imp, `/_messages?name=${name}`, {
       method: "POST",
       body,
       headers: { "content-type": "text/plain", ...(key === null ? {} : { "idempotency-key": key }) },
@@ -61,51 +33,51 @@ describe("Idempotency-Key across an edge restart, end to end", () => {
   /** Everything the local service was handed for `imp`'s messages, once a sentinel sent last has arrived (delivery is in order). */
   async function deliveredUntilSentinel(imp: CreatedImp, before: number): Promise<Received[]> {
     const sentinel = (JSON.parse((await post(imp, null, "sentinel", "sentinel")).body.toString()) as { id: string }).id;
-    await until("the sentinel at the local service", () => service.received.some((r) => idOf(r) === sentinel));
+    await eventually(() => service.received.some((r) => idOf(r) === sentinel), {
+      timeout: 30_000,
+      what: "the sentinel at the local service",
+    });
     return service.received.slice(before).filter((r) => idOf(r) !== sentinel);
   }
 
   it("answers the retry after the restart with the original 202 and id, and the device gets the message once", async () => {
-    const imp = await createImp(system, "idem-restart");
-    await fastReconnects(imp.config);
+    const imp = await e2e.imp("idem-restart");
     const before = service.received.length;
-    const daemon = startDaemon(imp.config, ["--forward", service.url]);
-    try {
-      await daemon.waitReady();
-      const key = `"${randomUUID()}"`;
-      const first = await post(imp, key, '{"door":"open"}');
-      expect(first.status).toBe(202);
-      const original = JSON.parse(first.body.toString()) as { id: string };
-      await until("the message at the local service", () => service.received.some((r) => idOf(r) === original.id));
+    const daemon = e2e.daemon(imp, ["--forward", service.url]);
+    await daemon.waitReady();
+    const key = `"${randomUUID()}"`;
+    const first = await post(imp, key, '{"door":"open"}');
+    expect(first.status).toBe(202);
+    const original = JSON.parse(first.body.toString()) as { id: string };
+    await eventually(() => service.received.some((r) => idOf(r) === original.id), {
+      timeout: 30_000,
+      what: "the message at the local service",
+    });
 
-      await system.restartEdge();
-      const retry = await post(imp, key, '{"door":"open"}');
-      expect(retry.status).toBe(202);
-      expect(retry.headers["idempotent-replayed"]).toBe("true");
-      expect(retry.headers.location).toBe(first.headers.location);
-      expect(JSON.parse(retry.body.toString())).toEqual(original);
+    await e2e.system.restartEdge();
+    const retry = await post(imp, key, '{"door":"open"}');
+    expect(retry.status).toBe(202);
+    expect(retry.headers["idempotent-replayed"]).toBe("true");
+    expect(retry.headers.location).toBe(first.headers.location);
+    expect(JSON.parse(retry.body.toString())).toEqual(original);
 
-      await daemon.waitReady(60_000, 1);
-      const delivered = await deliveredUntilSentinel(imp, before);
-      expect(delivered.map(idOf)).toEqual([original.id]);
-      expect(delivered[0]?.body.toString()).toBe('{"door":"open"}');
-    } finally {
-      await daemon.stop();
-    }
+    await daemon.waitReady(60_000, 1);
+    const delivered = await deliveredUntilSentinel(imp, before);
+    expect(delivered.map(idOf)).toEqual([original.id]);
+    expect(delivered[0]?.body.toString()).toBe('{"door":"open"}');
   }, 120_000);
 
   it("lets a POST cut short by the restart be retried with its key: one message, and the key not left busy", async () => {
-    const imp = await createImp(system, "idem-cut");
-    await fastReconnects(imp.config);
+    const imp = await e2e.imp("idem-cut");
     const before = service.received.length;
-    const auth = await callerAuth(system, imp);
+    const auth = await callerAuth(e2e.system, imp);
     const key = `"${randomUUID()}"`;
     const body = Buffer.from('{"door":"close"}');
     // The edge is restarted while this request's body is still arriving.
     const cut = new Promise<string>((resolve) => {
       const req = https.request(`${imp.agentUrl}/_messages?name=door`, {
         method: "POST",
-        ca: system.pki.caPem,
+        ca: e2e.system.pki.caPem,
         agent: false,
         headers: { ...auth, "idempotency-key": key, "content-type": "text/plain", "content-length": body.byteLength },
       });
@@ -114,14 +86,13 @@ describe("Idempotency-Key across an edge restart, end to end", () => {
       req.write(body.subarray(0, 5));
     });
     await new Promise((r) => setTimeout(r, 1000));
-    await system.restartEdge();
+    await e2e.system.restartEdge();
     expect(await cut).not.toMatch(/^answered 2/);
 
     // The same caller (credential) retries.
     const retryAs = () =>
-      request(`${imp.agentUrl}/_messages?name=door`, {
+      e2e.request(`${imp.agentUrl}/_messages?name=door`, {
         method: "POST",
-        ca: system.pki.caPem,
         body,
         headers: { ...auth, "idempotency-key": key, "content-type": "text/plain" },
       });
@@ -133,12 +104,8 @@ describe("Idempotency-Key across an edge restart, end to end", () => {
     expect(again.headers["idempotent-replayed"]).toBe("true");
     expect((JSON.parse(again.body.toString()) as { id: string }).id).toBe(id);
 
-    const daemon = startDaemon(imp.config, ["--forward", service.url]);
-    try {
-      await daemon.waitReady();
-      expect((await deliveredUntilSentinel(imp, before)).map(idOf)).toEqual([id]);
-    } finally {
-      await daemon.stop();
-    }
+    const daemon = e2e.daemon(imp, ["--forward", service.url]);
+    await daemon.waitReady();
+    expect((await deliveredUntilSentinel(imp, before)).map(idOf)).toEqual([id]);
   }, 120_000);
 });

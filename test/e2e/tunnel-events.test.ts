@@ -5,14 +5,14 @@
  * and buffering. Only local programs may publish. And the demo service of `npm start`
  * publishes `temperature`, so the README's `_events?name=temperature&wait=30` answers.
  */
-import { readFile, writeFile } from "node:fs/promises";
 import http from "node:http";
 import { networkInterfaces } from "node:os";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { startDemoService } from "../../dev/demo-service.ts";
-import { freePort } from "../../dev/ports.ts";
-import { type LocalService, startLocalService } from "../helpers/local-service.ts";
-import { type CreatedImp, callerRequest, createImp, type Daemon, type System, startDaemon, startSystem } from "../helpers/system.ts";
+import { freeStablePort } from "../../dev/ports.ts";
+import type { Daemon } from "../helpers/daemon.ts";
+import { type Device, useSystem } from "../helpers/e2e.ts";
+import { eventually } from "../helpers/eventually.ts";
 
 interface Page {
   events: { name: string; data: unknown; contentType: string; encoding?: string }[];
@@ -48,29 +48,16 @@ async function eventsPortOf(daemon: Daemon): Promise<number> {
 }
 
 describe("events from the local service in tunnel mode, end to end", () => {
-  let system: System;
-  let service: LocalService;
-  let imp: CreatedImp;
-  let daemon: Daemon;
+  const e2e = useSystem();
+  let device: Device;
   let port: number;
   beforeAll(async () => {
-    system = await startSystem();
-    service = await startLocalService();
-    imp = await createImp(system, "tunnel-events");
-    daemon = startDaemon(imp.config, ["--forward", service.url, "--events-port", "0"]);
-    port = await eventsPortOf(daemon);
-    await daemon.waitReady();
-    // The caller's credential is made once, here, so a long poll below starts when it is called.
-    await callerRequest(system, imp, "/_events?name=warmup");
-  });
-  afterAll(async () => {
-    await daemon?.stop();
-    await service?.close();
-    await system?.stop();
+    device = await e2e.device("tunnel-events", { args: ["--events-port", "0"] });
+    port = await eventsPortOf(device.daemon);
   });
 
   async function events(query: string): Promise<Page> {
-    const res = await callerRequest(system, imp, `/_events${query}`, { timeoutMs: 40_000 });
+    const res = await e2e.call(device.imp, `/_events${query}`, { timeoutMs: 40_000 });
     expect(res.status).toBe(200);
     return JSON.parse(res.body.toString()) as Page;
   }
@@ -113,56 +100,48 @@ describe("events from the local service in tunnel mode, end to end", () => {
   });
 
   it("buffers while the edge is away (202), sends when it is back, and answers 507 when the buffer is full", async () => {
-    const other = await createImp(system, "tunnel-events-offline");
-    const config = JSON.parse(await readFile(other.config, "utf8")) as Record<string, unknown>;
-    await writeFile(other.config, JSON.stringify({ ...config, reconnect: { baseMs: 100, maxMs: 500 } }));
-    const eventsPort = await freePort();
+    const other = await e2e.imp("tunnel-events-offline");
+    const eventsPort = await freeStablePort();
     let offline: Daemon | undefined;
-    try {
-      await system.restartEdge(async () => {
-        offline = startDaemon(other.config, ["--forward", service.url, "--events-port", String(eventsPort)]);
-        await eventsPortOf(offline);
-        expect((await post(eventsPort, "/events/later", '"kept"', { "content-type": "application/json" })).status).toBe(202);
-        // 4 MiB of buffer: 64 events of 64 KiB (each frame a little more) cannot all fit.
-        const chunk = Buffer.alloc(64 * 1024, 7);
-        const answers = await Promise.all(Array.from({ length: 64 }, () => post(eventsPort, "/events/bulk", chunk)));
-        const statuses = new Set(answers.map((a) => a.status));
-        expect([...statuses].sort()).toEqual([202, 507]);
-        expect(answers.find((a) => a.status === 507)?.body).toMatch(/"code":"buffer_full"/);
-      });
-      if (!offline) throw new Error("no daemon");
-      await offline.waitReady(30_000);
-      // Sent right after the link came back, maybe before this request: polled, not waited for.
-      let page: Page = { events: [] };
-      for (let i = 0; i < 100 && page.events.length === 0; i++) {
-        page = JSON.parse((await callerRequest(system, other, "/_events?name=later")).body.toString()) as Page;
-        if (page.events.length === 0) await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(page.events).toMatchObject([{ data: "kept" }]);
-    } finally {
-      await offline?.stop();
-    }
+    await e2e.system.restartEdge(async () => {
+      offline = e2e.daemon(other, ["--forward", device.service.url, "--events-port", String(eventsPort)]);
+      await eventsPortOf(offline);
+      expect((await post(eventsPort, "/events/later", '"kept"', { "content-type": "application/json" })).status).toBe(202);
+      // 4 MiB of buffer: 64 events of 64 KiB (each frame a little more) cannot all fit.
+      const chunk = Buffer.alloc(64 * 1024, 7);
+      const answers = await Promise.all(Array.from({ length: 64 }, () => post(eventsPort, "/events/bulk", chunk)));
+      const statuses = new Set(answers.map((a) => a.status));
+      expect([...statuses].sort()).toEqual([202, 507]);
+      expect(answers.find((a) => a.status === 507)?.body).toMatch(/"code":"buffer_full"/);
+    });
+    if (!offline) throw new Error("no daemon");
+    await offline.waitReady(30_000);
+    // Sent right after the link came back, maybe before this request: polled, not waited for.
+    const page = await eventually(
+      async () => {
+        const p = JSON.parse((await e2e.call(other, "/_events?name=later")).body.toString()) as Page;
+        return p.events.length > 0 && p;
+      },
+      { timeout: 10_000, what: "the buffered event at the edge" },
+    );
+    expect(page.events).toMatchObject([{ data: "kept" }]);
   });
 
   it("the demo service of `npm start` publishes temperature, so the README's `_events?name=temperature&wait=30` answers, and at once when asked", async () => {
-    const eventsPort = await freePort();
+    const eventsPort = await freeStablePort();
     const demo = await startDemoService({ eventsUrl: `http://127.0.0.1:${eventsPort}` });
-    const imp = await createImp(system, "demo");
-    const daemon = startDaemon(imp.config, ["--forward", `http://127.0.0.1:${demo.port}`, "--events-port", String(eventsPort)]);
-    try {
-      await daemon.waitReady();
-      const started = Date.now();
-      const waited = await callerRequest(system, imp, "/_events?name=temperature&wait=30", { timeoutMs: 40_000 });
-      expect(waited.status).toBe(200);
-      const page = JSON.parse(waited.body.toString()) as Page;
-      expect(page.events[0]).toMatchObject({ name: "temperature", data: { c: expect.any(Number) } });
-      expect(Date.now() - started).toBeLessThan(12_000);
+    e2e.defer(() => demo.close());
+    const imp = await e2e.imp("demo");
+    const daemon = e2e.daemon(imp, ["--forward", `http://127.0.0.1:${demo.port}`, "--events-port", String(eventsPort)]);
+    await daemon.waitReady();
+    const started = Date.now();
+    const waited = await e2e.call(imp, "/_events?name=temperature&wait=30", { timeoutMs: 40_000 });
+    expect(waited.status).toBe(200);
+    const page = JSON.parse(waited.body.toString()) as Page;
+    expect(page.events[0]).toMatchObject({ name: "temperature", data: { c: expect.any(Number) } });
+    expect(Date.now() - started).toBeLessThan(12_000);
 
-      const asked = await callerRequest(system, imp, "/temperature", { method: "POST" });
-      expect(JSON.parse(asked.body.toString())).toMatchObject({ published: "temperature", status: 200 });
-    } finally {
-      await daemon.stop();
-      await demo.close();
-    }
+    const asked = await e2e.call(imp, "/temperature", { method: "POST" });
+    expect(JSON.parse(asked.body.toString())).toMatchObject({ published: "temperature", status: 200 });
   });
 });

@@ -9,6 +9,7 @@ import {
   generateEncryptionKey,
   importOpeningKey,
   type OpeningKey,
+  SealedError,
   SUITE,
   signStatement,
   type VerifiedStatement,
@@ -78,4 +79,15 @@ export function flipBit(bytes: Uint8Array, bit: number): Uint8Array {
   const out = new Uint8Array(bytes);
   out[bit >> 3] = (out[bit >> 3] ?? 0) ^ (1 << (bit & 7));
   return out;
+}
+
+/** "accepted" when `promise` resolves, else the code of the SealedError it rejects with (any other error is thrown). */
+export async function code(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return "accepted";
+  } catch (err) {
+    if (err instanceof SealedError) return err.code;
+    throw err;
+  }
 }

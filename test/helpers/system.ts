@@ -1,33 +1,36 @@
 /**
- * End-to-end fixtures: the real edge (`wrangler dev` on local HTTPS, isolated state),
- * the real CLI and the real daemon as child processes. Everything started here is
- * stopped by `stop()`; every wait has a timeout.
+ * The system under test: the real edge (`wrangler dev` on local HTTPS, isolated state, random
+ * loopback port), provisioned with the real CLI, called over real TLS. Everything started here
+ * is stopped by `stop()`. Most tests reach it through the fixture in e2e.ts.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import https from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
-import { type EdgeProcess, PROJECT_ROOT, startEdge, stopGroup } from "../../dev/edge-process.ts";
+import { type EdgeProcess, startEdge } from "../../dev/edge-process.ts";
 import { type DevPki, ensureDevPki } from "../../dev/pki.ts";
 import { type EdgeSecrets, makeEdgeSecrets } from "../../dev/secrets.ts";
-
-const run = promisify(execFile);
+import { impgate } from "./cli.ts";
+import { type Reply, type RequestOptions, request } from "./https.ts";
 
 export interface System {
   dir: string;
   pki: DevPki;
   secrets: EdgeSecrets;
   edge: EdgeProcess;
+  /** The admin profile (a file) for `impgate --profile`. */
   profile: string;
   /** Keep-alive connections for caller requests (see callerRequest). */
   callerAgent: https.Agent;
+  /** What every edge this system ran printed, oldest first. */
+  edgeOutput(): string;
   /** Restarts the edge on the same port with the same stored state; `whileDown` runs between stop and start. */
   restartEdge(whileDown?: () => void | Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
+/** Starts an edge of its own: its own secrets, CA, port and state directory. `vars` are extra edge variables. */
 export async function startSystem(vars: Record<string, string> = {}): Promise<System> {
   const dir = await mkdtemp(join(tmpdir(), "impgate-e2e-"));
   const pki = await ensureDevPki(join(dir, "pki"));
@@ -39,16 +42,26 @@ export async function startSystem(vars: Record<string, string> = {}): Promise<Sy
     persistTo: join(dir, "state"),
     isolatedDir: { dir, vars: { ...secrets, ...vars } },
   };
+  const earlier: string[] = [];
+  let edge: EdgeProcess;
+  try {
+    edge = await startEdge(options);
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
   const system: System = {
     dir,
     pki,
     secrets,
-    edge: await startEdge(options),
+    edge,
     profile: join(dir, "admin.json"),
     callerAgent: new https.Agent({ keepAlive: true, maxSockets: 8 }),
+    edgeOutput: () => [...earlier, system.edge.output()].join("\n--- the edge restarted ---\n"),
     async restartEdge(whileDown) {
       const port = system.edge.port;
       await system.edge.stop();
+      earlier.push(system.edge.output());
       await whileDown?.();
       system.edge = await startEdge({ ...options, port });
     },
@@ -70,45 +83,32 @@ export async function startSystem(vars: Record<string, string> = {}): Promise<Sy
   return system;
 }
 
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** A config directory of the tests' own: the CLI never reads or writes the user's ~/.config. */
-export const TEST_CONFIG_HOME = join(tmpdir(), `impgate-e2e-config-${process.pid}`);
-
-/**
- * Runs the real `impgate` CLI, as a user would: from a folder outside the repository, with a
- * config directory of its own (XDG_CONFIG_HOME, unless `env` names one).
- */
-export async function impgate(args: string[], env: Record<string, string> = {}, cwd = tmpdir()): Promise<CliResult> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [join(PROJECT_ROOT, "bin", "impgate.js"), ...args], {
-      env: { ...process.env, XDG_CONFIG_HOME: TEST_CONFIG_HOME, ...env },
-      cwd,
-      timeout: 30_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === "number" ? e.code : 1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
-  }
-}
-
 export interface CreatedImp {
   impId: string;
   agentUrl: string;
+  /** The device config `imp create` wrote. */
   config: string;
 }
 
+/** `impgate imp create`, as an admin would run it. */
 export async function createImp(system: System, label = "e2e"): Promise<CreatedImp> {
   const config = join(system.dir, `device-${label}-${Math.random().toString(36).slice(2)}.json`);
   const r = await impgate(["imp", "create", "--label", label, "--out", config, "--json", "--profile", system.profile]);
   if (r.code !== 0) throw new Error(`imp create failed: ${r.stderr}`);
   const created = JSON.parse(r.stdout) as { impId: string; agentUrl: string };
   return { impId: created.impId, agentUrl: created.agentUrl, config };
+}
+
+/** A device config as JSON, to change before the daemon reads it. */
+export type DeviceConfig = Record<string, unknown>;
+
+/** Rewrites a device config: `edit` may change it in place or return a new one. */
+export async function editConfig(
+  path: string,
+  edit: (config: DeviceConfig) => DeviceConfig | undefined | Promise<DeviceConfig | undefined>,
+) {
+  const config = JSON.parse(await readFile(path, "utf8")) as DeviceConfig;
+  await writeFile(path, JSON.stringify((await edit(config)) ?? config));
 }
 
 /**
@@ -130,149 +130,34 @@ export async function callerAuth(system: System, imp: CreatedImp): Promise<Recor
   return { authorization: `Bearer ${r.stdout.trim()}` };
 }
 
-export class Daemon {
-  readonly child: ChildProcess;
-  readonly lines: Record<string, unknown>[] = [];
-  private listeners: (() => void)[] = [];
+/** One credential per imp and agent URL, made on first use. */
+const callerHeaders = new Map<string, Promise<Record<string, string>>>();
 
-  constructor(child: ChildProcess) {
-    this.child = child;
-    let buffered = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const parts = buffered.split("\n");
-      buffered = parts.pop()!;
-      for (const line of parts) {
-        if (!line.trim()) continue;
-        try {
-          this.lines.push(JSON.parse(line) as Record<string, unknown>);
-        } catch {
-          this.lines.push({ raw: line });
-        }
-      }
-      for (const l of this.listeners.splice(0)) l();
-    });
+/** The Authorization header of the tests' caller credential for `imp` (made by callerAuth on first use). */
+export function callerCredential(system: System, imp: CreatedImp): Promise<Record<string, string>> {
+  const key = `${imp.impId} ${imp.agentUrl}`;
+  let auth = callerHeaders.get(key);
+  if (!auth) {
+    auth = callerAuth(system, imp);
+    callerHeaders.set(key, auth);
+    auth.catch(() => callerHeaders.delete(key));
   }
-
-  /** Waits for a log line matching `predicate` (already logged ones count). */
-  async waitFor(
-    predicate: (line: Record<string, unknown>) => boolean,
-    timeoutMs = 15_000,
-    what = "log line",
-  ): Promise<Record<string, unknown>> {
-    const deadline = Date.now() + timeoutMs;
-    let seen = 0;
-    for (;;) {
-      for (; seen < this.lines.length; seen++) if (predicate(this.lines[seen]!)) return this.lines[seen]!;
-      if (Date.now() > deadline)
-        throw new Error(`daemon: no ${what} within ${timeoutMs} ms; log:\n${this.lines.map((l) => JSON.stringify(l)).join("\n")}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 100);
-        this.listeners.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
-  }
-
-  count(msg: string): number {
-    return this.lines.filter((l) => l.msg === msg).length;
-  }
-
-  waitReady(timeoutMs = 15_000, after = 0): Promise<Record<string, unknown>> {
-    let n = 0;
-    return this.waitFor((l) => l.msg === "ready" && ++n > after, timeoutMs, "ready");
-  }
-
-  kill(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
-    const exited = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
-    this.child.kill(signal);
-    return exited;
-  }
-
-  stop(): Promise<void> {
-    return stopGroup(this.child, 3000);
-  }
-}
-
-export function startDaemon(config: string, args: string[] = [], env: Record<string, string> = {}): Daemon {
-  return startProgram(join(PROJECT_ROOT, "bin", "impgate-device.js"), ["--config", config, ...args], env);
-}
-
-/** Runs a Node program (a .ts file runs on the project's Node 22) that logs JSON lines, like the daemon. */
-export function startProgram(file: string, args: string[] = [], env: Record<string, string> = {}): Daemon {
-  const child = spawn(process.execPath, [file, ...args], {
-    cwd: PROJECT_ROOT,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, ...env },
-  });
-  child.stderr!.on("data", () => {});
-  return new Daemon(child);
-}
-
-export interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
-
-export interface RequestOptions {
-  ca: string;
-  method?: string;
-  headers?: Record<string, string>;
-  body?: Uint8Array | string;
-  timeoutMs?: number;
-  /** Default: a fresh connection per request. */
-  agent?: https.Agent;
-}
-
-/** An HTTPS request trusting only `ca`, as a careful caller would make it. */
-export function request(url: string, options: RequestOptions): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      url,
-      {
-        method: options.method ?? "GET",
-        headers: options.headers,
-        ca: options.ca,
-        timeout: options.timeoutMs ?? 20_000,
-        agent: options.agent ?? false,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on("error", reject);
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`request to ${url} timed out`)));
-    req.on("error", reject);
-    req.end(options.body);
-  });
+  return auth;
 }
 
 /**
- * A caller's request to an agent URL path (`/_messages`, `/hello`…). Every caller in the
- * end-to-end tests goes through here, so caller credentials are added in one place.
+ * A request to an agent URL path (`/_messages`, `/hello`…) as an authenticated caller. Callers
+ * in the end-to-end tests go through here, so caller credentials are made in one place.
  */
-const callerHeaders = new Map<string, Promise<Record<string, string>>>();
-
-/** A request to an agent URL path as an authenticated caller (one credential per imp, made once). */
 export async function callerRequest(
   system: System,
   imp: CreatedImp,
   path: string,
   options: Omit<RequestOptions, "ca" | "agent"> = {},
 ): Promise<Reply> {
-  const key = `${imp.impId} ${imp.agentUrl}`;
-  if (!callerHeaders.has(key)) callerHeaders.set(key, callerAuth(system, imp));
-  const auth = await callerHeaders.get(key)!;
   return request(`${imp.agentUrl}${path}`, {
     ...options,
-    headers: { ...options.headers, ...auth },
+    headers: { ...options.headers, ...(await callerCredential(system, imp)) },
     ca: system.pki.caPem,
     agent: system.callerAgent,
   });

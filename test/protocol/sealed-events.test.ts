@@ -1,19 +1,9 @@
 /** Sealed events: signed by the device, readable by each owner key in its config and by no one else. */
 import { describe, expect, it } from "vitest";
-import { generateOwnerKey, openEvent, SealedError, sealEvent } from "../../protocol/sealed/index.ts";
-import { containsBytes, identityKey, sealedDevice } from "../helpers/sealed-fixture.ts";
+import { generateOwnerKey, openEvent, sealEvent } from "../../protocol/sealed/index.ts";
+import { code, containsBytes, identityKey, sealedDevice } from "../helpers/sealed-fixture.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
-
-async function code(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return "accepted";
-  } catch (err) {
-    if (err instanceof SealedError) return err.code;
-    throw err;
-  }
-}
 
 describe("sealed events", () => {
   it("open for every owner key they were sealed to, with the event as the device sent it", async () => {

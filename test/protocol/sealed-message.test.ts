@@ -1,21 +1,11 @@
 /** Sealed agent messages: opened by the device only, once, within the queue's longest wait. */
 import { describe, expect, it } from "vitest";
 import { MAX_DATA_BYTES } from "../../protocol/index.ts";
-import { MESSAGE_WINDOW, MemoryReplayGuard, openMessage, SEALED_OVERHEAD, SealedError, sealMessage } from "../../protocol/sealed/index.ts";
-import { containsBytes, flipBit, sealedDevice } from "../helpers/sealed-fixture.ts";
+import { MESSAGE_WINDOW, MemoryReplayGuard, openMessage, SEALED_OVERHEAD, sealMessage } from "../../protocol/sealed/index.ts";
+import { code, containsBytes, flipBit, sealedDevice } from "../helpers/sealed-fixture.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const DAY = 24 * 60 * 60_000;
-
-async function code(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return "accepted";
-  } catch (err) {
-    if (err instanceof SealedError) return err.code;
-    throw err;
-  }
-}
 
 describe("sealed messages", () => {
   it("carry name, content type and data to the device, and none of them is in the sealed bytes", async () => {

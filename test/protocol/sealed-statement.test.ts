@@ -15,17 +15,7 @@ import {
   signStatement,
   verifyStatement,
 } from "../../protocol/sealed/index.ts";
-import { identityKey, sealedDevice } from "../helpers/sealed-fixture.ts";
-
-async function code(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return "accepted";
-  } catch (err) {
-    if (err instanceof SealedError) return err.code;
-    throw err;
-  }
-}
+import { code, identityKey, sealedDevice } from "../helpers/sealed-fixture.ts";
 
 async function statementFor(
   identity: Awaited<ReturnType<typeof identityKey>>,
