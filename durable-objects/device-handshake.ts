@@ -56,8 +56,8 @@ export async function checkHello(
       wrong_imp: CloseCode.wrongImp,
       stale: CloseCode.staleNonce,
       nonce_mismatch: CloseCode.staleNonce,
-    }[err.reason];
-    return { code, reason: err.message, why: err.reason };
+    }[err.code];
+    return { code, reason: err.message, why: err.code };
   }
   if (!link.nonce) return { code: CloseCode.staleNonce, reason: "nonce already used", why: "nonce_reused" };
   return null;

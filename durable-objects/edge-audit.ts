@@ -7,6 +7,7 @@
  * `GET /admin/audit`, never on a caller's or a device's path.
  */
 import { DurableObject } from "cloudflare:workers";
+import { ok, type Result } from "../edge/errors.ts";
 import { ADMIN_POLICY, RateGuard } from "../worker/auth/rate-guard.ts";
 import { clientKey } from "../worker/auth/refusals.ts";
 import type { Env } from "../worker/env.ts";
@@ -25,14 +26,14 @@ export class EdgeAudit extends DurableObject<Env> {
   }
 
   /** Records a failed admin authentication; answers how long this client must now wait (0: not yet). */
-  async adminAuthFailed(client: string, detail: { reason: string; method: string; path: string }): Promise<number> {
+  async adminAuthFailed(client: string, detail: { reason: string; method: string; path: string }): Promise<Result<number>> {
     const { retryAfter, started } = this.guard.fail(clientKey(client));
     this.log.record("admin_auth_failed", client, detail);
     if (started) this.log.record("admin_rate_limited", client, { retryAfter });
-    return retryAfter;
+    return ok(retryAfter);
   }
 
-  async auditLog(limit: number): Promise<AuditEntry[]> {
-    return this.log.list(limit);
+  async auditLog(limit: number): Promise<Result<AuditEntry[]>> {
+    return ok(this.log.list(limit));
   }
 }

@@ -10,7 +10,9 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { JWK } from "jose";
+import { DONE, errorResponse, type Failure, fail, ok, type Result } from "../edge/errors.ts";
 import { log } from "../edge/log.ts";
+import type { AgentInfo, AgentVersion, AuditEntry, LogLine, LogPage } from "../protocol/admin-api.ts";
 import {
   CloseCode,
   decodeFrame,
@@ -25,18 +27,17 @@ import {
   ProtocolError,
 } from "../protocol/index.ts";
 import type { FailureEntry } from "../worker/auth/failure-audit.ts";
-import { bearerChallenge, clientAddress, rateLimitMessage } from "../worker/auth/refusals.ts";
+import { clientAddress } from "../worker/auth/refusals.ts";
 import { edgeKey } from "../worker/edge-key.ts";
 import type { Env } from "../worker/env.ts";
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, intVar } from "../worker/env.ts";
-import type { AgentCall, Denial } from "./agent-call.ts";
+import type { AgentCall, RelayReply, RelayRequest } from "./agent-call.ts";
 import { AgentCodeStore } from "./agent-code.ts";
 import { AgentDeploys } from "./agent-deploy.ts";
 import { AgentLogs } from "./agent-logs.ts";
-import { type AgentFailure, AgentRuntime, type RelayedRequest } from "./agent-runtime.ts";
+import { AgentRuntime } from "./agent-runtime.ts";
 import { AgentState, type StateEntry, type StateOp, stateOp } from "./agent-state.ts";
-import type { AgentInfo, AgentVersion, LogEntry, LogLine } from "./agent-types.ts";
-import { type AuditEntry, AuditLog } from "./audit-log.ts";
+import { AuditLog } from "./audit-log.ts";
 import { CallerCheck, type Surface } from "./caller-check.ts";
 import { CodeGuesses } from "./code-guesses.ts";
 import { type Credential, CredentialStore, type CredentialView, view } from "./credentials.ts";
@@ -60,7 +61,6 @@ import { EventWaiters } from "./event-waiters.ts";
 import { AGENT_SCOPE, callerScope, fingerprint, IdempotencyKeys, type SentMessage } from "./idempotency.ts";
 import { checkKey } from "./idempotency-key.ts";
 import { type ImpRecord, ImpStore } from "./imp-record.ts";
-import type { ImpStatus } from "./imp-status.ts";
 import { deliverQueued } from "./message-delivery.ts";
 import {
   DEFAULT_QUEUE_LIMIT,
@@ -71,25 +71,23 @@ import {
   MIN_TTL_MS,
   type NewMessage,
 } from "./message-queue.ts";
-import { AGENT_NOT_FOUND, type Outcome, ok, refuse } from "./outcome.ts";
 import { PendingRequests } from "./pending-requests.ts";
 import { ReplayMemory } from "./replay-memory.ts";
 import { type RequestBody, readBody } from "./request-body.ts";
 import { Scheduler } from "./scheduler.ts";
 
-/** An agent HTTP request as the worker hands it over. */
-export type AgentRequest = RelayedRequest;
-
+export type { ImpStatus } from "../protocol/admin-api.ts";
 export type { AgentCall } from "./agent-call.ts";
-export type { ImpStatus } from "./imp-status.ts";
 
-export type AgentResult =
-  | { kind: "reply"; status: number; headers: [string, string][]; body: Uint8Array }
-  | Denial
-  | { kind: "offline" }
-  | { kind: "timeout" }
-  | { kind: "device_gone" }
-  | AgentFailure;
+import type { ImpStatus } from "../protocol/admin-api.ts";
+
+/** Unknown, rotated and revoked agent ids: the worker answers the same 404 for all of them. */
+const AGENT_NOT_FOUND: Failure = fail("not_found", "Not found");
+const IMP_NOT_FOUND: Failure = fail("imp_not_found", "No such imp");
+const INSECURE: Failure = fail("insecure_access", "Insecure access forbidden");
+const DEVICE_OFFLINE: Failure = fail("device_offline", "The device is offline", { retryAfter: 10 });
+const DEVICE_TIMEOUT: Failure = fail("device_timeout", "The device did not answer in time");
+const DEVICE_GONE: Failure = fail("device_disconnected", "The device disconnected before answering");
 
 export interface ProvisionInput {
   impId: string;
@@ -166,20 +164,21 @@ export class ImpSession extends DurableObject<Env> {
 
   // ---- admin (RPC from the worker) ----
 
-  async provision(input: ProvisionInput): Promise<void> {
-    if (await this.imp.get()) throw new Error("imp already provisioned");
+  async provision(input: ProvisionInput): Promise<Result<null>> {
+    if (await this.imp.get()) return fail("imp_exists", "This imp is already provisioned");
     await this.imp.put({ ...input, createdAt: Date.now(), authEpoch: 0, allowHttp: false, public: false, publicApis: false });
+    return DONE;
   }
 
   /** The status, and the URL secret the worker turns into the current agent URL for the admin. */
-  async status(): Promise<(ImpStatus & { urlSecret: string }) | null> {
+  async status(): Promise<Result<ImpStatus & { urlSecret: string }>> {
     const imp = await this.imp.get();
-    if (!imp) return null;
+    if (!imp) return IMP_NOT_FOUND;
     const ws = this.liveSocket();
     const link = ws ? (readLink(ws) as ReadyLink) : null;
     const device = await this.device.read(ws && link ? { link, heartbeatAt: this.ctx.getWebSocketAutoResponseTimestamp(ws) } : null);
     const backlog = this.queue.backlog(Date.now());
-    return {
+    return ok({
       impId: imp.impId,
       label: imp.label,
       createdAt: imp.createdAt,
@@ -194,12 +193,12 @@ export class ImpSession extends DurableObject<Env> {
       oldestQueuedAt: backlog.oldestAt,
       agentVersion: this.agentCode.activeVersion(),
       urlSecret: imp.urlSecret,
-    };
+    });
   }
 
-  async configure(settings: ImpSettings, client: string): Promise<(ImpStatus & { urlSecret: string }) | null> {
+  async configure(settings: ImpSettings, client: string): Promise<Result<ImpStatus & { urlSecret: string }>> {
     const imp = await this.imp.get();
-    if (!imp) return null;
+    if (!imp) return IMP_NOT_FOUND;
     const next: ImpRecord = { ...imp };
     if (settings.requestTimeoutMs !== undefined) next.requestTimeoutMs = settings.requestTimeoutMs ?? undefined;
     if (settings.allowHttp !== undefined) next.allowHttp = settings.allowHttp;
@@ -217,85 +216,91 @@ export class ImpSession extends DurableObject<Env> {
   }
 
   /** A new agent URL: the old one is dead at once, and so is every token minted for it. */
-  async rotateUrl(urlSecret: string, client: string): Promise<boolean> {
+  async rotateUrl(urlSecret: string, client: string): Promise<Result<null>> {
     const imp = await this.imp.get();
-    if (!imp) return false;
+    if (!imp) return IMP_NOT_FOUND;
     await this.imp.put({ ...imp, urlSecret, authEpoch: imp.authEpoch + 1 });
     this.audit.record("url_rotated", client, { epoch: imp.authEpoch + 1 });
-    return true;
+    return DONE;
   }
 
-  async addCredential(cred: Credential, client: string): Promise<CredentialView | null> {
-    if (!(await this.imp.get())) return null;
-    if (await this.creds.get(cred.id)) throw new Error("credential exists");
+  async addCredential(cred: Credential, client: string): Promise<Result<CredentialView>> {
+    if (!(await this.imp.get())) return IMP_NOT_FOUND;
+    if (await this.creds.get(cred.id)) return fail("credential_exists", "This key is already a credential of this imp");
     await this.creds.put(cred);
     this.audit.record("credential_added", client, { credId: cred.id, kind: cred.kind });
-    return view(cred);
+    return ok(view(cred));
   }
 
-  async listCredentials(): Promise<CredentialView[] | null> {
-    if (!(await this.imp.get())) return null;
-    return (await this.creds.all()).map(view).sort((a, b) => a.createdAt - b.createdAt);
+  async listCredentials(): Promise<Result<CredentialView[]>> {
+    if (!(await this.imp.get())) return IMP_NOT_FOUND;
+    return ok((await this.creds.all()).map(view).sort((a, b) => a.createdAt - b.createdAt));
   }
 
-  async revokeCredential(id: string, client: string): Promise<CredentialView | null> {
+  async revokeCredential(id: string, client: string): Promise<Result<CredentialView>> {
     const cred = await this.creds.get(id);
-    if (!cred) return null;
-    if (!cred.revokedAt) {
-      await this.creds.put({ ...cred, revokedAt: Date.now() });
-      this.audit.record("credential_revoked", client, { credId: id, kind: cred.kind });
-    }
-    // biome-ignore lint/style/noNonNullAssertion: read back just after the write above; credentials are never deleted
-    return view((await this.creds.get(id))!);
+    if (!cred) return fail("credential_not_found", "No such credential");
+    if (cred.revokedAt) return ok(view(cred));
+    const revoked = { ...cred, revokedAt: Date.now() };
+    await this.creds.put(revoked);
+    this.audit.record("credential_revoked", client, { credId: id, kind: cred.kind });
+    return ok(view(revoked));
   }
 
-  async auditLog(limit: number): Promise<AuditEntry[] | null> {
-    if (!(await this.imp.get())) return null;
-    return this.audit.list(limit);
+  async auditLog(limit: number): Promise<Result<AuditEntry[]>> {
+    if (!(await this.imp.get())) return IMP_NOT_FOUND;
+    return ok(this.audit.list(limit));
   }
 
   /** Replaces (or, with null, revokes) the device key; a socket that proved the old key is closed at once. */
-  async setDeviceKey(jwk: JWK | null, client: string): Promise<boolean> {
+  async setDeviceKey(jwk: JWK | null, client: string): Promise<Result<null>> {
     const imp = await this.imp.get();
-    if (!imp) return false;
+    if (!imp) return IMP_NOT_FOUND;
     await this.imp.put({ ...imp, devicePublicJwk: jwk });
     for (const ws of this.ctx.getWebSockets(DEVICE_TAG)) {
       this.pending.failSocket(ws);
       closeQuietly(ws, CloseCode.deviceRevoked, jwk ? "device key replaced" : "device key revoked");
     }
     this.audit.record("device_key_changed", client, { action: jwk ? "replaced" : "revoked" });
-    return true;
+    return DONE;
   }
 
   // ---- caller authentication (RPC from the worker) ----
 
   /** Whether `call` uses the imp's current agent URL (challenges for rotated URLs get the same 404). */
-  async isCurrent(call: AgentCall): Promise<boolean> {
-    return (await this.currentImp(call)) !== null;
+  async isCurrent(call: AgentCall): Promise<Result<null>> {
+    return (await this.currentImp(call)) ? DONE : AGENT_NOT_FOUND;
   }
 
-  async exchangeAssertion(call: AgentCall, input: { assertion: string; credId: string; nonce: string; nonceExpiresAt: number }) {
+  async exchangeAssertion(
+    call: AgentCall,
+    input: { assertion: string; credId: string; nonce: string; nonceExpiresAt: number },
+  ): Promise<Result<{ token: string; expiresIn: number }>> {
     const imp = await this.currentImp(call);
-    if (!imp) return { kind: "not_found" } as const;
+    if (!imp) return AGENT_NOT_FOUND;
     return this.callers.exchange(imp, call, await edgeKey(this.env.EDGE_SIGNING_JWK), input);
   }
 
-  /** Plain HTTP reached this agent: allowed only if the operator opted in; otherwise audited, and what was sent is burned. */
-  async plainHttp(call: AgentCall, body: Uint8Array, nonce?: string): Promise<"allow" | "refuse"> {
+  /**
+   * Plain HTTP reached this agent: allowed only if the operator opted in; otherwise audited,
+   * and what was sent is burned. A rotated URL gets the same refusal (HTTP reveals nothing).
+   */
+  async plainHttp(call: AgentCall, body: Uint8Array, nonce?: string): Promise<Result<null>> {
     const imp = await this.currentImp(call);
-    if (!imp) return "refuse";
-    if (imp.allowHttp) return "allow";
+    if (!imp) return INSECURE;
+    if (imp.allowHttp) return DONE;
     this.audit.record("http_refused", call.client, { credential: call.caller.kind });
     await this.callers.burn(call, body, nonce);
-    return "refuse";
+    return INSECURE;
   }
 
   /** Failures the worker refused by itself, batched; each is audited and counted toward rate limits. */
-  async recordAuthFailures(call: AgentCall, entries: FailureEntry[], dropped: number): Promise<void> {
+  async recordAuthFailures(call: AgentCall, entries: FailureEntry[], dropped: number): Promise<Result<null>> {
     // Batched, so the URL may have rotated since: the worker's MAC check already tied these to this imp.
-    if (!(await this.imp.get())) return;
+    if (!(await this.imp.get())) return IMP_NOT_FOUND;
     for (const e of entries.slice(0, 50)) this.callers.recordFailure({ ...call, client: e.client }, e.reason, e.at);
     if (dropped > 0) this.audit.record("auth_failed", call.client, { reason: "more refused in the worker", count: dropped });
+    return DONE;
   }
 
   // ---- callers (RPC from the worker's agent routes) ----
@@ -304,10 +309,10 @@ export class ImpSession extends DurableObject<Env> {
    * A caller's request, once authorized: to the imp's agent code if it has some, else
    * relayed to the device (tunnel mode). Agent code never sees a request refused above.
    */
-  async agentRequest(call: AgentCall, req: AgentRequest): Promise<AgentResult> {
-    const admitted = await this.admit(call, req.body, "relay");
-    if ("kind" in admitted) return admitted;
-    const { imp, credId } = admitted;
+  async agentRequest(call: AgentCall, req: RelayRequest): Promise<Result<RelayReply>> {
+    const admitted = await this.admit(call, "relay", req.body);
+    if (!admitted.ok) return admitted;
+    const { imp, credId } = admitted.value;
     const agent = this.agent.active();
     if (agent) return this.agent.handleRequest(imp, agent, req, { credId, client: call.client });
     return this.relay(imp, req);
@@ -322,15 +327,15 @@ export class ImpSession extends DurableObject<Env> {
     meta: Omit<NewMessage, "data">,
     body: RequestBody,
     idempotencyKey: string | null,
-  ): Promise<Outcome<SentMessage>> {
+  ): Promise<Result<SentMessage>> {
     // A webhook's signature covers its body, so that is read before the caller is known;
     // anyone else is authenticated before a byte of it is read.
     const signed = call.caller.kind === "webhook" ? await readBody(body, MAX_DATA_BYTES) : null;
     if (signed && !signed.ok) return signed;
-    const gate = await this.gateCaller(call, signed?.value);
-    if (!gate.ok) return gate;
-    const { imp, credId } = gate.value;
-    const read = async (): Promise<Outcome<NewMessage>> => {
+    const admitted = await this.admit(call, "apis", signed?.value);
+    if (!admitted.ok) return admitted;
+    const { imp, credId } = admitted.value;
+    const read = async (): Promise<Result<NewMessage>> => {
       const data = signed ?? (await readBody(body, MAX_DATA_BYTES));
       return data.ok ? ok({ ...meta, data: data.value }) : data;
     };
@@ -339,23 +344,23 @@ export class ImpSession extends DurableObject<Env> {
     return input.ok ? fresh(await this.enqueue(imp, input.value)) : input;
   }
 
-  async messageStatus(call: AgentCall, id: string): Promise<Outcome<MessageInfo>> {
-    const gate = await this.gate(call);
-    if (!gate.ok) return gate;
+  async messageStatus(call: AgentCall, id: string): Promise<Result<MessageInfo>> {
+    const admitted = await this.admit(call, "apis");
+    if (!admitted.ok) return admitted;
     const info = this.queue.get(id, Date.now());
-    return info ? ok(info) : refuse(404, "message_not_found", "No such message (unknown, or finished more than a day ago)");
+    return info ? ok(info) : fail("message_not_found", "No such message (unknown, or finished more than a day ago)");
   }
 
   /** Recent device events, or those after a cursor; with `waitMs`, waits for the next one. */
-  async readEvents(call: AgentCall, query: EventQuery): Promise<Outcome<EventPage>> {
-    const gate = await this.gate(call);
-    if (!gate.ok) return gate;
-    if (query.name !== undefined && !NAME_PATTERN.test(query.name)) return refuse(400, "bad_name", "Not a valid event name");
+  async readEvents(call: AgentCall, query: EventQuery): Promise<Result<EventPage>> {
+    const admitted = await this.admit(call, "apis");
+    if (!admitted.ok) return admitted;
+    if (query.name !== undefined && !NAME_PATTERN.test(query.name)) return fail("bad_name", "Not a valid event name");
     // Waiting without a cursor means "the next event from now on".
     const after = query.after ?? (query.waitMs > 0 ? this.events.head() : undefined);
     let events = this.events.read({ name: query.name, after, limit: query.limit });
     if (events.length === 0 && query.waitMs > 0) {
-      if (this.waiters.full) return refuse(429, "too_many_waiters", "Too many callers are waiting for this imp's events");
+      if (this.waiters.full) return fail("too_many_waiters", "Too many callers are waiting for this imp's events");
       await this.waiters.wait(query.name, query.waitMs);
       events = this.events.read({ name: query.name, after, limit: query.limit });
     }
@@ -363,60 +368,58 @@ export class ImpSession extends DurableObject<Env> {
     return ok({ events, latest: this.events.latest(query.name), cursor });
   }
 
-  async listState(call: AgentCall): Promise<Outcome<{ entries: StateEntry[]; bytes: number }>> {
-    const gate = await this.gate(call);
-    if (!gate.ok) return gate;
-    return ok(this.state.list());
+  async listState(call: AgentCall): Promise<Result<{ entries: StateEntry[]; bytes: number }>> {
+    const admitted = await this.admit(call, "apis");
+    return admitted.ok ? ok(this.state.list()) : admitted;
   }
 
-  async readState(call: AgentCall, key: string): Promise<Outcome<StateEntry>> {
-    const gate = await this.gate(call);
-    if (!gate.ok) return gate;
-    return this.state.get(key);
+  async readState(call: AgentCall, key: string): Promise<Result<StateEntry>> {
+    const admitted = await this.admit(call, "apis");
+    return admitted.ok ? this.state.get(key) : admitted;
   }
 
-  async writeState(call: AgentCall, key: string, json: string): Promise<Outcome<StateEntry>> {
-    const gate = await this.gate(call);
-    if (!gate.ok) return gate;
-    return this.state.put(key, json, Date.now());
+  async writeState(call: AgentCall, key: string, json: string): Promise<Result<StateEntry>> {
+    const admitted = await this.admit(call, "apis");
+    return admitted.ok ? this.state.put(key, json, Date.now()) : admitted;
   }
 
-  async deleteState(call: AgentCall, key: string): Promise<Outcome<{ key: string }>> {
-    const gate = await this.gate(call);
-    if (!gate.ok) return gate;
-    return this.state.delete(key);
+  async deleteState(call: AgentCall, key: string): Promise<Result<{ key: string }>> {
+    const admitted = await this.admit(call, "apis");
+    return admitted.ok ? this.state.delete(key) : admitted;
   }
 
   // ---- agent code (admin RPC from worker/routes/admin-agent.ts) ----
 
-  async agentInfo(): Promise<AgentInfo | null> {
-    return (await this.imp.get()) ? this.deploys.info() : null;
+  async agentInfo(): Promise<Result<AgentInfo>> {
+    return (await this.imp.get()) ? ok(this.deploys.info()) : IMP_NOT_FOUND;
   }
 
-  async agentSource(version: number): Promise<(AgentVersion & { code: string }) | null> {
-    return (await this.imp.get()) ? this.agentCode.get(version) : null;
+  async agentSource(version: number): Promise<Result<AgentVersion & { code: string }>> {
+    if (!(await this.imp.get())) return IMP_NOT_FOUND;
+    const found = this.agentCode.get(version);
+    return found ? ok(found) : fail("version_not_found", `Version ${version} is not stored`);
   }
 
-  async deployAgent(input: { code: string; note: string | null }, client: string): Promise<Outcome<AgentVersion> | null> {
-    return (await this.imp.get()) ? this.deploys.deploy(input, client) : null;
+  async deployAgent(input: { code: string; note: string | null }, client: string): Promise<Result<AgentVersion>> {
+    return (await this.imp.get()) ? this.deploys.deploy(input, client) : IMP_NOT_FOUND;
   }
 
-  async rollbackAgent(version: number | null, client: string): Promise<Outcome<AgentVersion> | null> {
-    return (await this.imp.get()) ? this.deploys.rollback(version, client) : null;
+  async rollbackAgent(version: number | null, client: string): Promise<Result<AgentVersion>> {
+    return (await this.imp.get()) ? this.deploys.rollback(version, client) : IMP_NOT_FOUND;
   }
 
-  async removeAgent(purge: boolean, client: string): Promise<boolean> {
-    if (!(await this.imp.get())) return false;
+  async removeAgent(purge: boolean, client: string): Promise<Result<null>> {
+    if (!(await this.imp.get())) return IMP_NOT_FOUND;
     this.deploys.remove(purge, client);
-    return true;
+    return DONE;
   }
 
-  async setAgentOutbound(hosts: string[], client: string): Promise<Outcome<string[]> | null> {
-    return (await this.imp.get()) ? this.deploys.setOutbound(hosts, client) : null;
+  async setAgentOutbound(hosts: string[], client: string): Promise<Result<string[]>> {
+    return (await this.imp.get()) ? this.deploys.setOutbound(hosts, client) : IMP_NOT_FOUND;
   }
 
-  async readAgentLogs(query: { after?: number; limit: number }): Promise<{ entries: LogEntry[]; cursor: number } | null> {
-    return (await this.imp.get()) ? this.agentLogs.read(query) : null;
+  async readAgentLogs(query: { after?: number; limit: number }): Promise<Result<LogPage>> {
+    return (await this.imp.get()) ? ok(this.agentLogs.read(query)) : IMP_NOT_FOUND;
   }
 
   // ---- agent code's capabilities (RPC from worker/agent-api.ts, scoped by the edge to this imp) ----
@@ -424,7 +427,7 @@ export class ImpSession extends DurableObject<Env> {
   async agentSend(
     version: number,
     input: { name: string; data: Uint8Array; contentType: string | null; ttl?: number; idempotencyKey?: string },
-  ): Promise<Outcome<SentMessage>> {
+  ): Promise<Result<SentMessage>> {
     const imp = await this.activeAgentImp(version);
     if (!imp.ok) return imp;
     const ttlMs = input.ttl === undefined ? DEFAULT_TTL_MS : Math.round(input.ttl * 1000);
@@ -434,36 +437,38 @@ export class ImpSession extends DurableObject<Env> {
     return fresh(await this.enqueue(imp.value, message));
   }
 
-  async agentDeviceRequest(version: number, req: AgentRequest): Promise<Outcome<AgentResult>> {
+  async agentDeviceRequest(version: number, req: RelayRequest): Promise<Result<RelayReply>> {
     const imp = await this.activeAgentImp(version);
-    return imp.ok ? ok(await this.relay(imp.value, req)) : imp;
+    return imp.ok ? this.relay(imp.value, req) : imp;
   }
 
-  async agentState(version: number, op: StateOp): Promise<Outcome<unknown>> {
+  async agentState(version: number, op: StateOp): Promise<Result<unknown>> {
     const imp = await this.activeAgentImp(version);
     return imp.ok ? stateOp(this.state, op, Date.now()) : imp;
   }
 
-  async agentLog(version: number, lines: LogLine[]): Promise<void> {
+  async agentLog(version: number, lines: LogLine[]): Promise<Result<null>> {
     this.agentLogs.append(lines, "agent", version);
+    return DONE;
   }
 
-  async agentOutboundRefused(version: number, host: string, reason: string): Promise<void> {
+  async agentOutboundRefused(version: number, host: string, reason: string): Promise<Result<null>> {
     this.agent.outboundRefused(version, host, reason);
+    return DONE;
   }
 
   /** A rolled-back or removed version still finishing some work may no longer act. */
-  private async activeAgentImp(version: number): Promise<Outcome<ImpRecord>> {
+  private async activeAgentImp(version: number): Promise<Result<ImpRecord>> {
     const imp = await this.imp.get();
     if (!imp) return AGENT_NOT_FOUND;
-    if (this.agentCode.activeVersion() !== version) return refuse(409, "agent_inactive", `Agent version ${version} is no longer active`);
+    if (this.agentCode.activeVersion() !== version) return fail("agent_inactive", `Agent version ${version} is no longer active`);
     return ok(imp);
   }
 
-  /** The request as a frame to the device, and its reply; offline, timeout and a dropped link are answers too. */
-  private async relay(imp: ImpRecord, req: AgentRequest): Promise<AgentResult> {
+  /** The request as a frame to the device, and its reply; offline, timeout and a dropped link are failures. */
+  private async relay(imp: ImpRecord, req: RelayRequest): Promise<Result<RelayReply>> {
     const ws = this.liveSocket();
-    if (!ws) return { kind: "offline" };
+    if (!ws) return DEVICE_OFFLINE;
 
     const timeoutMs = this.requestTimeout(imp);
     const id = crypto.randomUUID();
@@ -471,11 +476,17 @@ export class ImpSession extends DurableObject<Env> {
       { t: "req", id, method: req.method, path: req.path, query: req.query, headers: req.headers, deadline: Date.now() + timeoutMs },
       req.body,
     );
-    const outcome = this.pending.wait(id, ws, timeoutMs);
+    const settled = this.pending.wait(id, ws, timeoutMs);
     if (!sendQuietly(ws, frame)) this.pending.failSocket(ws);
-    const result = await outcome;
-    if (result.kind !== "reply") return result;
-    return { kind: "reply", status: result.msg.status, headers: result.msg.headers, body: result.body };
+    const result = await settled;
+    switch (result.kind) {
+      case "reply":
+        return ok({ status: result.msg.status, headers: result.msg.headers, body: result.body });
+      case "timeout":
+        return DEVICE_TIMEOUT;
+      case "device_gone":
+        return DEVICE_GONE;
+    }
   }
 
   /**
@@ -487,14 +498,12 @@ export class ImpSession extends DurableObject<Env> {
     imp: ImpRecord,
     scope: string,
     key: string,
-    read: () => Promise<Outcome<NewMessage>>,
-  ): Promise<Outcome<SentMessage>> {
+    read: () => Promise<Result<NewMessage>>,
+  ): Promise<Result<SentMessage>> {
     const checked = checkKey(key);
-    if (!checked.ok) return refuse(400, "bad_idempotency_key", checked.message);
+    if (!checked.ok) return fail("bad_idempotency_key", checked.message);
     if (!this.idempotency.hold(scope, key)) {
-      return refuse(409, "idempotency_key_in_use", "A request with this Idempotency-Key is still being processed; retry later", {
-        "Retry-After": "1",
-      });
+      return fail("idempotency_key_in_use", "A request with this Idempotency-Key is still being processed; retry later", { retryAfter: 1 });
     }
     try {
       const input = await read();
@@ -503,11 +512,7 @@ export class ImpSession extends DurableObject<Env> {
       const past = this.idempotency.recall(scope, key, print, Date.now());
       if (past.kind === "replay") return ok({ info: past.info, replayed: true });
       if (past.kind === "different_request") {
-        return refuse(
-          422,
-          "idempotency_key_reused",
-          "This Idempotency-Key was used for a different request (name, ttl, content type or body)",
-        );
+        return fail("idempotency_key_reused", "This Idempotency-Key was used for a different request (name, ttl, content type or body)");
       }
       let forgetAt = 0;
       const sent = await this.enqueue(imp, input.value, (info) => {
@@ -526,15 +531,15 @@ export class ImpSession extends DurableObject<Env> {
    * runs in the same storage transaction as the insert (an idempotency key's answer is
    * never stored without its message, nor the message without it).
    */
-  private async enqueue(imp: ImpRecord, input: NewMessage, accepted?: (info: MessageInfo) => void): Promise<Outcome<MessageInfo>> {
+  private async enqueue(imp: ImpRecord, input: NewMessage, accepted?: (info: MessageInfo) => void): Promise<Result<MessageInfo>> {
     if (!NAME_PATTERN.test(input.name))
-      return refuse(400, "bad_name", "A message name is 1-64 characters: letters, digits and . _ : - (not first)");
-    if (input.data.byteLength > MAX_DATA_BYTES) return refuse(413, "body_too_large", `Message data exceeds ${MAX_DATA_BYTES} bytes`);
+      return fail("bad_name", "A message name is 1-64 characters: letters, digits and . _ : - (not first)");
+    if (input.data.byteLength > MAX_DATA_BYTES) return fail("body_too_large", `Message data exceeds ${MAX_DATA_BYTES} bytes`);
     if (input.contentType !== null && !(input.contentType.length >= 1 && input.contentType.length <= 256)) {
-      return refuse(400, "bad_request", "content-type must be 1-256 characters");
+      return fail("bad_request", "content-type must be 1-256 characters");
     }
     if (!(input.ttlMs >= MIN_TTL_MS && input.ttlMs <= MAX_TTL_MS)) {
-      return refuse(400, "bad_ttl", `ttl must be between ${MIN_TTL_MS / 1000} and ${MAX_TTL_MS / 1000} seconds`);
+      return fail("bad_ttl", `ttl must be between ${MIN_TTL_MS / 1000} and ${MAX_TTL_MS / 1000} seconds`);
     }
     const outcome = this.ctx.storage.transactionSync(() => {
       const queued = this.queue.enqueue(input, imp.queueLimit ?? DEFAULT_QUEUE_LIMIT, Date.now());
@@ -549,37 +554,18 @@ export class ImpSession extends DurableObject<Env> {
   }
 
   /**
-   * For the caller-facing APIs: the imp, if the call came through its current agent URL and
-   * the caller is authenticated. The body matters only to signed webhooks.
+   * Every caller-facing call passes here: the current agent URL, then the caller's
+   * credential. The body matters only to signed webhooks.
    */
-  private async gate(call: AgentCall, body?: Uint8Array): Promise<Outcome<ImpRecord>> {
-    const admitted = await this.gateCaller(call, body);
-    return admitted.ok ? ok(admitted.value.imp) : admitted;
-  }
-
-  /** The same, with the credential the caller authenticated with (null: a `--public` imp's anonymous caller). */
-  private async gateCaller(
+  private async admit(
     call: AgentCall,
+    surface: Surface,
     body: Uint8Array = new Uint8Array(0),
-  ): Promise<Outcome<{ imp: ImpRecord; credId: string | null }>> {
-    const admitted = await this.admit(call, body, "apis");
-    if (!("kind" in admitted)) return ok(admitted);
-    switch (admitted.kind) {
-      case "not_found":
-        return AGENT_NOT_FOUND;
-      case "unauthorized":
-        return refuse(401, "unauthorized", "Authentication required", { "WWW-Authenticate": bearerChallenge() });
-      case "rate_limited":
-        return refuse(429, "rate_limited", rateLimitMessage(admitted.scope), { "Retry-After": String(admitted.retryAfter) });
-    }
-  }
-
-  /** Every caller-facing call passes here: the current agent URL, then the caller's credential. */
-  private async admit(call: AgentCall, body: Uint8Array, surface: Surface): Promise<{ imp: ImpRecord; credId: string | null } | Denial> {
+  ): Promise<Result<{ imp: ImpRecord; credId: string | null }>> {
     const imp = await this.currentImp(call);
-    if (!imp) return { kind: "not_found" };
+    if (!imp) return AGENT_NOT_FOUND;
     const verdict = await this.callers.authorize(imp, call, body, surface);
-    return verdict.kind === "ok" ? { imp, credId: verdict.credId } : verdict;
+    return verdict.ok ? ok({ imp, credId: verdict.value.credId }) : verdict;
   }
 
   /** The imp, if the call came through its current agent URL; rotated ids get the same null as unknown ones. */
@@ -597,10 +583,7 @@ export class ImpSession extends DurableObject<Env> {
   async fetch(request: Request): Promise<Response> {
     const cnonce = new URL(request.url).searchParams.get("cnonce") ?? "";
     if (!/^[A-Za-z0-9_-]{22,128}$/.test(cnonce)) {
-      return Response.json(
-        { error: { code: "bad_request", message: "cnonce query parameter required (22-128 base64url chars)" } },
-        { status: 400 },
-      );
+      return errorResponse("bad_request", "cnonce query parameter required (22-128 base64url chars)");
     }
     const imp = await this.imp.get();
     const address = clientAddress(request);
@@ -769,6 +752,6 @@ export class ImpSession extends DurableObject<Env> {
 }
 
 /** A message queued just now (not a replay). */
-function fresh(outcome: Outcome<MessageInfo>): Outcome<SentMessage> {
+function fresh(outcome: Result<MessageInfo>): Result<SentMessage> {
   return outcome.ok ? ok({ info: outcome.value, replayed: false }) : outcome;
 }

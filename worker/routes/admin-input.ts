@@ -2,8 +2,8 @@
 
 import type { JWK } from "jose";
 import { z } from "zod";
+import { ImpgateError } from "../../edge/errors.ts";
 import { algorithmForJwk } from "../../protocol/index.ts";
-import { ApiError } from "../errors.ts";
 
 export const PublicJwk = z
   .looseObject({
@@ -20,9 +20,9 @@ export function publicJwkOf(input: z.infer<typeof PublicJwk>, field: string): JW
   try {
     algorithmForJwk(jwk);
   } catch {
-    throw new ApiError(400, "bad_request", `${field}: use an Ed25519 or P-256 public key`);
+    throw new ImpgateError("bad_request", `${field}: use an Ed25519 or P-256 public key`);
   }
-  if (jwk.kty === "EC" && !jwk.y) throw new ApiError(400, "bad_request", `${field}: a P-256 key needs y`);
+  if (jwk.kty === "EC" && !jwk.y) throw new ImpgateError("bad_request", `${field}: a P-256 key needs y`);
   return jwk;
 }
 
@@ -31,12 +31,12 @@ export async function parseBody<T>(schema: z.ZodType<T>, req: Request): Promise<
   try {
     body = await req.json();
   } catch {
-    throw new ApiError(400, "bad_request", "Body must be JSON");
+    throw new ImpgateError("bad_request", "Body must be JSON");
   }
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ApiError(400, "bad_request", `${issue?.path.join(".") || "body"}: ${issue?.message ?? "invalid"}`);
+    throw new ImpgateError("bad_request", `${issue?.path.join(".") || "body"}: ${issue?.message ?? "invalid"}`);
   }
   return parsed.data;
 }

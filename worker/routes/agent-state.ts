@@ -7,10 +7,11 @@
  */
 import { Hono } from "hono";
 import { MAX_STATE_VALUE_BYTES, type StateEntry } from "../../durable-objects/agent-state.ts";
+import { orThrow } from "../../edge/errors.ts";
 import type { AgentEnv } from "../env.ts";
 import { limitBody } from "../middleware/body-limit.ts";
 import { noStore } from "../middleware/no-store.ts";
-import { agentTarget, methodNotAllowed, noSuchApiPath, unwrap } from "./agent-target.ts";
+import { agentTarget, methodNotAllowed, noSuchApiPath } from "./agent-target.ts";
 
 export const agentStateRoutes = new Hono<AgentEnv>();
 
@@ -20,23 +21,23 @@ agentStateRoutes.use("/:agentId/_state/*", noStore);
 
 agentStateRoutes.get("/:agentId/_state", async (c) => {
   const { stub, call } = agentTarget(c);
-  const { entries, bytes } = unwrap(await stub.listState(call));
+  const { entries, bytes } = orThrow(await stub.listState(call));
   return c.json({ state: Object.fromEntries(entries.map((e) => [e.key, JSON.parse(e.json) as unknown])), bytes });
 });
 
 agentStateRoutes.get("/:agentId/_state/:key", async (c) => {
   const { stub, call } = agentTarget(c);
-  return c.json(present(unwrap(await stub.readState(call, c.req.param("key")))));
+  return c.json(present(orThrow(await stub.readState(call, c.req.param("key")))));
 });
 
 agentStateRoutes.put("/:agentId/_state/:key", limitBody(MAX_STATE_VALUE_BYTES), async (c) => {
   const { stub, call } = agentTarget(c);
-  return c.json(present(unwrap(await stub.writeState(call, c.req.param("key"), await c.req.text()))));
+  return c.json(present(orThrow(await stub.writeState(call, c.req.param("key"), await c.req.text()))));
 });
 
 agentStateRoutes.delete("/:agentId/_state/:key", async (c) => {
   const { stub, call } = agentTarget(c);
-  unwrap(await stub.deleteState(call, c.req.param("key")));
+  orThrow(await stub.deleteState(call, c.req.param("key")));
   return c.body(null, 204);
 });
 
