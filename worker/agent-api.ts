@@ -14,11 +14,13 @@ import { z } from "zod";
 import type { RelayReply } from "../durable-objects/agent-call.ts";
 import { hostAllowed } from "../durable-objects/agent-code.ts";
 import { checkKey } from "../durable-objects/idempotency-key.ts";
+import type { ImpSession } from "../durable-objects/imp-session.ts";
 import { errorResponse, ImpgateError, orThrow, type Result } from "../edge/errors.ts";
 import { LOG_LEVELS, type LogLine } from "../protocol/admin-api.ts";
 import type { ErrorCode } from "../protocol/errors.ts";
 import { canonicalPath, MAX_DATA_BYTES } from "../protocol/index.ts";
 import { DEFAULT_MAX_BODY_BYTES, type Env, intVar } from "./env.ts";
+import { ask } from "./facade.ts";
 import { replyResponse } from "./relay.ts";
 
 export interface AgentProps {
@@ -97,20 +99,22 @@ async function answer<T>(work: () => Promise<T>): Promise<ApiResult<T>> {
 }
 
 /** The relay's own refusals, which agent code gets as the Response a caller would (503, 504, 502). */
+type AgentFacade = ReturnType<DurableObjectStub<ImpSession>["agent"]>;
+
 const RELAY_FAILURES: ReadonlySet<ErrorCode> = new Set(["device_offline", "device_timeout", "device_disconnected"]);
 
 export class AgentApi extends WorkerEntrypoint<Env, AgentProps> {
-  // A JS-private method: every public one is callable by agent code over RPC, and a stub
-  // of the imp's object would reach its admin methods.
-  #session() {
-    return this.env.IMP.getByName(this.ctx.props.impId);
+  // A JS-private method: every public one is callable by agent code over RPC. The facade
+  // is this version's only: no admin or caller method of the imp's object is reachable.
+  #agent<R extends PromiseLike<unknown>>(use: (agent: AgentFacade) => R): Promise<Awaited<R>> {
+    return ask(this.env.IMP.getByName(this.ctx.props.impId).agent(this.ctx.props.version), use);
   }
 
   /** Queues a message for the device (the same queue, TTL and acknowledgements as `POST _messages`). */
   send(name: unknown, data: unknown, contentType: unknown, ttl?: unknown, idempotencyKey?: unknown) {
     return answer(async () => {
       const input = parse(Send, { name, data, contentType, ttl, idempotencyKey }, "device.send");
-      const { info, replayed } = orThrow(await this.#session().agentSend(this.ctx.props.version, input));
+      const { info, replayed } = orThrow(await this.#agent((agent) => agent.send(input)));
       return { id: info.id, status: info.status, expiresAt: info.expiresAt, replayed };
     });
   }
@@ -123,13 +127,14 @@ export class AgentApi extends WorkerEntrypoint<Env, AgentProps> {
       const max = intVar(this.env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES);
       if (input.body.byteLength > max) throw new TypeError(`device.request: body exceeds ${max} bytes`);
       // RPC typing widens the header tuples to arrays; the shape is RelayReply's.
-      return deviceResponse((await this.#session().agentDeviceRequest(this.ctx.props.version, input)) as Result<RelayReply>);
+      return deviceResponse((await this.#agent((agent) => agent.request(input))) as Result<RelayReply>);
     });
   }
 
   stateGet(key: unknown) {
     return answer(async () => {
-      const outcome = await this.#session().agentState(this.ctx.props.version, { op: "get", key: parse(z.string(), key, "state.get") });
+      const op = { op: "get" as const, key: parse(z.string(), key, "state.get") };
+      const outcome = await this.#agent((agent) => agent.state(op));
       return !outcome.ok && outcome.code === "key_not_found" ? null : (orThrow(outcome) as string);
     });
   }
@@ -137,17 +142,15 @@ export class AgentApi extends WorkerEntrypoint<Env, AgentProps> {
   statePut(key: unknown, json: unknown) {
     return answer(async () => {
       const op = { op: "put" as const, key: parse(z.string(), key, "state.put"), json: parse(z.string(), json, "state.put") };
-      orThrow(await this.#session().agentState(this.ctx.props.version, op));
+      orThrow(await this.#agent((agent) => agent.state(op)));
       return null;
     });
   }
 
   stateDelete(key: unknown) {
     return answer(async () => {
-      const outcome = await this.#session().agentState(this.ctx.props.version, {
-        op: "delete",
-        key: parse(z.string(), key, "state.delete"),
-      });
+      const op = { op: "delete" as const, key: parse(z.string(), key, "state.delete") };
+      const outcome = await this.#agent((agent) => agent.state(op));
       if (!outcome.ok && outcome.code === "key_not_found") return false;
       orThrow(outcome);
       return true;
@@ -155,12 +158,13 @@ export class AgentApi extends WorkerEntrypoint<Env, AgentProps> {
   }
 
   stateList() {
-    return answer(async () => orThrow(await this.#session().agentState(this.ctx.props.version, { op: "list" })) as Record<string, string>);
+    return answer(async () => orThrow(await this.#agent((agent) => agent.state({ op: "list" }))) as Record<string, string>);
   }
 
   log(lines: unknown) {
     return answer(async () => {
-      orThrow(await this.#session().agentLog(this.ctx.props.version, parse(LogLines, lines, "log") as LogLine[]));
+      const checked = parse(LogLines, lines, "log") as LogLine[];
+      orThrow(await this.#agent((agent) => agent.log(checked)));
       return null;
     });
   }
@@ -182,7 +186,8 @@ export class OutboundGate extends WorkerEntrypoint<Env, GateProps> {
           ? `${url.host} is not in this imp's outbound allowlist`
           : null;
     if (refusal) {
-      await this.env.IMP.getByName(this.ctx.props.impId).agentOutboundRefused(this.ctx.props.version, url.host, refusal);
+      const stub = this.env.IMP.getByName(this.ctx.props.impId);
+      await ask(stub.agent(this.ctx.props.version), (agent) => agent.outboundRefused(url.host, refusal));
       // Answered like a forward proxy would (throwing instead would log as the edge's own error).
       return errorResponse("outbound_refused", `impgate: outbound request refused: ${refusal}`, { "Impgate-Outbound": "refused" });
     }

@@ -16,6 +16,7 @@ import { ImpgateError, orThrow } from "../../edge/errors.ts";
 import { parseWebhookSignature, TOTP_HEADER, WEBHOOK_FORMATS, WEBHOOK_HEADERS } from "../../protocol/index.ts";
 import { edgeKey } from "../edge-key.ts";
 import type { AgentEnv } from "../env.ts";
+import { ask } from "../facade.ts";
 import { bodyTooLarge, maxBodyBytes, readBodyWithin } from "../middleware/body-limit.ts";
 import { isHttps } from "../middleware/https-only.ts";
 import { verifyAccessToken } from "./access-token.ts";
@@ -112,7 +113,7 @@ export const plainHttpRule: MiddlewareHandler<AgentEnv> = async (c, next) => {
   const body = caller.kind === "webhook" || isToken ? await readBodyWithin(c.req.raw, limit) : undefined;
   const nonce = isToken && body ? await spentNonce(c, body) : undefined;
   const signed = caller.kind === "webhook" && body ? body : new Uint8Array(0);
-  orThrow(await c.var.agent.stub.plainHttp(callFor(c, caller), signed, nonce));
+  orThrow(await ask(c.var.agent.stub.auth(callFor(c, caller)), (auth) => auth.plainHttp(signed, nonce)));
   if (body === null) throw bodyTooLarge(limit);
   // The body was read here: hand the rest of the chain the same bytes.
   if (body && c.req.raw.bodyUsed) c.req.raw = new Request(c.req.raw, { body });

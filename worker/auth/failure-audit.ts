@@ -5,6 +5,7 @@
  */
 import type { AgentCall } from "../../durable-objects/agent-call.ts";
 import type { ImpSession } from "../../durable-objects/imp-session.ts";
+import { ask } from "../facade.ts";
 import type { AuthFailure } from "./failures.ts";
 
 const WINDOW_MS = 10_000;
@@ -52,7 +53,7 @@ export function auditWorkerFailure(
         b.scheduled = false;
         b.lastFlush = Date.now();
         if (batches.size > 1000) batches.delete(impId);
-        await stub.recordAuthFailures(call, entries, dropped);
+        await ask(stub.auth(call), (auth) => auth.recordFailures(entries, dropped));
       })
       .catch(() => {}),
   );

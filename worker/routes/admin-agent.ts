@@ -8,24 +8,19 @@
  *   PUT    /agent/outbound { hosts } → the hosts agent code may reach over HTTPS
  *   GET    /agent/logs[?after=C][&limit=N] → { entries, cursor }
  */
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import { z } from "zod";
 import { MAX_AGENT_CODE_BYTES, MAX_OUTBOUND_HOSTS } from "../../durable-objects/agent-code.ts";
 import { LOG_LINES_KEPT } from "../../durable-objects/agent-logs.ts";
-import { ImpgateError, orThrow } from "../../edge/errors.ts";
-import { clientAddress } from "../auth/refusals.ts";
+import { ImpgateError } from "../../edge/errors.ts";
 import type { AppEnv } from "../env.ts";
 import { limitBody } from "../middleware/body-limit.ts";
-import { parseBody } from "./admin-input.ts";
+import { asAdmin, parseBody } from "./admin-input.ts";
 
 export const agentAdminRoutes = new Hono<AppEnv>();
 
-function session(c: Context<AppEnv>) {
-  return c.env.IMP.getByName(c.req.param("impId") ?? "");
-}
-
 agentAdminRoutes.get("/", async (c) => {
-  return c.json(orThrow(await session(c).agentInfo()));
+  return c.json(await asAdmin(c, (imp) => imp.agentInfo()));
 });
 
 const Deploy = z.strictObject({
@@ -36,26 +31,26 @@ const Deploy = z.strictObject({
 // JSON escaping can double the size of the code: the body may be up to twice the code limit, plus room for the note.
 agentAdminRoutes.post("/", limitBody(2 * MAX_AGENT_CODE_BYTES + 4096), async (c) => {
   const input = await parseBody(Deploy, c.req.raw);
-  const version = orThrow(await session(c).deployAgent({ code: input.code, note: input.note || null }, clientAddress(c.req.raw)));
+  const version = await asAdmin(c, (imp) => imp.deployAgent({ code: input.code, note: input.note || null }));
   return c.json(version, 201);
 });
 
 agentAdminRoutes.get("/versions/:version", async (c) => {
   const version = Number(c.req.param("version"));
   if (!Number.isSafeInteger(version) || version < 1) throw new ImpgateError("bad_request", "version: a whole number");
-  return c.json(orThrow(await session(c).agentSource(version)));
+  return c.json(await asAdmin(c, (imp) => imp.agentSource(version)));
 });
 
 const Rollback = z.strictObject({ version: z.number().int().positive().optional() });
 
 agentAdminRoutes.post("/rollback", async (c) => {
   const input = await parseBody(Rollback, c.req.raw);
-  return c.json(orThrow(await session(c).rollbackAgent(input.version ?? null, clientAddress(c.req.raw))));
+  return c.json(await asAdmin(c, (imp) => imp.rollbackAgent(input.version ?? null)));
 });
 
 agentAdminRoutes.delete("/", async (c) => {
   const purge = c.req.query("purge") === "true";
-  orThrow(await session(c).removeAgent(purge, clientAddress(c.req.raw)));
+  await asAdmin(c, (imp) => imp.removeAgent(purge));
   return c.json({ active: null, purged: purge });
 });
 
@@ -63,7 +58,7 @@ const Outbound = z.strictObject({ hosts: z.array(z.string().max(253)).max(MAX_OU
 
 agentAdminRoutes.put("/outbound", async (c) => {
   const input = await parseBody(Outbound, c.req.raw);
-  return c.json({ outbound: orThrow(await session(c).setAgentOutbound(input.hosts, clientAddress(c.req.raw))) });
+  return c.json({ outbound: await asAdmin(c, (imp) => imp.setAgentOutbound(input.hosts)) });
 });
 
 const LogsQuery = z.object({
@@ -75,5 +70,5 @@ agentAdminRoutes.get("/logs", async (c) => {
   const parsed = LogsQuery.safeParse(c.req.query());
   if (!parsed.success)
     throw new ImpgateError("bad_request", `${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
-  return c.json(orThrow(await session(c).readAgentLogs(parsed.data)));
+  return c.json(await asAdmin(c, (imp) => imp.readAgentLogs(parsed.data)));
 });

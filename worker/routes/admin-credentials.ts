@@ -7,11 +7,9 @@ import { base64url, calculateJwkThumbprint } from "jose";
 import * as OTPAuth from "otpauth";
 import { z } from "zod";
 import type { Credential } from "../../durable-objects/credentials.ts";
-import { orThrow } from "../../edge/errors.ts";
 import { algorithmForJwk, TOTP, WEBHOOK_FORMATS, WEBHOOK_HEADERS } from "../../protocol/index.ts";
-import { clientAddress } from "../auth/refusals.ts";
 import type { AppEnv } from "../env.ts";
-import { PublicJwk, parseBody, publicJwkOf } from "./admin-input.ts";
+import { asAdmin, PublicJwk, parseBody, publicJwkOf } from "./admin-input.ts";
 
 export const credentialRoutes = new Hono<AppEnv>();
 
@@ -70,18 +68,16 @@ credentialRoutes.post("/", async (c) => {
       break;
     }
   }
-  const created = orThrow(await c.env.IMP.getByName(c.req.param("impId") ?? "").addCredential(cred, clientAddress(c.req.raw)));
+  const created = await asAdmin(c, (imp) => imp.addCredential(cred));
   return c.json({ credential: created, ...extra }, 201, { "Cache-Control": "no-store" });
 });
 
 credentialRoutes.get("/", async (c) => {
-  const list = orThrow(await c.env.IMP.getByName(c.req.param("impId") ?? "").listCredentials());
+  const list = await asAdmin(c, (imp) => imp.listCredentials());
   return c.json({ credentials: list });
 });
 
 credentialRoutes.delete("/:credId", async (c) => {
-  const revoked = orThrow(
-    await c.env.IMP.getByName(c.req.param("impId") ?? "").revokeCredential(c.req.param("credId"), clientAddress(c.req.raw)),
-  );
+  const revoked = await asAdmin(c, (imp) => imp.revokeCredential(c.req.param("credId")));
   return c.json({ credential: revoked });
 });

@@ -1,9 +1,28 @@
-/** Validation of admin API bodies: one 400 shape naming the field at fault. */
+/**
+ * What the admin routes share: the imp's admin facade, and validation of bodies (one 400
+ * naming the field at fault).
+ */
 
+import type { Context } from "hono";
 import type { JWK } from "jose";
 import { z } from "zod";
-import { ImpgateError } from "../../edge/errors.ts";
+import type { ImpSession } from "../../durable-objects/imp-session.ts";
+import { ImpgateError, orThrow, type Result } from "../../edge/errors.ts";
 import { algorithmForJwk } from "../../protocol/index.ts";
+import { clientAddress } from "../auth/refusals.ts";
+import type { AppEnv } from "../env.ts";
+import { ask } from "../facade.ts";
+
+type AdminFacade = ReturnType<DurableObjectStub<ImpSession>["admin"]>;
+
+/**
+ * One call on the admin facade of the imp named in the path (or `impId`), its value or its
+ * refusal thrown; the admin client's address goes into the imp's audit log.
+ */
+export async function asAdmin<T>(c: Context<AppEnv>, use: (admin: AdminFacade) => PromiseLike<Result<T>>, impId?: string): Promise<T> {
+  const stub = c.env.IMP.getByName(impId ?? c.req.param("impId") ?? "");
+  return orThrow(await ask(stub.admin(clientAddress(c.req.raw)), use));
+}
 
 export const PublicJwk = z
   .looseObject({

@@ -11,13 +11,12 @@ import { ImpgateError, orThrow } from "../../edge/errors.ts";
 import type { ImpStatus, ImpView } from "../../protocol/admin-api.ts";
 import { algorithmForJwk } from "../../protocol/index.ts";
 import { authenticateAdmin } from "../auth/admin-auth.ts";
-import { clientAddress } from "../auth/refusals.ts";
 import { edgeKey } from "../edge-key.ts";
 import type { AppEnv } from "../env.ts";
 import { composeAgentId, mintAgentId, mintImpId, verifyImpId } from "../ids.ts";
 import { agentAdminRoutes } from "./admin-agent.ts";
 import { credentialRoutes } from "./admin-credentials.ts";
-import { PublicJwk, parseBody, publicJwkOf } from "./admin-input.ts";
+import { asAdmin, PublicJwk, parseBody, publicJwkOf } from "./admin-input.ts";
 
 export const adminRoutes = new Hono<AppEnv>();
 
@@ -61,7 +60,7 @@ adminRoutes.post("/imps", async (c) => {
   const impId = await mintImpId(c.env.AGENT_ID_KEY);
   const { agentId, urlSecret } = await mintAgentId(c.env.AGENT_ID_KEY, impId);
   const label = input.label ?? impId.slice(0, 8);
-  orThrow(await c.env.IMP.getByName(impId).provision({ impId, label, devicePublicJwk, urlSecret }));
+  await asAdmin(c, (imp) => imp.provision({ impId, label, devicePublicJwk, urlSecret }), impId);
   const origin = new URL(c.req.url).origin;
   const key = await edgeKey(c.env.EDGE_SIGNING_JWK);
   return c.json(
@@ -78,7 +77,7 @@ adminRoutes.post("/imps", async (c) => {
 });
 
 adminRoutes.get("/imps/:impId", async (c) => {
-  const status = orThrow(await c.env.IMP.getByName(c.req.param("impId")).status());
+  const status = await asAdmin(c, (imp) => imp.status());
   return c.json(await impView(c.env, c.req.url, status));
 });
 
@@ -92,14 +91,14 @@ const UpdateImp = z.strictObject({
 
 adminRoutes.patch("/imps/:impId", async (c) => {
   const input = await parseBody(UpdateImp, c.req.raw);
-  const status = orThrow(await c.env.IMP.getByName(c.req.param("impId")).configure(input, clientAddress(c.req.raw)));
+  const status = await asAdmin(c, (imp) => imp.configure(input));
   return c.json(await impView(c.env, c.req.url, status));
 });
 
 adminRoutes.post("/imps/:impId/rotate-url", async (c) => {
   const impId = c.req.param("impId");
   const { agentId, urlSecret } = await mintAgentId(c.env.AGENT_ID_KEY, impId);
-  orThrow(await c.env.IMP.getByName(impId).rotateUrl(urlSecret, clientAddress(c.req.raw)));
+  await asAdmin(c, (imp) => imp.rotateUrl(urlSecret), impId);
   return c.json({ impId, agentId, agentUrl: agentUrl(c.req.url, agentId) });
 });
 
@@ -117,7 +116,7 @@ adminRoutes.get("/audit", async (c) => {
 
 adminRoutes.get("/imps/:impId/audit", async (c) => {
   const limit = auditLimit(c.req.query("limit"));
-  const entries = orThrow(await c.env.IMP.getByName(c.req.param("impId")).auditLog(limit));
+  const entries = await asAdmin(c, (imp) => imp.auditLog(limit));
   return c.json({ entries });
 });
 
@@ -127,12 +126,12 @@ const DeviceKey = z.object({ devicePublicJwk: PublicJwk });
 adminRoutes.put("/imps/:impId/device-key", async (c) => {
   const input = await parseBody(DeviceKey, c.req.raw);
   const jwk = publicJwkOf(input.devicePublicJwk, "devicePublicJwk");
-  orThrow(await c.env.IMP.getByName(c.req.param("impId")).setDeviceKey(jwk, clientAddress(c.req.raw)));
+  await asAdmin(c, (imp) => imp.setDeviceKey(jwk));
   return c.json({ impId: c.req.param("impId"), deviceKey: "replaced" });
 });
 
 adminRoutes.delete("/imps/:impId/device-key", async (c) => {
-  orThrow(await c.env.IMP.getByName(c.req.param("impId")).setDeviceKey(null, clientAddress(c.req.raw)));
+  await asAdmin(c, (imp) => imp.setDeviceKey(null));
   return c.json({ impId: c.req.param("impId"), deviceKey: "revoked" });
 });
 

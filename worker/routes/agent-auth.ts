@@ -10,6 +10,7 @@ import { assertionClaims, assertionInBody, MAX_ASSERTION_BYTES } from "../auth/a
 import { callFor, checkRateLimit, failHere } from "../auth/caller.ts";
 import { checkChallenge, mintChallenge } from "../auth/challenge.ts";
 import type { AgentEnv } from "../env.ts";
+import { ask } from "../facade.ts";
 import { readBodyWithin } from "../middleware/body-limit.ts";
 
 const call = (c: Context<AgentEnv>) => callFor(c, { kind: "none" });
@@ -17,7 +18,7 @@ const call = (c: Context<AgentEnv>) => callFor(c, { kind: "none" });
 export async function challenge(c: Context<AgentEnv>): Promise<Response> {
   checkRateLimit(c);
   // A rotated URL gets the same 404 here as everywhere else.
-  orThrow(await c.var.agent.stub.isCurrent(call(c)));
+  orThrow(await ask(c.var.agent.stub.auth(call(c)), (auth) => auth.current()));
   const { nonce } = await mintChallenge(c.env.AGENT_ID_KEY, c.var.agent.agentId);
   return c.json({ nonce, expires_in: CHALLENGE_TTL_S, audience: c.var.agent.agentUrl }, 200, { "Cache-Control": "no-store" });
 }
@@ -39,8 +40,7 @@ export async function token(c: Context<AgentEnv>): Promise<Response> {
   const nonceExpiresAt = claims ? await checkChallenge(c.env.AGENT_ID_KEY, c.var.agent.agentId, claims.nonce) : null;
   if (!claims) failHere(c, "malformed");
   if (nonceExpiresAt === null) failHere(c, "bad_nonce");
-  const result = orThrow(
-    await c.var.agent.stub.exchangeAssertion(call(c), { assertion, credId: claims.iss, nonce: claims.nonce, nonceExpiresAt }),
-  );
+  const input = { assertion, credId: claims.iss, nonce: claims.nonce, nonceExpiresAt };
+  const result = orThrow(await ask(c.var.agent.stub.auth(call(c)), (auth) => auth.exchange(input)));
   return c.json({ access_token: result.token, token_type: "Bearer", expires_in: result.expiresIn }, 200, { "Cache-Control": "no-store" });
 }

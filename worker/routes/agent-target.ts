@@ -6,18 +6,19 @@
  */
 import type { Context } from "hono";
 import type { z } from "zod";
-import type { AgentCall, ImpSession } from "../../durable-objects/imp-session.ts";
-import { ImpgateError } from "../../edge/errors.ts";
+import type { ImpSession } from "../../durable-objects/imp-session.ts";
+import { ImpgateError, orThrow, type Result } from "../../edge/errors.ts";
 import type { AgentEnv } from "../env.ts";
+import { ask } from "../facade.ts";
 
-export interface AgentTarget {
-  stub: DurableObjectStub<ImpSession>;
-  call: AgentCall;
-}
+type CallerFacade = ReturnType<DurableObjectStub<ImpSession>["caller"]>;
 
-/** The imp's object and the authenticated call, as the agent router established them. */
-export function agentTarget(c: Context<AgentEnv>): AgentTarget {
-  return { stub: c.var.agent.stub, call: c.var.call };
+/**
+ * One call on the imp's caller facade for this request (the caller it admits is the one
+ * the agent router authenticated), its value or its refusal thrown.
+ */
+export async function asCaller<T>(c: Context<AgentEnv>, use: (caller: CallerFacade) => PromiseLike<Result<T>>): Promise<T> {
+  return orThrow(await ask(c.var.agent.stub.caller(c.var.call), use));
 }
 
 /** Query parameters checked with a schema; the first problem becomes a 400. */

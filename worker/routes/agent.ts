@@ -16,6 +16,7 @@ import { type CanonicalPath, canonicalPath, isReservedAgentPath } from "../../pr
 import { authenticateCaller, plainHttpRule, rememberRefusals } from "../auth/caller.ts";
 import { agentNotFound, insecure } from "../auth/refusals.ts";
 import type { AgentEnv } from "../env.ts";
+import { ask } from "../facade.ts";
 import { verifyAgentId } from "../ids.ts";
 import { bodyLimit } from "../middleware/body-limit.ts";
 import { isHttps } from "../middleware/https-only.ts";
@@ -122,15 +123,15 @@ agentRoutes.all("/:agentId/*", async (c) => {
   // Any other `/_…` path (`/_Messages`, `/_impgate/messages`…) is impgate's too: never relayed.
   if (isReservedAgentPath(path)) noSuchApiPath();
   const hasBody = c.req.method !== "GET" && c.req.method !== "HEAD";
-  const reply = orThrow(
-    await agent.stub.agentRequest(call, {
-      method: c.req.method,
-      path,
-      query: pathAndQuery(c.req.url).query,
-      headers: forwardableHeaders(c.req.raw.headers, call.client),
-      body: hasBody ? new Uint8Array(await c.req.arrayBuffer()) : new Uint8Array(0),
-    }),
-  );
+  const req = {
+    method: c.req.method,
+    path,
+    query: pathAndQuery(c.req.url).query,
+    headers: forwardableHeaders(c.req.raw.headers, call.client),
+    body: hasBody ? new Uint8Array(await c.req.arrayBuffer()) : new Uint8Array(0),
+  };
+  // Pipelined: the caller facade and its request are one round trip to the imp's object.
+  const reply = orThrow(await ask(agent.stub.caller(call), (caller) => caller.request(req)));
   // Only a `--public` imp's anonymous caller may get a reply a shared cache could keep.
   // (RPC typing widens the header tuples to arrays; the shape is RelayReply's.)
   return replyResponse(reply as RelayReply, { noStore: call.caller.kind !== "none" });
