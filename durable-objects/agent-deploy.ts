@@ -8,9 +8,9 @@
  * the runtime's own message, and the module must export at least one handler.
  */
 
+import type { EdgeEnv } from "../edge/env.ts";
 import { fail, ok, type Result } from "../edge/errors.ts";
 import { AGENT_HANDLERS, type AgentHandler, type AgentInfo, type AgentVersion } from "../protocol/admin-api.ts";
-import type { Env } from "../worker/env.ts";
 import { type AgentCodeStore, MAX_AGENT_CODE_BYTES, MAX_OUTBOUND_HOSTS, OUTBOUND_HOST_PATTERN, VERSIONS_KEPT } from "./agent-code.ts";
 import { AGENT_LIMITS, AGENT_MODULE, probeWorkerCode } from "./agent-isolate.ts";
 import type { AgentLogs } from "./agent-logs.ts";
@@ -19,12 +19,12 @@ import type { AuditLog } from "./audit-log.ts";
 const PROBE_TIMEOUT_MS = 10_000;
 
 export class AgentDeploys {
-  private readonly env: Env;
+  private readonly env: EdgeEnv;
   private readonly code: AgentCodeStore;
   private readonly logs: AgentLogs;
   private readonly audit: AuditLog;
 
-  constructor(env: Env, code: AgentCodeStore, logs: AgentLogs, audit: AuditLog) {
+  constructor(env: EdgeEnv, code: AgentCodeStore, logs: AgentLogs, audit: AuditLog) {
     this.env = env;
     this.code = code;
     this.logs = logs;

@@ -10,11 +10,10 @@
  * entry, and touches nothing of any other imp, whose code runs in its own isolate.
  */
 
+import type { RelayReply, RelayRequest } from "../edge/agent-call.ts";
+import { type EdgeEnv, maxBodyBytes } from "../edge/env.ts";
 import { type Failure, fail, ok, type Result } from "../edge/errors.ts";
 import type { ErrorCode } from "../protocol/errors.ts";
-import type { Env } from "../worker/env.ts";
-import { DEFAULT_MAX_BODY_BYTES, intVar } from "../worker/env.ts";
-import type { RelayReply, RelayRequest } from "./agent-call.ts";
 import type { ActiveAgent, AgentCodeStore } from "./agent-code.ts";
 import { AGENT_COMPATIBILITY_DATE, AGENT_LIMITS, AGENT_MAIN, agentWorkerCode } from "./agent-isolate.ts";
 import type { AgentLogs } from "./agent-logs.ts";
@@ -45,7 +44,7 @@ const FAILURES: Record<AgentFailureReason, [ErrorCode, string, string]> = {
 
 export interface AgentRuntimeDeps {
   ctx: DurableObjectState;
-  env: Env;
+  env: EdgeEnv;
   code: AgentCodeStore;
   logs: AgentLogs;
   audit: AuditLog;
@@ -96,7 +95,7 @@ export class AgentRuntime {
     const signal = AbortSignal.timeout(this.deadline(imp));
     try {
       const response = await entry.fetch(request, { signal });
-      const max = intVar(this.deps.env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES);
+      const max = maxBodyBytes(this.deps.env);
       const body = await readLimited(response, max);
       if (!body) return this.failed(agent, "fetch", "response_too_large", `the response body exceeded ${max} bytes`);
       return ok({ status: response.status, headers: [...response.headers], body });

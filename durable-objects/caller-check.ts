@@ -7,14 +7,15 @@
  * be guessed, also have a budget per credential (./code-guesses.ts).
  */
 
+import type { AgentCall, CallerProof } from "../edge/agent-call.ts";
+import { ACCESS_TOKEN_TTL_S, mintAccessToken } from "../edge/auth/access-token.ts";
+import { retryAfterS } from "../edge/auth/backoff.ts";
+import { RateGuard } from "../edge/auth/rate-guard.ts";
+import { clientKey } from "../edge/client.ts";
+import type { EdgeKey } from "../edge/edge-key.ts";
 import { type Failure, ok, type Result } from "../edge/errors.ts";
+import { callerUnauthorized, rateLimited, unauthorized } from "../edge/refusals.ts";
 import { CHALLENGE_TTL_S, WEBHOOK_TOLERANCE_S } from "../protocol/index.ts";
-import { ACCESS_TOKEN_TTL_S, mintAccessToken } from "../worker/auth/access-token.ts";
-import { retryAfterS } from "../worker/auth/backoff.ts";
-import { RateGuard } from "../worker/auth/rate-guard.ts";
-import { callerUnauthorized, clientKey, rateLimited, unauthorized } from "../worker/auth/refusals.ts";
-import type { EdgeKey } from "../worker/edge-key.ts";
-import type { AgentCall, CallerProof } from "./agent-call.ts";
 import type { AuditLog } from "./audit-log.ts";
 import type { CodeGuesses } from "./code-guesses.ts";
 import {

@@ -3,9 +3,10 @@
  * correlated by id (./pending-requests.ts). A device that is offline, does not answer in
  * time or drops before answering is a Failure, answered like every other refusal.
  */
+
+import type { RelayReply, RelayRequest } from "../edge/agent-call.ts";
 import { type Failure, fail, ok, type Result } from "../edge/errors.ts";
 import { encodeFrame } from "../protocol/index.ts";
-import type { RelayReply, RelayRequest } from "./agent-call.ts";
 import { sendQuietly } from "./device-link.ts";
 import type { ImpParts } from "./imp-parts.ts";
 import type { ImpRecord } from "./imp-record.ts";

@@ -7,20 +7,20 @@
  * `GET /admin/audit`, never on a caller's or a device's path.
  */
 import { DurableObject } from "cloudflare:workers";
+import { ADMIN_POLICY, RateGuard } from "../edge/auth/rate-guard.ts";
+import { clientKey } from "../edge/client.ts";
+import type { EdgeEnv } from "../edge/env.ts";
 import { ok, type Result } from "../edge/errors.ts";
-import { ADMIN_POLICY, RateGuard } from "../worker/auth/rate-guard.ts";
-import { clientKey } from "../worker/auth/refusals.ts";
-import type { Env } from "../worker/env.ts";
 import { type AuditEntry, AuditLog } from "./audit-log.ts";
 
 /** The one object's name. */
 export const EDGE_AUDIT_NAME = "edge";
 
-export class EdgeAudit extends DurableObject<Env> {
+export class EdgeAudit extends DurableObject<EdgeEnv> {
   private readonly log: AuditLog;
   private readonly guard = new RateGuard(ADMIN_POLICY);
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: EdgeEnv) {
     super(ctx, env);
     this.log = new AuditLog(ctx.storage.sql);
   }

@@ -4,9 +4,9 @@
  * (requests waiting for the device, long-polling callers), its agent code's runtime and
  * the one alarm. Nothing here is reachable over RPC: the object hands out facades only.
  */
+
+import { defaultRequestTimeoutMs, type EdgeEnv, maxBodyBytes } from "../edge/env.ts";
 import { HEARTBEAT_PING, HEARTBEAT_PONG, MAX_HEADER_BYTES } from "../protocol/index.ts";
-import type { Env } from "../worker/env.ts";
-import { DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, intVar } from "../worker/env.ts";
 import { AgentCodeStore } from "./agent-code.ts";
 import { AgentDeploys } from "./agent-deploy.ts";
 import { AgentLogs } from "./agent-logs.ts";
@@ -29,7 +29,7 @@ import { Scheduler } from "./scheduler.ts";
 
 export class ImpParts {
   readonly ctx: DurableObjectState;
-  readonly env: Env;
+  readonly env: EdgeEnv;
   /** The imp's record: device key, current agent URL secret, settings. */
   readonly record: ImpStore;
   readonly creds: CredentialStore;
@@ -50,7 +50,7 @@ export class ImpParts {
   /** Callers long-polling for the next event (memory only, likewise). */
   readonly waiters = new EventWaiters();
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: EdgeEnv) {
     this.ctx = ctx;
     this.env = env;
     this.record = new ImpStore(ctx.storage);
@@ -101,12 +101,12 @@ export class ImpParts {
 
   /** How long an agent request waits for the device. */
   requestTimeout(imp: ImpRecord): number {
-    return imp.requestTimeoutMs ?? intVar(this.env.REQUEST_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS);
+    return imp.requestTimeoutMs ?? defaultRequestTimeoutMs(this.env);
   }
 
   /** Nothing larger than a body plus its header is ever a valid frame. */
   maxFrameBytes(): number {
-    return intVar(this.env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES) + 4 + MAX_HEADER_BYTES;
+    return maxBodyBytes(this.env) + 4 + MAX_HEADER_BYTES;
   }
 
   /** Names this object in log lines, as `ImpSession:<imp> <handler>`. */

@@ -19,8 +19,8 @@
  * once per wake in ./imp-parts.ts.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../worker/env.ts";
-import type { AgentCall } from "./agent-call.ts";
+import type { AgentCall } from "../edge/agent-call.ts";
+import type { EdgeEnv } from "../edge/env.ts";
 import { ImpAdmin } from "./facades/admin.ts";
 import { ImpAgent } from "./facades/agent.ts";
 import { ImpCaller } from "./facades/caller.ts";
@@ -28,13 +28,13 @@ import { ImpAuth } from "./facades/caller-auth.ts";
 import { DeviceSocket } from "./facades/device.ts";
 import { ImpParts } from "./imp-parts.ts";
 
-export type { AgentCall } from "./agent-call.ts";
+export type { AgentCall } from "../edge/agent-call.ts";
 
-export class ImpSession extends DurableObject<Env> {
+export class ImpSession extends DurableObject<EdgeEnv> {
   readonly #parts: ImpParts;
   readonly #device: DeviceSocket;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: EdgeEnv) {
     super(ctx, env);
     this.#parts = new ImpParts(ctx, env);
     this.#device = new DeviceSocket(this.#parts);

@@ -5,9 +5,9 @@
  * (./idempotency.ts) a retry of an accepted message gets the first answer again.
  */
 import { fail, ok, type Result } from "../edge/errors.ts";
+import { checkKey } from "../protocol/idempotency-key.ts";
 import { MAX_DATA_BYTES, NAME_PATTERN } from "../protocol/index.ts";
 import { fingerprint, type SentMessage } from "./idempotency.ts";
-import { checkKey } from "./idempotency-key.ts";
 import type { ImpParts } from "./imp-parts.ts";
 import type { ImpRecord } from "./imp-record.ts";
 import { deliverQueued } from "./message-delivery.ts";

@@ -11,15 +11,16 @@
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { z } from "zod";
-import type { RelayReply } from "../durable-objects/agent-call.ts";
 import { hostAllowed } from "../durable-objects/agent-code.ts";
-import { checkKey } from "../durable-objects/idempotency-key.ts";
 import type { ImpSession } from "../durable-objects/imp-session.ts";
+import type { RelayReply } from "../edge/agent-call.ts";
+import { maxBodyBytes } from "../edge/env.ts";
 import { errorResponse, ImpgateError, orThrow, type Result } from "../edge/errors.ts";
 import { LOG_LEVELS, type LogLine } from "../protocol/admin-api.ts";
 import type { ErrorCode } from "../protocol/errors.ts";
+import { checkKey } from "../protocol/idempotency-key.ts";
 import { canonicalPath, MAX_DATA_BYTES } from "../protocol/index.ts";
-import { DEFAULT_MAX_BODY_BYTES, type Env, intVar } from "./env.ts";
+import type { Env } from "./env.ts";
 import { ask } from "./facade.ts";
 import { replyResponse } from "./relay.ts";
 
@@ -124,7 +125,7 @@ export class AgentApi extends WorkerEntrypoint<Env, AgentProps> {
     return answer(async () => {
       const input = parse(DeviceRequest, req, "device.request");
       // The same limit as a caller's request to the device.
-      const max = intVar(this.env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES);
+      const max = maxBodyBytes(this.env);
       if (input.body.byteLength > max) throw new TypeError(`device.request: body exceeds ${max} bytes`);
       // RPC typing widens the header tuples to arrays; the shape is RelayReply's.
       return deviceResponse((await this.#agent((agent) => agent.request(input))) as Result<RelayReply>);

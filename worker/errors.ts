@@ -7,7 +7,7 @@
 import type { Context } from "hono";
 import { errorResponse, ImpgateError } from "../edge/errors.ts";
 import { log } from "../edge/log.ts";
-import { agentNotFound } from "./auth/refusals.ts";
+import { agentNotFound } from "../edge/refusals.ts";
 
 /** The single 404: unknown, malformed, rotated and revoked agent ids must be indistinguishable. */
 export function notFound(): Response {

@@ -3,7 +3,7 @@
  * device, and the device's reply (or why there is none) as the HTTP response. Shared by the
  * agent route and the agent code's `device.request`.
  */
-import type { RelayReply } from "../durable-objects/agent-call.ts";
+import type { RelayReply } from "../edge/agent-call.ts";
 import { CLIENT_HEADER, isHopByHop, isStrippedRequestHeader } from "../protocol/index.ts";
 
 /**

@@ -9,9 +9,9 @@
  * and its checked entrypoint in worker/agent-api.ts.
  */
 import { RpcTarget } from "cloudflare:workers";
+import type { RelayReply, RelayRequest } from "../../edge/agent-call.ts";
 import { DONE, fail, ok, type Result } from "../../edge/errors.ts";
 import type { LogLine } from "../../protocol/admin-api.ts";
-import type { RelayReply, RelayRequest } from "../agent-call.ts";
 import { type StateOp, stateOp } from "../agent-state.ts";
 import { relay } from "../device-relay.ts";
 import { AGENT_SCOPE, type SentMessage } from "../idempotency.ts";

@@ -8,10 +8,10 @@
  * here; its per-request check goes in CallerCheck.authorize, which ImpCaller runs.
  */
 import { RpcTarget } from "cloudflare:workers";
+import type { AgentCall } from "../../edge/agent-call.ts";
+import type { FailureEntry } from "../../edge/auth/failures.ts";
+import { edgeKey } from "../../edge/edge-key.ts";
 import { DONE, type Failure, fail, type Result } from "../../edge/errors.ts";
-import type { FailureEntry } from "../../worker/auth/failure-audit.ts";
-import { edgeKey } from "../../worker/edge-key.ts";
-import type { AgentCall } from "../agent-call.ts";
 import type { ImpParts } from "../imp-parts.ts";
 import { AGENT_NOT_FOUND } from "./caller.ts";
 import { currentImp } from "./current.ts";

@@ -9,9 +9,9 @@
  * surface, if it must be opened separately), and answers a Result.
  */
 import { RpcTarget } from "cloudflare:workers";
+import type { AgentCall, RelayReply, RelayRequest } from "../../edge/agent-call.ts";
 import { type Failure, fail, ok, type Result } from "../../edge/errors.ts";
 import { MAX_DATA_BYTES, NAME_PATTERN } from "../../protocol/index.ts";
-import type { AgentCall, RelayReply, RelayRequest } from "../agent-call.ts";
 import type { StateEntry } from "../agent-state.ts";
 import type { Surface } from "../caller-check.ts";
 import { relay } from "../device-relay.ts";

@@ -1,5 +1,5 @@
 /** Whether a call came through the imp's current agent URL, shared by the caller-facing facades. */
-import type { AgentCall } from "../agent-call.ts";
+import type { AgentCall } from "../../edge/agent-call.ts";
 import type { ImpParts } from "../imp-parts.ts";
 import type { ImpRecord } from "../imp-record.ts";
 

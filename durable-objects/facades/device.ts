@@ -10,10 +10,10 @@
  * and one hook here; its schema lives in protocol/messages.ts.
  */
 
+import { clientAddress } from "../../edge/client.ts";
 import { errorResponse } from "../../edge/errors.ts";
 import { log } from "../../edge/log.ts";
 import { CloseCode, decodeFrame, encodeFrame, MAX_DATA_BYTES, type Message, type MessageOf, ProtocolError } from "../../protocol/index.ts";
-import { clientAddress } from "../../worker/auth/refusals.ts";
 import { checkHello, sendChallenge } from "../device-handshake.ts";
 import {
   closeQuietly,

@@ -7,10 +7,11 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { EDGE_AUDIT_NAME } from "../../durable-objects/edge-audit.ts";
+import { ADMIN_POLICY, RateGuard } from "../../edge/auth/rate-guard.ts";
+import { clientAddress, clientKey } from "../../edge/client.ts";
 import { ImpgateError } from "../../edge/errors.ts";
+import { rateLimited } from "../../edge/refusals.ts";
 import type { AppEnv } from "../env.ts";
-import { ADMIN_POLICY, RateGuard } from "./rate-guard.ts";
-import { clientAddress, clientKey, rateLimited } from "./refusals.ts";
 
 /** This isolate's copy of the audit object's verdicts (and its own count, in case that object is unreachable). */
 const localGuard = new RateGuard(ADMIN_POLICY);

@@ -11,21 +11,23 @@
  * a client's failures at one imp never hold it back at another.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import type { AgentCall, CallerProof } from "../../durable-objects/agent-call.ts";
+import type { AgentCall, CallerProof } from "../../edge/agent-call.ts";
+import { verifyAccessToken } from "../../edge/auth/access-token.ts";
+import type { AuthFailure } from "../../edge/auth/failures.ts";
+import { RateGuard } from "../../edge/auth/rate-guard.ts";
+import { clientAddress, clientKey } from "../../edge/client.ts";
+import { edgeKey } from "../../edge/edge-key.ts";
+import { maxBodyBytes } from "../../edge/env.ts";
 import { ImpgateError, orThrow } from "../../edge/errors.ts";
+import { callerUnauthorized, rateLimited } from "../../edge/refusals.ts";
 import { parseWebhookSignature, TOTP_HEADER, WEBHOOK_FORMATS, WEBHOOK_HEADERS } from "../../protocol/index.ts";
-import { edgeKey } from "../edge-key.ts";
 import type { AgentEnv } from "../env.ts";
 import { ask } from "../facade.ts";
-import { bodyTooLarge, maxBodyBytes, readBodyWithin } from "../middleware/body-limit.ts";
+import { bodyTooLarge, readBodyWithin } from "../middleware/body-limit.ts";
 import { isHttps } from "../middleware/https-only.ts";
-import { verifyAccessToken } from "./access-token.ts";
 import { assertionClaims, assertionInBody, MAX_ASSERTION_BYTES } from "./assertion.ts";
 import { checkChallenge } from "./challenge.ts";
 import { auditWorkerFailure } from "./failure-audit.ts";
-import type { AuthFailure } from "./failures.ts";
-import { RateGuard } from "./rate-guard.ts";
-import { callerUnauthorized, clientAddress, clientKey, rateLimited } from "./refusals.ts";
 
 /** This isolate's view of failing clients, per imp: refuses repeat offenders without any Durable Object. */
 const localGuard = new RateGuard();

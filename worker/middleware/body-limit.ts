@@ -5,13 +5,9 @@
 
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit as honoBodyLimit } from "hono/body-limit";
+import { maxBodyBytes } from "../../edge/env.ts";
 import { ImpgateError } from "../../edge/errors.ts";
-import { type AppEnv, DEFAULT_MAX_BODY_BYTES, intVar } from "../env.ts";
-
-/** The agent URL's body limit (MAX_BODY_BYTES) for these bindings. */
-export function maxBodyBytes(env: AppEnv["Bindings"]): number {
-  return intVar(env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES);
-}
+import type { AppEnv } from "../env.ts";
 
 /**
  * Reads a request body only up to `max` bytes: null as soon as it is known to be longer

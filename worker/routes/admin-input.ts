@@ -7,9 +7,9 @@ import type { Context } from "hono";
 import type { JWK } from "jose";
 import { z } from "zod";
 import type { ImpSession } from "../../durable-objects/imp-session.ts";
+import { clientAddress } from "../../edge/client.ts";
 import { ImpgateError, orThrow, type Result } from "../../edge/errors.ts";
 import { algorithmForJwk } from "../../protocol/index.ts";
-import { clientAddress } from "../auth/refusals.ts";
 import type { AppEnv } from "../env.ts";
 import { ask } from "../facade.ts";
 

@@ -10,9 +10,9 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { parseIdempotencyKey } from "../../durable-objects/idempotency-key.ts";
 import { DEFAULT_TTL_MS, MAX_TTL_MS, type MessageInfo, MIN_TTL_MS } from "../../durable-objects/message-queue.ts";
 import { ImpgateError } from "../../edge/errors.ts";
+import { parseIdempotencyKey } from "../../protocol/idempotency-key.ts";
 import { MAX_DATA_BYTES } from "../../protocol/index.ts";
 import type { AgentEnv } from "../env.ts";
 import { limitBody } from "../middleware/body-limit.ts";

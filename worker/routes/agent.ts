@@ -10,11 +10,11 @@
  */
 import { Hono, type MiddlewareHandler } from "hono";
 import { getPath } from "hono/utils/url";
-import type { RelayReply } from "../../durable-objects/agent-call.ts";
+import type { RelayReply } from "../../edge/agent-call.ts";
 import { ImpgateError, orThrow } from "../../edge/errors.ts";
+import { agentNotFound, insecure } from "../../edge/refusals.ts";
 import { type CanonicalPath, canonicalPath, isReservedAgentPath } from "../../protocol/index.ts";
 import { authenticateCaller, plainHttpRule, rememberRefusals } from "../auth/caller.ts";
-import { agentNotFound, insecure } from "../auth/refusals.ts";
 import type { AgentEnv } from "../env.ts";
 import { ask } from "../facade.ts";
 import { verifyAgentId } from "../ids.ts";
