@@ -16,7 +16,6 @@ import { agentNotFound, insecure } from "../../edge/refusals.ts";
 import { type CanonicalPath, canonicalPath, isReservedAgentPath } from "../../protocol/index.ts";
 import { authenticateCaller, plainHttpRule, rememberRefusals } from "../auth/caller.ts";
 import type { AgentEnv } from "../env.ts";
-import { ask } from "../facade.ts";
 import { verifyAgentId } from "../ids.ts";
 import { bodyLimit } from "../middleware/body-limit.ts";
 import { isHttps } from "../middleware/https-only.ts";
@@ -130,8 +129,8 @@ agentRoutes.all("/:agentId/*", async (c) => {
     headers: forwardableHeaders(c.req.raw.headers, call.client),
     body: hasBody ? new Uint8Array(await c.req.arrayBuffer()) : new Uint8Array(0),
   };
-  // Pipelined: the caller facade and its request are one round trip to the imp's object.
-  const reply = orThrow(await ask(agent.stub.caller(call), (caller) => caller.request(req)));
+  // The hot path: one RPC into the imp's caller facade (durable-objects/imp-session.ts says why not through its stub).
+  const reply = orThrow(await agent.stub.callerRequest(call, req));
   // Only a `--public` imp's anonymous caller may get a reply a shared cache could keep.
   // (RPC typing widens the header tuples to arrays; the shape is RelayReply's.)
   return replyResponse(reply as RelayReply, { noStore: call.caller.kind !== "none" });
