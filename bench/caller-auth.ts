@@ -8,8 +8,8 @@ import https from "node:https";
 import { performance } from "node:perf_hooks";
 import { type CryptoKey, calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { makeEdgeSecrets } from "../dev/secrets.ts";
-import { mintAccessToken, verifyAccessToken } from "../worker/auth/access-token.ts";
-import { edgeKey } from "../worker/edge-key.ts";
+import { mintAccessToken, verifyAccessToken } from "../edge/auth/access-token.ts";
+import { edgeKey } from "../edge/edge-key.ts";
 import type { AdminAccess } from "./provision.ts";
 
 export const CALLER_AUTH = {
@@ -104,7 +104,7 @@ export interface BearerCost {
 /**
  * Microseconds the edge spends verifying one bearer token, timed for about `budgetMs` in
  * Node (workerd's clock stands still while code runs): the edge's own verifier
- * (worker/auth/access-token.ts, jose + WebCrypto) over a token minted as the edge mints
+ * (edge/auth/access-token.ts, jose + WebCrypto) over a token minted as the edge mints
  * them. Both the first sight of a token (full signature check) and a repeat (the isolate's
  * cache of verified tokens) are timed; callers reuse a token for its whole life.
  */
@@ -120,7 +120,7 @@ export async function bearerVerificationCost(budgetMs: number): Promise<BearerCo
   const repeat = await microsPerCall(() => verifyAccessToken(key, tokens[0]!, audience), budgetMs / 2);
   return {
     usPerRequest: repeat,
-    method: `worker/auth/access-token.ts verifyAccessToken, EdDSA: ${first.toFixed(1)} µs for a token's first request (signature check), ${repeat.toFixed(1)} µs for each later one (isolate cache)`,
+    method: `edge/auth/access-token.ts verifyAccessToken, EdDSA: ${first.toFixed(1)} µs for a token's first request (signature check), ${repeat.toFixed(1)} µs for each later one (isolate cache)`,
   };
 }
 

@@ -1,5 +1,5 @@
 /** The admin API, as the CLI calls it. Errors come back as the API's own short message. */
-import type { ApiErrorBody } from "../protocol/admin-api.ts";
+import type { ErrorBody } from "../protocol/errors.ts";
 import { CliError } from "./errors.ts";
 import { httpRequest } from "./http.ts";
 import { loadProfile, type Profile, type ProfileFlags } from "./profile.ts";
@@ -32,7 +32,7 @@ export class AdminClient {
       throw new CliError(`edge answered ${res.status} with a non-JSON body`);
     }
     if (res.status >= 400) {
-      const message = (json as Partial<ApiErrorBody>).error?.message ?? "request refused";
+      const message = (json as Partial<ErrorBody>).error?.message ?? "request refused";
       throw new CliError(`edge refused (${res.status}): ${message}`);
     }
     return json as T;

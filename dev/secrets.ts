@@ -1,26 +1,9 @@
 /** The edge's secrets for local runs, in the `.dev.vars` format wrangler reads. */
-import { webcrypto } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
-import { exportJWK, generateKeyPair } from "jose";
 
-export interface EdgeSecrets {
-  ADMIN_SECRET: string;
-  AGENT_ID_KEY: string;
-  EDGE_SIGNING_JWK: string;
-}
-
-function randomB64url(bytes: number): string {
-  return Buffer.from(webcrypto.getRandomValues(new Uint8Array(bytes))).toString("base64url");
-}
-
-export async function makeEdgeSecrets(): Promise<EdgeSecrets> {
-  const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
-  return {
-    ADMIN_SECRET: randomB64url(32),
-    AGENT_ID_KEY: randomB64url(32),
-    EDGE_SIGNING_JWK: JSON.stringify(await exportJWK(privateKey)),
-  };
-}
+// Made as `impgate edge init` makes them for a deployed edge; re-exported for the
+// development tools and tests that import them from here.
+export { type EdgeSecrets, makeEdgeSecrets } from "../cli/edge-secrets.ts";
 
 /** Single quotes: dotenv (which wrangler uses) keeps such values literally, JSON included. */
 export function formatDevVars(vars: Record<string, string>): string {

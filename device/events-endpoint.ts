@@ -14,7 +14,7 @@
  * carries an Origin (a web page in a browser on the device) is refused with 403.
  */
 import http from "node:http";
-import { MAX_DATA_BYTES, NAME_PATTERN } from "../protocol/index.ts";
+import { type ErrorCode, MAX_DATA_BYTES, NAME_PATTERN, statusOf } from "../protocol/index.ts";
 import type { Logger } from "./log.ts";
 import { EventError } from "./outbox.ts";
 
@@ -34,23 +34,14 @@ export interface EventsEndpoint {
 const LOOPBACK_PEER = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
 const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
 
-const STATUS_FOR: Record<string, number> = {
-  bad_name: 400,
-  bad_content_type: 400,
-  bad_data: 400,
-  too_large: 413,
-  buffer_full: 507,
-  closed: 503,
-};
-
 function answer(res: http.ServerResponse, status: number, body: object): void {
   if (res.headersSent) return;
   res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
   res.end(`${JSON.stringify(body)}\n`);
 }
 
-function refuse(res: http.ServerResponse, status: number, code: string, message: string): void {
-  answer(res, status, { error: { code, message } });
+function refuse(res: http.ServerResponse, code: ErrorCode, message: string): void {
+  answer(res, statusOf(code), { error: { code, message } });
 }
 
 /** Bytes of a refused body still read (and dropped), so the sender sees the 413 rather than a reset. */
@@ -58,7 +49,7 @@ const DRAIN_BYTES = 1024 * 1024;
 
 function tooLarge(req: http.IncomingMessage, res: http.ServerResponse): void {
   res.setHeader("connection", "close");
-  refuse(res, 413, "too_large", `event data is limited to ${MAX_DATA_BYTES} bytes`);
+  refuse(res, "too_large", `event data is limited to ${MAX_DATA_BYTES} bytes`);
   let drained = 0;
   req.on("data", (chunk: Buffer) => {
     drained += chunk.length;
@@ -71,7 +62,7 @@ export function startEventsEndpoint(sink: EventSink, port: number, log: Logger):
   const server = http.createServer((req, res) => {
     void handle(sink, req, res, log).catch((err: unknown) => {
       log("error", "events endpoint failed", { error: String(err) });
-      refuse(res, 500, "internal", "the daemon could not take the event");
+      refuse(res, "internal", "the daemon could not take the event");
     });
   });
   server.requestTimeout = 10_000;
@@ -95,20 +86,19 @@ export function startEventsEndpoint(sink: EventSink, port: number, log: Logger):
 }
 
 async function handle(sink: EventSink, req: http.IncomingMessage, res: http.ServerResponse, log: Logger): Promise<void> {
-  if (!LOOPBACK_PEER.test(req.socket.remoteAddress ?? ""))
-    return refuse(res, 403, "not_loopback", "events are taken from this machine only");
+  if (!LOOPBACK_PEER.test(req.socket.remoteAddress ?? "")) return refuse(res, "not_loopback", "events are taken from this machine only");
   if (!LOOPBACK_HOST.test(req.headers.host ?? "") || req.headers.origin !== undefined) {
-    return refuse(res, 403, "not_local", "events are taken from local programs only, not from web pages");
+    return refuse(res, "not_local", "events are taken from local programs only, not from web pages");
   }
   const match = /^\/events\/([^/?]*)(\?.*)?$/.exec(req.url ?? "");
-  if (!match) return refuse(res, 404, "not_found", "POST /events/<name> publishes an event");
+  if (!match) return refuse(res, "not_found", "POST /events/<name> publishes an event");
   if (req.method !== "POST") {
     res.setHeader("allow", "POST");
-    return refuse(res, 405, "method_not_allowed", "POST /events/<name> publishes an event");
+    return refuse(res, "method_not_allowed", "POST /events/<name> publishes an event");
   }
   const name = match[1] ?? "";
   if (!NAME_PATTERN.test(name)) {
-    return refuse(res, 400, "bad_name", "an event name is 1-64 letters, digits and . _ : - (not first)");
+    return refuse(res, "bad_name", "an event name is 1-64 letters, digits and . _ : - (not first)");
   }
   const chunks: Buffer[] = [];
   let size = 0;
@@ -131,7 +121,7 @@ async function handle(sink: EventSink, req: http.IncomingMessage, res: http.Serv
     log("debug", "event published", { name, size, status: outcome });
   } catch (err) {
     const code = err instanceof EventError ? err.code : "internal";
-    refuse(res, STATUS_FOR[code] ?? (err instanceof EventError ? 422 : 500), code, (err as Error).message);
+    refuse(res, code, (err as Error).message);
     log("warn", "event refused", { name, code });
   } finally {
     clearTimeout(timer);

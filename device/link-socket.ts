@@ -232,11 +232,11 @@ export class LinkSocket {
       await verifyEdgeProof(keys.edge, msg.proof, { impId: config.impId, nonce: msg.nonce, cnonce: this.cnonce });
     } catch (err) {
       if (!(err instanceof ProofError)) throw err;
-      this.edgeProof = err.reason;
+      this.edgeProof = err.code;
       this.offeredKid = kidOf(msg.proof);
       log("error", "edge failed the pinned-key check", {
-        reason: err.reason,
-        ...(err.reason === "stale" ? { hint: "check this device's clock" } : { kid: this.offeredKid }),
+        reason: err.code,
+        ...(err.code === "stale" ? { hint: "check this device's clock" } : { kid: this.offeredKid }),
       });
       this.close(CloseCode.badEdgeProof, "edge proof failed");
       return;

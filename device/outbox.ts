@@ -9,20 +9,15 @@
  * growing without end. Buffered events live in memory only; a daemon that exits loses
  * the ones not yet acknowledged (their promises reject on `close()`).
  */
-import { encodeFrame, MAX_DATA_BYTES, NAME_PATTERN } from "../protocol/index.ts";
+import { CodedError, type ErrorCode, encodeFrame, MAX_DATA_BYTES, NAME_PATTERN } from "../protocol/index.ts";
 
 export const MAX_BUFFERED_EVENTS = 256;
 export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
 export type EventData = Uint8Array | string | number | boolean | null | object;
 
-export class EventError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = "EventError";
-    this.code = code;
-  }
+export class EventError extends CodedError<ErrorCode> {
+  override readonly name: string = "EventError";
 }
 
 export class EventBufferFull extends EventError {
@@ -94,7 +89,9 @@ export class Outbox {
 
   /** The edge refused event `id`; it is not sent again. */
   refused(id: string, code: string, message: string): boolean {
-    return this.settle(id, new EventError(code, `edge refused the event: ${message}`));
+    // The edge's frame codes for an event it refuses; any other is a refusal all the same.
+    const known: ErrorCode = code === "too_large" || code === "too_many_names" ? code : "event_refused";
+    return this.settle(id, new EventError(known, `edge refused the event: ${message}`));
   }
 
   /** Rejects everything still waiting: the link is closing for good. */

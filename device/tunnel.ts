@@ -11,7 +11,7 @@
  */
 import http from "node:http";
 import https from "node:https";
-import { CLIENT_HEADER, canonicalPath, headerKey, isHopByHop, isUnderPath } from "../protocol/index.ts";
+import { CLIENT_HEADER, canonicalPath, type ErrorCode, headerKey, isHopByHop, isUnderPath, statusOf } from "../protocol/index.ts";
 import { type AgentMessage, RetryLater } from "./inbox.ts";
 import type { AgentReply, AgentRequest } from "./link.ts";
 
@@ -37,11 +37,11 @@ export function tunnelTo(target: string, options: TunnelOptions): (req: AgentReq
       // The edge sends canonical paths; checked again here, as the last gate before the service.
       const canonical = canonicalPath(req.path);
       if (!canonical.ok) {
-        resolve(refusal(400, "bad_path", `Unusable path: ${canonical.reason}`));
+        resolve(refusal("bad_path", `Unusable path: ${canonical.reason}`));
         return;
       }
       if (reserved && isUnderPath(canonical.path, reserved)) {
-        resolve(refusal(404, "reserved_path", "This path receives agent messages only"));
+        resolve(refusal("reserved_path", "This path receives agent messages only"));
         return;
       }
       const url = new URL(base);
@@ -61,7 +61,7 @@ export function tunnelTo(target: string, options: TunnelOptions): (req: AgentReq
           size += chunk.length;
           if (size > options.maxBodyBytes) {
             res.destroy();
-            resolve(failure(502, "local service response too large"));
+            resolve(refusal("tunnel_error", "local service response too large"));
             return;
           }
           chunks.push(chunk);
@@ -74,11 +74,11 @@ export function tunnelTo(target: string, options: TunnelOptions): (req: AgentReq
           }
           resolve({ status: res.statusCode ?? 502, headers: pairs, body: Buffer.concat(chunks) });
         });
-        res.on("error", () => resolve(failure(502, "local service response failed")));
+        res.on("error", () => resolve(refusal("tunnel_error", "local service response failed")));
       });
       outgoing.on("timeout", () => outgoing.destroy(new Error("timeout")));
       outgoing.on("error", (err) =>
-        resolve(failure(502, `local service unreachable (${(err as NodeJS.ErrnoException).code ?? err.message})`)),
+        resolve(refusal("tunnel_error", `local service unreachable (${(err as NodeJS.ErrnoException).code ?? err.message})`)),
       );
       outgoing.end(req.body);
     });
@@ -124,10 +124,7 @@ function joinPath(basePath: string, path: string): string {
   return basePath.replace(/\/$/, "") + (path.startsWith("/") ? path : `/${path}`);
 }
 
-function failure(status: number, message: string): AgentReply {
-  return refusal(status, "tunnel_error", message);
-}
-
-function refusal(status: number, code: string, message: string): AgentReply {
-  return { status, headers: { "content-type": "application/json" }, body: JSON.stringify({ error: { code, message } }) };
+/** The daemon's own refusal, in the one error shape (protocol/errors.ts). */
+function refusal(code: ErrorCode, message: string): AgentReply {
+  return { status: statusOf(code), headers: { "content-type": "application/json" }, body: JSON.stringify({ error: { code, message } }) };
 }

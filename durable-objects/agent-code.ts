@@ -7,7 +7,7 @@
  * so code takes at most ~1.5 MiB of an imp's storage. Version numbers are never reused,
  * so a version number names one exact piece of code for good.
  */
-import type { AgentHandler, AgentVersion } from "./agent-types.ts";
+import type { AgentHandler, AgentVersion } from "../protocol/admin-api.ts";
 
 export const MAX_AGENT_CODE_BYTES = 256 * 1024;
 export const VERSIONS_KEPT = 5;

@@ -7,23 +7,24 @@
  * network: a syntax error, a missing import or a top-level exception is refused with
  * the runtime's own message, and the module must export at least one handler.
  */
-import type { Env } from "../worker/env.ts";
+
+import type { EdgeEnv } from "../edge/env.ts";
+import { fail, ok, type Result } from "../edge/errors.ts";
+import { AGENT_HANDLERS, type AgentHandler, type AgentInfo, type AgentVersion } from "../protocol/admin-api.ts";
 import { type AgentCodeStore, MAX_AGENT_CODE_BYTES, MAX_OUTBOUND_HOSTS, OUTBOUND_HOST_PATTERN, VERSIONS_KEPT } from "./agent-code.ts";
 import { AGENT_LIMITS, AGENT_MODULE, probeWorkerCode } from "./agent-isolate.ts";
 import type { AgentLogs } from "./agent-logs.ts";
-import { AGENT_HANDLERS, type AgentHandler, type AgentInfo, type AgentVersion } from "./agent-types.ts";
 import type { AuditLog } from "./audit-log.ts";
-import { type Outcome, ok, refuse } from "./outcome.ts";
 
 const PROBE_TIMEOUT_MS = 10_000;
 
 export class AgentDeploys {
-  private readonly env: Env;
+  private readonly env: EdgeEnv;
   private readonly code: AgentCodeStore;
   private readonly logs: AgentLogs;
   private readonly audit: AuditLog;
 
-  constructor(env: Env, code: AgentCodeStore, logs: AgentLogs, audit: AuditLog) {
+  constructor(env: EdgeEnv, code: AgentCodeStore, logs: AgentLogs, audit: AuditLog) {
     this.env = env;
     this.code = code;
     this.logs = logs;
@@ -40,11 +41,10 @@ export class AgentDeploys {
     };
   }
 
-  async deploy(input: { code: string; note: string | null }, client: string): Promise<Outcome<AgentVersion>> {
+  async deploy(input: { code: string; note: string | null }, client: string): Promise<Result<AgentVersion>> {
     const bytes = new TextEncoder().encode(input.code);
     if (bytes.byteLength > MAX_AGENT_CODE_BYTES)
-      return refuse(
-        413,
+      return fail(
         "code_too_large",
         `Agent code may take up to ${MAX_AGENT_CODE_BYTES} bytes (this is ${bytes.byteLength}); bundle and minify it`,
       );
@@ -63,12 +63,12 @@ export class AgentDeploys {
   }
 
   /** Back to `version`, or to the one before the active version. */
-  rollback(version: number | null, client: string): Outcome<AgentVersion> {
+  rollback(version: number | null, client: string): Result<AgentVersion> {
     const from = this.code.activeVersion();
     const target = version ?? this.code.previous();
-    if (target === null) return refuse(409, "no_previous_version", "There is no earlier stored version to roll back to");
+    if (target === null) return fail("no_previous_version", "There is no earlier stored version to roll back to");
     if (!this.code.activate(target))
-      return refuse(404, "version_not_found", `Version ${target} is not stored (the newest ${VERSIONS_KEPT} are kept)`);
+      return fail("version_not_found", `Version ${target} is not stored (the newest ${VERSIONS_KEPT} are kept)`);
     this.audit.record("agent_rolled_back", client, { from: from ?? "none", to: target });
     this.logs.append(
       [{ level: "info", message: `rolled back to version ${target}${from === null ? "" : ` from ${from}`}` }],
@@ -76,7 +76,7 @@ export class AgentDeploys {
       target,
     );
     const activated = this.code.list().find((v) => v.version === target);
-    return activated ? ok(activated) : refuse(404, "version_not_found", `Version ${target} is not stored`);
+    return activated ? ok(activated) : fail("version_not_found", `Version ${target} is not stored`);
   }
 
   /** Tunnel mode again; `purge` also deletes every stored version. */
@@ -96,12 +96,11 @@ export class AgentDeploys {
     );
   }
 
-  setOutbound(hosts: string[], client: string): Outcome<string[]> {
+  setOutbound(hosts: string[], client: string): Result<string[]> {
     const clean = [...new Set(hosts.map((h) => h.trim().toLowerCase()))].sort();
     const bad = clean.find((h) => !OUTBOUND_HOST_PATTERN.test(h));
-    if (bad !== undefined)
-      return refuse(400, "bad_host", `"${bad.slice(0, 80)}" is not a host name (use api.example.com or *.example.com)`);
-    if (clean.length > MAX_OUTBOUND_HOSTS) return refuse(400, "too_many_hosts", `At most ${MAX_OUTBOUND_HOSTS} hosts`);
+    if (bad !== undefined) return fail("bad_host", `"${bad.slice(0, 80)}" is not a host name (use api.example.com or *.example.com)`);
+    if (clean.length > MAX_OUTBOUND_HOSTS) return fail("too_many_hosts", `At most ${MAX_OUTBOUND_HOSTS} hosts`);
     this.code.setOutbound(clean);
     this.audit.record("agent_outbound_changed", client, { hosts: clean.join(" ") || "none" });
     this.logs.append(
@@ -113,7 +112,7 @@ export class AgentDeploys {
   }
 
   /** Loads the module once, with nothing to reach: does it start, and which handlers does it export? */
-  private async check(code: string): Promise<Outcome<AgentHandler[]>> {
+  private async check(code: string): Promise<Result<AgentHandler[]>> {
     const worker = this.env.LOADER.load(probeWorkerCode(code));
     const probe = worker.getEntrypoint() as unknown as { probe(): Promise<{ handlers: string[] }> };
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -129,15 +128,14 @@ export class AgentDeploys {
       ]);
       const handlers = AGENT_HANDLERS.filter((h) => result.handlers.includes(h));
       if (handlers.length === 0) {
-        return refuse(
-          400,
+        return fail(
           "agent_invalid",
           `${AGENT_MODULE} must \`export default { fetch(request, env, ctx) {…}, onDeviceEvent(event, env, ctx) {…} }\` (at least one of them)`,
         );
       }
       return ok(handlers);
     } catch (err) {
-      return refuse(400, "agent_invalid", compilerMessage(err));
+      return fail("agent_invalid", compilerMessage(err));
     } finally {
       if (timer !== undefined) clearTimeout(timer);
     }

@@ -7,7 +7,7 @@
 export const LOG_LINES_KEPT = 1000;
 export const MAX_LOG_LINE_CHARS = 2048;
 
-import { LOG_LEVELS, type LogEntry, type LogLevel, type LogLine } from "./agent-types.ts";
+import { LOG_LEVELS, type LogEntry, type LogLevel, type LogLine } from "../protocol/admin-api.ts";
 
 export class AgentLogs {
   private readonly sql: SqlStorage;

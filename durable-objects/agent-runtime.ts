@@ -9,8 +9,11 @@
  * becomes a clean error for that one request, a line in the agent log and an audit
  * entry, and touches nothing of any other imp, whose code runs in its own isolate.
  */
-import type { Env } from "../worker/env.ts";
-import { DEFAULT_MAX_BODY_BYTES, intVar } from "../worker/env.ts";
+
+import type { RelayReply, RelayRequest } from "../edge/agent-call.ts";
+import { type EdgeEnv, maxBodyBytes } from "../edge/env.ts";
+import { type Failure, fail, ok, type Result } from "../edge/errors.ts";
+import type { ErrorCode } from "../protocol/errors.ts";
 import type { ActiveAgent, AgentCodeStore } from "./agent-code.ts";
 import { AGENT_COMPATIBILITY_DATE, AGENT_LIMITS, AGENT_MAIN, agentWorkerCode } from "./agent-isolate.ts";
 import type { AgentLogs } from "./agent-logs.ts";
@@ -29,42 +32,19 @@ export const AGENT_ORIGIN = "https://agent.invalid";
 
 export type AgentFailureReason = "exception" | "hung" | "timeout" | "limit" | "startup" | "response_too_large";
 
-export interface AgentFailure {
-  kind: "agent_error";
-  status: 404 | 500 | 502 | 503;
-  code: string;
-  message: string;
-}
-
-export interface AgentReply {
-  kind: "reply";
-  status: number;
-  headers: [string, string][];
-  body: Uint8Array;
-}
-
-/** What the caller's request looked like, as the relay would have sent it to the device. */
-export interface RelayedRequest {
-  method: string;
-  path: string;
-  query: string;
-  headers: [string, string][];
-  body: Uint8Array;
-}
-
-/** Per reason: the caller's status and message, and what the operator reads in the agent log. */
-const FAILURES: Record<AgentFailureReason, [AgentFailure["status"], string, string]> = {
-  exception: [500, "The agent's code failed", "threw"],
-  hung: [500, "The agent's code never answered", "never settled"],
-  timeout: [503, "The agent's code did not answer in time", "was cancelled at its deadline"],
-  limit: [503, "The agent's code exceeded its resource limits", "exceeded its limits"],
-  startup: [503, "The agent's code could not be started", "could not start"],
-  response_too_large: [502, "The agent's response was too large", "answered too much"],
+/** Per reason: the caller's code and message, and what the operator reads in the agent log. */
+const FAILURES: Record<AgentFailureReason, [ErrorCode, string, string]> = {
+  exception: ["agent_exception", "The agent's code failed", "threw"],
+  hung: ["agent_hung", "The agent's code never answered", "never settled"],
+  timeout: ["agent_timeout", "The agent's code did not answer in time", "was cancelled at its deadline"],
+  limit: ["agent_limit", "The agent's code exceeded its resource limits", "exceeded its limits"],
+  startup: ["agent_startup", "The agent's code could not be started", "could not start"],
+  response_too_large: ["agent_response_too_large", "The agent's response was too large", "answered too much"],
 };
 
 export interface AgentRuntimeDeps {
   ctx: DurableObjectState;
-  env: Env;
+  env: EdgeEnv;
   code: AgentCodeStore;
   logs: AgentLogs;
   audit: AuditLog;
@@ -92,12 +72,10 @@ export class AgentRuntime {
   async handleRequest(
     imp: ImpRecord,
     agent: ActiveAgent,
-    req: RelayedRequest,
+    req: RelayRequest,
     caller: { credId: string | null; client: string },
-  ): Promise<AgentReply | AgentFailure> {
-    if (!agent.handlers.includes("fetch")) {
-      return { kind: "agent_error", status: 404, code: "no_fetch_handler", message: "This imp's agent code does not handle requests" };
-    }
+  ): Promise<Result<RelayReply>> {
+    if (!agent.handlers.includes("fetch")) return fail("no_fetch_handler", "This imp's agent code does not handle requests");
     const headers = new Headers();
     for (const [name, value] of req.headers) if (!name.toLowerCase().startsWith("impgate-")) headers.append(name, value);
     // Set by the edge alone (the caller's own impgate-* headers were dropped above).
@@ -117,10 +95,10 @@ export class AgentRuntime {
     const signal = AbortSignal.timeout(this.deadline(imp));
     try {
       const response = await entry.fetch(request, { signal });
-      const max = intVar(this.deps.env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES);
+      const max = maxBodyBytes(this.deps.env);
       const body = await readLimited(response, max);
       if (!body) return this.failed(agent, "fetch", "response_too_large", `the response body exceeded ${max} bytes`);
-      return { kind: "reply", status: response.status, headers: [...response.headers], body };
+      return ok({ status: response.status, headers: [...response.headers], body });
     } catch (err) {
       return this.failure(agent, "fetch", err, signal.aborted);
     }
@@ -199,18 +177,18 @@ export class AgentRuntime {
     return this.revision;
   }
 
-  private failure(agent: ActiveAgent, handler: string, err: unknown, aborted: boolean): AgentFailure {
+  private failure(agent: ActiveAgent, handler: string, err: unknown, aborted: boolean): Failure {
     const message = err instanceof Error ? err.message : String(err);
     return this.failed(agent, handler, classify(message, aborted), message);
   }
 
-  private failed(agent: ActiveAgent, handler: string, reason: AgentFailureReason, detail: string): AgentFailure {
+  private failed(agent: ActiveAgent, handler: string, reason: AgentFailureReason, detail: string): Failure {
     // An exception was logged by the isolate itself, with the agent's stack trace.
-    const [status, message, logged] = FAILURES[reason];
+    const [code, message, logged] = FAILURES[reason];
     if (reason !== "exception")
       this.deps.logs.append([{ level: "error", message: `${handler} ${logged}: ${detail}` }], "edge", agent.version);
     this.auditThrottled(`error:${reason}`, "agent_error", { handler, reason, version: agent.version });
-    return { kind: "agent_error", status, code: `agent_${reason}`, message };
+    return fail(code, message);
   }
 
   /** A failing agent must not flood the audit log and push out the security events around it. */

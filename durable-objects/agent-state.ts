@@ -3,7 +3,7 @@
  * `server.save`), in the imp's SQLite storage. Small on purpose: it is the agent's
  * memory, not a database, so the limits are tight and every refusal says which one.
  */
-import { type Outcome, ok, refuse } from "./outcome.ts";
+import { fail, ok, type Result } from "../edge/errors.ts";
 
 export const STATE_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 export const MAX_STATE_VALUE_BYTES = 16 * 1024;
@@ -45,34 +45,34 @@ export class AgentState {
     };
   }
 
-  get(key: string): Outcome<StateEntry> {
+  get(key: string): Result<StateEntry> {
     const bad = checkKey(key);
     if (bad) return bad;
     const row = this.sql
       .exec<{ value: string; updated_at: number }>("SELECT value, updated_at FROM agent_state WHERE key = ?", key)
       .toArray()[0];
-    if (!row) return refuse(404, "key_not_found", `No state under "${key}"`);
+    if (!row) return fail("key_not_found", `No state under "${key}"`);
     return ok({ key, json: row.value, updatedAt: row.updated_at });
   }
 
   /** Stores `json` (a JSON text) under `key`. */
-  put(key: string, json: string, now: number): Outcome<StateEntry> {
+  put(key: string, json: string, now: number): Result<StateEntry> {
     const bad = checkKey(key);
     if (bad) return bad;
     let value: unknown;
     try {
       value = JSON.parse(json);
     } catch {
-      return refuse(400, "bad_json", "The value must be JSON");
+      return fail("bad_json", "The value must be JSON");
     }
     const text = JSON.stringify(value);
     const size = encoder.encode(key).byteLength + encoder.encode(text).byteLength;
-    if (size > MAX_STATE_VALUE_BYTES) return refuse(413, "value_too_large", `A state value may take up to ${MAX_STATE_VALUE_BYTES} bytes`);
+    if (size > MAX_STATE_VALUE_BYTES) return fail("value_too_large", `A state value may take up to ${MAX_STATE_VALUE_BYTES} bytes`);
     const others = this.sql
       .exec<{ n: number; bytes: number }>("SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM agent_state WHERE key != ?", key)
       .one();
-    if (others.n >= MAX_STATE_KEYS) return refuse(507, "state_full", `Agent state holds at most ${MAX_STATE_KEYS} keys`);
-    if (others.bytes + size > MAX_STATE_BYTES) return refuse(507, "state_full", `Agent state holds at most ${MAX_STATE_BYTES} bytes`);
+    if (others.n >= MAX_STATE_KEYS) return fail("state_full", `Agent state holds at most ${MAX_STATE_KEYS} keys`);
+    if (others.bytes + size > MAX_STATE_BYTES) return fail("state_full", `Agent state holds at most ${MAX_STATE_BYTES} bytes`);
     this.sql.exec(
       "INSERT INTO agent_state (key, value, size, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, size = excluded.size, updated_at = excluded.updated_at",
       key,
@@ -83,18 +83,16 @@ export class AgentState {
     return ok({ key, json: text, updatedAt: now });
   }
 
-  delete(key: string): Outcome<{ key: string }> {
+  delete(key: string): Result<{ key: string }> {
     const bad = checkKey(key);
     if (bad) return bad;
     const gone = this.sql.exec("DELETE FROM agent_state WHERE key = ? RETURNING key", key).toArray().length > 0;
-    return gone ? ok({ key }) : refuse(404, "key_not_found", `No state under "${key}"`);
+    return gone ? ok({ key }) : fail("key_not_found", `No state under "${key}"`);
   }
 }
 
 function checkKey(key: string) {
-  return STATE_KEY_PATTERN.test(key)
-    ? null
-    : refuse(400, "bad_key", "A state key is 1-128 characters: letters, digits and . _ : - (not first)");
+  return STATE_KEY_PATTERN.test(key) ? null : fail("bad_key", "A state key is 1-128 characters: letters, digits and . _ : - (not first)");
 }
 
 /** A state operation as agent code asks for it (through worker/agent-api.ts). */
@@ -105,7 +103,7 @@ export type StateOp =
   | { op: "list" };
 
 /** get → the JSON text; put → the entry; delete → the key; list → { key: JSON text }. */
-export function stateOp(state: AgentState, op: StateOp, now: number): Outcome<unknown> {
+export function stateOp(state: AgentState, op: StateOp, now: number): Result<unknown> {
   switch (op.op) {
     case "get": {
       const entry = state.get(op.key);

@@ -6,13 +6,16 @@
  * failures ever holds back a credential that cannot be guessed. Rotating codes, which can
  * be guessed, also have a budget per credential (./code-guesses.ts).
  */
+
+import type { AgentCall, CallerProof } from "../edge/agent-call.ts";
+import { ACCESS_TOKEN_TTL_S, mintAccessToken } from "../edge/auth/access-token.ts";
+import { retryAfterS } from "../edge/auth/backoff.ts";
+import { RateGuard } from "../edge/auth/rate-guard.ts";
+import { clientKey } from "../edge/client.ts";
+import type { EdgeKey } from "../edge/edge-key.ts";
+import { type Failure, ok, type Result } from "../edge/errors.ts";
+import { callerUnauthorized, rateLimited, unauthorized } from "../edge/refusals.ts";
 import { CHALLENGE_TTL_S, WEBHOOK_TOLERANCE_S } from "../protocol/index.ts";
-import { ACCESS_TOKEN_TTL_S, mintAccessToken } from "../worker/auth/access-token.ts";
-import { retryAfterS } from "../worker/auth/backoff.ts";
-import { RateGuard } from "../worker/auth/rate-guard.ts";
-import { clientKey } from "../worker/auth/refusals.ts";
-import type { EdgeKey } from "../worker/edge-key.ts";
-import type { AgentCall, CallerProof, Denial } from "./agent-call.ts";
 import type { AuditLog } from "./audit-log.ts";
 import type { CodeGuesses } from "./code-guesses.ts";
 import {
@@ -30,8 +33,6 @@ import type { ReplayMemory } from "./replay-memory.ts";
 
 /** GitHub signatures carry no timestamp: remember them for a day instead of a window. */
 const UNTIMED_SIGNATURE_MEMORY_MS = 24 * 3600 * 1000;
-
-export type Verdict = { kind: "ok"; credId: string | null } | Denial;
 
 /** What a call reaches: the relay (the device, or the imp's agent code) or the agent's own APIs (`_messages`, `_events`, `_state`). */
 export type Surface = "relay" | "apis";
@@ -51,11 +52,14 @@ export class CallerCheck {
     this.codes = codes;
   }
 
-  /** Decides whether this call may reach `surface`. */
-  async authorize(imp: ImpRecord, call: AgentCall, body: Uint8Array, surface: Surface): Promise<Verdict> {
+  /**
+   * Decides whether this call may reach `surface`: the credential it authenticated with
+   * (null: a `--public` imp's anonymous caller), or a 401 / 429.
+   */
+  async authorize(imp: ImpRecord, call: AgentCall, body: Uint8Array, surface: Surface): Promise<Result<{ credId: string | null }>> {
     const { caller } = call;
     // `--public` opens the relay only; the agent's APIs need their own opt-in (`--public-apis`).
-    if (caller.kind === "none" && (surface === "relay" ? imp.public : imp.publicApis)) return { kind: "ok", credId: null };
+    if (caller.kind === "none" && (surface === "relay" ? imp.public : imp.publicApis)) return ok({ credId: null });
     const blocked = this.blocked(call);
     if (blocked) return blocked;
     switch (caller.kind) {
@@ -65,7 +69,7 @@ export class CallerCheck {
         const cred = await this.creds.get(caller.credId);
         if (!cred || cred.revokedAt) return this.fail(call, "revoked", caller.credId);
         if (caller.ep !== imp.authEpoch || caller.iat * 1000 < (cred.tokensValidAfter ?? 0)) return this.fail(call, "revoked", cred.id);
-        return { kind: "ok", credId: cred.id };
+        return ok({ credId: cred.id });
       }
       case "totp":
         return this.checkCode(call, caller.code);
@@ -76,7 +80,7 @@ export class CallerCheck {
         const seen = this.replay.remember(webhookKey(found.verified), signatureExpiry(caller));
         if (seen === "replay") return this.fail(call, "replayed_signature", found.cred.id);
         if (seen === "full") return this.memoryFull(call, found.cred.id);
-        return { kind: "ok", credId: found.cred.id };
+        return ok({ credId: found.cred.id });
       }
     }
   }
@@ -86,7 +90,7 @@ export class CallerCheck {
    * wrong one is charged to each of those. When every credential it could match is paused,
    * nothing is compared and the caller is told when to try again.
    */
-  private async checkCode(call: AgentCall, code: string): Promise<Verdict> {
+  private async checkCode(call: AgentCall, code: string): Promise<Result<{ credId: string | null }>> {
     const candidates = codeCandidates(await this.creds.all(), code);
     // From here on nothing awaits until the guess is charged, so concurrent guesses cannot
     // slip past a pause that the first of them starts.
@@ -94,7 +98,7 @@ export class CallerCheck {
     const open = candidates.filter((c) => this.codes.waitMs(c.id, now) === 0);
     if (candidates.length > 0 && open.length === 0) {
       const wait = Math.min(...candidates.map((c) => this.codes.waitMs(c.id, now)));
-      return { kind: "rate_limited", retryAfter: retryAfterS(wait), scope: "credential" };
+      return rateLimited(retryAfterS(wait), "credential").failure();
     }
     const found = verifyTotp(open, code, now);
     if ("failure" in found) {
@@ -107,7 +111,7 @@ export class CallerCheck {
       return this.fail(call, found.failure);
     }
     await this.creds.put({ ...found.cred, lastTotpStep: found.step });
-    return { kind: "ok", credId: found.cred.id };
+    return ok({ credId: found.cred.id });
   }
 
   /** Redeems a signed assertion over a challenge nonce for an access token. */
@@ -116,19 +120,24 @@ export class CallerCheck {
     call: AgentCall,
     key: EdgeKey,
     input: { assertion: string; credId: string; nonce: string; nonceExpiresAt: number },
-  ): Promise<{ kind: "token"; token: string; expiresIn: number } | Denial> {
+  ): Promise<Result<{ token: string; expiresIn: number }>> {
     const blocked = this.blocked(call);
     if (blocked) return blocked;
+    // A refused assertion is an invalid token, whatever (else) the request carried.
+    const refuse = (reason: AuthFailure, credId?: string): Failure => {
+      this.fail(call, reason, credId);
+      return unauthorized("invalid_token").failure();
+    };
     const cred = await this.creds.get(input.credId);
-    if (!cred || (cred.kind !== "jwt" && cred.kind !== "jwt-secret")) return this.fail(call, "unknown_credential");
-    if (cred.revokedAt) return this.fail(call, "revoked", cred.id);
+    if (!cred || (cred.kind !== "jwt" && cred.kind !== "jwt-secret")) return refuse("unknown_credential");
+    if (cred.revokedAt) return refuse("revoked", cred.id);
     const failure = await verifyAssertion(cred, input.assertion, { audience: call.agentUrl, nonce: input.nonce });
-    if (failure) return this.fail(call, failure, cred.id);
+    if (failure) return refuse(failure, cred.id);
     const seen = this.replay.remember(`nonce:${input.nonce}`, input.nonceExpiresAt);
-    if (seen === "replay") return this.fail(call, "replayed_nonce", cred.id);
+    if (seen === "replay") return refuse("replayed_nonce", cred.id);
     if (seen === "full") return this.memoryFull(call, cred.id);
     const token = await mintAccessToken(key, { credId: cred.id, audience: call.agentUrl, ep: imp.authEpoch });
-    return { kind: "token", token, expiresIn: ACCESS_TOKEN_TTL_S };
+    return ok({ token, expiresIn: ACCESS_TOKEN_TTL_S });
   }
 
   /**
@@ -172,22 +181,23 @@ export class CallerCheck {
   }
 
   /** A client that must wait is held back before anything is verified. */
-  private blocked(call: AgentCall): Denial | null {
+  private blocked(call: AgentCall): Failure | null {
     const retryAfter = this.guard.retryAfter(clientKey(call.client));
-    return retryAfter > 0 ? { kind: "rate_limited", retryAfter, scope: "client" } : null;
+    return retryAfter > 0 ? rateLimited(retryAfter, "client").failure() : null;
   }
 
-  private fail(call: AgentCall, reason: AuthFailure, credId?: string, at?: number): Denial {
+  /** Counts and audits a failed attempt; the caller gets the one 401. */
+  private fail(call: AgentCall, reason: AuthFailure, credId?: string, at?: number): Failure {
     const { started, retryAfter } = this.guard.fail(clientKey(call.client));
     this.audit.record("auth_failed", call.client, { reason, kind: call.caller.kind, ...(credId ? { credId } : {}) }, at);
     if (started) this.audit.record("rate_limited", call.client, { scope: "client", retryAfter });
-    return { kind: "unauthorized" };
+    return callerUnauthorized(call.caller.kind).failure();
   }
 
   /** Replay memory holds as many live entries as it may: refuse rather than forget one early. */
-  private memoryFull(call: AgentCall, credId: string): Denial {
+  private memoryFull(call: AgentCall, credId: string): Failure {
     this.audit.record("auth_failed", call.client, { reason: "replay_memory_full", kind: call.caller.kind, credId });
-    return { kind: "rate_limited", retryAfter: this.replay.secondsUntilRoom(), scope: "credential" };
+    return rateLimited(this.replay.secondsUntilRoom(), "credential").failure();
   }
 }
 

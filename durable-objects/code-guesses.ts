@@ -7,8 +7,9 @@
  *
  * Stored (SQLite), not in memory, so a restart of the object never hands out a fresh budget.
  */
+
+import { type Backoff, type BackoffPolicy, failed, maxFailures, startedWaiting, waitMs } from "../edge/auth/backoff.ts";
 import { TOTP } from "../protocol/index.ts";
-import { type Backoff, type BackoffPolicy, failed, maxFailures, startedWaiting, waitMs } from "../worker/auth/backoff.ts";
 
 /** Codes a credential accepts at one time: the current step and one either side. */
 export const VALID_CODES_AT_ONCE = 2 * TOTP.window + 1;

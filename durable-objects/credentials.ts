@@ -4,6 +4,7 @@
  */
 import { importJWK, type JWK, jwtVerify } from "jose";
 import * as OTPAuth from "otpauth";
+import { type AuthFailure, joseFailure } from "../edge/auth/failures.ts";
 import {
   ASSERTION_MAX_LIFETIME_S,
   type CallerAlgorithm,
@@ -17,9 +18,8 @@ import {
   type WebhookFormat,
   webhookSignedPayload,
 } from "../protocol/index.ts";
-import { type AuthFailure, joseFailure } from "../worker/auth/failures.ts";
 
-export type { AuthFailure } from "../worker/auth/failures.ts";
+export type { AuthFailure } from "../edge/auth/failures.ts";
 
 export type CredentialKind = "jwt" | "jwt-secret" | "webhook" | "totp";
 

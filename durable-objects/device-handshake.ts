@@ -4,6 +4,7 @@
  * over that nonce. Each socket's nonce is single-use.
  */
 import { base64url } from "jose";
+import { edgeKey } from "../edge/edge-key.ts";
 import {
   CloseCode,
   encodeFrame,
@@ -14,7 +15,6 @@ import {
   signEdgeProof,
   verifyDeviceProof,
 } from "../protocol/index.ts";
-import { edgeKey } from "../worker/edge-key.ts";
 import { type PendingLink, writeLink } from "./device-link.ts";
 import type { ImpRecord } from "./imp-record.ts";
 
@@ -56,8 +56,8 @@ export async function checkHello(
       wrong_imp: CloseCode.wrongImp,
       stale: CloseCode.staleNonce,
       nonce_mismatch: CloseCode.staleNonce,
-    }[err.reason];
-    return { code, reason: err.message, why: err.reason };
+    }[err.code];
+    return { code, reason: err.message, why: err.code };
   }
   if (!link.nonce) return { code: CloseCode.staleNonce, reason: "nonce already used", why: "nonce_reused" };
   return null;

@@ -5,11 +5,9 @@
  * heartbeat timestamp, read without waking anything); when it leaves, the last of them
  * are kept in storage so an offline device still shows when it was last seen.
  */
+
+import type { DeviceStatus } from "../protocol/admin-api.ts";
 import type { ReadyLink } from "./device-link.ts";
-
-export type { DeviceStatus } from "./imp-status.ts";
-
-import type { DeviceStatus } from "./imp-status.ts";
 
 interface LastSession {
   lastSeen: number;

@@ -7,32 +7,33 @@
  * `GET /admin/audit`, never on a caller's or a device's path.
  */
 import { DurableObject } from "cloudflare:workers";
-import { ADMIN_POLICY, RateGuard } from "../worker/auth/rate-guard.ts";
-import { clientKey } from "../worker/auth/refusals.ts";
-import type { Env } from "../worker/env.ts";
+import { ADMIN_POLICY, RateGuard } from "../edge/auth/rate-guard.ts";
+import { clientKey } from "../edge/client.ts";
+import type { EdgeEnv } from "../edge/env.ts";
+import { ok, type Result } from "../edge/errors.ts";
 import { type AuditEntry, AuditLog } from "./audit-log.ts";
 
 /** The one object's name. */
 export const EDGE_AUDIT_NAME = "edge";
 
-export class EdgeAudit extends DurableObject<Env> {
+export class EdgeAudit extends DurableObject<EdgeEnv> {
   private readonly log: AuditLog;
   private readonly guard = new RateGuard(ADMIN_POLICY);
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: EdgeEnv) {
     super(ctx, env);
     this.log = new AuditLog(ctx.storage.sql);
   }
 
   /** Records a failed admin authentication; answers how long this client must now wait (0: not yet). */
-  async adminAuthFailed(client: string, detail: { reason: string; method: string; path: string }): Promise<number> {
+  async adminAuthFailed(client: string, detail: { reason: string; method: string; path: string }): Promise<Result<number>> {
     const { retryAfter, started } = this.guard.fail(clientKey(client));
     this.log.record("admin_auth_failed", client, detail);
     if (started) this.log.record("admin_rate_limited", client, { retryAfter });
-    return retryAfter;
+    return ok(retryAfter);
   }
 
-  async auditLog(limit: number): Promise<AuditEntry[]> {
-    return this.log.list(limit);
+  async auditLog(limit: number): Promise<Result<AuditEntry[]>> {
+    return ok(this.log.list(limit));
   }
 }

@@ -9,7 +9,7 @@
  * data wait at once; a message beyond that is refused (507) rather than dropping older
  * accepted ones, so a 202 always means "will be delivered unless its TTL passes".
  */
-import { type Outcome, ok, refuse } from "./outcome.ts";
+import { fail, ok, type Result } from "../edge/errors.ts";
 
 export const DEFAULT_TTL_MS = 24 * 60 * 60_000;
 export const MIN_TTL_MS = 1_000;
@@ -99,7 +99,7 @@ export class MessageQueue {
     this.sql.exec("CREATE INDEX IF NOT EXISTS messages_by_finish ON messages (finished_at)");
   }
 
-  enqueue(input: NewMessage, limit: number, now: number): Outcome<MessageInfo> {
+  enqueue(input: NewMessage, limit: number, now: number): Result<MessageInfo> {
     const waiting = this.sql
       .exec<{ n: number; bytes: number }>(
         "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM messages WHERE state = 'queued' AND expires_at > ?",
@@ -107,11 +107,10 @@ export class MessageQueue {
       )
       .one();
     if (waiting.n >= limit) {
-      return refuse(507, "queue_full", `The imp's queue holds ${limit} undelivered messages; try again once the device has caught up`);
+      return fail("queue_full", `The imp's queue holds ${limit} undelivered messages; try again once the device has caught up`);
     }
     if (waiting.bytes + input.data.byteLength > MAX_QUEUED_BYTES) {
-      return refuse(
-        507,
+      return fail(
         "queue_full",
         `The imp's queue holds ${MAX_QUEUED_BYTES} bytes of undelivered messages; try again once the device has caught up`,
       );

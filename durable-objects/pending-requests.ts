@@ -7,11 +7,12 @@
  */
 import type { MessageOf } from "../protocol/index.ts";
 
-export type Outcome = { kind: "reply"; msg: MessageOf<"res">; body: Uint8Array } | { kind: "timeout" } | { kind: "device_gone" };
+/** How a waiting request ends: the device's reply, its deadline, or the loss of its socket. */
+export type Settled = { kind: "reply"; msg: MessageOf<"res">; body: Uint8Array } | { kind: "timeout" } | { kind: "device_gone" };
 
 interface Waiter {
   ws: WebSocket;
-  settle: (outcome: Outcome) => void;
+  settle: (settled: Settled) => void;
   deadline: number;
 }
 
@@ -20,7 +21,7 @@ export class PendingRequests {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private timerDue = Infinity;
 
-  wait(id: string, ws: WebSocket, timeoutMs: number): Promise<Outcome> {
+  wait(id: string, ws: WebSocket, timeoutMs: number): Promise<Settled> {
     return new Promise((resolve) => {
       const deadline = Date.now() + timeoutMs;
       this.waiters.set(id, { ws, deadline, settle: resolve });
@@ -38,16 +39,12 @@ export class PendingRequests {
     for (const [id, waiter] of this.waiters) if (waiter.ws === ws) this.settle(id, { kind: "device_gone" });
   }
 
-  get size(): number {
-    return this.waiters.size;
-  }
-
-  private settle(id: string, outcome: Outcome): boolean {
+  private settle(id: string, settled: Settled): boolean {
     const waiter = this.waiters.get(id);
     if (!waiter) return false;
     this.waiters.delete(id);
     if (this.waiters.size === 0) this.disarm();
-    waiter.settle(outcome);
+    waiter.settle(settled);
     return true;
   }
 

@@ -4,7 +4,7 @@
  * POST's idempotency key can be held while its body arrives (a retry meanwhile is told
  * the first is still in progress), and so nothing past the limit is ever buffered.
  */
-import { type Outcome, ok, refuse } from "./outcome.ts";
+import { fail, ok, type Result } from "../edge/errors.ts";
 
 /** A body that takes longer than this to arrive is refused: a key is never held for long. */
 export const BODY_READ_TIMEOUT_MS = 30_000;
@@ -12,10 +12,10 @@ export const BODY_READ_TIMEOUT_MS = 30_000;
 /** A streamed body, or one the worker already had to read whole (bytes). */
 export type RequestBody = ReadableStream<Uint8Array> | Uint8Array | null;
 
-export async function readBody(body: RequestBody, maxBytes: number): Promise<Outcome<Uint8Array>> {
+export async function readBody(body: RequestBody, maxBytes: number): Promise<Result<Uint8Array>> {
   if (!body) return ok(new Uint8Array(0));
   if (body instanceof Uint8Array) {
-    return body.byteLength > maxBytes ? refuse(413, "body_too_large", `Request body exceeds ${maxBytes} bytes`) : ok(body);
+    return body.byteLength > maxBytes ? fail("body_too_large", `Request body exceeds ${maxBytes} bytes`) : ok(body);
   }
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
@@ -28,14 +28,14 @@ export async function readBody(body: RequestBody, maxBytes: number): Promise<Out
   try {
     for (;;) {
       const next = await Promise.race([reader.read(), deadline]);
-      if (next === "timeout") return refuse(408, "body_timeout", `The request body did not arrive within ${BODY_READ_TIMEOUT_MS / 1000} s`);
+      if (next === "timeout") return fail("body_timeout", `The request body did not arrive within ${BODY_READ_TIMEOUT_MS / 1000} s`);
       if (next.done) break;
       size += next.value.byteLength;
-      if (size > maxBytes) return refuse(413, "body_too_large", `Request body exceeds ${maxBytes} bytes`);
+      if (size > maxBytes) return fail("body_too_large", `Request body exceeds ${maxBytes} bytes`);
       chunks.push(next.value);
     }
   } catch {
-    return refuse(400, "body_incomplete", "The request body could not be read to its end");
+    return fail("body_incomplete", "The request body could not be read to its end");
   } finally {
     if (timer !== null) clearTimeout(timer);
     // Whatever was not read is not wanted; cancelling tells the sender at once.

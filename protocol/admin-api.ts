@@ -5,10 +5,8 @@
  */
 import type { JWK } from "jose";
 
-/** Every failed API call answers this shape. */
-export interface ApiErrorBody {
-  error: { code: string; message: string };
-}
+/** Every failed API call answers `ErrorBody` (protocol/errors.ts): `{ error: { code, message } }`. */
+export type { ErrorBody } from "./errors.ts";
 
 // ---- imps -------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@
  * for the CLI and for an admin API `{ error: { code, message } }`. Callers branch on
  * `code`, never on the message.
  */
+import { CodedError } from "./errors.ts";
 
 /**
  * - `ERR_SCOPE_SYNTAX`    a scope entry is not of the grammar (protocol/scope.ts)
@@ -26,11 +27,6 @@ export type ConstraintErrorCode = "ERR_SCOPE_SYNTAX" | "ERR_SCOPE_TOO_WIDE" | "E
  * }
  * ```
  */
-export class ConstraintError extends Error {
+export class ConstraintError extends CodedError<ConstraintErrorCode> {
   override readonly name = "ConstraintError";
-  readonly code: ConstraintErrorCode;
-  constructor(code: ConstraintErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
 }

@@ -2,18 +2,17 @@
  * Binary frame: [u32 big-endian header length][header JSON, UTF-8][payload bytes].
  * Bodies travel as raw bytes (no base64), so a 1 MiB body is a ~1 MiB frame.
  */
+import { CodedError } from "./errors.ts";
 import { Message } from "./messages.ts";
 import { PROTOCOL_VERSION } from "./version.ts";
 
 export const MAX_HEADER_BYTES = 64 * 1024;
 
-export class ProtocolError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = "ProtocolError";
-    this.code = code;
-  }
+/** Why a frame could not be decoded. */
+export type ProtocolErrorCode = "text_frame" | "short_frame" | "bad_length" | "bad_json" | "bad_version" | "bad_message";
+
+export class ProtocolError extends CodedError<ProtocolErrorCode> {
+  override readonly name = "ProtocolError";
 }
 
 export interface Frame {

@@ -7,6 +7,7 @@
  * cannot be replayed from an earlier connection.
  */
 import { type CryptoKey, errors, importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from "jose";
+import { CodedError } from "./errors.ts";
 
 export const EDGE_PROOF_TYP = "impgate-edge+jwt";
 export const DEVICE_PROOF_TYP = "impgate-device+jwt";
@@ -17,13 +18,8 @@ export const PROOF_MAX_AGE_S = 60;
 /** Why a proof was refused; the edge maps these to close codes. */
 export type ProofFailure = "bad_signature" | "wrong_imp" | "stale" | "nonce_mismatch" | "malformed";
 
-export class ProofError extends Error {
-  readonly reason: ProofFailure;
-  constructor(reason: ProofFailure, message: string) {
-    super(message);
-    this.name = "ProofError";
-    this.reason = reason;
-  }
+export class ProofError extends CodedError<ProofFailure> {
+  override readonly name = "ProofError";
 }
 
 /** Signature algorithms a device or edge key may use. */

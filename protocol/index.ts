@@ -10,6 +10,7 @@ export * from "./canonical-path.ts";
 export * from "./cidr.ts";
 export * from "./close-codes.ts";
 export * from "./constraint-error.ts";
+export * from "./errors.ts";
 export * from "./frame.ts";
 export * from "./handshake.ts";
 export * from "./limits.ts";

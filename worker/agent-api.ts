@@ -12,14 +12,17 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { z } from "zod";
 import { hostAllowed } from "../durable-objects/agent-code.ts";
-import { LOG_LEVELS, type LogLine } from "../durable-objects/agent-types.ts";
-import { checkKey } from "../durable-objects/idempotency-key.ts";
-import type { AgentResult } from "../durable-objects/imp-session.ts";
-import type { Outcome } from "../durable-objects/outcome.ts";
+import type { ImpSession } from "../durable-objects/imp-session.ts";
+import type { RelayReply } from "../edge/agent-call.ts";
+import { maxBodyBytes } from "../edge/env.ts";
+import { errorResponse, ImpgateError, orThrow, type Result } from "../edge/errors.ts";
+import { LOG_LEVELS, type LogLine } from "../protocol/admin-api.ts";
+import type { ErrorCode } from "../protocol/errors.ts";
+import { checkKey } from "../protocol/idempotency-key.ts";
 import { canonicalPath, MAX_DATA_BYTES } from "../protocol/index.ts";
-import { DEFAULT_MAX_BODY_BYTES, type Env, intVar } from "./env.ts";
-import { errorResponse } from "./errors.ts";
-import { relayResponse } from "./relay.ts";
+import type { Env } from "./env.ts";
+import { ask } from "./facade.ts";
+import { replyResponse } from "./relay.ts";
 
 export interface AgentProps {
   impId: string;
@@ -72,8 +75,6 @@ const LogLines = z.array(z.object({ level: z.enum(LOG_LEVELS), message: z.string
 /** What every AgentApi method answers; the isolate's main module throws the error in agent code. */
 export type ApiResult<T> = { ok: true; value: T } | { ok: false; name: "Error" | "TypeError"; message: string };
 
-class Refused extends Error {}
-
 /** Input that fails its schema is the agent's bug: a TypeError naming the field. */
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const parsed = schema.safeParse(value);
@@ -82,37 +83,39 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   throw new TypeError(`${what}: ${issue?.path.join(".") || "argument"} ${issue?.message ?? "is invalid"}`);
 }
 
-function unwrap<T>(outcome: Outcome<T>): T {
-  if (outcome.ok) return outcome.value;
-  throw new Refused(`${outcome.code}: ${outcome.message}`);
-}
-
 /**
  * Answers with a value instead of throwing: an exception thrown by an RPC method is
- * reported as the edge's own uncaught error, and these are the agent's mistakes.
+ * reported as the edge's own uncaught error, and these are the agent's mistakes. A
+ * refusal (an RPC's Failure, thrown by `orThrow`) reaches agent code as an Error whose
+ * message begins with its code: `queue_full: …`.
  */
 async function answer<T>(work: () => Promise<T>): Promise<ApiResult<T>> {
   try {
     return { ok: true, value: await work() };
   } catch (err) {
     if (err instanceof TypeError) return { ok: false, name: "TypeError", message: err.message };
-    if (err instanceof Refused) return { ok: false, name: "Error", message: err.message };
+    if (err instanceof ImpgateError) return { ok: false, name: "Error", message: `${err.code}: ${err.message}` };
     throw err;
   }
 }
 
+/** The relay's own refusals, which agent code gets as the Response a caller would (503, 504, 502). */
+type AgentFacade = ReturnType<DurableObjectStub<ImpSession>["agent"]>;
+
+const RELAY_FAILURES: ReadonlySet<ErrorCode> = new Set(["device_offline", "device_timeout", "device_disconnected"]);
+
 export class AgentApi extends WorkerEntrypoint<Env, AgentProps> {
-  // A JS-private method: every public one is callable by agent code over RPC, and a stub
-  // of the imp's object would reach its admin methods.
-  #session() {
-    return this.env.IMP.getByName(this.ctx.props.impId);
+  // A JS-private method: every public one is callable by agent code over RPC. The facade
+  // is this version's only: no admin or caller method of the imp's object is reachable.
+  #agent<R extends PromiseLike<unknown>>(use: (agent: AgentFacade) => R): Promise<Awaited<R>> {
+    return ask(this.env.IMP.getByName(this.ctx.props.impId).agent(this.ctx.props.version), use);
   }
 
   /** Queues a message for the device (the same queue, TTL and acknowledgements as `POST _messages`). */
   send(name: unknown, data: unknown, contentType: unknown, ttl?: unknown, idempotencyKey?: unknown) {
     return answer(async () => {
       const input = parse(Send, { name, data, contentType, ttl, idempotencyKey }, "device.send");
-      const { info, replayed } = unwrap(await this.#session().agentSend(this.ctx.props.version, input));
+      const { info, replayed } = orThrow(await this.#agent((agent) => agent.send(input)));
       return { id: info.id, status: info.status, expiresAt: info.expiresAt, replayed };
     });
   }
@@ -122,46 +125,47 @@ export class AgentApi extends WorkerEntrypoint<Env, AgentProps> {
     return answer(async () => {
       const input = parse(DeviceRequest, req, "device.request");
       // The same limit as a caller's request to the device.
-      const max = intVar(this.env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES);
+      const max = maxBodyBytes(this.env);
       if (input.body.byteLength > max) throw new TypeError(`device.request: body exceeds ${max} bytes`);
-      return deviceResponse(unwrap(await this.#session().agentDeviceRequest(this.ctx.props.version, input)) as AgentResult);
+      // RPC typing widens the header tuples to arrays; the shape is RelayReply's.
+      return deviceResponse((await this.#agent((agent) => agent.request(input))) as Result<RelayReply>);
     });
   }
 
   stateGet(key: unknown) {
     return answer(async () => {
-      const outcome = await this.#session().agentState(this.ctx.props.version, { op: "get", key: parse(z.string(), key, "state.get") });
-      return !outcome.ok && outcome.code === "key_not_found" ? null : (unwrap(outcome) as string);
+      const op = { op: "get" as const, key: parse(z.string(), key, "state.get") };
+      const outcome = await this.#agent((agent) => agent.state(op));
+      return !outcome.ok && outcome.code === "key_not_found" ? null : (orThrow(outcome) as string);
     });
   }
 
   statePut(key: unknown, json: unknown) {
     return answer(async () => {
       const op = { op: "put" as const, key: parse(z.string(), key, "state.put"), json: parse(z.string(), json, "state.put") };
-      unwrap(await this.#session().agentState(this.ctx.props.version, op));
+      orThrow(await this.#agent((agent) => agent.state(op)));
       return null;
     });
   }
 
   stateDelete(key: unknown) {
     return answer(async () => {
-      const outcome = await this.#session().agentState(this.ctx.props.version, {
-        op: "delete",
-        key: parse(z.string(), key, "state.delete"),
-      });
+      const op = { op: "delete" as const, key: parse(z.string(), key, "state.delete") };
+      const outcome = await this.#agent((agent) => agent.state(op));
       if (!outcome.ok && outcome.code === "key_not_found") return false;
-      unwrap(outcome);
+      orThrow(outcome);
       return true;
     });
   }
 
   stateList() {
-    return answer(async () => unwrap(await this.#session().agentState(this.ctx.props.version, { op: "list" })) as Record<string, string>);
+    return answer(async () => orThrow(await this.#agent((agent) => agent.state({ op: "list" }))) as Record<string, string>);
   }
 
   log(lines: unknown) {
     return answer(async () => {
-      await this.#session().agentLog(this.ctx.props.version, parse(LogLines, lines, "log") as LogLine[]);
+      const checked = parse(LogLines, lines, "log") as LogLine[];
+      orThrow(await this.#agent((agent) => agent.log(checked)));
       return null;
     });
   }
@@ -183,16 +187,19 @@ export class OutboundGate extends WorkerEntrypoint<Env, GateProps> {
           ? `${url.host} is not in this imp's outbound allowlist`
           : null;
     if (refusal) {
-      await this.env.IMP.getByName(this.ctx.props.impId).agentOutboundRefused(this.ctx.props.version, url.host, refusal);
+      const stub = this.env.IMP.getByName(this.ctx.props.impId);
+      await ask(stub.agent(this.ctx.props.version), (agent) => agent.outboundRefused(url.host, refusal));
       // Answered like a forward proxy would (throwing instead would log as the edge's own error).
-      return errorResponse(403, "outbound_refused", `impgate: outbound request refused: ${refusal}`, { "Impgate-Outbound": "refused" });
+      return errorResponse("outbound_refused", `impgate: outbound request refused: ${refusal}`, { "Impgate-Outbound": "refused" });
     }
     return fetch(request, { redirect: "manual" });
   }
 }
 
-/** The relay's outcome as the Response agent code gets from `device.request`. */
-function deviceResponse(result: AgentResult): Response {
+/** The relay's answer as the Response agent code gets from `device.request`; any other refusal is thrown in agent code. */
+function deviceResponse(result: Result<RelayReply>): Response {
   // The device's headers as it sent them: the edge decides caching when agent code answers its caller.
-  return relayResponse(result, { noStore: false }) ?? errorResponse(500, "internal", "The device request could not be made");
+  if (result.ok) return replyResponse(result.value, { noStore: false });
+  if (RELAY_FAILURES.has(result.code)) return ImpgateError.from(result).response();
+  throw ImpgateError.from(result);
 }

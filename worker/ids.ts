@@ -15,7 +15,7 @@
  * Durable Object, or shift the path after it).
  */
 import { base64url } from "jose";
-import { Memo } from "./memo.ts";
+import { Memo } from "../edge/memo.ts";
 
 const RAND_BYTES = 16;
 const MAC_BYTES = 16;

@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { type EdgeSecrets, makeEdgeSecrets } from "../../dev/secrets.ts";
+import { type EdgeSecrets, makeEdgeSecrets } from "../edge-secrets.ts";
 import { CliError } from "../errors.ts";
 import { output } from "../output.ts";
 import { PROJECT_ROOT } from "../root.ts";

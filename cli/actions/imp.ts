@@ -2,8 +2,8 @@
 import { readFile } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import { exportJWK, generateKeyPair, type JWK } from "jose";
-import type { DeviceConfigInput } from "../../device/config.ts";
 import type { CreatedImp, DeviceKeyChange, ImpView, RotatedUrl, UpdateImpRequest } from "../../protocol/admin-api.ts";
+import type { DeviceConfigInput } from "../../protocol/device-config.ts";
 import { AdminClient } from "../admin-client.ts";
 import { CliError } from "../errors.ts";
 import { impId } from "../hints.ts";

@@ -25,6 +25,7 @@ import {
   DPOP_TYP,
   dpopHtu,
 } from "../../protocol/dpop.ts";
+import { CodedError } from "../../protocol/errors.ts";
 import { type ImportedKey, importPublicKey } from "./public-keys.ts";
 
 /**
@@ -59,14 +60,12 @@ export type DpopErrorCode =
  * }
  * ```
  */
-export class DpopError extends Error {
+export class DpopError extends CodedError<DpopErrorCode> {
   override readonly name = "DpopError";
-  readonly code: DpopErrorCode;
   /** The `error` of the `WWW-Authenticate: DPoP` challenge to answer with. */
   readonly error: "invalid_dpop_proof" | "invalid_token";
   constructor(code: DpopErrorCode, message: string) {
-    super(message);
-    this.code = code;
+    super(code, message);
     this.error = code === "ERR_DPOP_KEY_MISMATCH" || code === "ERR_DPOP_REQUIRED" ? "invalid_token" : "invalid_dpop_proof";
   }
 }

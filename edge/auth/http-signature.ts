@@ -21,6 +21,7 @@ import {
   serializeDictionary,
 } from "structured-headers";
 import { checkContentDigest } from "../../protocol/content-digest.ts";
+import { CodedError } from "../../protocol/errors.ts";
 import {
   HTTP_SIGNATURE_ALGORITHMS,
   HTTP_SIGNATURE_FUTURE_SKEW_S,
@@ -56,13 +57,8 @@ export type HttpSignatureErrorCode =
  * }
  * ```
  */
-export class HttpSignatureError extends Error {
+export class HttpSignatureError extends CodedError<HttpSignatureErrorCode> {
   override readonly name = "HttpSignatureError";
-  readonly code: HttpSignatureErrorCode;
-  constructor(code: HttpSignatureErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 
 /** What the edge knows of an `http-signature` credential. */

@@ -3,6 +3,7 @@
  * in the manner of jose's errors: callers branch on `code`, never on message text. Messages
  * say what to do and never echo plaintext, keys or ciphertext.
  */
+import { CodedError } from "../errors.ts";
 
 /** Why sealed bytes or a key statement were refused. */
 export const SEALED_ERROR_CODES = {
@@ -52,12 +53,10 @@ export type SealedErrorCode = keyof typeof SEALED_ERROR_CODES;
  * }
  * ```
  */
-export class SealedError extends Error {
-  readonly code: SealedErrorCode;
+export class SealedError extends CodedError<SealedErrorCode> {
+  override readonly name = "SealedError";
   constructor(code: SealedErrorCode, detail?: string, options?: { cause?: unknown }) {
-    super(detail ? `${SEALED_ERROR_CODES[code]}: ${detail}` : SEALED_ERROR_CODES[code], options);
-    this.name = "SealedError";
-    this.code = code;
+    super(code, detail ? `${SEALED_ERROR_CODES[code]}: ${detail}` : SEALED_ERROR_CODES[code], options);
   }
 }
 

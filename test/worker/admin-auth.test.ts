@@ -5,7 +5,7 @@
 
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ADMIN_POLICY } from "../../worker/auth/rate-guard.ts";
+import { ADMIN_POLICY } from "../../edge/auth/rate-guard.ts";
 import { admin, edgeFetch, randomClient } from "./helpers.ts";
 
 interface EdgeEntry {

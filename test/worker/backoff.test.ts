@@ -7,8 +7,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { BOUND_PROBABILITY, BOUND_SPAN_MS, CODE_POLICIES, guessBound } from "../../durable-objects/code-guesses.ts";
-import { type Backoff, type BackoffPolicy, failed, maxFailures, waitMs } from "../../worker/auth/backoff.ts";
-import { clientKey } from "../../worker/auth/refusals.ts";
+import { type Backoff, type BackoffPolicy, failed, maxFailures, waitMs } from "../../edge/auth/backoff.ts";
+import { clientKey } from "../../edge/client.ts";
 
 /** Guesses an attacker gets in `span`, guessing as soon as allowed plus the extra pauses `pauses` picks. */
 function guessesIn(policy: BackoffPolicy, span: number, pause: (i: number) => number): number {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ImpStatus } from "../../durable-objects/imp-session.ts";
+import type { ImpStatus } from "../../protocol/admin-api.ts";
 import { encodeFrame } from "../../protocol/index.ts";
 import { admin, callerFetch, createImp, TestDevice, within } from "./helpers.ts";
 

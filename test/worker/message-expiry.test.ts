@@ -2,6 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ImpSession } from "../../durable-objects/imp-session.ts";
+import { MessageQueue } from "../../durable-objects/message-queue.ts";
 import { encodeFrame } from "../../protocol/index.ts";
 import { admin, callerFetch, createImp, TestDevice, type TestImp } from "./helpers.ts";
 
@@ -136,8 +137,9 @@ describe("message TTL and queue bound", () => {
     const imp = await createImp();
     const { id } = await (await send(imp, "&ttl=1")).json<{ id: string }>();
     const stub = env.IMP.getByName(imp.impId);
-    await runInDurableObject(stub, (instance: ImpSession) => {
-      const queue = (instance as unknown as { queue: { runDue(now: number): void } }).queue;
+    await runInDurableObject(stub, (_: ImpSession, state) => {
+      // The alarm's work on the imp's own queue, as if two later alarms had run.
+      const queue = new MessageQueue(state.storage.sql);
       queue.runDue(Date.now() + 2_000);
       queue.runDue(Date.now() + 2_000 + 24 * 60 * 60_000 + 1);
     });

@@ -7,17 +7,18 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { EDGE_AUDIT_NAME } from "../../durable-objects/edge-audit.ts";
+import { ADMIN_POLICY, RateGuard } from "../../edge/auth/rate-guard.ts";
+import { clientAddress, clientKey } from "../../edge/client.ts";
+import { ImpgateError } from "../../edge/errors.ts";
+import { rateLimited } from "../../edge/refusals.ts";
 import type { AppEnv } from "../env.ts";
-import { ApiError } from "../errors.ts";
-import { ADMIN_POLICY, RateGuard } from "./rate-guard.ts";
-import { clientAddress, clientKey, rateLimited } from "./refusals.ts";
 
 /** This isolate's copy of the audit object's verdicts (and its own count, in case that object is unreachable). */
 const localGuard = new RateGuard(ADMIN_POLICY);
 
 export const authenticateAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
   const secret = c.env.ADMIN_SECRET;
-  if (!secret) throw new ApiError(503, "admin_disabled", "The admin API is not configured (set ADMIN_SECRET)");
+  if (!secret) throw new ImpgateError("admin_disabled", "The admin API is not configured (set ADMIN_SECRET)");
   const client = clientAddress(c.req.raw);
   const key = clientKey(client);
   const wait = localGuard.retryAfter(key);
@@ -29,11 +30,12 @@ export const authenticateAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
   localGuard.fail(key);
   const detail = { reason: authorization === undefined ? "missing" : "wrong_secret", method: c.req.method, path: c.req.path.slice(0, 128) };
   // Awaited: the audit entry is the point, and the object's count is the one that spans isolates.
-  const retryAfter = await c.env.EDGE_AUDIT.getByName(EDGE_AUDIT_NAME)
+  const answer = await c.env.EDGE_AUDIT.getByName(EDGE_AUDIT_NAME)
     .adminAuthFailed(client, detail)
-    .catch(() => 0);
+    .catch(() => null);
+  const retryAfter = answer?.ok ? answer.value : 0;
   if (retryAfter > 0) localGuard.block(key, retryAfter);
-  throw new ApiError(401, "unauthorized", "Admin credentials required", { "WWW-Authenticate": 'Bearer realm="impgate-admin"' });
+  throw new ImpgateError("unauthorized", "Admin credentials required", { headers: { "WWW-Authenticate": 'Bearer realm="impgate-admin"' } });
 };
 
 /** Compares digests, so neither content nor length leaks through timing. */

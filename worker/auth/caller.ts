@@ -4,24 +4,30 @@
  *   authenticateCaller  reads the credential, refuses garbage and forged tokens right here (no
  *                       Durable Object is needed to know a signature is bad), and hands the rest
  *                       to the imp's object, which makes the stateful decision.
+ *   rememberRefusals    counts every 401 an agent URL answers, and remembers every wait the
+ *                       imp's object imposed, in this isolate, so a failing client's next
+ *                       attempts stop in the worker
  * Rate limits are checked first, before any verification. They count each client per imp:
  * a client's failures at one imp never hold it back at another.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import type { AgentCall, CallerProof, Denial } from "../../durable-objects/agent-call.ts";
+import type { AgentCall, CallerProof } from "../../edge/agent-call.ts";
+import { verifyAccessToken } from "../../edge/auth/access-token.ts";
+import type { AuthFailure } from "../../edge/auth/failures.ts";
+import { RateGuard } from "../../edge/auth/rate-guard.ts";
+import { clientAddress, clientKey } from "../../edge/client.ts";
+import { edgeKey } from "../../edge/edge-key.ts";
+import { maxBodyBytes } from "../../edge/env.ts";
+import { ImpgateError, orThrow } from "../../edge/errors.ts";
+import { callerUnauthorized, rateLimited } from "../../edge/refusals.ts";
 import { parseWebhookSignature, TOTP_HEADER, WEBHOOK_FORMATS, WEBHOOK_HEADERS } from "../../protocol/index.ts";
-import { edgeKey } from "../edge-key.ts";
 import type { AgentEnv } from "../env.ts";
-import { notFoundError } from "../errors.ts";
-import { bodyTooLarge, maxBodyBytes, readBodyWithin } from "../middleware/body-limit.ts";
+import { ask } from "../facade.ts";
+import { bodyTooLarge, readBodyWithin } from "../middleware/body-limit.ts";
 import { isHttps } from "../middleware/https-only.ts";
-import { verifyAccessToken } from "./access-token.ts";
 import { assertionClaims, assertionInBody, MAX_ASSERTION_BYTES } from "./assertion.ts";
 import { checkChallenge } from "./challenge.ts";
 import { auditWorkerFailure } from "./failure-audit.ts";
-import type { AuthFailure } from "./failures.ts";
-import { RateGuard } from "./rate-guard.ts";
-import { clientAddress, clientKey, insecure, rateLimited, unauthorized } from "./refusals.ts";
 
 /** This isolate's view of failing clients, per imp: refuses repeat offenders without any Durable Object. */
 const localGuard = new RateGuard();
@@ -65,12 +71,11 @@ export function checkRateLimit(c: Context<AgentEnv>): void {
   if (wait) throw rateLimited(wait);
 }
 
-/** A failure decided in the worker: counted here, audited in the imp's log in the background, batched. */
+/** A failure decided in the worker: audited in the imp's log in the background, batched (and counted by rememberRefusals). */
 export function failHere(c: Context<AgentEnv>, reason: AuthFailure): never {
-  localGuard.fail(guardKey(c));
   const { agent } = c.var;
   auditWorkerFailure((p) => c.executionCtx.waitUntil(p), agent.impId, agent.stub, callFor(c, { kind: "none" }), reason);
-  throw unauthorized(c.req.header("authorization") === undefined ? "invalid_request" : "invalid_token");
+  throw callerUnauthorized(c.req.header("authorization") === undefined ? "none" : "bearer");
 }
 
 export const authenticateCaller: MiddlewareHandler<AgentEnv> = async (c, next) => {
@@ -81,21 +86,19 @@ export const authenticateCaller: MiddlewareHandler<AgentEnv> = async (c, next) =
   await next();
 };
 
-/** Turns the object's denial into the response, remembering rate limits in this isolate. */
-export function deny(c: Context<AgentEnv>, refusal: Denial): never {
-  switch (refusal.kind) {
-    case "not_found":
-      throw notFoundError();
-    case "rate_limited":
-      // Remember a client's wait here, so its next attempts stop in the worker. A paused
-      // credential is not the client's doing: its other credentials must keep working.
-      if (refusal.scope === "client") localGuard.block(guardKey(c), refusal.retryAfter);
-      throw rateLimited(refusal.retryAfter, refusal.scope);
-    case "unauthorized":
-      localGuard.fail(guardKey(c));
-      throw unauthorized(c.var.call?.caller.kind === "none" ? "invalid_request" : "invalid_token");
-  }
-}
+/**
+ * After everything else on an agent URL: every 401 counts against the client in this
+ * isolate, and a wait the imp's object imposed on the client is remembered here, so its
+ * next attempts stop in the worker. A paused credential is not the client's doing: its
+ * other credentials must keep working, so that wait is not remembered.
+ */
+export const rememberRefusals: MiddlewareHandler<AgentEnv> = async (c, next) => {
+  await next();
+  const err = c.error;
+  if (!(err instanceof ImpgateError)) return;
+  if (err.code === "unauthorized") localGuard.fail(guardKey(c));
+  else if (err.code === "rate_limited" && err.scope === "client" && err.retryAfter) localGuard.block(guardKey(c), err.retryAfter);
+};
 
 /**
  * Plain HTTP: refused unless the agent opted in, and whatever credential it carried is burned.
@@ -112,8 +115,7 @@ export const plainHttpRule: MiddlewareHandler<AgentEnv> = async (c, next) => {
   const body = caller.kind === "webhook" || isToken ? await readBodyWithin(c.req.raw, limit) : undefined;
   const nonce = isToken && body ? await spentNonce(c, body) : undefined;
   const signed = caller.kind === "webhook" && body ? body : new Uint8Array(0);
-  const verdict = await c.var.agent.stub.plainHttp(callFor(c, caller), signed, nonce);
-  if (verdict !== "allow") throw insecure();
+  orThrow(await ask(c.var.agent.stub.auth(callFor(c, caller)), (auth) => auth.plainHttp(signed, nonce)));
   if (body === null) throw bodyTooLarge(limit);
   // The body was read here: hand the rest of the chain the same bytes.
   if (body && c.req.raw.bodyUsed) c.req.raw = new Request(c.req.raw, { body });

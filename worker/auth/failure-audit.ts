@@ -3,18 +3,14 @@
  * belong in the imp's audit log, but must not cost a Durable Object wake-up each: they are
  * batched per imp and written in the background, at most once per window per isolate.
  */
-import type { AgentCall } from "../../durable-objects/agent-call.ts";
+
 import type { ImpSession } from "../../durable-objects/imp-session.ts";
-import type { AuthFailure } from "./failures.ts";
+import type { AgentCall } from "../../edge/agent-call.ts";
+import type { AuthFailure, FailureEntry } from "../../edge/auth/failures.ts";
+import { ask } from "../facade.ts";
 
 const WINDOW_MS = 10_000;
 const MAX_BATCH = 50;
-
-export interface FailureEntry {
-  client: string;
-  reason: AuthFailure;
-  at: number;
-}
 
 interface Batch {
   entries: FailureEntry[];
@@ -52,7 +48,7 @@ export function auditWorkerFailure(
         b.scheduled = false;
         b.lastFlush = Date.now();
         if (batches.size > 1000) batches.delete(impId);
-        await stub.recordAuthFailures(call, entries, dropped);
+        await ask(stub.auth(call), (auth) => auth.recordFailures(entries, dropped));
       })
       .catch(() => {}),
   );

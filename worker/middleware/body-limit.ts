@@ -5,13 +5,9 @@
 
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit as honoBodyLimit } from "hono/body-limit";
-import { type AppEnv, DEFAULT_MAX_BODY_BYTES, intVar } from "../env.ts";
-import { ApiError } from "../errors.ts";
-
-/** The agent URL's body limit (MAX_BODY_BYTES) for these bindings. */
-export function maxBodyBytes(env: AppEnv["Bindings"]): number {
-  return intVar(env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES);
-}
+import { maxBodyBytes } from "../../edge/env.ts";
+import { ImpgateError } from "../../edge/errors.ts";
+import type { AppEnv } from "../env.ts";
 
 /**
  * Reads a request body only up to `max` bytes: null as soon as it is known to be longer
@@ -63,6 +59,6 @@ export function limitBody(maxSize: number | ((env: AppEnv["Bindings"]) => number
 /** The agent URL's limit for request bodies relayed to the device (MAX_BODY_BYTES). */
 export const bodyLimit = limitBody(maxBodyBytes);
 
-export function bodyTooLarge(max: number): ApiError {
-  return new ApiError(413, "body_too_large", `Request body exceeds ${max} bytes`);
+export function bodyTooLarge(max: number): ImpgateError {
+  return new ImpgateError("body_too_large", `Request body exceeds ${max} bytes`);
 }

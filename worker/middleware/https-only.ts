@@ -3,7 +3,7 @@
  * client can set: `X-Forwarded-Proto: https` over plain HTTP is still plain HTTP.
  */
 import type { MiddlewareHandler } from "hono";
-import { ApiError } from "../errors.ts";
+import { ImpgateError } from "../../edge/errors.ts";
 
 export function isHttps(req: Request): boolean {
   // Request.url is a serialized URL: its scheme is already lower-case, so no parse is needed.
@@ -11,6 +11,6 @@ export function isHttps(req: Request): boolean {
 }
 
 export const httpsOnly: MiddlewareHandler = async (c, next) => {
-  if (!isHttps(c.req.raw)) throw new ApiError(401, "insecure_access", "Insecure access forbidden");
+  if (!isHttps(c.req.raw)) throw new ImpgateError("insecure_access", "Insecure access forbidden");
   await next();
 };

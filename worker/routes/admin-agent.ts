@@ -8,37 +8,19 @@
  *   PUT    /agent/outbound { hosts } → the hosts agent code may reach over HTTPS
  *   GET    /agent/logs[?after=C][&limit=N] → { entries, cursor }
  */
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import { z } from "zod";
 import { MAX_AGENT_CODE_BYTES, MAX_OUTBOUND_HOSTS } from "../../durable-objects/agent-code.ts";
 import { LOG_LINES_KEPT } from "../../durable-objects/agent-logs.ts";
-import type { Outcome } from "../../durable-objects/outcome.ts";
-import { clientAddress } from "../auth/refusals.ts";
+import { ImpgateError } from "../../edge/errors.ts";
 import type { AppEnv } from "../env.ts";
-import { ApiError } from "../errors.ts";
 import { limitBody } from "../middleware/body-limit.ts";
-import { parseBody } from "./admin-input.ts";
+import { asAdmin, parseBody } from "./admin-input.ts";
 
 export const agentAdminRoutes = new Hono<AppEnv>();
 
-function impNotFound(): ApiError {
-  return new ApiError(404, "imp_not_found", "No such imp");
-}
-
-function unwrap<T>(outcome: Outcome<T> | null): T {
-  if (outcome === null) throw impNotFound();
-  if (outcome.ok) return outcome.value;
-  throw new ApiError(outcome.status, outcome.code, outcome.message);
-}
-
-function session(c: Context<AppEnv>) {
-  return c.env.IMP.getByName(c.req.param("impId") ?? "");
-}
-
 agentAdminRoutes.get("/", async (c) => {
-  const info = await session(c).agentInfo();
-  if (!info) throw impNotFound();
-  return c.json(info);
+  return c.json(await asAdmin(c, (imp) => imp.agentInfo()));
 });
 
 const Deploy = z.strictObject({
@@ -49,28 +31,26 @@ const Deploy = z.strictObject({
 // JSON escaping can double the size of the code: the body may be up to twice the code limit, plus room for the note.
 agentAdminRoutes.post("/", limitBody(2 * MAX_AGENT_CODE_BYTES + 4096), async (c) => {
   const input = await parseBody(Deploy, c.req.raw);
-  const version = unwrap(await session(c).deployAgent({ code: input.code, note: input.note || null }, clientAddress(c.req.raw)));
+  const version = await asAdmin(c, (imp) => imp.deployAgent({ code: input.code, note: input.note || null }));
   return c.json(version, 201);
 });
 
 agentAdminRoutes.get("/versions/:version", async (c) => {
   const version = Number(c.req.param("version"));
-  if (!Number.isSafeInteger(version) || version < 1) throw new ApiError(400, "bad_request", "version: a whole number");
-  const found = await session(c).agentSource(version);
-  if (!found) throw new ApiError(404, "version_not_found", `Version ${version} is not stored`);
-  return c.json(found);
+  if (!Number.isSafeInteger(version) || version < 1) throw new ImpgateError("bad_request", "version: a whole number");
+  return c.json(await asAdmin(c, (imp) => imp.agentSource(version)));
 });
 
 const Rollback = z.strictObject({ version: z.number().int().positive().optional() });
 
 agentAdminRoutes.post("/rollback", async (c) => {
   const input = await parseBody(Rollback, c.req.raw);
-  return c.json(unwrap(await session(c).rollbackAgent(input.version ?? null, clientAddress(c.req.raw))));
+  return c.json(await asAdmin(c, (imp) => imp.rollbackAgent(input.version ?? null)));
 });
 
 agentAdminRoutes.delete("/", async (c) => {
   const purge = c.req.query("purge") === "true";
-  if (!(await session(c).removeAgent(purge, clientAddress(c.req.raw)))) throw impNotFound();
+  await asAdmin(c, (imp) => imp.removeAgent(purge));
   return c.json({ active: null, purged: purge });
 });
 
@@ -78,7 +58,7 @@ const Outbound = z.strictObject({ hosts: z.array(z.string().max(253)).max(MAX_OU
 
 agentAdminRoutes.put("/outbound", async (c) => {
   const input = await parseBody(Outbound, c.req.raw);
-  return c.json({ outbound: unwrap(await session(c).setAgentOutbound(input.hosts, clientAddress(c.req.raw))) });
+  return c.json({ outbound: await asAdmin(c, (imp) => imp.setAgentOutbound(input.hosts)) });
 });
 
 const LogsQuery = z.object({
@@ -89,8 +69,6 @@ const LogsQuery = z.object({
 agentAdminRoutes.get("/logs", async (c) => {
   const parsed = LogsQuery.safeParse(c.req.query());
   if (!parsed.success)
-    throw new ApiError(400, "bad_request", `${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
-  const logs = await session(c).readAgentLogs(parsed.data);
-  if (!logs) throw impNotFound();
-  return c.json(logs);
+    throw new ImpgateError("bad_request", `${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
+  return c.json(await asAdmin(c, (imp) => imp.readAgentLogs(parsed.data)));
 });

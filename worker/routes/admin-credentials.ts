@@ -8,10 +8,8 @@ import * as OTPAuth from "otpauth";
 import { z } from "zod";
 import type { Credential } from "../../durable-objects/credentials.ts";
 import { algorithmForJwk, TOTP, WEBHOOK_FORMATS, WEBHOOK_HEADERS } from "../../protocol/index.ts";
-import { clientAddress } from "../auth/refusals.ts";
 import type { AppEnv } from "../env.ts";
-import { ApiError } from "../errors.ts";
-import { PublicJwk, parseBody, publicJwkOf } from "./admin-input.ts";
+import { asAdmin, PublicJwk, parseBody, publicJwkOf } from "./admin-input.ts";
 
 export const credentialRoutes = new Hono<AppEnv>();
 
@@ -70,23 +68,16 @@ credentialRoutes.post("/", async (c) => {
       break;
     }
   }
-  const created = await c.env.IMP.getByName(c.req.param("impId") ?? "")
-    .addCredential(cred, clientAddress(c.req.raw))
-    .catch(() => {
-      throw new ApiError(409, "credential_exists", "This key is already a credential of this imp");
-    });
-  if (!created) throw new ApiError(404, "imp_not_found", "No such imp");
+  const created = await asAdmin(c, (imp) => imp.addCredential(cred));
   return c.json({ credential: created, ...extra }, 201, { "Cache-Control": "no-store" });
 });
 
 credentialRoutes.get("/", async (c) => {
-  const list = await c.env.IMP.getByName(c.req.param("impId") ?? "").listCredentials();
-  if (!list) throw new ApiError(404, "imp_not_found", "No such imp");
+  const list = await asAdmin(c, (imp) => imp.listCredentials());
   return c.json({ credentials: list });
 });
 
 credentialRoutes.delete("/:credId", async (c) => {
-  const revoked = await c.env.IMP.getByName(c.req.param("impId") ?? "").revokeCredential(c.req.param("credId"), clientAddress(c.req.raw));
-  if (!revoked) throw new ApiError(404, "credential_not_found", "No such credential");
+  const revoked = await asAdmin(c, (imp) => imp.revokeCredential(c.req.param("credId")));
   return c.json({ credential: revoked });
 });

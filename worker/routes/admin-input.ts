@@ -1,9 +1,28 @@
-/** Validation of admin API bodies: one 400 shape naming the field at fault. */
+/**
+ * What the admin routes share: the imp's admin facade, and validation of bodies (one 400
+ * naming the field at fault).
+ */
 
+import type { Context } from "hono";
 import type { JWK } from "jose";
 import { z } from "zod";
+import type { ImpSession } from "../../durable-objects/imp-session.ts";
+import { clientAddress } from "../../edge/client.ts";
+import { ImpgateError, orThrow, type Result } from "../../edge/errors.ts";
 import { algorithmForJwk } from "../../protocol/index.ts";
-import { ApiError } from "../errors.ts";
+import type { AppEnv } from "../env.ts";
+import { ask } from "../facade.ts";
+
+type AdminFacade = ReturnType<DurableObjectStub<ImpSession>["admin"]>;
+
+/**
+ * One call on the admin facade of the imp named in the path (or `impId`), its value or its
+ * refusal thrown; the admin client's address goes into the imp's audit log.
+ */
+export async function asAdmin<T>(c: Context<AppEnv>, use: (admin: AdminFacade) => PromiseLike<Result<T>>, impId?: string): Promise<T> {
+  const stub = c.env.IMP.getByName(impId ?? c.req.param("impId") ?? "");
+  return orThrow(await ask(stub.admin(clientAddress(c.req.raw)), use));
+}
 
 export const PublicJwk = z
   .looseObject({
@@ -20,9 +39,9 @@ export function publicJwkOf(input: z.infer<typeof PublicJwk>, field: string): JW
   try {
     algorithmForJwk(jwk);
   } catch {
-    throw new ApiError(400, "bad_request", `${field}: use an Ed25519 or P-256 public key`);
+    throw new ImpgateError("bad_request", `${field}: use an Ed25519 or P-256 public key`);
   }
-  if (jwk.kty === "EC" && !jwk.y) throw new ApiError(400, "bad_request", `${field}: a P-256 key needs y`);
+  if (jwk.kty === "EC" && !jwk.y) throw new ImpgateError("bad_request", `${field}: a P-256 key needs y`);
   return jwk;
 }
 
@@ -31,12 +50,12 @@ export async function parseBody<T>(schema: z.ZodType<T>, req: Request): Promise<
   try {
     body = await req.json();
   } catch {
-    throw new ApiError(400, "bad_request", "Body must be JSON");
+    throw new ImpgateError("bad_request", "Body must be JSON");
   }
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ApiError(400, "bad_request", `${issue?.path.join(".") || "body"}: ${issue?.message ?? "invalid"}`);
+    throw new ImpgateError("bad_request", `${issue?.path.join(".") || "body"}: ${issue?.message ?? "invalid"}`);
   }
   return parsed.data;
 }

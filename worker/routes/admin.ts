@@ -7,17 +7,16 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { EDGE_AUDIT_NAME } from "../../durable-objects/edge-audit.ts";
 import { MAX_QUEUE_LIMIT } from "../../durable-objects/message-queue.ts";
+import { edgeKey } from "../../edge/edge-key.ts";
+import { ImpgateError, orThrow } from "../../edge/errors.ts";
 import type { ImpStatus, ImpView } from "../../protocol/admin-api.ts";
 import { algorithmForJwk } from "../../protocol/index.ts";
 import { authenticateAdmin } from "../auth/admin-auth.ts";
-import { clientAddress } from "../auth/refusals.ts";
-import { edgeKey } from "../edge-key.ts";
 import type { AppEnv } from "../env.ts";
-import { ApiError } from "../errors.ts";
 import { composeAgentId, mintAgentId, mintImpId, verifyImpId } from "../ids.ts";
 import { agentAdminRoutes } from "./admin-agent.ts";
 import { credentialRoutes } from "./admin-credentials.ts";
-import { PublicJwk, parseBody, publicJwkOf } from "./admin-input.ts";
+import { asAdmin, PublicJwk, parseBody, publicJwkOf } from "./admin-input.ts";
 
 export const adminRoutes = new Hono<AppEnv>();
 
@@ -29,8 +28,8 @@ adminRoutes.use("/imps/:impId/*", async (c, next) => {
   await next();
 });
 
-export function impNotFound(): ApiError {
-  return new ApiError(404, "imp_not_found", "No such imp");
+export function impNotFound(): ImpgateError {
+  return new ImpgateError("imp_not_found", "No such imp");
 }
 
 function agentUrl(requestUrl: string, agentId: string): string {
@@ -61,7 +60,7 @@ adminRoutes.post("/imps", async (c) => {
   const impId = await mintImpId(c.env.AGENT_ID_KEY);
   const { agentId, urlSecret } = await mintAgentId(c.env.AGENT_ID_KEY, impId);
   const label = input.label ?? impId.slice(0, 8);
-  await c.env.IMP.getByName(impId).provision({ impId, label, devicePublicJwk, urlSecret });
+  await asAdmin(c, (imp) => imp.provision({ impId, label, devicePublicJwk, urlSecret }), impId);
   const origin = new URL(c.req.url).origin;
   const key = await edgeKey(c.env.EDGE_SIGNING_JWK);
   return c.json(
@@ -78,8 +77,7 @@ adminRoutes.post("/imps", async (c) => {
 });
 
 adminRoutes.get("/imps/:impId", async (c) => {
-  const status = await c.env.IMP.getByName(c.req.param("impId")).status();
-  if (!status) throw impNotFound();
+  const status = await asAdmin(c, (imp) => imp.status());
   return c.json(await impView(c.env, c.req.url, status));
 });
 
@@ -93,34 +91,32 @@ const UpdateImp = z.strictObject({
 
 adminRoutes.patch("/imps/:impId", async (c) => {
   const input = await parseBody(UpdateImp, c.req.raw);
-  const status = await c.env.IMP.getByName(c.req.param("impId")).configure(input, clientAddress(c.req.raw));
-  if (!status) throw impNotFound();
+  const status = await asAdmin(c, (imp) => imp.configure(input));
   return c.json(await impView(c.env, c.req.url, status));
 });
 
 adminRoutes.post("/imps/:impId/rotate-url", async (c) => {
   const impId = c.req.param("impId");
   const { agentId, urlSecret } = await mintAgentId(c.env.AGENT_ID_KEY, impId);
-  if (!(await c.env.IMP.getByName(impId).rotateUrl(urlSecret, clientAddress(c.req.raw)))) throw impNotFound();
+  await asAdmin(c, (imp) => imp.rotateUrl(urlSecret), impId);
   return c.json({ impId, agentId, agentUrl: agentUrl(c.req.url, agentId) });
 });
 
 function auditLimit(raw: string | undefined): number {
   const limit = Number(raw ?? 100);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ApiError(400, "bad_request", "limit: a whole number from 1 to 1000");
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ImpgateError("bad_request", "limit: a whole number from 1 to 1000");
   return limit;
 }
 
 /** The edge's own security events (failed admin authentication), newest first. */
 adminRoutes.get("/audit", async (c) => {
-  const entries = await c.env.EDGE_AUDIT.getByName(EDGE_AUDIT_NAME).auditLog(auditLimit(c.req.query("limit")));
+  const entries = orThrow(await c.env.EDGE_AUDIT.getByName(EDGE_AUDIT_NAME).auditLog(auditLimit(c.req.query("limit"))));
   return c.json({ entries });
 });
 
 adminRoutes.get("/imps/:impId/audit", async (c) => {
   const limit = auditLimit(c.req.query("limit"));
-  const entries = await c.env.IMP.getByName(c.req.param("impId")).auditLog(limit);
-  if (!entries) throw impNotFound();
+  const entries = await asAdmin(c, (imp) => imp.auditLog(limit));
   return c.json({ entries });
 });
 
@@ -130,12 +126,12 @@ const DeviceKey = z.object({ devicePublicJwk: PublicJwk });
 adminRoutes.put("/imps/:impId/device-key", async (c) => {
   const input = await parseBody(DeviceKey, c.req.raw);
   const jwk = publicJwkOf(input.devicePublicJwk, "devicePublicJwk");
-  if (!(await c.env.IMP.getByName(c.req.param("impId")).setDeviceKey(jwk, clientAddress(c.req.raw)))) throw impNotFound();
+  await asAdmin(c, (imp) => imp.setDeviceKey(jwk));
   return c.json({ impId: c.req.param("impId"), deviceKey: "replaced" });
 });
 
 adminRoutes.delete("/imps/:impId/device-key", async (c) => {
-  if (!(await c.env.IMP.getByName(c.req.param("impId")).setDeviceKey(null, clientAddress(c.req.raw)))) throw impNotFound();
+  await asAdmin(c, (imp) => imp.setDeviceKey(null));
   return c.json({ impId: c.req.param("impId"), deviceKey: "revoked" });
 });
 

@@ -4,12 +4,13 @@
  *   POST _auth/token      ← the caller's JWT over that nonce  → { access_token, token_type, expires_in }
  */
 import type { Context } from "hono";
+import { ImpgateError, orThrow } from "../../edge/errors.ts";
 import { CHALLENGE_TTL_S } from "../../protocol/index.ts";
 import { assertionClaims, assertionInBody, MAX_ASSERTION_BYTES } from "../auth/assertion.ts";
-import { callFor, checkRateLimit, deny, failHere } from "../auth/caller.ts";
+import { callFor, checkRateLimit, failHere } from "../auth/caller.ts";
 import { checkChallenge, mintChallenge } from "../auth/challenge.ts";
 import type { AgentEnv } from "../env.ts";
-import { ApiError, notFoundError } from "../errors.ts";
+import { ask } from "../facade.ts";
 import { readBodyWithin } from "../middleware/body-limit.ts";
 
 const call = (c: Context<AgentEnv>) => callFor(c, { kind: "none" });
@@ -17,7 +18,7 @@ const call = (c: Context<AgentEnv>) => callFor(c, { kind: "none" });
 export async function challenge(c: Context<AgentEnv>): Promise<Response> {
   checkRateLimit(c);
   // A rotated URL gets the same 404 here as everywhere else.
-  if (!(await c.var.agent.stub.isCurrent(call(c)))) throw notFoundError();
+  orThrow(await ask(c.var.agent.stub.auth(call(c)), (auth) => auth.current()));
   const { nonce } = await mintChallenge(c.env.AGENT_ID_KEY, c.var.agent.agentId);
   return c.json({ nonce, expires_in: CHALLENGE_TTL_S, audience: c.var.agent.agentUrl }, 200, { "Cache-Control": "no-store" });
 }
@@ -25,10 +26,10 @@ export async function challenge(c: Context<AgentEnv>): Promise<Response> {
 async function readAssertion(c: Context<AgentEnv>): Promise<string> {
   // Read only up to the longest assertion body: a larger one is refused without reading on.
   const body = await readBodyWithin(c.req.raw, MAX_ASSERTION_BYTES);
-  if (body === null) throw new ApiError(413, "body_too_large", "Assertion too large");
+  if (body === null) throw new ImpgateError("body_too_large", "Assertion too large");
   // Decoded by hand: the runtime warns on .text() for a non-text type such as application/jwt.
   const assertion = assertionInBody(new TextDecoder().decode(body), c.req.header("content-type"));
-  if (assertion === null) throw new ApiError(400, "bad_request", 'Send {"assertion": "<JWT>"} or the JWT itself as application/jwt');
+  if (assertion === null) throw new ImpgateError("bad_request", 'Send {"assertion": "<JWT>"} or the JWT itself as application/jwt');
   return assertion;
 }
 
@@ -39,7 +40,7 @@ export async function token(c: Context<AgentEnv>): Promise<Response> {
   const nonceExpiresAt = claims ? await checkChallenge(c.env.AGENT_ID_KEY, c.var.agent.agentId, claims.nonce) : null;
   if (!claims) failHere(c, "malformed");
   if (nonceExpiresAt === null) failHere(c, "bad_nonce");
-  const result = await c.var.agent.stub.exchangeAssertion(call(c), { assertion, credId: claims.iss, nonce: claims.nonce, nonceExpiresAt });
-  if (result.kind !== "token") deny(c, result);
+  const input = { assertion, credId: claims.iss, nonce: claims.nonce, nonceExpiresAt };
+  const result = orThrow(await ask(c.var.agent.stub.auth(call(c)), (auth) => auth.exchange(input)));
   return c.json({ access_token: result.token, token_type: "Bearer", expires_in: result.expiresIn }, 200, { "Cache-Control": "no-store" });
 }

@@ -12,7 +12,7 @@ import type { StoredEvent } from "../../durable-objects/event-store.ts";
 import { MAX_WAIT_MS } from "../../durable-objects/event-waiters.ts";
 import type { AgentEnv } from "../env.ts";
 import { noStore } from "../middleware/no-store.ts";
-import { agentTarget, methodNotAllowed, noSuchApiPath, parseQuery, unwrap } from "./agent-target.ts";
+import { asCaller, methodNotAllowed, noSuchApiPath, parseQuery } from "./agent-target.ts";
 
 const EventsQuery = z.object({
   name: z.string().optional(),
@@ -33,9 +33,8 @@ agentEventRoutes.use("/:agentId/_events", noStore);
 agentEventRoutes.use("/:agentId/_events/*", noStore);
 
 agentEventRoutes.get("/:agentId/_events", async (c) => {
-  const { stub, call } = agentTarget(c);
   const q = parseQuery(EventsQuery, c.req.query());
-  const page = unwrap(await stub.readEvents(call, { name: q.name, after: q.after, limit: q.limit, waitMs: q.wait * 1000 }));
+  const page = await asCaller(c, (caller) => caller.readEvents({ name: q.name, after: q.after, limit: q.limit, waitMs: q.wait * 1000 }));
   return c.json({
     events: page.events.map(present),
     latest: Object.fromEntries(page.latest.map((e) => [e.name, present(e)])),

@@ -10,14 +10,14 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { parseIdempotencyKey } from "../../durable-objects/idempotency-key.ts";
 import { DEFAULT_TTL_MS, MAX_TTL_MS, type MessageInfo, MIN_TTL_MS } from "../../durable-objects/message-queue.ts";
+import { ImpgateError } from "../../edge/errors.ts";
+import { parseIdempotencyKey } from "../../protocol/idempotency-key.ts";
 import { MAX_DATA_BYTES } from "../../protocol/index.ts";
 import type { AgentEnv } from "../env.ts";
-import { ApiError } from "../errors.ts";
 import { limitBody } from "../middleware/body-limit.ts";
 import { noStore } from "../middleware/no-store.ts";
-import { agentTarget, methodNotAllowed, noSuchApiPath, parseQuery, unwrap } from "./agent-target.ts";
+import { asCaller, methodNotAllowed, noSuchApiPath, parseQuery } from "./agent-target.ts";
 
 const SendQuery = z.object({
   name: z.string().default("message"),
@@ -35,7 +35,6 @@ agentMessageRoutes.use("/:agentId/_messages", noStore);
 agentMessageRoutes.use("/:agentId/_messages/*", noStore);
 
 agentMessageRoutes.post("/:agentId/_messages", limitBody(MAX_DATA_BYTES), async (c) => {
-  const { stub, call } = agentTarget(c);
   const query = parseQuery(SendQuery, c.req.query());
   const idempotencyKey = readIdempotencyKey(c.req.header("idempotency-key"));
   // Kept as sent (the device gets it with the data); an empty header is no header.
@@ -44,14 +43,13 @@ agentMessageRoutes.post("/:agentId/_messages", limitBody(MAX_DATA_BYTES), async 
   // The body streams on to the imp's object, which reads it once the caller is authenticated
   // (unless a check before this one had to read it: a webhook over opted-in plain HTTP).
   const body = c.req.raw.bodyUsed ? new Uint8Array(await c.req.arrayBuffer()) : c.req.raw.body;
-  const sent = unwrap(await stub.sendMessage(call, { name: query.name, contentType, ttlMs }, body, idempotencyKey));
+  const sent = await asCaller(c, (caller) => caller.sendMessage({ name: query.name, contentType, ttlMs }, body, idempotencyKey));
   const location = `${new URL(c.req.url).pathname}/${sent.info.id}`;
   return c.json(present(sent.info), 202, { Location: location, ...(sent.replayed ? { "Idempotent-Replayed": "true" } : {}) });
 });
 
 agentMessageRoutes.get("/:agentId/_messages/:msgId", async (c) => {
-  const { stub, call } = agentTarget(c);
-  return c.json(present(unwrap(await stub.messageStatus(call, c.req.param("msgId")))));
+  return c.json(present(await asCaller(c, (caller) => caller.messageStatus(c.req.param("msgId")))));
 });
 
 agentMessageRoutes.all("/:agentId/_messages", methodNotAllowed("POST"));
@@ -62,7 +60,7 @@ agentMessageRoutes.all("/:agentId/_messages/*", noSuchApiPath);
 function readIdempotencyKey(header: string | undefined): string | null {
   if (header === undefined) return null;
   const parsed = parseIdempotencyKey(header);
-  if (!parsed.ok) throw new ApiError(400, "bad_idempotency_key", parsed.message);
+  if (!parsed.ok) throw new ImpgateError("bad_idempotency_key", parsed.message);
   return parsed.key;
 }
 

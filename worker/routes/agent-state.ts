@@ -10,7 +10,7 @@ import { MAX_STATE_VALUE_BYTES, type StateEntry } from "../../durable-objects/ag
 import type { AgentEnv } from "../env.ts";
 import { limitBody } from "../middleware/body-limit.ts";
 import { noStore } from "../middleware/no-store.ts";
-import { agentTarget, methodNotAllowed, noSuchApiPath, unwrap } from "./agent-target.ts";
+import { asCaller, methodNotAllowed, noSuchApiPath } from "./agent-target.ts";
 
 export const agentStateRoutes = new Hono<AgentEnv>();
 
@@ -19,24 +19,21 @@ agentStateRoutes.use("/:agentId/_state", noStore);
 agentStateRoutes.use("/:agentId/_state/*", noStore);
 
 agentStateRoutes.get("/:agentId/_state", async (c) => {
-  const { stub, call } = agentTarget(c);
-  const { entries, bytes } = unwrap(await stub.listState(call));
+  const { entries, bytes } = await asCaller(c, (caller) => caller.listState());
   return c.json({ state: Object.fromEntries(entries.map((e) => [e.key, JSON.parse(e.json) as unknown])), bytes });
 });
 
 agentStateRoutes.get("/:agentId/_state/:key", async (c) => {
-  const { stub, call } = agentTarget(c);
-  return c.json(present(unwrap(await stub.readState(call, c.req.param("key")))));
+  return c.json(present(await asCaller(c, (caller) => caller.readState(c.req.param("key")))));
 });
 
 agentStateRoutes.put("/:agentId/_state/:key", limitBody(MAX_STATE_VALUE_BYTES), async (c) => {
-  const { stub, call } = agentTarget(c);
-  return c.json(present(unwrap(await stub.writeState(call, c.req.param("key"), await c.req.text()))));
+  const json = await c.req.text();
+  return c.json(present(await asCaller(c, (caller) => caller.writeState(c.req.param("key"), json))));
 });
 
 agentStateRoutes.delete("/:agentId/_state/:key", async (c) => {
-  const { stub, call } = agentTarget(c);
-  unwrap(await stub.deleteState(call, c.req.param("key")));
+  await asCaller(c, (caller) => caller.deleteState(c.req.param("key")));
   return c.body(null, 204);
 });
 

@@ -1,30 +1,24 @@
 /**
  * Shared by the caller-facing agent APIs (messages, events, state). They are mounted after
  * the agent router's id check and caller authentication, so the imp's object and the
- * caller are already known; an RPC refusal becomes the one JSON error shape.
+ * caller are already known; an RPC's Failure is thrown with `orThrow` and answered by the
+ * app's one `onError`.
  */
 import type { Context } from "hono";
 import type { z } from "zod";
-import type { AgentCall, ImpSession } from "../../durable-objects/imp-session.ts";
-import type { Outcome } from "../../durable-objects/outcome.ts";
+import type { ImpSession } from "../../durable-objects/imp-session.ts";
+import { ImpgateError, orThrow, type Result } from "../../edge/errors.ts";
 import type { AgentEnv } from "../env.ts";
-import { ApiError, notFoundError } from "../errors.ts";
+import { ask } from "../facade.ts";
 
-export interface AgentTarget {
-  stub: DurableObjectStub<ImpSession>;
-  call: AgentCall;
-}
+type CallerFacade = ReturnType<DurableObjectStub<ImpSession>["caller"]>;
 
-/** The imp's object and the authenticated call, as the agent router established them. */
-export function agentTarget(c: Context<AgentEnv>): AgentTarget {
-  return { stub: c.var.agent.stub, call: c.var.call };
-}
-
-export function unwrap<T>(outcome: Outcome<T>): T {
-  if (outcome.ok) return outcome.value;
-  // The same 404 as for unknown ids, byte for byte.
-  if (outcome.status === 404 && outcome.code === "not_found") throw notFoundError();
-  throw new ApiError(outcome.status, outcome.code, outcome.message, outcome.headers);
+/**
+ * One call on the imp's caller facade for this request (the caller it admits is the one
+ * the agent router authenticated), its value or its refusal thrown.
+ */
+export async function asCaller<T>(c: Context<AgentEnv>, use: (caller: CallerFacade) => PromiseLike<Result<T>>): Promise<T> {
+  return orThrow(await ask(c.var.agent.stub.caller(c.var.call), use));
 }
 
 /** Query parameters checked with a schema; the first problem becomes a 400. */
@@ -32,17 +26,17 @@ export function parseQuery<T>(schema: z.ZodType<T>, query: Record<string, string
   const parsed = schema.safeParse(query);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
-  throw new ApiError(400, "bad_request", `${issue?.path.join(".") || "query"}: ${issue?.message ?? "invalid"}`);
+  throw new ImpgateError("bad_request", `${issue?.path.join(".") || "query"}: ${issue?.message ?? "invalid"}`);
 }
 
 /** For a reserved agent path used with the wrong method (the caller is already authenticated): 405. */
 export function methodNotAllowed(allow: string) {
   return (): never => {
-    throw new ApiError(405, "method_not_allowed", `Use ${allow}`, { Allow: allow });
+    throw new ImpgateError("method_not_allowed", `Use ${allow}`, { headers: { Allow: allow } });
   };
 }
 
 /** Any other path under a reserved agent API (`_messages/a/b`): 404, never relayed to the device. */
 export function noSuchApiPath(): never {
-  throw new ApiError(404, "not_found", "No such agent API path");
+  throw new ImpgateError("not_found", "No such agent API path");
 }

@@ -10,17 +10,16 @@
  */
 import { Hono, type MiddlewareHandler } from "hono";
 import { getPath } from "hono/utils/url";
-import type { Denial } from "../../durable-objects/agent-call.ts";
-import type { AgentResult } from "../../durable-objects/imp-session.ts";
+import type { RelayReply } from "../../edge/agent-call.ts";
+import { ImpgateError, orThrow } from "../../edge/errors.ts";
+import { agentNotFound, insecure } from "../../edge/refusals.ts";
 import { type CanonicalPath, canonicalPath, isReservedAgentPath } from "../../protocol/index.ts";
-import { authenticateCaller, deny, plainHttpRule } from "../auth/caller.ts";
-import { insecure } from "../auth/refusals.ts";
+import { authenticateCaller, plainHttpRule, rememberRefusals } from "../auth/caller.ts";
 import type { AgentEnv } from "../env.ts";
-import { ApiError, notFoundError } from "../errors.ts";
 import { verifyAgentId } from "../ids.ts";
 import { bodyLimit } from "../middleware/body-limit.ts";
 import { isHttps } from "../middleware/https-only.ts";
-import { forwardableHeaders, relayResponse } from "../relay.ts";
+import { forwardableHeaders, replyResponse } from "../relay.ts";
 import { challenge, token } from "./agent-auth.ts";
 import { agentEventRoutes } from "./agent-events.ts";
 import { agentMessageRoutes } from "./agent-messages.ts";
@@ -86,7 +85,7 @@ const resolveAgent: MiddlewareHandler<AgentEnv> = async (c, next) => {
   const agentId = agentPathOf(c.req.raw).idSegment;
   const agent = await verifyAgentId(c.env.AGENT_ID_KEY, agentId);
   // Over plain HTTP even a made-up id gets the HTTP refusal, so HTTP reveals nothing about ids.
-  if (!agent) throw isHttps(c.req.raw) ? notFoundError() : insecure();
+  if (!agent) throw isHttps(c.req.raw) ? agentNotFound() : insecure();
   // The https:// form is the audience even when an opted-in agent is reached over HTTP.
   const agentUrl = `https://${hostOf(c.req.url)}/agent/${agentId}`;
   c.set("agent", { ...agent, agentId, agentUrl, stub: c.env.IMP.getByName(agent.impId) });
@@ -96,17 +95,17 @@ const resolveAgent: MiddlewareHandler<AgentEnv> = async (c, next) => {
 /** Nothing is done for a path that has no canonical form: bad percent-encoding, `..` above the root, NUL. */
 const requireCanonicalPath: MiddlewareHandler<AgentEnv> = async (c, next) => {
   const { path } = agentPathOf(c.req.raw);
-  if (!path.ok) throw new ApiError(400, "bad_path", `Unusable path: ${path.reason}`);
+  if (!path.ok) throw new ImpgateError("bad_path", `Unusable path: ${path.reason}`);
   await next();
 };
 
 export const agentRoutes = new Hono<AgentEnv>();
 
-agentRoutes.use("/:agentId/*", resolveAgent, plainHttpRule, requireCanonicalPath, bodyLimit);
+agentRoutes.use("/:agentId/*", resolveAgent, rememberRefusals, plainHttpRule, requireCanonicalPath, bodyLimit);
 agentRoutes.post("/:agentId/_auth/challenge", challenge);
 agentRoutes.post("/:agentId/_auth/token", token);
 agentRoutes.all("/:agentId/_auth/*", () => {
-  throw new ApiError(405, "method_not_allowed", "Use POST _auth/challenge and POST _auth/token");
+  throw new ImpgateError("method_not_allowed", "Use POST _auth/challenge and POST _auth/token");
 });
 agentRoutes.use("/:agentId/*", authenticateCaller);
 
@@ -123,23 +122,16 @@ agentRoutes.all("/:agentId/*", async (c) => {
   // Any other `/_…` path (`/_Messages`, `/_impgate/messages`…) is impgate's too: never relayed.
   if (isReservedAgentPath(path)) noSuchApiPath();
   const hasBody = c.req.method !== "GET" && c.req.method !== "HEAD";
-  const result = await agent.stub.agentRequest(call, {
+  const req = {
     method: c.req.method,
     path,
     query: pathAndQuery(c.req.url).query,
     headers: forwardableHeaders(c.req.raw.headers, call.client),
     body: hasBody ? new Uint8Array(await c.req.arrayBuffer()) : new Uint8Array(0),
-  });
-  // RPC typing widens tuples to arrays; the shape is the ImpSession's AgentResult.
-  return toResponse(c, result as AgentResult);
-});
-
-function toResponse(c: Parameters<typeof deny>[0], result: AgentResult): Response {
+  };
+  // The hot path: one RPC into the imp's caller facade (durable-objects/imp-session.ts says why not through its stub).
+  const reply = orThrow(await agent.stub.callerRequest(call, req));
   // Only a `--public` imp's anonymous caller may get a reply a shared cache could keep.
-  const relayed = relayResponse(result, { noStore: c.var.call.caller.kind !== "none" });
-  if (relayed) return relayed;
-  // Why agent code failed is the operator's business (agent log, audit), not the caller's.
-  if (result.kind === "agent_error") throw new ApiError(result.status, result.code, result.message);
-  // What is left are the caller denials (relayResponse answered everything else).
-  return deny(c, result as Denial);
-}
+  // (RPC typing widens the header tuples to arrays; the shape is RelayReply's.)
+  return replyResponse(reply as RelayReply, { noStore: call.caller.kind !== "none" });
+});

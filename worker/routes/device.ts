@@ -4,8 +4,9 @@
  * hibernation API and runs the handshake.
  */
 import { Hono } from "hono";
+import { ImpgateError } from "../../edge/errors.ts";
 import type { AppEnv } from "../env.ts";
-import { ApiError, notFound } from "../errors.ts";
+import { notFound } from "../errors.ts";
 import { verifyImpId } from "../ids.ts";
 
 export const deviceRoutes = new Hono<AppEnv>();
@@ -14,7 +15,7 @@ deviceRoutes.get("/:impId/connect", async (c) => {
   const impId = await verifyImpId(c.env.AGENT_ID_KEY, c.req.param("impId"));
   if (!impId) return notFound();
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-    throw new ApiError(426, "upgrade_required", "Expected a websocket upgrade", { Upgrade: "websocket" });
+    throw new ImpgateError("upgrade_required", "Expected a websocket upgrade", { headers: { Upgrade: "websocket" } });
   }
   return c.env.IMP.getByName(impId).fetch(c.req.raw);
 });

@@ -24,6 +24,13 @@ export type AuthFailure =
   | "stale_signature"
   | "replayed_signature";
 
+/** A refusal the worker decided alone, as it reaches the imp's audit log (batched, a little later). */
+export interface FailureEntry {
+  client: string;
+  reason: AuthFailure;
+  at: number;
+}
+
 export function joseFailure(err: unknown): AuthFailure {
   if (err instanceof errors.JWTExpired) return "expired";
   if (err instanceof errors.JWTClaimValidationFailed) {

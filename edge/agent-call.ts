@@ -22,12 +22,20 @@ export interface AgentCall {
   caller: CallerProof;
 }
 
-/**
- * A decision the object returns instead of a result, for the worker to turn into a response.
- * A rate limit's scope says what waits: this client at this imp, or (for rotating codes)
- * a credential's code checking, which the worker must not hold against the client.
- */
-export type Denial =
-  | { kind: "not_found" }
-  | { kind: "unauthorized" }
-  | { kind: "rate_limited"; retryAfter: number; scope: "client" | "credential" };
+/** A caller's request as the relay sends it to the device (or hands it to the imp's agent code). */
+export interface RelayRequest {
+  method: string;
+  /** The canonical path (protocol/canonical-path.ts). */
+  path: string;
+  /** The query as sent, with its "?", or "". */
+  query: string;
+  headers: [string, string][];
+  body: Uint8Array;
+}
+
+/** The device's reply (or the agent code's response) as the relay hands it back. */
+export interface RelayReply {
+  status: number;
+  headers: [string, string][];
+  body: Uint8Array;
+}

@@ -1,0 +1,194 @@
+/**
+ * The admin API's view of one imp (worker/routes/admin*.ts): its record and settings,
+ * caller credentials, device key, audit log and agent code. Every change is audited with
+ * the admin client's address. Each method needs the imp to exist (but `provision`, which
+ * needs it not to), checked in one place.
+ */
+import { RpcTarget } from "cloudflare:workers";
+import type { JWK } from "jose";
+import { DONE, type Failure, fail, ok, type Result } from "../../edge/errors.ts";
+import type { AgentInfo, AgentVersion, AuditEntry, ImpStatus, LogPage } from "../../protocol/admin-api.ts";
+import { CloseCode } from "../../protocol/index.ts";
+import { type Credential, type CredentialView, view } from "../credentials.ts";
+import { closeQuietly, DEVICE_TAG, type ReadyLink, readLink } from "../device-link.ts";
+import type { ImpParts } from "../imp-parts.ts";
+import type { ImpRecord } from "../imp-record.ts";
+import { DEFAULT_QUEUE_LIMIT } from "../message-queue.ts";
+
+export interface ProvisionInput {
+  impId: string;
+  label: string;
+  devicePublicJwk: JWK;
+  urlSecret: string;
+}
+
+/** `PATCH /admin/imps/<imp>`: null puts a setting back to the edge's default. */
+export interface ImpSettings {
+  requestTimeoutMs?: number | null;
+  queueLimit?: number | null;
+  allowHttp?: boolean;
+  public?: boolean;
+  publicApis?: boolean;
+}
+
+/** The status, and the URL secret the worker turns into the current agent URL for the admin. */
+export type AdminStatus = ImpStatus & { urlSecret: string };
+
+const IMP_NOT_FOUND: Failure = fail("imp_not_found", "No such imp");
+
+export class ImpAdmin extends RpcTarget {
+  readonly #parts: ImpParts;
+  readonly #client: string;
+
+  /** `client`: the admin client's address, for the audit log. */
+  constructor(parts: ImpParts, client: string) {
+    super();
+    this.#parts = parts;
+    this.#client = client;
+  }
+
+  /** Runs `work` on the imp's record, if the imp exists. */
+  async #withImp<T>(work: (imp: ImpRecord) => Result<T> | Promise<Result<T>>): Promise<Result<T>> {
+    const imp = await this.#parts.record.get();
+    return imp ? work(imp) : IMP_NOT_FOUND;
+  }
+
+  async provision(input: ProvisionInput): Promise<Result<null>> {
+    if (await this.#parts.record.get()) return fail("imp_exists", "This imp is already provisioned");
+    await this.#parts.record.put({ ...input, createdAt: Date.now(), authEpoch: 0, allowHttp: false, public: false, publicApis: false });
+    return DONE;
+  }
+
+  status(): Promise<Result<AdminStatus>> {
+    return this.#withImp(async (imp) => {
+      const { ctx, queue, agentCode } = this.#parts;
+      const ws = this.#parts.liveSocket();
+      const link = ws ? (readLink(ws) as ReadyLink) : null;
+      const live = ws && link ? { link, heartbeatAt: ctx.getWebSocketAutoResponseTimestamp(ws) } : null;
+      const backlog = queue.backlog(Date.now());
+      return ok({
+        impId: imp.impId,
+        label: imp.label,
+        createdAt: imp.createdAt,
+        ...(await this.#parts.deviceStatus.read(live)),
+        deviceKey: imp.devicePublicJwk !== null,
+        allowHttp: imp.allowHttp,
+        public: imp.public,
+        publicApis: imp.publicApis,
+        requestTimeoutMs: this.#parts.requestTimeout(imp),
+        queueLimit: imp.queueLimit ?? DEFAULT_QUEUE_LIMIT,
+        queuedMessages: backlog.queued,
+        oldestQueuedAt: backlog.oldestAt,
+        agentVersion: agentCode.activeVersion(),
+        urlSecret: imp.urlSecret,
+      });
+    });
+  }
+
+  configure(settings: ImpSettings): Promise<Result<AdminStatus>> {
+    return this.#withImp(async (imp) => {
+      const next: ImpRecord = { ...imp };
+      if (settings.requestTimeoutMs !== undefined) next.requestTimeoutMs = settings.requestTimeoutMs ?? undefined;
+      if (settings.allowHttp !== undefined) next.allowHttp = settings.allowHttp;
+      if (settings.public !== undefined) next.public = settings.public;
+      if (settings.publicApis !== undefined) next.publicApis = settings.publicApis;
+      if (settings.queueLimit !== undefined) next.queueLimit = settings.queueLimit ?? undefined;
+      await this.#parts.record.put(next);
+      const changed = Object.fromEntries(
+        Object.entries(settings)
+          .filter(([, v]) => v !== undefined)
+          .map(([k, v]) => [k, v ?? "default"]),
+      );
+      this.#parts.audit.record("settings_changed", this.#client, changed as Record<string, string | number | boolean>);
+      return this.status();
+    });
+  }
+
+  /** A new agent URL: the old one is dead at once, and so is every token minted for it. */
+  rotateUrl(urlSecret: string): Promise<Result<null>> {
+    return this.#withImp(async (imp) => {
+      await this.#parts.record.put({ ...imp, urlSecret, authEpoch: imp.authEpoch + 1 });
+      this.#parts.audit.record("url_rotated", this.#client, { epoch: imp.authEpoch + 1 });
+      return DONE;
+    });
+  }
+
+  /** Replaces (or, with null, revokes) the device key; a socket that proved the old key is closed at once. */
+  setDeviceKey(jwk: JWK | null): Promise<Result<null>> {
+    return this.#withImp(async (imp) => {
+      await this.#parts.record.put({ ...imp, devicePublicJwk: jwk });
+      for (const ws of this.#parts.ctx.getWebSockets(DEVICE_TAG)) {
+        this.#parts.pending.failSocket(ws);
+        closeQuietly(ws, CloseCode.deviceRevoked, jwk ? "device key replaced" : "device key revoked");
+      }
+      this.#parts.audit.record("device_key_changed", this.#client, { action: jwk ? "replaced" : "revoked" });
+      return DONE;
+    });
+  }
+
+  addCredential(cred: Credential): Promise<Result<CredentialView>> {
+    return this.#withImp(async () => {
+      const { creds, audit } = this.#parts;
+      if (await creds.get(cred.id)) return fail("credential_exists", "This key is already a credential of this imp");
+      await creds.put(cred);
+      audit.record("credential_added", this.#client, { credId: cred.id, kind: cred.kind });
+      return ok(view(cred));
+    });
+  }
+
+  listCredentials(): Promise<Result<CredentialView[]>> {
+    return this.#withImp(async () => ok((await this.#parts.creds.all()).map(view).sort((a, b) => a.createdAt - b.createdAt)));
+  }
+
+  revokeCredential(id: string): Promise<Result<CredentialView>> {
+    return this.#withImp(async () => {
+      const cred = await this.#parts.creds.get(id);
+      if (!cred) return fail("credential_not_found", "No such credential");
+      if (cred.revokedAt) return ok(view(cred));
+      const revoked = { ...cred, revokedAt: Date.now() };
+      await this.#parts.creds.put(revoked);
+      this.#parts.audit.record("credential_revoked", this.#client, { credId: id, kind: cred.kind });
+      return ok(view(revoked));
+    });
+  }
+
+  auditLog(limit: number): Promise<Result<AuditEntry[]>> {
+    return this.#withImp(() => ok(this.#parts.audit.list(limit)));
+  }
+
+  // ---- agent code (worker/routes/admin-agent.ts) ----
+
+  agentInfo(): Promise<Result<AgentInfo>> {
+    return this.#withImp(() => ok(this.#parts.deploys.info()));
+  }
+
+  agentSource(version: number): Promise<Result<AgentVersion & { code: string }>> {
+    return this.#withImp(() => {
+      const found = this.#parts.agentCode.get(version);
+      return found ? ok(found) : fail("version_not_found", `Version ${version} is not stored`);
+    });
+  }
+
+  deployAgent(input: { code: string; note: string | null }): Promise<Result<AgentVersion>> {
+    return this.#withImp(() => this.#parts.deploys.deploy(input, this.#client));
+  }
+
+  rollbackAgent(version: number | null): Promise<Result<AgentVersion>> {
+    return this.#withImp(() => this.#parts.deploys.rollback(version, this.#client));
+  }
+
+  removeAgent(purge: boolean): Promise<Result<null>> {
+    return this.#withImp(() => {
+      this.#parts.deploys.remove(purge, this.#client);
+      return DONE;
+    });
+  }
+
+  setAgentOutbound(hosts: string[]): Promise<Result<string[]>> {
+    return this.#withImp(() => this.#parts.deploys.setOutbound(hosts, this.#client));
+  }
+
+  readAgentLogs(query: { after?: number; limit: number }): Promise<Result<LogPage>> {
+    return this.#withImp(() => ok(this.#parts.agentLogs.read(query)));
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * One caller's call through an agent URL (worker/routes/agent*.ts): the relay to the
+ * device or the imp's agent code, and the agent's own APIs (`_messages`, `_events`,
+ * `_state`). The worker made it from a request whose credential it already parsed (and
+ * for a bearer token, verified); here the caller is admitted once, in one place: the agent
+ * URL must be the imp's current one, then the credential must pass the stateful checks.
+ *
+ * To add a caller-facing API: a method that begins with `this.#admit("apis")` (or a new
+ * surface, if it must be opened separately), and answers a Result.
+ */
+import { RpcTarget } from "cloudflare:workers";
+import type { AgentCall, RelayReply, RelayRequest } from "../../edge/agent-call.ts";
+import { type Failure, fail, ok, type Result } from "../../edge/errors.ts";
+import { MAX_DATA_BYTES, NAME_PATTERN } from "../../protocol/index.ts";
+import type { StateEntry } from "../agent-state.ts";
+import type { Surface } from "../caller-check.ts";
+import { relay } from "../device-relay.ts";
+import type { EventPage, EventQuery } from "../event-store.ts";
+import { callerScope, type SentMessage } from "../idempotency.ts";
+import type { ImpParts } from "../imp-parts.ts";
+import type { ImpRecord } from "../imp-record.ts";
+import { enqueue, enqueueOnce } from "../message-intake.ts";
+import type { MessageInfo, NewMessage } from "../message-queue.ts";
+import { type RequestBody, readBody } from "../request-body.ts";
+import { currentImp } from "./current.ts";
+
+/** Unknown, rotated and revoked agent ids: the worker answers the same 404 for all of them. */
+export const AGENT_NOT_FOUND: Failure = fail("not_found", "Not found");
+
+/** A caller let in: the imp, and the credential it authenticated with (null: a `--public` imp's anonymous caller). */
+interface Admitted {
+  imp: ImpRecord;
+  credId: string | null;
+}
+
+export class ImpCaller extends RpcTarget {
+  readonly #parts: ImpParts;
+  readonly #call: AgentCall;
+  /** Admission per surface, decided once: a credential's single-use parts (a code, a webhook's signature) are spent once. */
+  readonly #admitted = new Map<Surface, Promise<Result<Admitted>>>();
+
+  constructor(parts: ImpParts, call: AgentCall) {
+    super();
+    this.#parts = parts;
+    this.#call = call;
+  }
+
+  /** The current agent URL, then the caller's credential. The body matters only to signed webhooks. */
+  #admit(surface: Surface, body: Uint8Array = new Uint8Array(0)): Promise<Result<Admitted>> {
+    let admitted = this.#admitted.get(surface);
+    if (!admitted) {
+      admitted = (async (): Promise<Result<Admitted>> => {
+        const imp = await currentImp(this.#parts, this.#call);
+        if (!imp) return AGENT_NOT_FOUND;
+        const verdict = await this.#parts.callers.authorize(imp, this.#call, body, surface);
+        return verdict.ok ? ok({ imp, credId: verdict.value.credId }) : verdict;
+      })();
+      this.#admitted.set(surface, admitted);
+    }
+    return admitted;
+  }
+
+  /**
+   * A request to the agent URL: to the imp's agent code if it has some, else relayed to
+   * the device (tunnel mode). Agent code never sees a request refused above.
+   */
+  async request(req: RelayRequest): Promise<Result<RelayReply>> {
+    const admitted = await this.#admit("relay", req.body);
+    if (!admitted.ok) return admitted;
+    const { imp, credId } = admitted.value;
+    const agent = this.#parts.agent.active();
+    if (agent) return this.#parts.agent.handleRequest(imp, agent, req, { credId, client: this.#call.client });
+    return relay(this.#parts, imp, req);
+  }
+
+  /**
+   * Queues a message for the device; it is sent at once if the device is online. With an
+   * idempotency key, a retry of an accepted request gets the original answer, replayed.
+   */
+  async sendMessage(meta: Omit<NewMessage, "data">, body: RequestBody, idempotencyKey: string | null): Promise<Result<SentMessage>> {
+    // A webhook's signature covers its body, so that is read before the caller is known;
+    // anyone else is authenticated before a byte of it is read.
+    const signed = this.#call.caller.kind === "webhook" ? await readBody(body, MAX_DATA_BYTES) : null;
+    if (signed && !signed.ok) return signed;
+    const admitted = await this.#admit("apis", signed?.value);
+    if (!admitted.ok) return admitted;
+    const { imp, credId } = admitted.value;
+    const read = async (): Promise<Result<NewMessage>> => {
+      const data = signed ?? (await readBody(body, MAX_DATA_BYTES));
+      return data.ok ? ok({ ...meta, data: data.value }) : data;
+    };
+    if (idempotencyKey !== null) return enqueueOnce(this.#parts, imp, callerScope(credId), idempotencyKey, read);
+    const input = await read();
+    return input.ok ? enqueue(this.#parts, imp, input.value) : input;
+  }
+
+  async messageStatus(id: string): Promise<Result<MessageInfo>> {
+    const admitted = await this.#admit("apis");
+    if (!admitted.ok) return admitted;
+    const info = this.#parts.queue.get(id, Date.now());
+    return info ? ok(info) : fail("message_not_found", "No such message (unknown, or finished more than a day ago)");
+  }
+
+  /** Recent device events, or those after a cursor; with `waitMs`, waits for the next one. */
+  async readEvents(query: EventQuery): Promise<Result<EventPage>> {
+    const admitted = await this.#admit("apis");
+    if (!admitted.ok) return admitted;
+    if (query.name !== undefined && !NAME_PATTERN.test(query.name)) return fail("bad_name", "Not a valid event name");
+    const { events, waiters } = this.#parts;
+    // Waiting without a cursor means "the next event from now on".
+    const after = query.after ?? (query.waitMs > 0 ? events.head() : undefined);
+    let found = events.read({ name: query.name, after, limit: query.limit });
+    if (found.length === 0 && query.waitMs > 0) {
+      if (waiters.full) return fail("too_many_waiters", "Too many callers are waiting for this imp's events");
+      await waiters.wait(query.name, query.waitMs);
+      found = events.read({ name: query.name, after, limit: query.limit });
+    }
+    const cursor = found.at(-1)?.seq ?? Math.max(after ?? 0, events.head());
+    return ok({ events: found, latest: events.latest(query.name), cursor });
+  }
+
+  async listState(): Promise<Result<{ entries: StateEntry[]; bytes: number }>> {
+    const admitted = await this.#admit("apis");
+    return admitted.ok ? ok(this.#parts.state.list()) : admitted;
+  }
+
+  async readState(key: string): Promise<Result<StateEntry>> {
+    const admitted = await this.#admit("apis");
+    return admitted.ok ? this.#parts.state.get(key) : admitted;
+  }
+
+  async writeState(key: string, json: string): Promise<Result<StateEntry>> {
+    const admitted = await this.#admit("apis");
+    return admitted.ok ? this.#parts.state.put(key, json, Date.now()) : admitted;
+  }
+
+  async deleteState(key: string): Promise<Result<{ key: string }>> {
+    const admitted = await this.#admit("apis");
+    return admitted.ok ? this.#parts.state.delete(key) : admitted;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * One imp's parts, made once per wake of its object and shared by the facades that
+ * serve each audience (./facades/): the stores in its storage, what lives in memory only
+ * (requests waiting for the device, long-polling callers), its agent code's runtime and
+ * the one alarm. Nothing here is reachable over RPC: the object hands out facades only.
+ */
+
+import { defaultRequestTimeoutMs, type EdgeEnv, maxBodyBytes } from "../edge/env.ts";
+import { HEARTBEAT_PING, HEARTBEAT_PONG, MAX_HEADER_BYTES } from "../protocol/index.ts";
+import { AgentCodeStore } from "./agent-code.ts";
+import { AgentDeploys } from "./agent-deploy.ts";
+import { AgentLogs } from "./agent-logs.ts";
+import { AgentRuntime } from "./agent-runtime.ts";
+import { AgentState } from "./agent-state.ts";
+import { AuditLog } from "./audit-log.ts";
+import { CallerCheck } from "./caller-check.ts";
+import { CodeGuesses } from "./code-guesses.ts";
+import { CredentialStore } from "./credentials.ts";
+import { DEVICE_TAG, HandshakeTimeouts, readLink } from "./device-link.ts";
+import { DeviceStatusStore } from "./device-status.ts";
+import { EventStore } from "./event-store.ts";
+import { EventWaiters } from "./event-waiters.ts";
+import { IdempotencyKeys } from "./idempotency.ts";
+import { type ImpRecord, ImpStore } from "./imp-record.ts";
+import { MessageQueue } from "./message-queue.ts";
+import { PendingRequests } from "./pending-requests.ts";
+import { ReplayMemory } from "./replay-memory.ts";
+import { Scheduler } from "./scheduler.ts";
+
+export class ImpParts {
+  readonly ctx: DurableObjectState;
+  readonly env: EdgeEnv;
+  /** The imp's record: device key, current agent URL secret, settings. */
+  readonly record: ImpStore;
+  readonly creds: CredentialStore;
+  readonly audit: AuditLog;
+  readonly callers: CallerCheck;
+  readonly queue: MessageQueue;
+  readonly idempotency: IdempotencyKeys;
+  readonly events: EventStore;
+  readonly state: AgentState;
+  readonly deviceStatus: DeviceStatusStore;
+  readonly agentCode: AgentCodeStore;
+  readonly agentLogs: AgentLogs;
+  readonly agent: AgentRuntime;
+  readonly deploys: AgentDeploys;
+  readonly scheduler: Scheduler;
+  /** Agent requests waiting for the device's reply (memory only: a waiting request keeps the object awake). */
+  readonly pending = new PendingRequests();
+  /** Callers long-polling for the next event (memory only, likewise). */
+  readonly waiters = new EventWaiters();
+
+  constructor(ctx: DurableObjectState, env: EdgeEnv) {
+    this.ctx = ctx;
+    this.env = env;
+    this.record = new ImpStore(ctx.storage);
+    this.creds = new CredentialStore(ctx.storage);
+    this.audit = new AuditLog(ctx.storage.sql);
+    this.callers = new CallerCheck(this.creds, new ReplayMemory(ctx.storage.sql), this.audit, new CodeGuesses(ctx.storage.sql));
+    this.queue = new MessageQueue(ctx.storage.sql);
+    this.idempotency = new IdempotencyKeys(ctx.storage.sql);
+    this.events = new EventStore(ctx.storage.sql);
+    this.state = new AgentState(ctx.storage.sql);
+    this.deviceStatus = new DeviceStatusStore(ctx.storage);
+    this.agentCode = new AgentCodeStore(ctx.storage.sql);
+    this.agentLogs = new AgentLogs(ctx.storage.sql);
+    this.agent = new AgentRuntime({
+      ctx,
+      env,
+      code: this.agentCode,
+      logs: this.agentLogs,
+      audit: this.audit,
+      imps: this.record,
+      requestTimeout: (imp) => this.requestTimeout(imp),
+    });
+    this.deploys = new AgentDeploys(env, this.agentCode, this.agentLogs, this.audit);
+    this.scheduler = new Scheduler(ctx.storage, [
+      new HandshakeTimeouts(ctx, (link) => this.audit.record("device_refused", link.client, { reason: "handshake timeout" })),
+      this.queue,
+      this.idempotency,
+    ]);
+    // Heartbeats are answered by the runtime itself and never wake this object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_PING, HEARTBEAT_PONG));
+    void ctx.blockConcurrencyWhile(async () => {
+      this.queue.migrate();
+      this.idempotency.migrate();
+      this.events.migrate();
+      this.state.migrate();
+      this.agentCode.migrate();
+      this.agentLogs.migrate();
+    });
+  }
+
+  /** The authenticated device socket, if the device is online. */
+  liveSocket(): WebSocket | null {
+    for (const ws of this.ctx.getWebSockets(DEVICE_TAG)) {
+      if (readLink(ws)?.state === "ready" && ws.readyState === WebSocket.READY_STATE_OPEN) return ws;
+    }
+    return null;
+  }
+
+  /** How long an agent request waits for the device. */
+  requestTimeout(imp: ImpRecord): number {
+    return imp.requestTimeoutMs ?? defaultRequestTimeoutMs(this.env);
+  }
+
+  /** Nothing larger than a body plus its header is ever a valid frame. */
+  maxFrameBytes(): number {
+    return maxBodyBytes(this.env) + 4 + MAX_HEADER_BYTES;
+  }
+
+  /** Names this object in log lines, as `ImpSession:<imp> <handler>`. */
+  where(handler: string): string {
+    return `ImpSession:${this.ctx.id.name ?? this.ctx.id} ${handler}`;
+  }
+}
