@@ -12,13 +12,13 @@ import { httpRequest } from "./http.ts";
 import type { Trust } from "./profile.ts";
 
 /** A credential file written by `impgate cred add --out`, or a caller's private JWK. */
-export const CredentialFile = z.discriminatedUnion("kind", [
+const CredentialFile = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("jwt-secret"), credId: z.string(), secret: z.string() }),
   z.object({ kind: z.literal("webhook"), credId: z.string(), format: z.enum(WEBHOOK_FORMATS), secret: z.string() }),
   // Files written before codes had 8 digits carry no `digits`: their credentials have 6.
   z.object({ kind: z.literal("totp"), credId: z.string(), secret: z.string(), digits: z.union([z.literal(6), z.literal(8)]).optional() }),
 ]);
-export type CredentialFile = z.infer<typeof CredentialFile>;
+type CredentialFile = z.infer<typeof CredentialFile>;
 
 export type CallerCredential = { kind: "jwt"; jwk: JWK } | CredentialFile | { kind: "bearer"; token: string } | { kind: "none" };
 

@@ -37,19 +37,21 @@ const UNTIMED_SIGNATURE_MEMORY_MS = 24 * 3600 * 1000;
 /** What a call reaches: the relay (the device, or the imp's agent code) or the agent's own APIs (`_messages`, `_events`, `_state`). */
 export type Surface = "relay" | "apis";
 
+/** The stores a caller check reads and writes, all the imp's own. */
+export interface CallerCheckStores {
+  creds: CredentialStore;
+  replay: ReplayMemory;
+  audit: AuditLog;
+  codes: CodeGuesses;
+}
+
 export class CallerCheck {
   /** Failures per client at this imp. */
   readonly guard = new RateGuard();
-  private readonly creds: CredentialStore;
-  private readonly replay: ReplayMemory;
-  private readonly audit: AuditLog;
-  private readonly codes: CodeGuesses;
+  private readonly stores: CallerCheckStores;
 
-  constructor(creds: CredentialStore, replay: ReplayMemory, audit: AuditLog, codes: CodeGuesses) {
-    this.creds = creds;
-    this.replay = replay;
-    this.audit = audit;
-    this.codes = codes;
+  constructor(stores: CallerCheckStores) {
+    this.stores = stores;
   }
 
   /**
@@ -66,7 +68,7 @@ export class CallerCheck {
       case "none":
         return this.fail(call, "missing_credential");
       case "bearer": {
-        const cred = await this.creds.get(caller.credId);
+        const cred = await this.stores.creds.get(caller.credId);
         if (!cred || cred.revokedAt) return this.fail(call, "revoked", caller.credId);
         if (caller.ep !== imp.authEpoch || caller.iat * 1000 < (cred.tokensValidAfter ?? 0)) return this.fail(call, "revoked", cred.id);
         return ok({ credId: cred.id });
@@ -74,10 +76,10 @@ export class CallerCheck {
       case "totp":
         return this.checkCode(call, caller.code);
       case "webhook": {
-        const found = await verifyWebhook(await this.creds.all(), caller.format, caller.signature, body);
+        const found = await verifyWebhook(await this.stores.creds.all(), caller.format, caller.signature, body);
         if ("failure" in found) return this.fail(call, found.failure);
         // Keyed on the signature that verified, never on what else the header carried.
-        const seen = this.replay.remember(webhookKey(found.verified), signatureExpiry(caller));
+        const seen = this.stores.replay.remember(webhookKey(found.verified), signatureExpiry(caller));
         if (seen === "replay") return this.fail(call, "replayed_signature", found.cred.id);
         if (seen === "full") return this.memoryFull(call, found.cred.id);
         return ok({ credId: found.cred.id });
@@ -91,26 +93,29 @@ export class CallerCheck {
    * nothing is compared and the caller is told when to try again.
    */
   private async checkCode(call: AgentCall, code: string): Promise<Result<{ credId: string | null }>> {
-    const candidates = codeCandidates(await this.creds.all(), code);
+    const candidates = codeCandidates(await this.stores.creds.all(), code);
     // From here on nothing awaits until the guess is charged, so concurrent guesses cannot
     // slip past a pause that the first of them starts.
     const now = Date.now();
-    const open = candidates.filter((c) => this.codes.waitMs(c.id, now) === 0);
+    const open = candidates.filter((c) => this.stores.codes.waitMs(c.id, now) === 0);
     if (candidates.length > 0 && open.length === 0) {
-      const wait = Math.min(...candidates.map((c) => this.codes.waitMs(c.id, now)));
+      const wait = Math.min(...candidates.map((c) => this.stores.codes.waitMs(c.id, now)));
       return rateLimited(retryAfterS(wait), "credential").failure();
     }
     const found = verifyTotp(open, code, now);
     if ("failure" in found) {
-      for (const paused of this.codes.fail(
+      for (const paused of this.stores.codes.fail(
         open.map((c) => ({ id: c.id, digits: codeDigits(c) })),
         now,
       )) {
-        this.audit.record("code_checks_paused", call.client, { credId: paused.credId, retryAfter: retryAfterS(paused.retryAfterMs) });
+        this.stores.audit.record("code_checks_paused", call.client, {
+          credId: paused.credId,
+          retryAfter: retryAfterS(paused.retryAfterMs),
+        });
       }
       return this.fail(call, found.failure);
     }
-    await this.creds.put({ ...found.cred, lastTotpStep: found.step });
+    await this.stores.creds.put({ ...found.cred, lastTotpStep: found.step });
     return ok({ credId: found.cred.id });
   }
 
@@ -128,12 +133,12 @@ export class CallerCheck {
       this.fail(call, reason, credId);
       return unauthorized("invalid_token").failure();
     };
-    const cred = await this.creds.get(input.credId);
+    const cred = await this.stores.creds.get(input.credId);
     if (!cred || (cred.kind !== "jwt" && cred.kind !== "jwt-secret")) return refuse("unknown_credential");
     if (cred.revokedAt) return refuse("revoked", cred.id);
     const failure = await verifyAssertion(cred, input.assertion, { audience: call.agentUrl, nonce: input.nonce });
     if (failure) return refuse(failure, cred.id);
-    const seen = this.replay.remember(`nonce:${input.nonce}`, input.nonceExpiresAt);
+    const seen = this.stores.replay.remember(`nonce:${input.nonce}`, input.nonceExpiresAt);
     if (seen === "replay") return refuse("replayed_nonce", cred.id);
     if (seen === "full") return this.memoryFull(call, cred.id);
     const token = await mintAccessToken(key, { credId: cred.id, audience: call.agentUrl, ep: imp.authEpoch });
@@ -148,31 +153,32 @@ export class CallerCheck {
     const { caller, client } = call;
     let burned: Credential | undefined;
     if (caller.kind === "bearer") {
-      const cred = await this.creds.get(caller.credId);
+      const cred = await this.stores.creds.get(caller.credId);
       if (cred && !cred.revokedAt) {
         // Every token minted up to this second dies; the caller can mint a fresh one over HTTPS.
         burned = { ...cred, tokensValidAfter: (Math.floor(Date.now() / 1000) + 1) * 1000 };
-        await this.creds.put(burned);
+        await this.stores.creds.put(burned);
       }
     } else if (caller.kind === "totp") {
       // Compared like any code over HTTPS (paused credentials not at all), but not charged:
       // the answer is the same refusal whether it matched or not, so it tells a guesser nothing.
       const now = Date.now();
-      const open = codeCandidates(await this.creds.all(), caller.code).filter((c) => this.codes.waitMs(c.id, now) === 0);
+      const open = codeCandidates(await this.stores.creds.all(), caller.code).filter((c) => this.stores.codes.waitMs(c.id, now) === 0);
       const found = verifyTotp(open, caller.code, now);
       if (!("failure" in found)) {
         burned = { ...found.cred, lastTotpStep: found.step };
-        await this.creds.put(burned);
+        await this.stores.creds.put(burned);
       }
     } else if (caller.kind === "webhook") {
-      const found = await verifyWebhook(await this.creds.all(), caller.format, caller.signature, body);
+      const found = await verifyWebhook(await this.stores.creds.all(), caller.format, caller.signature, body);
       if (!("failure" in found)) {
-        this.replay.remember(webhookKey(found.verified), signatureExpiry(caller));
+        this.stores.replay.remember(webhookKey(found.verified), signatureExpiry(caller));
         burned = found.cred;
       }
     }
-    if (nonce) this.replay.remember(`nonce:${nonce}`, Date.now() + CHALLENGE_TTL_S * 1000);
-    if (burned) this.audit.record("credential_burned", client, { credId: burned.id, kind: caller.kind, why: "sent over plain HTTP" });
+    if (nonce) this.stores.replay.remember(`nonce:${nonce}`, Date.now() + CHALLENGE_TTL_S * 1000);
+    if (burned)
+      this.stores.audit.record("credential_burned", client, { credId: burned.id, kind: caller.kind, why: "sent over plain HTTP" });
   }
 
   /** Records a failure the worker already decided (a garbage or forged token). */
@@ -189,15 +195,15 @@ export class CallerCheck {
   /** Counts and audits a failed attempt; the caller gets the one 401. */
   private fail(call: AgentCall, reason: AuthFailure, credId?: string, at?: number): Failure {
     const { started, retryAfter } = this.guard.fail(clientKey(call.client));
-    this.audit.record("auth_failed", call.client, { reason, kind: call.caller.kind, ...(credId ? { credId } : {}) }, at);
-    if (started) this.audit.record("rate_limited", call.client, { scope: "client", retryAfter });
+    this.stores.audit.record("auth_failed", call.client, { reason, kind: call.caller.kind, ...(credId ? { credId } : {}) }, at);
+    if (started) this.stores.audit.record("rate_limited", call.client, { scope: "client", retryAfter });
     return callerUnauthorized(call.caller.kind).failure();
   }
 
   /** Replay memory holds as many live entries as it may: refuse rather than forget one early. */
   private memoryFull(call: AgentCall, credId: string): Failure {
-    this.audit.record("auth_failed", call.client, { reason: "replay_memory_full", kind: call.caller.kind, credId });
-    return rateLimited(this.replay.secondsUntilRoom(), "credential").failure();
+    this.stores.audit.record("auth_failed", call.client, { reason: "replay_memory_full", kind: call.caller.kind, credId });
+    return rateLimited(this.stores.replay.secondsUntilRoom(), "credential").failure();
   }
 }
 

@@ -5,6 +5,7 @@
 import { importJWK, type JWK, jwtVerify } from "jose";
 import * as OTPAuth from "otpauth";
 import { type AuthFailure, joseFailure } from "../edge/auth/failures.ts";
+import type { CredentialKind, CredentialView } from "../protocol/admin-api.ts";
 import {
   ASSERTION_MAX_LIFETIME_S,
   type CallerAlgorithm,
@@ -20,8 +21,6 @@ import {
 } from "../protocol/index.ts";
 
 export type { AuthFailure } from "../edge/auth/failures.ts";
-
-export type CredentialKind = "jwt" | "jwt-secret" | "webhook" | "totp";
 
 export interface Credential {
   id: string;
@@ -42,11 +41,10 @@ export interface Credential {
   /** totp: the last step accepted; each code is usable once. */
   lastTotpStep?: number;
   /** totp: how many digits its codes have (absent: made before 8 digits, so 6). */
-  digits?: number;
+  digits?: 6 | 8;
 }
 
-export type CredentialView = Omit<Credential, "secret" | "lastTotpStep" | "tokensValidAfter">;
-
+/** A credential as the admin API shows it: never its secret. */
 export function view(c: Credential): CredentialView {
   const { secret: _s, lastTotpStep: _l, tokensValidAfter: _t, ...rest } = c;
   return rest;

@@ -5,16 +5,18 @@
  * still live it refuses new ones ("full") instead of forgetting a live one early, which
  * would let that one be replayed.
  */
+import { SqlStore } from "./sql-store.ts";
+
 const MAX_ROWS = 20_000;
 
 export type Remembered = "fresh" | "replay" | "full";
 
-export class ReplayMemory {
-  private readonly sql: SqlStorage;
+export class ReplayMemory extends SqlStore {
   constructor(sql: SqlStorage) {
-    this.sql = sql;
-    sql.exec("CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, expires INTEGER NOT NULL)");
-    sql.exec("CREATE INDEX IF NOT EXISTS seen_expires ON seen (expires)");
+    super(sql, "replay_memory", [
+      "CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, expires INTEGER NOT NULL)",
+      "CREATE INDEX IF NOT EXISTS seen_expires ON seen (expires)",
+    ]);
   }
 
   /** Records `key` until `expires`: "fresh" the first time, "replay" after that. */

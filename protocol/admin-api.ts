@@ -6,7 +6,6 @@
 import type { JWK } from "jose";
 
 /** Every failed API call answers `ErrorBody` (protocol/errors.ts): `{ error: { code, message } }`. */
-export type { ErrorBody } from "./errors.ts";
 
 // ---- imps -------------------------------------------------------------------------------
 
@@ -120,10 +119,33 @@ export interface AddedCredential {
 
 // ---- audit ------------------------------------------------------------------------------
 
+/** What the imp's (and the edge's own) audit log records: security events, never a secret. */
+export type AuditEvent =
+  | "auth_failed"
+  | "rate_limited"
+  | "code_checks_paused"
+  | "credential_added"
+  | "credential_revoked"
+  | "credential_burned"
+  | "url_rotated"
+  | "http_refused"
+  | "settings_changed"
+  | "device_connected"
+  | "device_refused"
+  | "device_key_changed"
+  | "agent_deployed"
+  | "agent_rolled_back"
+  | "agent_removed"
+  | "agent_outbound_changed"
+  | "agent_outbound_refused"
+  | "agent_error"
+  | "admin_auth_failed"
+  | "admin_rate_limited";
+
 export interface AuditEntry {
   seq: number;
   at: number;
-  event: string;
+  event: AuditEvent;
   client: string;
   detail: Record<string, string | number | boolean>;
 }

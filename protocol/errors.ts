@@ -98,19 +98,6 @@ export function statusOf(code: ErrorCode): number {
 }
 
 /**
- * Whether `code` is one of impgate's error codes (for a code read off the wire).
- *
- * @example
- * ```ts
- * const { error } = (await res.json()) as { error: { code: string } };
- * if (isErrorCode(error.code) && statusOf(error.code) === 503) retryLater();
- * ```
- */
-export function isErrorCode(code: string): code is ErrorCode {
-  return Object.hasOwn(ERROR_STATUS, code);
-}
-
-/**
  * The base of every error in impgate that carries a stable `code` (as jose's `JOSEError`
  * does): wire protocol, handshake proofs, the sealed layer, credential constraints, DPoP
  * and signed requests, the daemon's event refusals, and the edge's `ImpgateError`. Callers

@@ -7,9 +7,9 @@
 import { RpcTarget } from "cloudflare:workers";
 import type { JWK } from "jose";
 import { DONE, type Failure, fail, ok, type Result } from "../../edge/errors.ts";
-import type { AgentInfo, AgentVersion, AuditEntry, ImpStatus, LogPage } from "../../protocol/admin-api.ts";
+import type { AgentInfo, AgentVersion, AuditEntry, CredentialView, ImpStatus, LogPage } from "../../protocol/admin-api.ts";
 import { CloseCode } from "../../protocol/index.ts";
-import { type Credential, type CredentialView, view } from "../credentials.ts";
+import { type Credential, view } from "../credentials.ts";
 import { closeQuietly, DEVICE_TAG, type ReadyLink, readLink } from "../device-link.ts";
 import type { ImpParts } from "../imp-parts.ts";
 import type { ImpRecord } from "../imp-record.ts";

@@ -115,7 +115,7 @@ export const plainHttpRule: MiddlewareHandler<AgentEnv> = async (c, next) => {
   const body = caller.kind === "webhook" || isToken ? await readBodyWithin(c.req.raw, limit) : undefined;
   const nonce = isToken && body ? await spentNonce(c, body) : undefined;
   const signed = caller.kind === "webhook" && body ? body : new Uint8Array(0);
-  orThrow(await ask(c.var.agent.stub.auth(callFor(c, caller)), (auth) => auth.plainHttp(signed, nonce)));
+  orThrow(await ask(c.var.agent.stub.caller(callFor(c, caller)), (facade) => facade.plainHttp(signed, nonce)));
   if (body === null) throw bodyTooLarge(limit);
   // The body was read here: hand the rest of the chain the same bytes.
   if (body && c.req.raw.bodyUsed) c.req.raw = new Request(c.req.raw, { body });

@@ -48,7 +48,7 @@ export function auditWorkerFailure(
         b.scheduled = false;
         b.lastFlush = Date.now();
         if (batches.size > 1000) batches.delete(impId);
-        await ask(stub.auth(call), (auth) => auth.recordFailures(entries, dropped));
+        await ask(stub.caller(call), (caller) => caller.recordFailures(entries, dropped));
       })
       .catch(() => {}),
   );

@@ -18,7 +18,7 @@ const call = (c: Context<AgentEnv>) => callFor(c, { kind: "none" });
 export async function challenge(c: Context<AgentEnv>): Promise<Response> {
   checkRateLimit(c);
   // A rotated URL gets the same 404 here as everywhere else.
-  orThrow(await ask(c.var.agent.stub.auth(call(c)), (auth) => auth.current()));
+  orThrow(await ask(c.var.agent.stub.caller(call(c)), (caller) => caller.current()));
   const { nonce } = await mintChallenge(c.env.AGENT_ID_KEY, c.var.agent.agentId);
   return c.json({ nonce, expires_in: CHALLENGE_TTL_S, audience: c.var.agent.agentUrl }, 200, { "Cache-Control": "no-store" });
 }
@@ -41,6 +41,6 @@ export async function token(c: Context<AgentEnv>): Promise<Response> {
   if (!claims) failHere(c, "malformed");
   if (nonceExpiresAt === null) failHere(c, "bad_nonce");
   const input = { assertion, credId: claims.iss, nonce: claims.nonce, nonceExpiresAt };
-  const result = orThrow(await ask(c.var.agent.stub.auth(call(c)), (auth) => auth.exchange(input)));
+  const result = orThrow(await ask(c.var.agent.stub.caller(call(c)), (caller) => caller.exchange(input)));
   return c.json({ access_token: result.token, token_type: "Bearer", expires_in: result.expiresIn }, 200, { "Cache-Control": "no-store" });
 }
