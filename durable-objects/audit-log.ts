@@ -9,6 +9,8 @@ export type AuditEvent =
   | "code_checks_paused"
   | "credential_added"
   | "credential_revoked"
+  | "credential_changed"
+  | "scope_refused"
   | "credential_burned"
   | "url_rotated"
   | "http_refused"

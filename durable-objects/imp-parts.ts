@@ -16,6 +16,8 @@ import { AuditLog } from "./audit-log.ts";
 import { CallerCheck } from "./caller-check.ts";
 import { CodeGuesses } from "./code-guesses.ts";
 import { CredentialStore } from "./credentials.ts";
+import { CredentialGate } from "./credentials-gate.ts";
+import { CredentialRates } from "./credentials-rate.ts";
 import { DEVICE_TAG, HandshakeTimeouts, readLink } from "./device-link.ts";
 import { DeviceStatusStore } from "./device-status.ts";
 import { EventStore } from "./event-store.ts";
@@ -56,7 +58,8 @@ export class ImpParts {
     this.record = new ImpStore(ctx.storage);
     this.creds = new CredentialStore(ctx.storage);
     this.audit = new AuditLog(ctx.storage.sql);
-    this.callers = new CallerCheck(this.creds, new ReplayMemory(ctx.storage.sql), this.audit, new CodeGuesses(ctx.storage.sql));
+    const gate = new CredentialGate(new CredentialRates(ctx.storage.sql));
+    this.callers = new CallerCheck(this.creds, new ReplayMemory(ctx.storage.sql), this.audit, new CodeGuesses(ctx.storage.sql), gate);
     this.queue = new MessageQueue(ctx.storage.sql);
     this.idempotency = new IdempotencyKeys(ctx.storage.sql);
     this.events = new EventStore(ctx.storage.sql);

@@ -12,6 +12,7 @@ import type { AgentCall } from "../../edge/agent-call.ts";
 import type { FailureEntry } from "../../edge/auth/failures.ts";
 import { edgeKey } from "../../edge/edge-key.ts";
 import { DONE, type Failure, fail, type Result } from "../../edge/errors.ts";
+import { type ExchangeInput, exchange, type MintedToken } from "../caller-exchange.ts";
 import type { ImpParts } from "../imp-parts.ts";
 import { AGENT_NOT_FOUND } from "./caller.ts";
 import { currentImp } from "./current.ts";
@@ -36,15 +37,10 @@ export class ImpAuth extends RpcTarget {
   }
 
   /** Redeems a signed assertion over a challenge nonce (its MAC and time checked by the worker) for an access token. */
-  async exchange(input: {
-    assertion: string;
-    credId: string;
-    nonce: string;
-    nonceExpiresAt: number;
-  }): Promise<Result<{ token: string; expiresIn: number }>> {
+  async exchange(input: ExchangeInput): Promise<Result<MintedToken>> {
     const imp = await currentImp(this.#parts, this.#call);
     if (!imp) return AGENT_NOT_FOUND;
-    return this.#parts.callers.exchange(imp, this.#call, await edgeKey(this.#parts.env.EDGE_SIGNING_JWK), input);
+    return exchange(this.#parts.callers, imp, this.#call, await edgeKey(this.#parts.env.EDGE_SIGNING_JWK), input);
   }
 
   /**
@@ -64,8 +60,17 @@ export class ImpAuth extends RpcTarget {
   async recordFailures(entries: FailureEntry[], dropped: number): Promise<Result<null>> {
     // Batched, so the URL may have rotated since: the worker's MAC check already tied these to this imp.
     if (!(await this.#parts.record.get())) return fail("imp_not_found", "No such imp");
-    for (const e of entries.slice(0, MAX_BATCH)) this.#parts.callers.recordFailure({ ...this.#call, client: e.client }, e.reason, e.at);
+    for (const e of entries.slice(0, MAX_BATCH)) {
+      const call = { ...this.#call, client: e.client };
+      if (e.reason !== "insufficient_scope") this.#parts.callers.recordFailure(call, e.reason, e.at);
+      else this.#parts.audit.record("scope_refused", e.client, scopeDetail(e), e.at);
+    }
     if (dropped > 0) this.#parts.audit.record("auth_failed", this.#call.client, { reason: "more refused in the worker", count: dropped });
     return DONE;
   }
+}
+
+/** What a refused request asked for, bounded for the audit log. */
+function scopeDetail(e: FailureEntry): Record<string, string> {
+  return { ...(e.credId ? { credId: e.credId } : {}), method: (e.method ?? "").slice(0, 16), path: (e.path ?? "").slice(0, 200) };
 }

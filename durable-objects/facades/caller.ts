@@ -78,9 +78,10 @@ export class ImpCaller extends RpcTarget {
    * idempotency key, a retry of an accepted request gets the original answer, replayed.
    */
   async sendMessage(meta: Omit<NewMessage, "data">, body: RequestBody, idempotencyKey: string | null): Promise<Result<SentMessage>> {
-    // A webhook's signature covers its body, so that is read before the caller is known;
-    // anyone else is authenticated before a byte of it is read.
-    const signed = this.#call.caller.kind === "webhook" ? await readBody(body, MAX_DATA_BYTES) : null;
+    // A webhook's signature (or an RFC 9421 one) covers its body, so that is read before the
+    // caller is known; anyone else is authenticated before a byte of it is read.
+    const { kind } = this.#call.caller;
+    const signed = kind === "webhook" || kind === "signature" ? await readBody(body, MAX_DATA_BYTES) : null;
     if (signed && !signed.ok) return signed;
     const admitted = await this.#admit("apis", signed?.value);
     if (!admitted.ok) return admitted;
@@ -130,7 +131,8 @@ export class ImpCaller extends RpcTarget {
   }
 
   async writeState(key: string, json: string): Promise<Result<StateEntry>> {
-    const admitted = await this.#admit("apis");
+    // The body, for a signature that covers it (Content-Digest).
+    const admitted = await this.#admit("apis", new TextEncoder().encode(json));
     return admitted.ok ? this.#parts.state.put(key, json, Date.now()) : admitted;
   }
 
