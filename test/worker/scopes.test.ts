@@ -74,7 +74,7 @@ describe("a credential's scope", () => {
     const caller = await jwtCaller(imp, { dpop: false, scope: ["POST /hooks/github"] });
     const token = await tokenFor(imp, caller, { dpop: false });
     const url = `${imp.agentUrl}/hooks/github`;
-    for (const init of [
+    const overrides: { url?: string; headers?: Record<string, string>; body?: string }[] = [
       { headers: { "x-http-method-override": "DELETE" } },
       { headers: { "X-HTTP-Method": "PUT" } },
       { headers: { "x-method-override": "delete" } },
@@ -86,7 +86,8 @@ describe("a credential's scope", () => {
         body: '--b\r\nContent-Disposition: form-data; name="_method"\r\n\r\nDELETE\r\n--b--\r\n',
       },
       { headers: { "content-type": "multipart/form-data; boundary=b" }, body: "not a multipart body" },
-    ]) {
+    ];
+    for (const init of overrides) {
       const res = await bearerFetch(token, init.url ?? url, { method: "POST", headers: init.headers, body: init.body ?? "{}" });
       await expectOutsideScope(res, device);
     }
