@@ -97,7 +97,15 @@ describe("callers, end to end", () => {
     const script = `set -euo pipefail\n${block?.replace(/^curl /gm, "curl -sS --fail-with-body ")}`;
     const { stdout } = await run("bash", ["-c", script], { cwd: dir, env, timeout: 90_000 });
     const seen = device.service.received.slice(before.seen).map((r) => `${r.method} ${r.url}`);
-    const expected = ["GET /hello", "GET /hello", "POST /hooks/github", "POST /hooks/stripe", "POST /hooks/build", "GET /hello", "POST /hooks/github"];
+    const expected = [
+      "GET /hello",
+      "GET /hello",
+      "POST /hooks/github",
+      "POST /hooks/stripe",
+      "POST /hooks/build",
+      "GET /hello",
+      "POST /hooks/github",
+    ];
     expect(seen).toEqual(expected);
     expect(stdout).toContain("device saw GET /hello");
     expect(await credentials()).toBe(before.credentials + 5);

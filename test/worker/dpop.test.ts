@@ -115,8 +115,12 @@ describe("DPoP-bound tokens", () => {
     const thief = await newCallerKey();
     await expectUnauthorized(await dpopFetch(thief, token, `${imp.agentUrl}/door`, { method: "POST" }), device, INVALID_TOKEN);
     await expectUnauthorized(await bearerFetch(token, `${imp.agentUrl}/door`, { method: "POST" }), device, INVALID_TOKEN);
-    const plain = await tokenFor(imp, await jwtCaller(imp, { dpop: false }), { dpop: false });
+    const optional = await jwtCaller(imp, { dpop: false });
+    const plain = await tokenFor(imp, optional, { dpop: false });
     await expectUnauthorized(await dpopFetch(caller.key, plain, `${imp.agentUrl}/door`, { method: "POST" }), device, INVALID_TOKEN);
+    // A token its caller chose to bind is bound, even where the credential would take a bearer one.
+    const chosen = await tokenFor(imp, optional);
+    await expectUnauthorized(await bearerFetch(chosen, `${imp.agentUrl}/door`, { method: "POST" }), device, INVALID_TOKEN);
     await eventually("reasons audited", async () => {
       const reasons = await failureReasons(imp);
       return ["dpop_key_mismatch", "dpop_required", "token_not_bound"].every((r) => reasons.includes(r));
