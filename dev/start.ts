@@ -84,7 +84,7 @@ async function ensureDemoImp(): Promise<{ impId: string; agentUrl: string }> {
 async function ensureDemoCaller(impId: string): Promise<string> {
   const key = join(DIR, "demo-caller.jwk");
   if (!(await exists(key))) await cli(["caller", "keygen", "--out", key]);
-  const scope = ["GET /hello", "POST /temperature", "events:read"].flatMap((s) => ["--scope", s]);
+  const scope = ["GET /hello", "POST /temperature"].flatMap((s) => ["--scope", s]);
   // Registering twice is refused with 409; either way the key is a credential afterwards.
   await cli([
     "cred",

@@ -8,7 +8,7 @@ import { base64url, calculateJwkThumbprint, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { createDpopProof } from "../../caller/dpop.ts";
 import { accessTokenHash } from "../../protocol/dpop.ts";
-import { edgeFetch, eventually } from "./helpers.ts";
+import { admin, edgeFetch, eventually } from "./helpers.ts";
 import {
   bearerFetch,
   changeCredential,
@@ -125,6 +125,22 @@ describe("DPoP-bound tokens", () => {
       const reasons = await failureReasons(imp);
       return ["dpop_key_mismatch", "dpop_required", "token_not_bound"].every((r) => reasons.includes(r));
     });
+  });
+
+  it("over plain HTTP to an agent opted in to it, take a proof for the http:// URL the caller used, not its https:// twin", async () => {
+    const { imp, device } = await online();
+    expect((await admin(`/imps/${imp.impId}`, { method: "PATCH", body: JSON.stringify({ allowHttp: true }) })).status).toBe(200);
+    const caller = await jwtCaller(imp);
+    const token = await tokenFor(imp, caller);
+    const http = `${imp.agentUrl.replace("https:", "http:")}/door`;
+    const https = `${imp.agentUrl}/door`;
+    const proofFor = (url: string) => createDpopProof(caller.key, { method: "GET", url, accessToken: token });
+    await expectUnauthorized(
+      await edgeFetch(http, { headers: { authorization: `DPoP ${token}`, dpop: await proofFor(https) } }),
+      device,
+      INVALID_PROOF,
+    );
+    expect((await edgeFetch(http, { headers: { authorization: `DPoP ${token}`, dpop: await proofFor(http) } })).status).toBe(200);
   });
 
   it("once required of a credential, stop its bearer tokens minted before", async () => {

@@ -21,7 +21,7 @@ import { clientAddress, clientKey } from "../../edge/client.ts";
 import { edgeKey } from "../../edge/edge-key.ts";
 import { maxBodyBytes } from "../../edge/env.ts";
 import { ImpgateError, orThrow } from "../../edge/errors.ts";
-import { callerUnauthorized, rateLimited } from "../../edge/refusals.ts";
+import { callerUnauthorized, rateLimited, unauthorized } from "../../edge/refusals.ts";
 import { parseWebhookSignature, type Scope, TOTP_HEADER, WEBHOOK_FORMATS, WEBHOOK_HEADERS } from "../../protocol/index.ts";
 import type { AgentEnv } from "../env.ts";
 import { ask } from "../facade.ts";
@@ -56,7 +56,7 @@ async function readCredential(c: Context<AgentEnv>, agentUrl: string, proofs = t
   if (req.headers.has("signature-input")) {
     // RFC 9421: the imp's object holds the key, so it verifies; here only the credential it names is read.
     const keyid = signatureKeyId(req.headers);
-    if (keyid === null || keyid.length > 128) return { failure: "sig_malformed" };
+    if (keyid === null || keyid.length > 128) return { failure: "sig_malformed", answer: unauthorized("invalid_token") };
     return { caller: { kind: "signature", keyid, method: req.method, url: req.url, headers: [...req.headers] } };
   }
   for (const format of WEBHOOK_FORMATS) {
