@@ -80,24 +80,14 @@ async function ensureDemoImp(): Promise<{ impId: string; agentUrl: string }> {
   return created;
 }
 
-/** The demo caller: a key pair whose public half is a `jwt` credential of the demo imp, for the line printed (and the demo's temperature). */
+/** The demo caller: a key pair whose public half is a `jwt` credential of the demo imp, scoped to the demo's paths. */
 async function ensureDemoCaller(impId: string): Promise<string> {
   const key = join(DIR, "demo-caller.jwk");
   if (!(await exists(key))) await cli(["caller", "keygen", "--out", key]);
-  const scope = ["GET /hello", "POST /temperature"].flatMap((s) => ["--scope", s]);
+  const pub = join(DIR, "demo-caller.pub.jwk");
+  const scope = ["--scope", "GET /hello", "--scope", "POST /temperature"];
   // Registering twice is refused with 409; either way the key is a credential afterwards.
-  await cli([
-    "cred",
-    "add",
-    impId,
-    "--kind",
-    "jwt",
-    "--label",
-    "demo caller",
-    "--public-key",
-    join(DIR, "demo-caller.pub.jwk"),
-    ...scope,
-  ]).catch((err: Error) => {
+  await cli(["cred", "add", impId, "--kind", "jwt", "--label", "demo caller", "--public-key", pub, ...scope]).catch((err: Error) => {
     if (!err.message.includes("409")) throw err;
   });
   return key;
