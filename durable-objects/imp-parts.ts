@@ -16,6 +16,8 @@ import { AuditLog } from "./audit-log.ts";
 import { CallerCheck } from "./caller-check.ts";
 import { CodeGuesses } from "./code-guesses.ts";
 import { CredentialStore } from "./credentials.ts";
+import { CredentialGate } from "./credentials-gate.ts";
+import { CredentialRates } from "./credentials-rate.ts";
 import { DEVICE_TAG, HandshakeTimeouts, readLink } from "./device-link.ts";
 import { DeviceStatusStore } from "./device-status.ts";
 import { EventStore } from "./event-store.ts";
@@ -57,7 +59,8 @@ export class ImpParts {
     this.record = new ImpStore(ctx.storage);
     this.creds = new CredentialStore(ctx.storage);
     this.audit = new AuditLog(sql);
-    this.callers = new CallerCheck({ creds: this.creds, replay: new ReplayMemory(sql), audit: this.audit, codes: new CodeGuesses(sql) });
+    const gate = new CredentialGate(new CredentialRates(sql));
+    this.callers = new CallerCheck(this.creds, new ReplayMemory(sql), this.audit, new CodeGuesses(sql), gate);
     this.queue = new MessageQueue(sql);
     this.idempotency = new IdempotencyKeys(sql);
     this.events = new EventStore(sql);

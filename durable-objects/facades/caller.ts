@@ -25,6 +25,7 @@ import { DONE, type Failure, fail, ok, type Result } from "../../edge/errors.ts"
 import { MAX_DATA_BYTES, NAME_PATTERN } from "../../protocol/index.ts";
 import type { StateEntry } from "../agent-state.ts";
 import type { Surface } from "../caller-check.ts";
+import { type ExchangeInput, exchange, type MintedToken } from "../caller-exchange.ts";
 import { relay } from "../device-relay.ts";
 import type { EventPage, EventQuery } from "../event-store.ts";
 import { callerScope, type SentMessage } from "../idempotency.ts";
@@ -80,15 +81,10 @@ export class ImpCaller extends RpcTarget {
   }
 
   /** Redeems a signed assertion over a challenge nonce (its MAC and time checked by the worker) for an access token. */
-  async exchange(input: {
-    assertion: string;
-    credId: string;
-    nonce: string;
-    nonceExpiresAt: number;
-  }): Promise<Result<{ token: string; expiresIn: number }>> {
+  async exchange(input: ExchangeInput): Promise<Result<MintedToken>> {
     const imp = await currentImp(this.#parts, this.#call);
     if (!imp) return AGENT_NOT_FOUND;
-    return this.#parts.callers.exchange(imp, this.#call, await edgeKey(this.#parts.env.EDGE_SIGNING_JWK), input);
+    return exchange(this.#parts.callers, imp, this.#call, await edgeKey(this.#parts.env.EDGE_SIGNING_JWK), input);
   }
 
   /**
@@ -108,7 +104,11 @@ export class ImpCaller extends RpcTarget {
   async recordFailures(entries: FailureEntry[], dropped: number): Promise<Result<null>> {
     // Batched, so the URL may have rotated since: the worker's MAC check already tied these to this imp.
     if (!(await this.#parts.record.get())) return fail("imp_not_found", "No such imp");
-    for (const e of entries.slice(0, MAX_BATCH)) this.#parts.callers.recordFailure({ ...this.#call, client: e.client }, e.reason, e.at);
+    for (const e of entries.slice(0, MAX_BATCH)) {
+      const call = { ...this.#call, client: e.client };
+      if (e.reason !== "insufficient_scope") this.#parts.callers.recordFailure(call, e.reason, e.at);
+      else this.#parts.audit.record("scope_refused", e.client, scopeDetail(e), e.at);
+    }
     if (dropped > 0) this.#parts.audit.record("auth_failed", this.#call.client, { reason: "more refused in the worker", count: dropped });
     return DONE;
   }
@@ -133,9 +133,10 @@ export class ImpCaller extends RpcTarget {
    * idempotency key, a retry of an accepted request gets the original answer, replayed.
    */
   async sendMessage(meta: Omit<NewMessage, "data">, body: RequestBody, idempotencyKey: string | null): Promise<Result<SentMessage>> {
-    // A webhook's signature covers its body, so that is read before the caller is known;
-    // anyone else is authenticated before a byte of it is read.
-    const signed = this.#call.caller.kind === "webhook" ? await readBody(body, MAX_DATA_BYTES) : null;
+    // A webhook's signature (or an RFC 9421 one) covers its body, so that is read before the
+    // caller is known; anyone else is authenticated before a byte of it is read.
+    const { kind } = this.#call.caller;
+    const signed = kind === "webhook" || kind === "signature" ? await readBody(body, MAX_DATA_BYTES) : null;
     if (signed && !signed.ok) return signed;
     const admitted = await this.#admit("apis", signed?.value);
     if (!admitted.ok) return admitted;
@@ -185,7 +186,8 @@ export class ImpCaller extends RpcTarget {
   }
 
   async writeState(key: string, json: string): Promise<Result<StateEntry>> {
-    const admitted = await this.#admit("apis");
+    // The body, for a signature that covers it (Content-Digest).
+    const admitted = await this.#admit("apis", new TextEncoder().encode(json));
     return admitted.ok ? this.#parts.state.put(key, json, Date.now()) : admitted;
   }
 
@@ -204,4 +206,9 @@ export async function currentImp(parts: ImpParts, call: AgentCall): Promise<ImpR
   const a = encoder.encode(imp.urlSecret);
   const b = encoder.encode(call.urlSecret);
   return a.length === b.length && crypto.subtle.timingSafeEqual(a, b) ? imp : null;
+}
+
+/** What a refused request asked for, bounded for the audit log. */
+function scopeDetail(e: FailureEntry): Record<string, string> {
+  return { ...(e.credId ? { credId: e.credId } : {}), method: (e.method ?? "").slice(0, 16), path: (e.path ?? "").slice(0, 200) };
 }
