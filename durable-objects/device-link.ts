@@ -38,10 +38,21 @@ export interface ReadyLink {
 
 export type LinkState = PendingLink | ReadyLink;
 
+/**
+ * The attachment as last written or read in this wake: every frame and every relayed request
+ * reads the link, and deserializing it each time was a measurable share of the hot path.
+ * The attachment stays the truth (it is what survives hibernation); this only mirrors it.
+ */
+const links = new WeakMap<WebSocket, LinkState>();
+
 export function readLink(ws: WebSocket): LinkState | null {
+  const known = links.get(ws);
+  if (known) return known;
   try {
     const value = ws.deserializeAttachment() as LinkState | null;
-    return value && (value.state === "pending" || value.state === "ready") ? value : null;
+    if (!value || (value.state !== "pending" && value.state !== "ready")) return null;
+    links.set(ws, value);
+    return value;
   } catch {
     return null;
   }
@@ -49,6 +60,7 @@ export function readLink(ws: WebSocket): LinkState | null {
 
 export function writeLink(ws: WebSocket, link: LinkState): void {
   ws.serializeAttachment(link);
+  links.set(ws, link);
 }
 
 /** Closes a socket without throwing if it is already gone. */

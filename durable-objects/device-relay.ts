@@ -2,11 +2,18 @@
  * The relay: a caller's (or agent code's) request as a frame to the device, and its reply,
  * correlated by id (./pending-requests.ts). A device that is offline, does not answer in
  * time or drops before answering is a Failure, answered like every other refusal.
+ *
+ * Bodies are held whole once on the edge: a caller's body is read (up to the limit, so an
+ * over-limit body is refused before the device sees any of it) straight into the frame
+ * that carries it, and a large reply goes back to the worker as a stream of the frame it
+ * arrived in.
  */
 
-import type { RelayReply, RelayRequest } from "../edge/agent-call.ts";
+import type { CallerRequest, RelayReply, RelayRequest } from "../edge/agent-call.ts";
+import { readBody } from "../edge/body.ts";
+import { maxBodyBytes } from "../edge/env.ts";
 import { type Failure, fail, ok, type Result } from "../edge/errors.ts";
-import { encodeFrame } from "../protocol/index.ts";
+import { frameHead } from "../protocol/index.ts";
 import { sendQuietly } from "./device-link.ts";
 import type { ImpParts } from "./imp-parts.ts";
 import type { ImpRecord } from "./imp-record.ts";
@@ -15,24 +22,51 @@ const DEVICE_OFFLINE: Failure = fail("device_offline", "The device is offline", 
 const DEVICE_TIMEOUT: Failure = fail("device_timeout", "The device did not answer in time");
 const DEVICE_GONE: Failure = fail("device_disconnected", "The device disconnected before answering");
 
-export async function relay(parts: ImpParts, imp: ImpRecord, req: RelayRequest): Promise<Result<RelayReply>> {
+/** Replies up to this size cross back to the worker as bytes (cheaper); larger ones stream. */
+const INLINE_REPLY_BYTES = 64 * 1024;
+
+export async function relay(parts: ImpParts, imp: ImpRecord, req: RelayRequest | CallerRequest): Promise<Result<RelayReply>> {
   const ws = parts.liveSocket();
-  if (!ws) return DEVICE_OFFLINE;
+  if (!ws) {
+    if (req.body instanceof ReadableStream) await req.body.cancel().catch(() => {});
+    return DEVICE_OFFLINE;
+  }
   const timeoutMs = parts.requestTimeout(imp);
   const id = crypto.randomUUID();
-  const frame = encodeFrame(
-    { t: "req", id, method: req.method, path: req.path, query: req.query, headers: req.headers, deadline: Date.now() + timeoutMs },
-    req.body,
-  );
+  const { method, path, query, headers } = req;
+  const head = frameHead({ t: "req", id, method, path, query, headers, deadline: Date.now() + timeoutMs });
+  const declaredLength = "bodyLength" in req && req.bodyLength !== null ? req.bodyLength : undefined;
+  const frame = await readBody(req.body, maxBodyBytes(parts.env), { reserve: head.length, declaredLength });
+  if (!frame.ok) return frame;
+  frame.value.set(head);
   const settled = parts.pending.wait(id, ws, timeoutMs);
-  if (!sendQuietly(ws, frame)) parts.pending.failSocket(ws);
+  if (!sendQuietly(ws, frame.value)) parts.pending.failSocket(ws);
   const result = await settled;
   switch (result.kind) {
-    case "reply":
-      return ok({ status: result.msg.status, headers: result.msg.headers, body: result.body });
+    case "reply": {
+      const { body } = result;
+      return ok({
+        status: result.msg.status,
+        headers: result.msg.headers,
+        body: body.byteLength > INLINE_REPLY_BYTES ? streamOf(body) : body,
+      });
+    }
     case "timeout":
       return DEVICE_TIMEOUT;
     case "device_gone":
       return DEVICE_GONE;
   }
+}
+
+/** The bytes as a stream in chunks, each a view of them: nothing is copied on this side. */
+function streamOf(bytes: Uint8Array, chunk = INLINE_REPLY_BYTES): ReadableStream<Uint8Array> {
+  let at = 0;
+  // Not a byte stream: enqueueing into one would detach the buffer every chunk is a view of.
+  return new ReadableStream({
+    pull(controller) {
+      controller.enqueue(bytes.subarray(at, at + chunk));
+      at += chunk;
+      if (at >= bytes.byteLength) controller.close();
+    },
+  });
 }

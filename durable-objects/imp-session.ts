@@ -23,7 +23,7 @@
  * requests, the alarm) are made once per wake in ./imp-parts.ts.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { AgentCall, RelayReply, RelayRequest } from "../edge/agent-call.ts";
+import type { AgentCall, CallerRequest, RelayReply } from "../edge/agent-call.ts";
 import type { EdgeEnv } from "../edge/env.ts";
 import type { Result } from "../edge/errors.ts";
 import { ImpAdmin } from "./facades/admin.ts";
@@ -55,7 +55,7 @@ export class ImpSession extends DurableObject<EdgeEnv> {
   }
 
   /** The hot path: a caller's request to the agent URL, `caller(call).request(req)` in one RPC (see above). */
-  async callerRequest(call: AgentCall, req: RelayRequest): Promise<Result<RelayReply>> {
+  async callerRequest(call: AgentCall, req: CallerRequest): Promise<Result<RelayReply>> {
     return new ImpCaller(this.#parts, call).request(req);
   }
 

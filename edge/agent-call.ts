@@ -4,6 +4,7 @@
  * verified) by the worker. The object makes the final, stateful decision.
  */
 import type { ParsedSignature, ScopedRequest, WebhookFormat } from "../protocol/index.ts";
+import type { RequestBody } from "./body.ts";
 
 /** A DPoP proof the worker verified (RFC 9449): the imp's replay memory keeps (jkt, jti) until `replayUntil` (Unix s). */
 export interface VerifiedProof {
@@ -47,9 +48,22 @@ export interface RelayRequest {
   body: Uint8Array;
 }
 
-/** The device's reply (or the agent code's response) as the relay hands it back. */
+/**
+ * A caller's request as the worker hands it to the imp's object: the body still streaming
+ * (read by the object, up to the limit, once the caller is admitted), or already read where
+ * a check in the worker had to; `bodyLength` is its declared Content-Length, if any.
+ */
+export interface CallerRequest extends Omit<RelayRequest, "body"> {
+  body: RequestBody;
+  bodyLength: number | null;
+}
+
+/**
+ * The device's reply (or the agent code's response) as the relay hands it back. A large
+ * body streams (device-relay.ts), so it is held whole only once on the edge.
+ */
 export interface RelayReply {
   status: number;
   headers: [string, string][];
-  body: Uint8Array;
+  body: Uint8Array | ReadableStream<Uint8Array>;
 }

@@ -17,6 +17,8 @@ export type ShortRead = "too_large" | "timeout" | "incomplete";
 /**
  * The bytes of `stream`, at most `max`. `declaredLength` (a Content-Length the sender
  * stated) refuses a longer body before anything is read; `timeoutMs` bounds the wait.
+ * `reserve` leaves that many bytes free in front of the body (a frame's header goes there,
+ * so the body is not copied again to make the frame).
  *
  * @example
  * ```ts
@@ -27,9 +29,10 @@ export type ShortRead = "too_large" | "timeout" | "incomplete";
 export async function readUpTo(
   stream: ReadableStream<Uint8Array> | null,
   max: number,
-  options: { declaredLength?: number; timeoutMs?: number } = {},
+  options: { declaredLength?: number; timeoutMs?: number; reserve?: number } = {},
 ): Promise<Uint8Array | ShortRead> {
-  if (!stream) return new Uint8Array(0);
+  const reserve = options.reserve ?? 0;
+  if (!stream) return new Uint8Array(reserve);
   // A declared length that is not a number is no promise of a short body either.
   if (options.declaredLength !== undefined && !(options.declaredLength <= max)) {
     await stream.cancel().catch(() => {});
@@ -38,6 +41,8 @@ export async function readUpTo(
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
+  // A declared length is read straight into one buffer (held once); otherwise chunks are joined at the end.
+  let into = options.declaredLength === undefined || reserve === 0 ? null : new Uint8Array(reserve + options.declaredLength);
   let timer: ReturnType<typeof setTimeout> | undefined;
   // A timer, not an alarm: it lives only as long as this read, which keeps its isolate or object awake anyway.
   const deadline =
@@ -50,10 +55,18 @@ export async function readUpTo(
     for (;;) {
       const next = await (deadline ? Promise.race([reader.read(), deadline]) : reader.read());
       if (next === "timeout") return "timeout";
-      if (next.done) return concatBytes(...chunks);
+      if (next.done) {
+        if (into) return size === into.length - reserve ? into : into.subarray(0, reserve + size);
+        return concatBytes(...(reserve ? [new Uint8Array(reserve)] : []), ...chunks);
+      }
+      if (size + next.value.byteLength > max) return "too_large";
+      if (into && reserve + size + next.value.byteLength <= into.length) into.set(next.value, reserve + size);
+      else if (into) {
+        // Longer than declared: joined from chunks after all.
+        chunks.push(into.subarray(reserve, reserve + size), next.value);
+        into = null;
+      } else chunks.push(next.value);
       size += next.value.byteLength;
-      if (size > max) return "too_large";
-      chunks.push(next.value);
     }
   } catch {
     return "incomplete";
@@ -71,14 +84,23 @@ export async function readUpTo(
  */
 export type RequestBody = ReadableStream<Uint8Array> | Uint8Array | null;
 
-/** A caller's body, up to `maxBytes` and BODY_READ_TIMEOUT_MS, or the refusal to answer. */
-export async function readBody(body: RequestBody, maxBytes: number): Promise<Result<Uint8Array>> {
+/**
+ * A caller's body, up to `maxBytes` and BODY_READ_TIMEOUT_MS, or the refusal to answer.
+ * With `reserve`, that many bytes are left free in front of it (readUpTo).
+ */
+export async function readBody(
+  body: RequestBody,
+  maxBytes: number,
+  options: { reserve?: number; declaredLength?: number } = {},
+): Promise<Result<Uint8Array>> {
   const read =
     body instanceof Uint8Array
       ? body.byteLength > maxBytes
         ? "too_large"
-        : body
-      : await readUpTo(body, maxBytes, { timeoutMs: BODY_READ_TIMEOUT_MS });
+        : options.reserve
+          ? concatBytes(new Uint8Array(options.reserve), body)
+          : body
+      : await readUpTo(body, maxBytes, { ...options, timeoutMs: BODY_READ_TIMEOUT_MS });
   switch (read) {
     case "too_large":
       return fail("body_too_large", `Request body exceeds ${maxBytes} bytes`);

@@ -3,6 +3,7 @@
  * Bodies travel as raw bytes (no base64), so a 1 MiB body is a ~1 MiB frame.
  */
 import { CodedError } from "./errors.ts";
+import { hotMessage } from "./hot-frames.ts";
 import { Message } from "./messages.ts";
 import { PROTOCOL_VERSION } from "./version.ts";
 
@@ -25,11 +26,22 @@ const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 const EMPTY = new Uint8Array(0);
 
 export function encodeFrame(msg: Message, payload: Uint8Array = EMPTY): Uint8Array {
+  const head = frameHead(msg);
+  const out = new Uint8Array(head.length + payload.length);
+  out.set(head);
+  out.set(payload, head.length);
+  return out;
+}
+
+/**
+ * A frame's first part, its length prefix and header: for a payload read straight into the
+ * bytes after it (edge/body.ts `reserve`), which then need no copy to become the frame.
+ */
+export function frameHead(msg: Message): Uint8Array {
   const header = encoder.encode(JSON.stringify({ v: PROTOCOL_VERSION, ...msg }));
-  const out = new Uint8Array(4 + header.length + payload.length);
+  const out = new Uint8Array(4 + header.length);
   new DataView(out.buffer).setUint32(0, header.length);
   out.set(header, 4);
-  out.set(payload, 4 + header.length);
   return out;
 }
 
@@ -52,6 +64,8 @@ export function decodeFrame(data: ArrayBuffer | ArrayBufferView | string): Frame
   if (typeof header !== "object" || header === null || (header as { v?: unknown }).v !== PROTOCOL_VERSION) {
     throw new ProtocolError("bad_version", `frame is not protocol version ${PROTOCOL_VERSION}`);
   }
+  const hot = hotMessage(header as Record<string, unknown>);
+  if (hot) return { msg: hot, payload: bytes.subarray(4 + headerLength) };
   const parsed = Message.safeParse(header);
   if (!parsed.success) {
     const t = (header as { t?: unknown }).t;

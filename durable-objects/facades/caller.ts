@@ -17,10 +17,11 @@
  * CallerCheck.authorize, which `#admit` runs.
  */
 import { RpcTarget } from "cloudflare:workers";
-import type { AgentCall, RelayReply, RelayRequest } from "../../edge/agent-call.ts";
+import type { AgentCall, CallerRequest, RelayReply } from "../../edge/agent-call.ts";
 import type { FailureEntry } from "../../edge/auth/failures.ts";
 import { type RequestBody, readBody } from "../../edge/body.ts";
 import { edgeKey } from "../../edge/edge-key.ts";
+import { maxBodyBytes } from "../../edge/env.ts";
 import { DONE, type Failure, fail, ok, type Result } from "../../edge/errors.ts";
 import { MAX_DATA_BYTES, NAME_PATTERN } from "../../protocol/index.ts";
 import type { StateEntry } from "../agent-state.ts";
@@ -119,13 +120,25 @@ export class ImpCaller extends RpcTarget {
    * A request to the agent URL: to the imp's agent code if it has some, else relayed to
    * the device (tunnel mode). Agent code never sees a request refused above.
    */
-  async request(req: RelayRequest): Promise<Result<RelayReply>> {
-    const admitted = await this.#admit("relay", req.body);
-    if (!admitted.ok) return admitted;
+  async request(req: CallerRequest): Promise<Result<RelayReply>> {
+    // As for messages: a signature over the body is checked with the body, anyone else is
+    // admitted before a byte of it is read (the relay reads it into the device's frame).
+    const max = maxBodyBytes(this.#parts.env);
+    const signed = signsBody(this.#call) ? await readBody(req.body, max) : null;
+    if (signed && !signed.ok) return signed;
+    const admitted = await this.#admit("relay", signed?.value);
+    if (!admitted.ok) {
+      if (req.body instanceof ReadableStream) await req.body.cancel().catch(() => {});
+      return admitted;
+    }
     const { imp, credId } = admitted.value;
     const agent = this.#parts.agent.active();
-    if (agent) return this.#parts.agent.handleRequest(imp, agent, req, { credId, client: this.#call.client });
-    return relay(this.#parts, imp, req);
+    if (agent) {
+      const body = signed ?? (await readBody(req.body, max));
+      if (!body.ok) return body;
+      return this.#parts.agent.handleRequest(imp, agent, { ...req, body: body.value }, { credId, client: this.#call.client });
+    }
+    return relay(this.#parts, imp, signed ? { ...req, body: signed.value } : req);
   }
 
   /**
@@ -135,8 +148,7 @@ export class ImpCaller extends RpcTarget {
   async sendMessage(meta: Omit<NewMessage, "data">, body: RequestBody, idempotencyKey: string | null): Promise<Result<SentMessage>> {
     // A webhook's signature (or an RFC 9421 one) covers its body, so that is read before the
     // caller is known; anyone else is authenticated before a byte of it is read.
-    const { kind } = this.#call.caller;
-    const signed = kind === "webhook" || kind === "signature" ? await readBody(body, MAX_DATA_BYTES) : null;
+    const signed = signsBody(this.#call) ? await readBody(body, MAX_DATA_BYTES) : null;
     if (signed && !signed.ok) return signed;
     const admitted = await this.#admit("apis", signed?.value);
     if (!admitted.ok) return admitted;
@@ -206,6 +218,11 @@ export async function currentImp(parts: ImpParts, call: AgentCall): Promise<ImpR
   const a = encoder.encode(imp.urlSecret);
   const b = encoder.encode(call.urlSecret);
   return a.length === b.length && crypto.subtle.timingSafeEqual(a, b) ? imp : null;
+}
+
+/** A webhook's signature, or an RFC 9421 one, covers the body: it is read before the caller is admitted. */
+function signsBody(call: AgentCall): boolean {
+  return call.caller.kind === "webhook" || call.caller.kind === "signature";
 }
 
 /** What a refused request asked for, bounded for the audit log. */

@@ -8,8 +8,11 @@
 import type { Context } from "hono";
 import type { AgentCall } from "../../edge/agent-call.ts";
 import { outsideScope } from "../../edge/auth/caller-refusals.ts";
+import type { RequestBody } from "../../edge/body.ts";
+import { maxBodyBytes } from "../../edge/env.ts";
 import { methodOverrides, permits, requiredAccess, type Scope, type ScopedRequest } from "../../protocol/scope.ts";
 import type { AgentEnv } from "../env.ts";
+import { bodyTooLarge, readBodyWithin } from "../middleware/body-limit.ts";
 import { auditWorkerFailure } from "./failure-audit.ts";
 
 /** The scope of the token each call came with, parsed once (worker/auth/token.ts). */
@@ -55,11 +58,16 @@ const FORM_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data"];
  * A relayed form body may carry `_method` (Rails, Laravel, Symfony, express's
  * method-override): those methods join the request's overrides, and the token's scope is
  * checked again. A form that cannot be read counts as an unknown override, which only a
- * `*` entry permits: the local service might read it as some method.
+ * `*` entry permits: the local service might read it as some method. Answers the body as
+ * the relay sends it on: a form read whole (up to the limit), any other body still streaming.
  */
-export async function addFormOverrides(c: Context<AgentEnv>, call: AgentCall, body: Uint8Array): Promise<void> {
+export async function addFormOverrides(c: Context<AgentEnv>, call: AgentCall): Promise<RequestBody> {
+  if (c.req.method === "GET" || c.req.method === "HEAD") return null;
   const type = (c.req.header("content-type") ?? "").split(";", 1)[0]?.trim().toLowerCase() ?? "";
-  if (body.length === 0 || !FORM_TYPES.includes(type)) return;
+  if (!FORM_TYPES.includes(type)) return c.req.raw.body;
+  const body = await readBodyWithin(c.req.raw, maxBodyBytes(c.env));
+  if (body === null) throw bodyTooLarge(maxBodyBytes(c.env));
+  if (body.length === 0) return body;
   let found: string[];
   try {
     const form = await new Response(body, { headers: { "content-type": c.req.header("content-type") ?? type } }).formData();
@@ -67,7 +75,8 @@ export async function addFormOverrides(c: Context<AgentEnv>, call: AgentCall, bo
   } catch {
     found = ["?"];
   }
-  if (found.length === 0) return;
+  if (found.length === 0) return body;
   call.request.methodOverrides = [...(call.request.methodOverrides ?? []), ...found];
   checkTokenScope(c, call);
+  return body;
 }

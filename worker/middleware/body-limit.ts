@@ -1,6 +1,7 @@
 /**
  * Request bodies over the limit get 413 before they are buffered whole: a declared
- * Content-Length is refused at once, a chunked body as soon as the count passes the limit.
+ * Content-Length is refused at once, a chunked body as soon as the count passes the limit
+ * (by whoever reads it: the relay's is read by the imp's object).
  */
 
 import type { MiddlewareHandler } from "hono";
@@ -36,8 +37,23 @@ export function limitBody(maxSize: number | ((env: AppEnv["Bindings"]) => number
   };
 }
 
-/** The agent URL's limit for request bodies relayed to the device (MAX_BODY_BYTES). */
-export const bodyLimit = limitBody(maxBodyBytes);
+/**
+ * The agent URL's limit for request bodies relayed to the device (MAX_BODY_BYTES): a declared
+ * Content-Length over it is refused here at once. A body sent without one streams on and is
+ * counted by whoever reads it, against the same limit or a smaller one (the relay reads it
+ * into the device's frame: durable-objects/device-relay.ts), so it is never buffered whole here.
+ */
+export const bodyLimit: MiddlewareHandler<AppEnv> = (c, next) => {
+  const length = declaredLength(c.req.raw);
+  if (length !== null && length > maxBodyBytes(c.env)) throw bodyTooLarge(maxBodyBytes(c.env));
+  return next();
+};
+
+/** A request's declared Content-Length (null: none, or a chunked body; NaN: not a number). */
+export function declaredLength(req: Request): number | null {
+  const declared = req.body === null || req.headers.has("transfer-encoding") ? null : req.headers.get("content-length");
+  return declared === null ? null : Number(declared);
+}
 
 export function bodyTooLarge(max: number): ImpgateError {
   return new ImpgateError("body_too_large", `Request body exceeds ${max} bytes`);

@@ -18,7 +18,7 @@ import { authenticateCaller, plainHttpRule, rememberRefusals } from "../auth/cal
 import { addFormOverrides } from "../auth/scope.ts";
 import type { AgentEnv } from "../env.ts";
 import { verifyAgentId } from "../ids.ts";
-import { bodyLimit } from "../middleware/body-limit.ts";
+import { bodyLimit, declaredLength } from "../middleware/body-limit.ts";
 import { isHttps } from "../middleware/https-only.ts";
 import { forwardableHeaders, replyResponse } from "../relay.ts";
 import { challenge, token } from "./agent-auth.ts";
@@ -122,16 +122,16 @@ agentRoutes.all("/:agentId/*", async (c) => {
   const path = c.req.path.slice(`${PREFIX}${agent.agentId}`.length) || "/";
   // Any other `/_…` path (`/_Messages`, `/_impgate/messages`…) is impgate's too: never relayed.
   if (isReservedAgentPath(path)) noSuchApiPath();
-  const hasBody = c.req.method !== "GET" && c.req.method !== "HEAD";
   const req = {
     method: c.req.method,
     path,
     query: pathAndQuery(c.req.url).query,
     headers: forwardableHeaders(c.req.raw.headers, call.client),
-    body: hasBody ? new Uint8Array(await c.req.arrayBuffer()) : new Uint8Array(0),
+    // A form's `_method` would change the method a local service sees: scopes read it too,
+    // so a form is read here; any other body streams on to the object, which reads it.
+    body: await addFormOverrides(c, call),
+    bodyLength: declaredLength(c.req.raw),
   };
-  // A form's `_method` would change the method a local service sees: scopes read it too.
-  await addFormOverrides(c, call, req.body);
   // The hot path: one RPC into the imp's caller facade (durable-objects/imp-session.ts says why not through its stub).
   const reply = orThrow(await agent.stub.callerRequest(call, req));
   // Only a `--public` imp's anonymous caller may get a reply a shared cache could keep.
