@@ -4,30 +4,36 @@
  * or message data, or event data (which the sealed layer, protocol/sealed/, may have
  * sealed end to end; the link carries it as it is).
  */
-import { z } from "zod";
+// zod/mini: the same schemas and checks without the classic API's weight, which the device
+// daemon would otherwise load (~9 MiB of its idle memory); the edge's other schemas keep it.
+import * as z from "zod/mini";
 
-const id = z.string().min(1).max(64);
-const headerPairs = z.array(z.tuple([z.string().max(256), z.string().max(8192)])).max(256);
+const id = z.string().check(z.minLength(1), z.maxLength(64));
+const headerPairs = z.array(z.tuple([z.string().check(z.maxLength(256)), z.string().check(z.maxLength(8192))])).check(z.maxLength(256));
 
 /** Edge → device, first frame: a fresh nonce and the edge's signature over the handshake. */
-const challenge = z.object({ t: z.literal("challenge"), nonce: z.string().max(128), proof: z.string().max(4096) });
+const challenge = z.object({
+  t: z.literal("challenge"),
+  nonce: z.string().check(z.maxLength(128)),
+  proof: z.string().check(z.maxLength(4096)),
+});
 /** Device → edge: the device's signature over the edge's nonce. */
 const hello = z.object({
   t: z.literal("hello"),
-  proof: z.string().max(4096),
-  agent: z.string().max(128),
-  protocols: z.array(z.number().int()).min(1).max(16),
+  proof: z.string().check(z.maxLength(4096)),
+  agent: z.string().check(z.maxLength(128)),
+  protocols: z.array(z.int()).check(z.minLength(1), z.maxLength(16)),
 });
 /** Edge → device: the device is authenticated; requests may follow. */
-const ready = z.object({ t: z.literal("ready"), impId: z.string().max(128) });
+const ready = z.object({ t: z.literal("ready"), impId: z.string().check(z.maxLength(128)) });
 
 /** Edge → device: an agent HTTP request. The payload is the body. */
 const req = z.object({
   t: z.literal("req"),
   id,
-  method: z.string().min(1).max(16),
-  path: z.string().max(8192),
-  query: z.string().max(8192),
+  method: z.string().check(z.minLength(1), z.maxLength(16)),
+  path: z.string().check(z.maxLength(8192)),
+  query: z.string().check(z.maxLength(8192)),
   headers: headerPairs,
   /** Epoch ms after which the edge has already answered 504. */
   deadline: z.number(),
@@ -36,7 +42,7 @@ const req = z.object({
 const res = z.object({
   t: z.literal("res"),
   id,
-  status: z.number().int().min(100).max(599),
+  status: z.int().check(z.gte(100), z.lte(599)),
   headers: headerPairs,
 });
 
@@ -45,13 +51,13 @@ const res = z.object({
  * line (tunnel mode posts a message to `<messagePath>/<name>`).
  */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
-const name = z.string().regex(NAME_PATTERN);
+const name = z.string().check(z.regex(NAME_PATTERN));
 /**
  * Largest data of one agent message or device event, in bytes. The edge stores both
  * (SQLite rows), so they are kept well below the request body limit.
  */
 export const MAX_DATA_BYTES = 64 * 1024;
-const contentType = z.string().min(1).max(256);
+const contentType = z.string().check(z.minLength(1), z.maxLength(256));
 
 /**
  * Edge → device: a queued agent message. The payload is its data. `expiresAt` is the
@@ -64,23 +70,28 @@ const msg = z.object({
   t: z.literal("msg"),
   id,
   name,
-  contentType: contentType.optional(),
+  contentType: z.optional(contentType),
   createdAt: z.number(),
   expiresAt: z.number(),
-  expiresIn: z.number().int().min(0),
+  expiresIn: z.int().check(z.gte(0)),
 });
 /**
  * Either way: the frame with this id is done with (device → edge: message handled, or
  * with `expired: true` dropped unhandled because its TTL ran out; edge → device: event
  * stored), so it must not be sent again.
  */
-const ack = z.object({ t: z.literal("ack"), id, expired: z.literal(true).optional() });
+const ack = z.object({ t: z.literal("ack"), id, expired: z.optional(z.literal(true)) });
 /** Device → edge: an event for the agent. The payload is its data. */
-const event = z.object({ t: z.literal("event"), id, name, contentType: contentType.optional() });
+const event = z.object({ t: z.literal("event"), id, name, contentType: z.optional(contentType) });
 /** Device → edge: what the device measured about the link (heartbeat round trip). */
-const health = z.object({ t: z.literal("health"), rttMs: z.number().min(0).max(600_000) });
+const health = z.object({ t: z.literal("health"), rttMs: z.number().check(z.gte(0), z.lte(600_000)) });
 /** Either way: a refusal of a specific frame that does not end the link. */
-const error = z.object({ t: z.literal("error"), code: z.string().max(64), message: z.string().max(512), ref: id.optional() });
+const error = z.object({
+  t: z.literal("error"),
+  code: z.string().check(z.maxLength(64)),
+  message: z.string().check(z.maxLength(512)),
+  ref: z.optional(id),
+});
 
 export const Message = z.discriminatedUnion("t", [challenge, hello, ready, req, res, msg, ack, event, health, error]);
 export type Message = z.infer<typeof Message>;
