@@ -32,8 +32,28 @@ function hex(byte: number): string {
   return `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
 }
 
+/**
+ * Both forms are computed on every relayed request, mostly for the same few paths: each is
+ * remembered per isolate, in a bounded cache (callers choose the paths, so it is emptied
+ * when full). The results are frozen: whoever reads one cannot change it for the next.
+ */
+function remembered<T>(compute: (raw: string) => T): (raw: string) => T {
+  const seen = new Map<string, T>();
+  return (raw) => {
+    let value = seen.get(raw);
+    if (value === undefined) {
+      if (seen.size >= 1024) seen.clear();
+      value = Object.freeze(compute(raw));
+      seen.set(raw, value);
+    }
+    return value;
+  };
+}
+
 /** The canonical form of `raw` (the path after `/agent/<id>`, "" or starting with "/"), or why there is none. */
-export function canonicalPath(raw: string): CanonicalPath {
+export const canonicalPath: (raw: string) => CanonicalPath = remembered(canonicalForm);
+
+function canonicalForm(raw: string): CanonicalPath {
   if (raw === "") return { ok: true, path: "/" };
   if (!raw.startsWith("/")) return { ok: false, reason: "the path must start with /" };
   let out = "";
@@ -89,7 +109,9 @@ function resolveSegments(path: string): CanonicalPath {
  * included), `\` read as `/`, `;params` dropped from each segment, slashes merged, dot
  * segments resolved (clamped at the root), lower case.
  */
-export function comparablePath(path: string): string {
+export const comparablePath: (path: string) => string = remembered(comparableForm);
+
+function comparableForm(path: string): string {
   // Each pass that changes anything shortens the string, so this ends.
   let decoded = path;
   for (let next = decodeLoosely(decoded); next !== decoded; next = decodeLoosely(decoded)) decoded = next;

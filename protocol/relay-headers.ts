@@ -75,9 +75,17 @@ export function headerKey(name: string): string {
 function matcher(list: readonly string[]): (name: string) => boolean {
   const exact = new Set(list.filter((n) => !n.endsWith("*")));
   const prefixes = list.filter((n) => n.endsWith("*")).map((n) => n.slice(0, -1));
+  // Every header of every relayed request is asked about: answers are remembered per name (bounded).
+  const answers = new Map<string, boolean>();
   return (name) => {
-    const key = headerKey(name);
-    return exact.has(key) || prefixes.some((p) => key.startsWith(p));
+    let answer = answers.get(name);
+    if (answer === undefined) {
+      const key = headerKey(name);
+      answer = exact.has(key) || prefixes.some((p) => key.startsWith(p));
+      if (answers.size >= 1024) answers.clear();
+      answers.set(name, answer);
+    }
+    return answer;
   };
 }
 

@@ -56,7 +56,7 @@ describe("bodies up to the limit, end to end", () => {
   it("refuses a body over the limit with 413 before the local service sees anything, declared or chunked", async () => {
     const before = device.service.received.length;
     const over = pattern(MiB + 1, 1);
-    for (const headers of [{}, { "transfer-encoding": "chunked" }]) {
+    for (const headers of [{}, { "transfer-encoding": "chunked" }] as Record<string, string>[]) {
       const res = await e2e.request(`${device.imp.agentUrl}/upload`, {
         method: "POST",
         headers: { ...device.auth, "content-type": "application/octet-stream", ...headers },
