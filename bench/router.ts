@@ -6,12 +6,12 @@
  * requests take, the agent relay's most). Node's V8 stands in for workerd's.
  */
 import { performance } from "node:perf_hooks";
+import type { Router } from "hono/router";
 import { LinearRouter } from "hono/router/linear-router";
 import { PatternRouter } from "hono/router/pattern-router";
 import { RegExpRouter } from "hono/router/reg-exp-router";
 import { SmartRouter } from "hono/router/smart-router";
 import { TrieRouter } from "hono/router/trie-router";
-import type { Router } from "hono/types";
 
 /** [method, path] as worker/index.ts and worker/routes/*.ts register them; "ALL" is any method. */
 const ROUTES: [string, string][] = [

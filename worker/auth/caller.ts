@@ -111,11 +111,15 @@ export const authenticateCaller: MiddlewareHandler<AgentEnv> = async (c, next) =
  */
 export const rememberRefusals: MiddlewareHandler<AgentEnv> = async (c, next) => {
   await next();
-  const err = c.error;
+  rememberRefusal(c, c.error);
+};
+
+/** rememberRefusals for one refusal (the agent router's gate calls it around its own steps). */
+export function rememberRefusal(c: Context<AgentEnv>, err: unknown): void {
   if (!(err instanceof ImpgateError)) return;
   if (err.code === "unauthorized") localGuard.fail(guardKey(c));
   else if (err.code === "rate_limited" && err.scope === "client" && err.retryAfter) localGuard.block(guardKey(c), err.retryAfter);
-};
+}
 
 /**
  * Plain HTTP: refused unless the agent opted in, and whatever credential it carried is burned.

@@ -43,11 +43,10 @@ export function limitBody(maxSize: number | ((env: AppEnv["Bindings"]) => number
  * counted by whoever reads it, against the same limit or a smaller one (the relay reads it
  * into the device's frame: durable-objects/device-relay.ts), so it is never buffered whole here.
  */
-export const bodyLimit: MiddlewareHandler<AppEnv> = (c, next) => {
-  const length = declaredLength(c.req.raw);
-  if (length !== null && length > maxBodyBytes(c.env)) throw bodyTooLarge(maxBodyBytes(c.env));
-  return next();
-};
+export function limitDeclaredBody(req: Request, env: AppEnv["Bindings"]): void {
+  const length = declaredLength(req);
+  if (length !== null && length > maxBodyBytes(env)) throw bodyTooLarge(maxBodyBytes(env));
+}
 
 /** A request's declared Content-Length (null: none, or a chunked body; NaN: not a number). */
 export function declaredLength(req: Request): number | null {

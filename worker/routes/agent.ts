@@ -8,17 +8,17 @@
  *   → the imp's object, which relays to the device and hands back its reply.
  * Paths under `/_` are impgate's own, however spelled; everything else reaches the device.
  */
-import { Hono, type MiddlewareHandler } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { getPath } from "hono/utils/url";
 import type { RelayReply } from "../../edge/agent-call.ts";
 import { ImpgateError, orThrow } from "../../edge/errors.ts";
 import { agentNotFound, insecure } from "../../edge/refusals.ts";
 import { type CanonicalPath, canonicalPath, isReservedAgentPath } from "../../protocol/index.ts";
-import { authenticateCaller, plainHttpRule, rememberRefusals } from "../auth/caller.ts";
+import { authenticateCaller, plainHttpRule, rememberRefusal } from "../auth/caller.ts";
 import { addFormOverrides } from "../auth/scope.ts";
 import type { AgentEnv } from "../env.ts";
 import { verifyAgentId } from "../ids.ts";
-import { bodyLimit, declaredLength } from "../middleware/body-limit.ts";
+import { declaredLength, limitDeclaredBody } from "../middleware/body-limit.ts";
 import { isHttps } from "../middleware/https-only.ts";
 import { forwardableHeaders, replyResponse } from "../relay.ts";
 import { challenge, token } from "./agent-auth.ts";
@@ -80,7 +80,8 @@ export function routedPath(req: Request): string {
   return path.startsWith("/agent") ? raw : path;
 }
 
-const resolveAgent: MiddlewareHandler<AgentEnv> = async (c, next) => {
+/** The agent id, as the caller spelled it, is one this edge minted: its imp and object are known from here on. */
+async function resolveAgent(c: Context<AgentEnv>): Promise<void> {
   // The id as the caller spelled it: a percent-encoded variant is not the id (and would
   // shift the path after it), so it gets the same 404 as an unknown one.
   const agentId = agentPathOf(c.req.raw).idSegment;
@@ -90,19 +91,41 @@ const resolveAgent: MiddlewareHandler<AgentEnv> = async (c, next) => {
   // The https:// form is the audience even when an opted-in agent is reached over HTTP.
   const agentUrl = `https://${hostOf(c.req.url)}/agent/${agentId}`;
   c.set("agent", { ...agent, agentId, agentUrl, stub: c.env.IMP.getByName(agent.impId) });
-  await next();
-};
+}
 
 /** Nothing is done for a path that has no canonical form: bad percent-encoding, `..` above the root, NUL. */
-const requireCanonicalPath: MiddlewareHandler<AgentEnv> = async (c, next) => {
+function requireCanonicalPath(c: Context<AgentEnv>): void {
   const { path } = agentPathOf(c.req.raw);
   if (!path.ok) throw new ImpgateError("bad_path", `Unusable path: ${path.reason}`);
+}
+
+/** The `next` of a middleware run as one step of the gate: it only lets the gate go on. */
+const passed = async () => {};
+
+/**
+ * Every request to an agent URL passes this gate first, in the order the module header and
+ * the README give, as one middleware rather than a layer each (it is every request's path):
+ * the id, the plain HTTP rule, the canonical path, the body limit. Every 401 the agent URL
+ * answers from the id on, and every wait the imp's object imposes, is remembered against
+ * the client in this isolate (rememberRefusal).
+ */
+const agentGate: MiddlewareHandler<AgentEnv> = async (c, next) => {
+  await resolveAgent(c);
+  try {
+    await plainHttpRule(c, passed);
+    requireCanonicalPath(c);
+    limitDeclaredBody(c.req.raw, c.env);
+  } catch (err) {
+    rememberRefusal(c, err);
+    throw err;
+  }
   await next();
+  rememberRefusal(c, c.error);
 };
 
 export const agentRoutes = new Hono<AgentEnv>();
 
-agentRoutes.use("/:agentId/*", resolveAgent, rememberRefusals, plainHttpRule, requireCanonicalPath, bodyLimit);
+agentRoutes.use("/:agentId/*", agentGate);
 agentRoutes.post("/:agentId/_auth/challenge", challenge);
 agentRoutes.post("/:agentId/_auth/token", token);
 agentRoutes.all("/:agentId/_auth/*", () => {
