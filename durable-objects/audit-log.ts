@@ -14,6 +14,8 @@ export type AuditEvent =
   | "http_refused"
   | "settings_changed"
   | "device_connected"
+  | "device_disconnected"
+  | "device_silent"
   | "device_refused"
   | "device_key_changed"
   | "agent_deployed"

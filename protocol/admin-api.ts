@@ -10,6 +10,18 @@ export type { ErrorBody } from "./errors.ts";
 
 // ---- imps -------------------------------------------------------------------------------
 
+/**
+ * Why a device went offline: its socket closed (by the device, or the network), it went
+ * silent (no heartbeat and no frame for longer than the imp's presence timeout: the edge
+ * closed the socket), a newer connection of the same device replaced it, or its key was
+ * revoked or replaced.
+ */
+export type OfflineReason = "closed" | "silent" | "replaced" | "revoked";
+
+/** A device is offline once silent for this long, unless `impgate imp set --presence-timeout` says otherwise. */
+export const DEFAULT_PRESENCE_TIMEOUT_S = 45;
+export const MAX_PRESENCE_TIMEOUT_S = 86_400;
+
 export interface DeviceStatus {
   online: boolean;
   connectedSince: number | null;
@@ -19,6 +31,11 @@ export interface DeviceStatus {
   deviceAgent: string | null;
   rttMs: number | null;
   rttAt: number | null;
+  /** Why and since when the device is offline (null while online, and for a device never connected). */
+  offlineReason: OfflineReason | null;
+  offlineSince: number | null;
+  /** When it went silent, its last heartbeat or frame (reason "silent" only). */
+  silentSince: number | null;
 }
 
 export interface ImpStatus extends DeviceStatus {
@@ -33,6 +50,8 @@ export interface ImpStatus extends DeviceStatus {
   /** `_messages`, `_events` and `_state` answer unauthenticated callers. */
   publicApis: boolean;
   requestTimeoutMs: number;
+  /** Seconds of silence after which the device is offline; 0: presence checks are off. */
+  presenceTimeoutS: number;
   queueLimit: number;
   /** Messages waiting for the device, and when the oldest of them was accepted. */
   queuedMessages: number;
@@ -66,6 +85,8 @@ export interface CreatedImp {
 /** `PATCH /admin/imps/<imp>`: null puts a setting back to the edge's default. */
 export interface UpdateImpRequest {
   requestTimeoutMs?: number | null;
+  /** 0 turns presence checks off; otherwise at least twice the device's heartbeat interval. */
+  presenceTimeoutS?: number | null;
   queueLimit?: number | null;
   allowHttp?: boolean;
   public?: boolean;
@@ -130,7 +151,7 @@ export interface AuditEntry {
 
 // ---- agent code -------------------------------------------------------------------------
 
-export const AGENT_HANDLERS = ["fetch", "onDeviceEvent"] as const;
+export const AGENT_HANDLERS = ["fetch", "onDeviceEvent", "onDeviceConnect", "onDeviceDisconnect"] as const;
 export type AgentHandler = (typeof AGENT_HANDLERS)[number];
 
 export interface AgentVersion {
