@@ -85,6 +85,7 @@ export class ImpParts {
       agent: this.agent,
       liveSocket: () => this.liveSocket(),
       wakeBy: (at) => this.scheduler.wakeBy(at),
+      rearm: () => this.scheduler.rearm(Date.now()),
     });
     this.scheduler = new Scheduler(ctx.storage, [
       this.presence,

@@ -25,7 +25,11 @@ import type { ImpRecord } from "./imp-record.ts";
 import type { PendingRequests } from "./pending-requests.ts";
 import type { Timed } from "./scheduler.ts";
 
-/** A frame's time is written to the socket's attachment at most this often. */
+/**
+ * A frame's time is kept in memory, and written to the socket's attachment (which outlives
+ * an eviction) once it is this much newer than the one there: a second, or a tenth of
+ * the presence timeout if that is shorter, so a fresh instance errs by no more than that.
+ */
 const FRAME_MARK_MS = 1_000;
 
 /** How the edge closes the socket for each reason (a socket that closed by itself is only answered). */
@@ -57,12 +61,16 @@ export interface PresenceDeps {
   liveSocket(): WebSocket | null;
   /** Makes sure the one alarm fires no later than `at`. */
   wakeBy(at: number): Promise<void>;
+  /** Sets the one alarm for the earliest deadline of all its concerns (or none). */
+  rearm(): Promise<void>;
 }
 
 export class Presence implements Timed {
   readonly #parts: PresenceDeps;
   /** Sockets taken offline in this wake: a closed socket's attachment may no longer be writable. */
   readonly #gone = new WeakSet<WebSocket>();
+  /** The last frame on each socket, exactly (the attachment holds it to FRAME_MARK_MS). */
+  readonly #framed = new WeakMap<WebSocket, number>();
 
   constructor(parts: PresenceDeps) {
     this.#parts = parts;
@@ -81,12 +89,14 @@ export class Presence implements Timed {
   /** When the device on `ws` last showed it was there: a heartbeat (the runtime's timestamp), a frame, or its hello. */
   lastSign(ws: WebSocket, link: ReadyLink): number {
     const pinged = this.#parts.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
-    return Math.max(link.readyAt, link.lastFrameAt ?? 0, pinged);
+    return Math.max(link.readyAt, link.lastFrameAt ?? 0, this.#framed.get(ws) ?? 0, pinged);
   }
 
-  /** A frame from the device: a sign of life, kept in the attachment to the second. */
+  /** A frame from the device: a sign of life. */
   heardFrom(ws: WebSocket, link: ReadyLink, now = Date.now()): void {
-    if (now - (link.lastFrameAt ?? 0) >= FRAME_MARK_MS) writeLink(ws, { ...link, lastFrameAt: now });
+    this.#framed.set(ws, now);
+    const mark = Math.min(FRAME_MARK_MS, (link.presenceMs || Number.POSITIVE_INFINITY) / 10);
+    if (now - (link.lastFrameAt ?? 0) >= mark) writeLink(ws, { ...link, lastFrameAt: now });
   }
 
   /** The device proved its key on `ws`: any older connection of it is replaced, then it is online. */
@@ -131,14 +141,13 @@ export class Presence implements Timed {
     agent.devicePresence({ kind: "disconnect", reason });
   }
 
-  /** A new presence timeout for the connected device; the alarm follows. */
+  /** A new presence timeout for the connected device; the alarm follows (and is dropped if nothing else needs it). */
   async timeoutChanged(imp: ImpRecord): Promise<void> {
     const ws = this.#parts.liveSocket();
     const link = ws && readLink(ws);
     if (!ws || link?.state !== "ready") return;
-    const next = { ...link, presenceMs: presenceMs(imp, link.heartbeatMs) };
-    writeLink(ws, next);
-    if (next.presenceMs) await this.#parts.wakeBy(this.lastSign(ws, next) + next.presenceMs);
+    writeLink(ws, { ...link, presenceMs: presenceMs(imp, link.heartbeatMs) });
+    await this.#parts.rearm();
   }
 
   /** When the alarm must look again: the connected device's last sign of life plus its timeout. */
