@@ -228,7 +228,9 @@ export class TestDevice {
   }
 
   async hello(proof: string, heartbeatMs?: number): Promise<void> {
-    this.send(encodeFrame({ t: "hello", proof, agent: "test-device", protocols: [PROTOCOL_VERSION], ...(heartbeatMs ? { heartbeatMs } : {}) }));
+    this.send(
+      encodeFrame({ t: "hello", proof, agent: "test-device", protocols: [PROTOCOL_VERSION], ...(heartbeatMs ? { heartbeatMs } : {}) }),
+    );
   }
 
   /** Pings every `everyMs`, as the daemon's heartbeat does (answered by the runtime, no wake); returns the stop. */

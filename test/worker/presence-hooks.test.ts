@@ -24,7 +24,8 @@ describe("the device coming and going, as agent code and the audit log see it", 
     const deployed = await deployAgent(imp, AGENT);
     expect(deployed.handlers).toEqual(["onDeviceConnect", "onDeviceDisconnect"]);
     const log = async () => (await (await callerFetch(imp, "/_state/log")).json<{ value?: string[] }>()).value ?? [];
-    const until = (want: string[]) => eventually(`agent log ${want.join(",")}`, async () => JSON.stringify(await log()) === JSON.stringify(want));
+    const until = (want: string[]) =>
+      eventually(`agent log ${want.join(",")}`, async () => JSON.stringify(await log()) === JSON.stringify(want));
     const expected: string[] = [];
     const step = async (...entries: string[]) => {
       expected.push(...entries);
