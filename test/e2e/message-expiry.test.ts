@@ -68,7 +68,7 @@ describe("message TTL on the device, end to end", () => {
     const service = await e2e.service((_req, res) => void res.writeHead(204).end());
     const { imp, daemon } = await e2e.device("transit", {
       service,
-      edit: (c) => void (c.heartbeat = { intervalMs: 2_000, timeoutMs: 4_000 }),
+      edit: (c) => ({ ...c, heartbeat: { intervalMs: 2_000, timeoutMs: 4_000 } }),
     });
     const pid = daemon.child.pid ?? 0;
     process.kill(-pid, "SIGSTOP");
@@ -83,10 +83,10 @@ describe("message TTL on the device, end to end", () => {
     }
     process.kill(-pid, "SIGCONT");
     frozen = false;
-    const final = await eventually(
-      async () => ((s) => (s === "queued" ? null : s))(await statusOf(imp, id)),
-      { timeout: 15_000, what: "the device's word on the message" },
-    );
+    const final = await eventually(async () => ((s) => (s === "queued" ? null : s))(await statusOf(imp, id)), {
+      timeout: 15_000,
+      what: "the device's word on the message",
+    });
     seen.add(final);
     // The link outlived the freeze (2.5 s, within its heartbeat's 6 s), so the daemon ran the
     // message, its TTL counted from the frame's arrival: the status must say delivered, and

@@ -12,8 +12,8 @@ import { eventually } from "../helpers/eventually.ts";
 import type { CreatedImp } from "../helpers/system.ts";
 
 /** Short enough for a test: a ping every 500 ms, a pong late after a second, offline after 2 s of silence. */
-export const QUICK_HEARTBEAT = { intervalMs: 500, timeoutMs: 1000 };
-export const PRESENCE_TIMEOUT_S = 2;
+const QUICK_HEARTBEAT = { intervalMs: 500, timeoutMs: 1000 };
+const PRESENCE_TIMEOUT_S = 2;
 
 describe("presence, end to end", () => {
   const e2e = useSystem();
@@ -53,7 +53,7 @@ describe("presence, end to end", () => {
       if (req.url === "/slow") return;
       res.writeHead(204).end();
     });
-    const { imp, daemon } = await e2e.device("frozen", { service, edit: (c) => void (c.heartbeat = QUICK_HEARTBEAT) });
+    const { imp, daemon } = await e2e.device("frozen", { service, edit: (c) => ({ ...c, heartbeat: QUICK_HEARTBEAT }) });
     expect((await e2e.cli("imp", "set", imp.impId, "--presence-timeout", String(PRESENCE_TIMEOUT_S))).code).toBe(0);
     const waiting = e2e.call(imp, "/slow");
     await eventually(() => service.received.some((r) => r.url === "/slow"), { timeout: 10_000, what: "the request at the service" });
@@ -100,7 +100,7 @@ describe("presence, end to end", () => {
   });
 
   it("reconnects by itself when the edge froze under it and came back", async () => {
-    const { imp, daemon } = await e2e.device("edge-frozen", { edit: (c) => void (c.heartbeat = QUICK_HEARTBEAT) });
+    const { imp, daemon } = await e2e.device("edge-frozen", { edit: (c) => ({ ...c, heartbeat: QUICK_HEARTBEAT }) });
     const thaw = freeze(e2e.system.edge.child.pid);
     try {
       // The daemon notices within its heartbeat interval + timeout (1.5 s here), and keeps trying.
