@@ -185,7 +185,6 @@ export class DeviceSocket {
 
   private async onGone(ws: WebSocket): Promise<void> {
     // A socket that never became ready has nothing waiting on it; one that did goes offline, once.
-    this.#parts.pending.failSocket(ws);
     await this.#parts.presence.wentOffline(ws, "closed");
   }
 }
