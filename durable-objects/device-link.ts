@@ -39,6 +39,8 @@ export interface ReadyLink {
   heartbeatMs?: number;
   /** Silence (ms) after which this device is offline; 0: presence checks are off (./presence.ts). */
   presenceMs?: number;
+  /** When the alarm next looks whether the device went silent. */
+  lookAt?: number;
   /** The last frame from the device, kept to the second (heartbeats have the runtime's own timestamp). */
   lastFrameAt?: number;
   /** Set once the device went offline on this socket: nothing on it is acted on again. */

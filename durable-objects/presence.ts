@@ -6,10 +6,10 @@
  * sign of life too (frames wake the object anyway; its time goes into the socket's
  * attachment at most once a second). While a device is connected, the one alarm
  * (./scheduler.ts, this is one of its concerns) is set for its last sign of life plus the
- * imp's presence timeout; when it fires, a device silent all that time goes offline,
- * otherwise the alarm moves on. Nothing is set while the device is offline. A request,
- * a message or the admin's status read that comes while the device is silent (before the
- * alarm ran) finds the same thing at once, through `live()`.
+ * imp's presence timeout (see runDue: once per timeout); when it fires, a device silent
+ * all that time goes offline, otherwise the alarm moves on. Nothing is set while the
+ * device is offline. A request, a message or the admin's status read that comes while the
+ * device is silent (before the alarm ran) finds the same thing at once, through `live()`.
  *
  * The device comes and goes through `cameOnline` and `wentOffline` only, so every
  * consequence of a transition (status, audit, agent hooks, waiting requests, the socket
@@ -106,7 +106,11 @@ export class Presence implements Timed {
       if (other !== ws && readLink(other)?.state === "ready") await this.wentOffline(other, "replaced", link.readyAt);
     }
     audit.record("device_connected", link.client, { agent: link.agent.slice(0, 64) });
-    if (link.presenceMs) await wakeBy(link.readyAt + link.presenceMs);
+    if (link.presenceMs) {
+      const lookAt = link.readyAt + link.presenceMs;
+      writeLink(ws, { ...link, lookAt });
+      await wakeBy(lookAt);
+    }
     agent.devicePresence({ kind: "connect" });
   }
 
@@ -146,23 +150,39 @@ export class Presence implements Timed {
     const ws = this.#parts.liveSocket();
     const link = ws && readLink(ws);
     if (!ws || link?.state !== "ready") return;
-    writeLink(ws, { ...link, presenceMs: presenceMs(imp, link.heartbeatMs) });
+    const ms = presenceMs(imp, link.heartbeatMs);
+    writeLink(ws, { ...link, presenceMs: ms, lookAt: ms ? this.lastSign(ws, link) + ms : undefined });
     await this.#parts.rearm();
   }
 
-  /** When the alarm must look again: the connected device's last sign of life plus its timeout. */
+  /** When the alarm must next look whether the connected device went silent. */
   nextDue(): number | null {
     let next: number | null = null;
     for (const ws of this.#parts.ctx.getWebSockets(DEVICE_TAG)) {
       const link = readLink(ws);
       if (link?.state !== "ready" || link.offline || !link.presenceMs || ws.readyState !== WebSocket.READY_STATE_OPEN) continue;
-      next = Math.min(next ?? Infinity, this.lastSign(ws, link) + link.presenceMs);
+      next = Math.min(next ?? Number.POSITIVE_INFINITY, link.lookAt ?? this.lastSign(ws, link) + link.presenceMs);
     }
     return next;
   }
 
+  /**
+   * The alarm's look: a device silent for its whole timeout goes offline; otherwise the
+   * next look is a timeout later. Not sooner, though its last ping was up to a heartbeat
+   * interval ago (looking at that ping + the timeout would wake the object every timeout
+   * minus an interval): a device that pings wakes its object once per timeout, and the look
+   * that finds it silent comes less than a heartbeat interval after its timeout ran out.
+   * Whoever asks in between (a request, `imp show`) finds it offline at once, in `live()`.
+   */
   async runDue(now: number): Promise<void> {
-    await this.live(now);
+    const ws = this.#parts.liveSocket();
+    const link = ws && readLink(ws);
+    if (!ws || link?.state !== "ready" || !link.presenceMs || (link.lookAt ?? 0) > now) return;
+    if (this.#silent(ws, link, now)) return this.wentOffline(ws, "silent", now);
+    // A device heard from long ago (frames only, no heartbeat) is looked at again sooner.
+    const heartbeatMs = link.heartbeatMs ?? DEFAULT_HEARTBEAT.intervalMs;
+    const lookAt = Math.min(now + link.presenceMs, this.lastSign(ws, link) + link.presenceMs + heartbeatMs);
+    writeLink(ws, { ...link, lookAt });
   }
 
   #silent(ws: WebSocket, link: ReadyLink, now: number): boolean {

@@ -48,7 +48,7 @@ export async function startEdge(name: string, spec: EdgeSpec): Promise<Edge> {
       name,
       ...started,
       child,
-      invocations: () => child.call<Invocations>("invocations", undefined, 10_000),
+      invocations: () => child.call<Invocations>("invocations", undefined, 60_000),
       stop: () => child.stop(),
     };
   } catch (err) {

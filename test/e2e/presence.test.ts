@@ -99,6 +99,17 @@ describe("presence, end to end", () => {
     expect(audit.stdout).toContain("device_silent");
   });
 
+  it("refuses, in one line, a presence timeout that leaves no room for two heartbeats", async () => {
+    const imp = await e2e.imp("too-short");
+    const refused = await e2e.cli("imp", "set", imp.impId, "--presence-timeout", "20");
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr.trim().split("\n")).toHaveLength(1);
+    expect(refused.stderr).toMatch(/at least 30 s, twice the device's heartbeat interval \(15 s\), or 0 to turn presence checks off/);
+    const set = await e2e.cli("imp", "set", imp.impId, "--presence-timeout", "60");
+    expect(set.code).toBe(0);
+    expect(set.stdout).toMatch(/presence: +offline after 60 s without a heartbeat/);
+  });
+
   it("reconnects by itself when the edge froze under it and came back", async () => {
     const { imp, daemon } = await e2e.device("edge-frozen", { edit: (c) => ({ ...c, heartbeat: QUICK_HEARTBEAT }) });
     const thaw = freeze(e2e.system.edge.child.pid);

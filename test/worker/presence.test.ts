@@ -70,6 +70,25 @@ describe("presence", () => {
     expect(await within(1, device.closed).catch(() => "open")).toBe("open");
   });
 
+  it("wakes the object at most once per presence timeout while the device pings, and not at all once it is offline", async () => {
+    const { imp, device } = await quickDevice();
+    const stop = device.heartbeat(200);
+    const alarms = new Set<number>();
+    try {
+      for (const until = Date.now() + 4000; Date.now() < until; await sleep(100)) {
+        const at = await alarmOf(imp);
+        if (at !== null) alarms.add(at);
+      }
+    } finally {
+      stop();
+    }
+    const times = [...alarms].sort((a, b) => a - b);
+    expect(times.length).toBeGreaterThanOrEqual(3);
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(1000);
+    expect((await within(4000, device.closed)).code).toBe(CloseCode.silent);
+    expect(await alarmOf(imp)).toBeNull();
+  });
+
   it("answers a request for a silent device 503 with Retry-After at once, before the alarm has run", async () => {
     const { imp, device } = await quickDevice();
     await runInDurableObject(env.IMP.getByName(imp.impId), (_: ImpSession, state) => state.storage.deleteAlarm());
