@@ -21,10 +21,20 @@ export type OfflineReason = "closed" | "silent" | "replaced" | "revoked";
 export const DEFAULT_PRESENCE_TIMEOUT_S = 45;
 export const MAX_PRESENCE_TIMEOUT_S = 86_400;
 
+/**
+ * The device's presence, as `imp show`, the fleet registry and the console show it. Times
+ * are epoch milliseconds (the edge's clock). `online` already counts silence: a device
+ * silent past the imp's presence timeout reads `online: false, offlineReason: "silent"`
+ * at once, before the edge's own check has run. The fields change only when the device
+ * comes or goes (durable-objects/presence.ts, `cameOnline` / `wentOffline`), besides
+ * `lastSeen` and the round trip while it is online, so a copy written at those two
+ * moments stays true.
+ */
 export interface DeviceStatus {
   online: boolean;
+  /** Since when it is online (null while offline). */
   connectedSince: number | null;
-  /** Last heartbeat, frame or disconnect seen from the device. */
+  /** Last heartbeat, frame or disconnect seen from the device; for a silent one, the same as `silentSince`. */
   lastSeen: number | null;
   /** The daemon's name and version, e.g. "impgate-device/0.1.0". */
   deviceAgent: string | null;

@@ -1,12 +1,13 @@
 /**
  * Presence when the network, not the daemon, goes quiet: the daemon runs in a network
- * namespace of its own and reaches the edge through a veth pair; the test sets the veth
- * down, so every packet is dropped, both ways, with no FIN or RST (a dead Wi-Fi, a NAT
- * that forgot the connection). The edge must take the device offline within the presence
+ * namespace of its own and reaches the edge through a veth pair; the test drops every
+ * packet on it, both ways, with no FIN or RST (a dead Wi-Fi, a NAT that forgot the
+ * connection): an nftables drop rule where `nft` is installed, else the veth set down. The edge must take the device offline within the presence
  * timeout and answer 503 at once; the daemon must notice too and, once the link is back,
  * reconnect by itself and get the messages queued meanwhile, once.
  *
- * Needs root and iproute2 (CI runs as root); elsewhere it is skipped with one line saying why.
+ * Needs root and iproute2 (CI runs as root, and installs iproute2 and nftables); elsewhere it
+ * is skipped with one line saying why.
  */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
@@ -31,6 +32,7 @@ describe.skipIf(unavailable)("presence with the device's packets dropped", () =>
   it("takes the device offline within the timeout, answers 503 at once, and has it back with its messages once the link returns", async () => {
     const network = await makeDeviceNetwork();
     e2e.defer(() => network.remove());
+    onTestFailed(() => console.error(`the link was cut by: ${network.cutBy}`));
     const service = await e2e.service((_req, res) => void res.writeHead(204).end());
     await network.relay(e2e.system.edge.port);
     await network.relay(service.port);

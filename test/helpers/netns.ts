@@ -1,8 +1,11 @@
 /**
  * A private network for one device (Linux, as root): a network namespace joined to this
- * one by a veth pair, so a test can cut the device's link by setting the veth down. That
- * drops every packet both ways without a FIN or RST, as a dead Wi-Fi or a NAT that forgot
- * the connection does: sockets on both sides stay open, and nothing more arrives.
+ * one by a veth pair, so a test can cut the device's link. With `nft` (nftables) there,
+ * a drop rule on the namespace's end of the veth, both ways, cuts it as a NAT that forgot
+ * the connection does: the link stays up, every packet vanishes, no FIN, no RST, nothing
+ * for either side's kernel to report. Without `nft`, the veth is set down instead (packets
+ * dropped too, but the link's carrier goes). The rule lives in the namespace, so the
+ * host's own firewall is never touched, and goes with it.
  *
  * Inside the namespace `localhost` names this side of the veth (an /etc/netns hosts
  * file, which `ip netns exec` mounts over /etc/hosts), so a device config made for
@@ -23,6 +26,8 @@ export interface DeviceNetwork {
   hostAddress: string;
   /** Relays `hostAddress:port` to `127.0.0.1:port` (the edge, a local service). */
   relay(port: number): Promise<void>;
+  /** How `setLink(false)` cuts the link: an nftables drop rule, or the veth set down. */
+  cutBy: "nft drop rule" | "veth down";
   /** Cuts the link (every packet dropped, no FIN, no RST), or mends it. */
   setLink(up: boolean): Promise<void>;
   remove(): Promise<void>;
@@ -51,6 +56,10 @@ export async function makeDeviceNetwork(): Promise<DeviceNetwork> {
   const servers: net.Server[] = [];
   const sockets = new Set<net.Socket>();
   const hostsDir = `/etc/netns/${name}`;
+  const withNft = await run("nft", ["--version"]).then(
+    () => true,
+    () => false,
+  );
 
   const remove = async () => {
     for (const s of sockets) s.destroy();
@@ -74,6 +83,17 @@ export async function makeDeviceNetwork(): Promise<DeviceNetwork> {
     }
     await mkdir(hostsDir, { recursive: true });
     await writeFile(`${hostsDir}/hosts`, `${hostAddress} localhost\n`);
+    if (withNft) {
+      // Chains on the veth's own ingress and egress, empty (accept) until the link is cut.
+      const nft = (command: string) => run("ip", ["netns", "exec", name, "nft", command]);
+      await nft("add table netdev impgate");
+      for (const [chain, hook] of [
+        ["in", "ingress"],
+        ["out", "egress"],
+      ]) {
+        await nft(`add chain netdev impgate ${chain} { type filter hook ${hook} device "${inner}" priority 0; policy accept; }`);
+      }
+    }
   } catch (err) {
     await remove();
     throw err;
@@ -100,8 +120,16 @@ export async function makeDeviceNetwork(): Promise<DeviceNetwork> {
         server.once("error", reject);
         server.listen(port, hostAddress, () => resolve());
       }),
+    cutBy: withNft ? "nft drop rule" : "veth down",
     setLink: async (up) => {
-      await run("ip", ["link", "set", outer, up ? "up" : "down"]);
+      if (!withNft) {
+        await run("ip", ["link", "set", outer, up ? "up" : "down"]);
+        return;
+      }
+      for (const chain of ["in", "out"]) {
+        const nft = up ? ["flush", "chain", "netdev", "impgate", chain] : ["add", "rule", "netdev", "impgate", chain, "drop"];
+        await run("ip", ["netns", "exec", name, "nft", ...nft]);
+      }
     },
     remove,
   };

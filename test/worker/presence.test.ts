@@ -104,6 +104,16 @@ describe("presence", () => {
     expect((await status(imp)).offlineReason).toBe("silent");
   });
 
+  it("answers a waiting request 504 device_timeout if its deadline comes before the silence is noticed", async () => {
+    const { imp, device } = await quickDevice();
+    expect((await admin(`/imps/${imp.impId}`, { method: "PATCH", body: JSON.stringify({ requestTimeoutMs: 300 }) })).status).toBe(200);
+    const res = await callerFetch(imp, "/slow");
+    expect(device.requests.map((r) => r.path)).toEqual(["/slow"]);
+    expect(res.status).toBe(504);
+    expect((await res.json<{ error: { code: string } }>()).error.code).toBe("device_timeout");
+    expect((await status(imp)).online).toBe(true);
+  });
+
   it("answers requests already waiting 503 device_silent when the device goes silent, long before their deadline", async () => {
     const { imp, device } = await quickDevice();
     const asked = Date.now();
@@ -134,6 +144,37 @@ describe("presence", () => {
       back.ack(id);
     }
     expect(device.messages).toEqual([]);
+  });
+
+  it("takes a device that reconnects while its old socket still looks open onto the new one: the old gets nothing more", async () => {
+    const { imp, device: old } = await quickDevice();
+    const stop = old.heartbeat(200);
+    try {
+      const first = await callerFetch(imp, "/_messages?name=cmd", { method: "POST", body: "one" });
+      expect(first.status).toBe(202);
+      const firstId = (await first.json<{ id: string }>()).id;
+      expect((await old.nextOf("msg")).msg.id).toBe(firstId);
+      // Not acknowledged on the old socket: the new one gets it again, then what comes after.
+      const back = devices.track(await TestDevice.connect(imp, { heartbeatMs: HEARTBEAT_MS }));
+      expect((await within(2000, old.closed)).code).toBe(CloseCode.replaced);
+      const stopBack = back.heartbeat(200);
+      try {
+        expect((await back.nextOf("msg")).msg.id).toBe(firstId);
+        back.ack(firstId);
+        const second = await callerFetch(imp, "/_messages?name=cmd", { method: "POST", body: "two" });
+        expect((await back.nextOf("msg")).msg.id).toBe((await second.json<{ id: string }>()).id);
+        back.serve(() => ({ status: 200, body: "new" }));
+        expect(await (await callerFetch(imp, "/door")).text()).toBe("new");
+        const s = await status(imp);
+        expect(s.online).toBe(true);
+      } finally {
+        stopBack();
+      }
+    } finally {
+      stop();
+    }
+    expect(old.messages.length).toBe(1);
+    expect(old.requests).toEqual([]);
   });
 
   it("refuses a timeout under twice the device's heartbeat interval; 0 turns the checks off", async () => {
