@@ -11,6 +11,8 @@ import en from "zod/v4/locales/en.js";
 // zod/mini words its errors only with a locale loaded: the daemon prints them for a bad config.
 z.config(en());
 
+import { DEFAULT_HEARTBEAT } from "./version.ts";
+
 /** An absolute URL path (tunnel mode's message path). */
 export const URL_PATH_PATTERN = /^\/[A-Za-z0-9._~/-]*$/;
 
@@ -65,8 +67,7 @@ export const DeviceConfig = z.object({
   stateDir: z.optional(z.string().check(z.minLength(1))),
   reconnect: z._default(z.object({ baseMs: positive(), maxMs: positive() }), { baseMs: 500, maxMs: 30_000 }),
   heartbeat: z._default(z.object({ intervalMs: positive(), timeoutMs: positive(), reportMs: z._default(positive(), 300_000) }), {
-    intervalMs: 15_000,
-    timeoutMs: 10_000,
+    ...DEFAULT_HEARTBEAT,
     reportMs: 300_000,
   }),
   /** Largest request or reply body, bytes; matches the edge's limit. */

@@ -23,6 +23,8 @@ const hello = z.object({
   proof: z.string().check(z.maxLength(4096)),
   agent: z.string().check(z.maxLength(128)),
   protocols: z.array(z.int()).check(z.minLength(1), z.maxLength(16)),
+  /** How often the device pings (ms): the edge never takes it for silent in less than twice this. */
+  heartbeatMs: z.optional(z.int().check(z.positive(), z.lte(3_600_000))),
 });
 /** Edge → device: the device is authenticated; requests may follow. */
 const ready = z.object({ t: z.literal("ready"), impId: z.string().check(z.maxLength(128)) });
