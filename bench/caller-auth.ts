@@ -16,6 +16,8 @@ export const CALLER_AUTH = {
   implemented: true,
   /** How impgate's row is named in every report. */
   label: "impgate (bearer JWT, pinned device)",
+  /** The credential, in a target's wording. */
+  short: "bearer token",
   /** What the caller presents, in words, for the report. */
   description: "a bearer access token (EdDSA JWT from the JWT challenge-response) on every request",
 };

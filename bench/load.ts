@@ -8,7 +8,7 @@
 import https from "node:https";
 import { performance } from "node:perf_hooks";
 import autocannon from "autocannon";
-import { cpuSeconds } from "./measure/procfs.ts";
+import { cpuSeconds, rssBytes } from "./measure/procfs.ts";
 import { percentile, round, sortedCopy } from "./measure/stats.ts";
 
 /** The start of a window left out of the latencies: 10% of it, at most a second. */
@@ -25,6 +25,8 @@ export interface LoadOptions {
    * other work on a shared machine than throughput is.
    */
   cpu: { edge: number; device: number };
+  /** A request body (sent with POST) instead of GETs. */
+  body?: Buffer;
 }
 
 export interface LoadResult {
@@ -44,6 +46,8 @@ export interface LoadResult {
   edgeCpuUs: number;
   /** CPU µs the device process spent per answered request. */
   deviceCpuUs: number;
+  /** The edge's largest resident memory during the window, sampled every 100 ms. */
+  edgePeakRssMiB: number;
 }
 
 function run(url: string, options: LoadOptions, durationS: number, onLatency?: (ms: number) => void): Promise<autocannon.Result> {
@@ -55,7 +59,8 @@ function run(url: string, options: LoadOptions, durationS: number, onLatency?: (
         duration: durationS,
         pipelining: 1,
         timeout: 10,
-        headers: options.headers,
+        headers: options.body ? { ...options.headers, "content-type": "application/octet-stream" } : options.headers,
+        ...(options.body ? { method: "POST" as const, body: options.body } : {}),
         // autocannon does not verify certificates (it sets rejectUnauthorized: false);
         // checkOnce() below does, with only the dev CA trusted, before every measurement.
         tlsOptions: { ca: options.ca },
@@ -79,7 +84,11 @@ export async function load(url: string, options: LoadOptions): Promise<LoadResul
   if (options.warmupS > 0) await run(url, options, options.warmupS);
   const latencies: number[] = [];
   const cpuBefore = { edge: cpuSeconds(options.cpu.edge), device: cpuSeconds(options.cpu.device) };
-  const result = await run(url, options, options.durationS, (ms) => latencies.push(ms));
+  let peakRss = rssBytes(options.cpu.edge) ?? 0;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, rssBytes(options.cpu.edge) ?? 0);
+  }, 100);
+  const result = await run(url, options, options.durationS, (ms) => latencies.push(ms)).finally(() => clearInterval(sampler));
   const cpuAfter = { edge: cpuSeconds(options.cpu.edge), device: cpuSeconds(options.cpu.device) };
   const sorted = sortedCopy(latencies);
   // Every response, 2xx or not, cost the edge its CPU.
@@ -100,6 +109,7 @@ export async function load(url: string, options: LoadOptions): Promise<LoadResul
     timeouts: result.timeouts,
     edgeCpuUs: perRequest(cpuBefore.edge, cpuAfter.edge),
     deviceCpuUs: perRequest(cpuBefore.device, cpuAfter.device),
+    edgePeakRssMiB: round(peakRss / (1024 * 1024), 1),
   };
 }
 

@@ -29,6 +29,22 @@ const LoadRow = z.object({
 });
 export type LoadRow = z.infer<typeof LoadRow>;
 
+/** A body row (bench/phases/bodies.ts): the same size of body both ways on every request. */
+const BodyRow = z.object({
+  relay: z.enum(RELAYS),
+  label: z.string(),
+  bodyBytes: z.number().int().positive(),
+  connections: z.number().int().positive(),
+  rps: z.number().nonnegative(),
+  p99Ms: z.number().nonnegative(),
+  edgeCpuUs: z.number().nonnegative(),
+  edgeRssBeforeMiB: z.number().nonnegative(),
+  edgePeakRssMiB: z.number().nonnegative(),
+  non2xx: z.number().int().nonnegative(),
+  errors: z.number().int().nonnegative(),
+});
+export type BodyRow = z.infer<typeof BodyRow>;
+
 const Ratio = z.object({
   connections: z.number().int().positive(),
   /** impgate req/s ÷ the other's (1 = as fast). */
@@ -114,6 +130,8 @@ export const Results = z.object({
     callerAuth: z.string(),
     rows: z.array(LoadRow).min(3),
     ratios: z.array(Ratio).min(1),
+    /** Absent from runs made before the body rows existed. */
+    bodies: z.array(BodyRow).optional(),
   }),
   bearer: z.object({
     usPerRequest: z.number().positive().nullable(),

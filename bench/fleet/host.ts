@@ -35,7 +35,10 @@ export interface ConnectReport {
 }
 
 const links: DeviceLink[] = [];
-const handlers = { request: () => BENCH_REPLY };
+// `/echo` answers with the request's body (the body rows: the same bytes both ways); anything else, the fixed reply.
+const handlers = {
+  request: (req: { path: string; body: Uint8Array }) => (req.path === "/echo" ? { status: 200, body: req.body } : BENCH_REPLY),
+};
 
 async function connectAll(args: ConnectArgs): Promise<ConnectReport> {
   const connectMs: number[] = [];

@@ -30,6 +30,8 @@ export async function bundleLocator(mapFile: string, root: string): Promise<Loca
 export interface CpuProfile {
   nodes: ProfileNode[];
   samples: number[];
+  /** µs since the previous sample, one per sample. */
+  timeDeltas?: number[];
 }
 
 export interface Profiler {
@@ -90,4 +92,54 @@ export function selfTime(profile: CpuProfile, top: number, locate: Locate): { sh
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)
     .map(([frame, n]) => ({ share: n / busy, frame }));
+}
+
+/** Which part of the edge a source file (or a runtime frame, `file` null) belongs to, for the by-component table. */
+export function component(file: string | null, fn: string): string {
+  if (!file) {
+    if (fn === "(garbage collector)") return "runtime: garbage collector";
+    if (fn === "(program)") return "runtime: outside JS ((program))";
+    return "runtime: built-ins (Response, Headers, send, RPC…)";
+  }
+  if (file.includes("node_modules/hono")) return "Hono (router, context, compose)";
+  if (file.includes("node_modules/zod")) return "zod";
+  if (file.includes("node_modules/")) return "other libraries";
+  if (/worker\/(index|routes|middleware|errors|facade)/.test(file)) return "worker: app, agent route and its gate (incl. the RPC call)";
+  if (/worker\/auth|edge\/auth|protocol\/(scope|path-pattern|caller)|edge\/(client|memo|edge-key)/.test(file))
+    return "worker: caller auth and scopes";
+  if (/worker\/ids/.test(file)) return "worker: agent id";
+  if (/canonical-path/.test(file)) return "canonical path";
+  if (/worker\/relay|relay-headers/.test(file)) return "headers both ways";
+  if (/facades\/caller|caller-check|credentials|imp-record|imp-session|replay|code-guess/.test(file))
+    return "object: caller facade, stateful checks";
+  if (
+    /device-relay|pending-requests|device-link|presence|facades\/device|protocol\/(frame|hot-frames|messages)|imp-parts|edge\/body/.test(
+      file,
+    )
+  )
+    return "object: relay, frames, socket";
+  if (/bench\/(control|tiny-device)/.test(file)) return "control relay's own code";
+  return `other: ${file.replace(/:\d+$/, "")}`;
+}
+
+/** Busy time by component (component()), as µs per request over `requests` requests, largest first. */
+export function byComponent(
+  profile: CpuProfile,
+  requests: number,
+  locate: Locate,
+): { component: string; usPerRequest: number; share: number }[] {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const us = new Map<string, number>();
+  let busy = 0;
+  profile.samples.forEach((id, i) => {
+    const { functionName, url, lineNumber, columnNumber } = byId.get(id)!.callFrame;
+    if (functionName === "(idle)") return;
+    const dt = profile.timeDeltas?.[i + 1] ?? profile.timeDeltas?.[i] ?? 100;
+    busy += dt;
+    const key = component(url ? (locate(lineNumber, columnNumber) ?? url) : null, functionName);
+    us.set(key, (us.get(key) ?? 0) + dt);
+  });
+  return [...us]
+    .sort((a, b) => b[1] - a[1])
+    .map(([key, t]) => ({ component: key, usPerRequest: t / Math.max(1, requests), share: t / Math.max(1, busy) }));
 }

@@ -12,7 +12,7 @@ import type { BenchContext } from "../context.ts";
 import { startEdge } from "../edge/edges.ts";
 import { deviceTemplate, startFleet } from "../fleet/fleet.ts";
 import { checkOnce, load } from "../load.ts";
-import { attachProfiler, bundleLocator, selfTime } from "../measure/cpu-profile.ts";
+import { attachProfiler, bundleLocator, byComponent, selfTime } from "../measure/cpu-profile.ts";
 import { provisionImps } from "../provision.ts";
 import { BENCH_REPLY } from "../reply.ts";
 
@@ -60,8 +60,13 @@ export async function profilePhase(ctx: BenchContext, outFile: string): Promise<
 
     const locate = await bundleLocator(`${ctx.impgate.main}.map`, PROJECT_ROOT);
     const lines = selfTime(profile, 30, locate).map((s) => `${(s.share * 100).toFixed(1).padStart(5)}%  ${s.frame}`);
+    const parts = byComponent(profile, result.rps * result.durationS, locate).map(
+      (c) => `${c.usPerRequest.toFixed(0).padStart(6)} µs  ${(c.share * 100).toFixed(1).padStart(5)}%  ${c.component}`,
+    );
     return [
       `${CALLER_AUTH.label}, ${CALLERS} callers: ${Math.round(result.rps)} req/s, ${result.edgeCpuUs} µs edge CPU per request (the inspector adds its own)`,
+      "the isolate's busy time per request by component (sampled wall time while JS ran: on a busy machine it runs over the CPU time):",
+      ...parts,
       "self time, share of the edge isolate's busy samples ((program): runtime outside JS; (garbage collector): GC):",
       ...lines,
       `profile: ${outFile} (open in Chrome DevTools → Performance)`,

@@ -17,6 +17,7 @@ import { startChild } from "../processes.ts";
 import { type AdminAccess, type Provisioned, provisionImps } from "../provision.ts";
 import { BENCH_REPLY } from "../reply.ts";
 import type { LoadRow, Relay, Results } from "../results.ts";
+import { bodyRows } from "./bodies.ts";
 
 export const LABELS: Record<Relay, string> = {
   control: "control relay (worker → DO → websocket)",
@@ -104,6 +105,14 @@ export async function roundTripPhase(ctx: BenchContext, edge: Edge): Promise<Rou
         rows.push({ relay: t.relay, label: LABELS[t.relay], ...r });
       }
     }
+    // The body rows, on the same edges and devices: the control relay and impgate only (the bare relay has no limits to compare).
+    const bodies = await bodyRows(
+      targets
+        .filter((t) => t.relay !== "bare")
+        .map((t) => ({ relay: t.relay, label: LABELS[t.relay], base: t.url.slice(0, -"/bench".length), headers: t.headers, cpu: t.cpu })),
+      { durationS: options.durationS, warmupS: options.warmupS, ca: pki.caPem },
+      ctx.say,
+    );
     return {
       result: {
         durationS: options.durationS,
@@ -111,6 +120,7 @@ export async function roundTripPhase(ctx: BenchContext, edge: Edge): Promise<Rou
         callerAuth: CALLER_AUTH.description,
         rows,
         ratios: ratios(rows, options.concurrency),
+        bodies,
       },
       provisioned,
     };

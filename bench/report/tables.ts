@@ -2,7 +2,7 @@
  * The run's numbers as tables, once: printed aligned on the terminal and written as
  * Markdown into docs/PERFORMANCE.md.
  */
-import type { PresenceCost, Results } from "../results.ts";
+import type { BodyRow, PresenceCost, Results } from "../results.ts";
 
 export interface Table {
   title: string;
@@ -104,13 +104,34 @@ export function tables(r: Results): Table[] {
       ],
       numeric: [1, 2, 3, 4, 5, 6],
     },
+    ...(rt.bodies ? [bodyTable(rt.bodies)] : []),
     ...(r.presence ? [presenceTable(r.presence)] : []),
     {
-      title: "Targets (issue 6)",
+      title: "Targets (issues 6 and 14)",
       head: ["target", "wanted", "this run", "status"],
       rows: r.targets.map((t) => [t.description, t.target, t.value, verdict(t.met)]),
     },
   ];
+}
+
+/** The body rows: the same bytes both ways on every request, the control relay beside impgate. */
+export function bodyTable(rows: BodyRow[]): Table {
+  const callers = rows[0]?.connections ?? 0;
+  return {
+    title: `Bodies both ways (each request's body echoed by the device), ${callers} callers; edge memory is workerd's RSS just before and at its peak during the window`,
+    head: ["relay", "body", "req/s", "p99 ms", "edge CPU µs/req", "edge RSS before MiB", "edge RSS peak MiB", "failed"],
+    rows: rows.map((b) => [
+      b.label,
+      b.bodyBytes >= 1024 * 1024 ? `${b.bodyBytes / (1024 * 1024)} MiB` : `${b.bodyBytes / 1024} KiB`,
+      f(b.rps, 1),
+      f(b.p99Ms),
+      int(b.edgeCpuUs),
+      f(b.edgeRssBeforeMiB, 1),
+      f(b.edgePeakRssMiB, 1),
+      String(b.non2xx + b.errors),
+    ]),
+    numeric: [2, 3, 4, 5, 6, 7],
+  };
 }
 
 /** Presence checks on and off for the same idle fleet, and what they cost per device. */

@@ -19,8 +19,10 @@ function start(args: { url: string; ca: string }): Promise<void> {
     ws.on("open", () => resolve());
     ws.on("error", reject);
     ws.on("message", (data) => {
-      const { head } = decode<TinyRequest>(data as Buffer);
-      ws!.send(encode({ id: head.id, status: BENCH_REPLY.status, headers: BENCH_REPLY.headers }, body));
+      const { head, body: received } = decode<TinyRequest>(data as Buffer);
+      // `/echo`: the request's body back, as impgate's bench device does (bench/fleet/host.ts).
+      const reply = head.path === "/echo" ? received : body;
+      ws!.send(encode({ id: head.id, status: BENCH_REPLY.status, headers: BENCH_REPLY.headers }, reply));
     });
   });
 }

@@ -48,12 +48,32 @@ describe("npm run bench -- --quick", () => {
     expect(results.fleetConnect.connected).toBe(results.fleetConnect.devices);
     expect(results.presence?.rows.map((r) => r.presenceTimeoutS)).toEqual([45, 0]);
     expect(results.presence?.connected).toBe(results.presence?.devices);
-    expect(results.targets.map((t) => t.id)).toEqual(["throughput", "p99", "bearer", "handshake", "fleet", "daemon"]);
+    // The body rows: 64 KiB and 1 MiB both ways, through the control relay and impgate, none failed.
+    const bodies = results.roundTrip.bodies ?? [];
+    expect(bodies.map((b) => `${b.relay} ${b.bodyBytes}`).sort()).toEqual(
+      ["control 65536", "control 1048576", "impgate 65536", "impgate 1048576"].sort(),
+    );
+    expect(bodies.every((b) => b.rps > 0 && b.non2xx + b.errors === 0)).toBe(true);
+    expect(results.targets.map((t) => t.id)).toEqual([
+      "throughput-1",
+      "throughput-16",
+      "throughput-64",
+      "edge-cpu",
+      "p99",
+      "p99-top",
+      "bodies",
+      "bearer",
+      "handshake",
+      "fleet",
+      "daemon",
+      "daemon-private",
+    ]);
 
     const doc = await readFile(markdown, "utf8");
     expect(doc).toContain("## Machine");
     expect(doc).toContain(results.roundTrip.callerAuth);
     expect(doc).toContain("Presence checks");
+    expect(doc).toContain("Bodies both ways");
 
     expect(results.pids.length).toBeGreaterThanOrEqual(8);
     expect(results.pids.filter(isAlive)).toEqual([]);
