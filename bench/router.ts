@@ -67,7 +67,7 @@ const ROUTES: [string, string][] = [
   ["GET", "/admin/imps/:impId/agent/logs"],
 ];
 
-const ID = "a".repeat(22) + ".bcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+const ID = `${"a".repeat(22)}.bcdefghijklmnopqrstuvwxyz0123456789ABCDEFG`;
 /** What requests ask for, weighted as traffic is: mostly the relay. */
 const REQUESTS: [string, string][] = [
   ...Array.from({ length: 8 }, (): [string, string] => ["GET", `/agent/${ID}/bench`]),
