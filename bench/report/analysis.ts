@@ -1,5 +1,5 @@
 /**
- * The written part of docs/PERFORMANCE.md: each target of issue 6, where this run puts it,
+ * The written part of docs/PERFORMANCE.md: each target of issues 6 and 14, where this run puts it,
  * and what limits it. Numbers come from the run; the explanations come from profiling
  * (`npm run bench -- --profile`) and from the harness's own design.
  */
@@ -29,10 +29,22 @@ export function analysis(r: Results): string {
   const ref = r.bearer.reference.map((j) => `${j.alg} ${f(j.usPerVerify)} µs`).join(", ");
   const d = r.daemon;
 
-  return `### Throughput: impgate ≥ 0.90× the control relay at ${top} callers — ${status(target("throughput"))}
+  const mid = r.roundTrip.ratios.find((x) => x.connections === 16) ?? q;
+  const midRow = (relay: string) => r.roundTrip.rows.find((x) => x.relay === relay && x.connections === mid.connections)!;
+  const throughput = r.roundTrip.ratios.map((x) => `${f(x.rpsVsControl, 2)}× at ${x.connections}`).join(", ");
+  const bodies = r.roundTrip.bodies ?? [];
+  const body = (relay: string, bytes: number) => bodies.find((b) => b.relay === relay && b.bodyBytes === bytes);
+  const bodyLine = (bytes: number, name: string) => {
+    const [i, k] = [body("impgate", bytes), body("control", bytes)];
+    return i && k
+      ? `${name}: impgate ${f(i.rps)} req/s, ${int(i.edgeCpuUs)} µs edge CPU per request, edge peak ${f(i.edgePeakRssMiB)} MiB (from ${f(i.edgeRssBeforeMiB)}); the control relay ${f(k.rps)} req/s, ${int(k.edgeCpuUs)} µs, peak ${f(k.edgePeakRssMiB)} MiB (from ${f(k.edgeRssBeforeMiB)})`
+      : `${name}: not measured in this run`;
+  };
 
-This run: ${f(q.rpsVsControl, 2)}× (${int(imp.rps)} vs ${int(control.rps)} req/s); the bare Node relay does
-${int(bare.rps)} req/s, ${f(bare.rps / control.rps)}× the control. ${CALLER_AUTH.implemented ? "" : `impgate ran **without caller authentication** (it is not in this build), so the target, which is for full authentication, is not judged. `}
+  return `### Throughput ≥ 0.90× and edge CPU ≤ 1.10× the control relay — ${["throughput-1", "throughput-16", "throughput-64", "edge-cpu"].map((id) => `${id.replace("throughput-", "")}: ${status(target(id))}`).join(", ")}
+
+This run, req/s ÷ the control's: ${throughput} callers; the bare Node relay does
+${int(bare.rps)} req/s at ${top}, ${f(bare.rps / control.rps)}× the control. ${CALLER_AUTH.implemented ? "" : `impgate ran **without caller authentication** (it is not in this build), so the target, which is for full authentication, is not judged. `}
 
 Both workerd rows are CPU-bound: the worker and its Durable Objects run their JavaScript on one
 thread of one isolate, which shares two cores with the load generator, the device process and, on a
@@ -40,47 +52,70 @@ shared machine, everyone else's work (multiply req/s by CPU per request to see h
 workerd actually got).
 So the ratio of throughputs follows the ratio of CPU per request, which is also the number least
 disturbed by other work on the machine: on average over the three concurrencies the control relay
-costs ${int(avg(ctlAll))} µs of workerd CPU per request and impgate ${int(avg(cpuAll))} µs, ${int(extraUs)} µs more
-(${f((avg(cpuAll) / avg(ctlAll) - 1) * 100, 0)}%). That ${int(extraUs)} µs is impgate's own cost, and it is spread thin. A profile of the
-edge under load (\`npm run bench -- --profile\`) shows no single item above a few percent of the busy time:
+costs ${int(avg(ctlAll))} µs of workerd CPU per request and impgate ${int(avg(cpuAll))} µs, ${int(extraUs)} µs ${extraUs >= 0 ? "more" : "less"}
+(${f((avg(cpuAll) / avg(ctlAll) - 1) * 100, 0)}%). A load average well above 1 (see Machine) makes every row's CPU per request
+larger and noisier than on a quiet machine, and the ratio with it: rows are measured one after
+another, and the neighbours' load changes in between.
 
-- the Hono app: routing, and the five middleware layers every agent request passes (security
-  headers, agent id, plain-HTTP rule, body limit, caller authentication), where the control relay
-  is one \`fetch\` handler;
-- caller authentication: the rate-limit check before anything else, then the bearer token, whose
-  signature is checked once per token and then found in the isolate's cache of verified tokens
-  (see below); the agent id's two HMACs are cached the same way;
-- the imp's object: the stateful half of the caller check (credential and URL epoch), the RPC copy of
-  the request into the object, header filtering both ways, frames encoded and decoded with schema
-  validation (zod, which runs its slower eval-free path in workerd), and the attachment read that
-  finds the device's socket.
+The agent request's path was restructured for issue 14 after profiling (\`npm run bench -- --profile\`
+prints the isolate's time by component); every check stayed where it was, in the README's order:
 
-Already removed from this path after profiling: a full signature check per bearer token (cached until
-the token expires), the agent id's HMACs (cached per isolate), a timer per request (one deadline timer
-per object now serves every waiting request), the active agent version read from SQLite per request,
-and full URL parses for the scheme, host, path and query. What is left would take structural change to
-remove (a hand-written router and validators in place of Hono and zod on the hot path, or the whole
-agent request handed to the object as a \`fetch\`): not done, because they are where the security checks
-are easy to read.
+- one gate for the agent URL (the id's HMAC, the plain-HTTP rule, the canonical path, the body
+  limit) instead of five middleware layers, then caller authentication; Hono's router stays the
+  default's pick, RegExpRouter, which \`bench/router.ts\` measured fastest per request on the app's
+  own route table (~0.3 µs; TrieRouter ~2 µs, PatternRouter ~5 µs; LinearRouter cannot route the
+  \`/:agentId/*\` routes), for ~0.5 ms once per isolate to build;
+- the body streams into the imp's object in the one RPC (nothing read or copied in the worker),
+  which reads it, once the caller is admitted, straight into the device's frame;
+- the \`req\` and \`res\` frames, nearly all a busy link carries, checked by hand
+  (protocol/hot-frames.ts, property-tested against the zod schemas, which still decide everything
+  else); the socket's link state read from memory rather than deserialized per frame; the canonical
+  and comparable forms of a path and the header rule remembered per isolate.
+
+What remains of impgate's own cost is the stateful and stateless checks themselves (the bearer
+token's cache lookup and scope, the rate guard, the object's credential and URL epoch check), the
+RPC's copy of the call (the caller's credential and scope, the forwardable headers) into the
+object, and the reply's way back (an object, then a Response built in the worker). The control
+relay hands the request itself to its object with \`fetch\` and gets a Response back; the rest of
+its cost, and most of impgate's, is the runtime's (the \`(program)\` and built-in frames).
 
 Harness notes: every workerd row also pays Miniflare's entry worker, which sits in front of each
-worker (measured once while writing this: a worker that only returns a response costs ~270 µs of
-workerd CPU per request under Miniflare); that is the same for the control and impgate and does not
-exist in production. The bare relay shows what this machine does without a runtime:
+worker (measured once: a worker that only returns a response costs ~270 µs of workerd CPU per
+request under Miniflare); that is the same for the control and impgate and does not exist in
+production. The bare relay shows what this machine does without a runtime:
 ${int(bare.edgeCpuUs)} µs of Node CPU per request at ${top} callers.
 
-### p99: impgate ≤ 1.2× the control relay at ${top} callers — ${status(target("p99"))}
+### p99 ≤ 1.3× the control relay at ${mid.connections} callers — ${status(target("p99"))}; at ${top}, reported
 
-This run: ${f(q.p99VsControl, 2)}× (${f(imp.p99Ms)} ms vs ${f(control.p99Ms)} ms; p50 ${f(imp.p50Ms)} vs ${f(control.p50Ms)} ms).
+This run: ${f(mid.p99VsControl, 2)}× at ${mid.connections} callers (${f(midRow("impgate").p99Ms)} ms vs ${f(midRow("control").p99Ms)} ms), and ${f(q.p99VsControl, 2)}× at ${top}
+(${f(imp.p99Ms)} ms vs ${f(control.p99Ms)} ms; p50 ${f(imp.p50Ms)} vs ${f(control.p50Ms)} ms).
 At ${top} callers both workerd rows saturate the isolate, and one Durable Object takes every request in
 turn, so latency is queueing: p50 follows the CPU per request, and the tail follows how the runtime
 schedules a saturated isolate. A trace taken while writing this (control relay, ${top} callers, quiet
 machine) showed workerd at a full core throughout and answering in bursts: groups of ~30 requests sent
 together waited 0.3–0.7 s. That is the same for the control relay and impgate, so the p99 ratio
 at saturation measures the runtime's queueing more than impgate, and on a shared machine the
-neighbours as well. Latencies are steady state: each connection's first response (TCP and TLS setup)
-and requests sent in the first second of a window, while ${top} connections handshake at once, are left
-out. Lowering impgate's CPU per request (above) is what moves its tail.
+neighbours as well: what bounds it is one isolate's single thread, and lowering impgate's CPU per
+request (above) is what moves its tail. Latencies are steady state: each connection's first response
+(TCP and TLS setup) and requests sent in the first second of a window, while ${top} connections
+handshake at once, are left out.
+
+### Bodies: 1 MiB both ways, streamed and held whole once on the edge — ${status(target("bodies"))}
+
+${bodyLine(64 * 1024, "64 KiB each way")}.
+${bodyLine(1024 * 1024, "1 MiB each way")}.
+
+A caller's body is not read in the worker: it crosses into the imp's object as a stream in the one
+RPC, and the object reads it (up to the limit, so an over-limit body is refused with 413 before the
+device sees any of it) straight into the frame that carries it to the device: allocated once at the
+declared length, or joined once from its chunks when it came without one. A reply over 64 KiB goes
+back to the worker as a stream of views into the frame it arrived in, and on to the caller as it is
+read; a smaller one crosses as bytes, which costs less than a stream. So a body is held whole once
+on the edge, in the object; the control relay reads each body whole in its object too
+(\`arrayBuffer()\`) and copies it into its frame. Bodies still cross the device's socket in one frame
+each (up to the 1 MiB limit plus its header): chunked body frames were not added to the protocol,
+because the device must not see the start of a body the edge then refuses, and a frame per body
+keeps every limit where it is today.
 
 ### Bearer verification ≤ 100 µs per request — ${status(target("bearer"))}
 
@@ -130,16 +165,17 @@ device is one socket in workerd, and a process may hold ${r.machine.openFiles.ha
 to the hard one). Memory comes after that:
 at this rate this machine's ${f(r.machine.memoryGiB, 0)} GiB would hold about ${int((r.machine.memoryGiB * 1024 * 1024) / Math.max(1, last.perDeviceKiB) / 1000)} thousand devices.
 
-### Daemon idle under 60 MB resident — ${status(target("daemon"))}
+### Daemon idle under 60 MiB resident, private memory within 10 MiB of Node's — ${status(target("daemon"))}, ${status(target("daemon-private"))}
 
 This run: ${f(d.idleRssMiB)} MiB resident (${f((d.idleRssMiB * 1048576) / 1e6)} MB): ${f(d.anonMiB)} MiB private and ${f(d.fileMiB)} MiB mapped
 from files (mostly the node binary itself, shared and reclaimable). The same Node doing nothing is
-${f(d.nodeIdleRssMiB)} MiB (${f(d.nodeIdleAnonMiB)} MiB private), so most of the budget is Node's before impgate loads anything.
-This is the daemon as shipped (\`npm run build:device\`: one bundled file). Run from the TypeScript
-sources it idles at ~105 MiB, because Node's type stripping loads a WebAssembly compiler into the
-process; the bundle was made to take that back. What remains over the target: ~19 MiB of private
-memory for the daemon's own code and its dependencies (ws, jose, zod, each a few MiB once loaded,
-plus TLS buffers), and ~9 MiB more of the node binary paged in (TLS and crypto code) than an idle Node
-touches. Getting under 60 MB needs lighter dependencies in the daemon or a smaller runtime than a full
-Node; both are outside what this daemon controls today.`;
+${f(d.nodeIdleRssMiB)} MiB (${f(d.nodeIdleAnonMiB)} MiB private), so the daemon's own private memory is ${f(d.anonMiB - d.nodeIdleAnonMiB)} MiB.
+This is the daemon as shipped (\`npm run build:device\`: one bundled file). The largest part of it was
+zod's classic API: ~450 KB of the bundle's 614 KB and ~9 MiB of private memory once loaded, for the
+link's and the config's schemas. They now use zod/mini (the same schemas and checks, ~30 KB), which
+took the idle daemon from ~72 MiB resident and ~25 MiB private to what this run shows. What is left is
+ws (~3 MiB once loaded), commander and jose (~1 MiB each), the TLS link and the daemon's own state,
+and ~9 MiB more of the node binary paged in (TLS, crypto and HTTP code) than an idle Node touches,
+which is most of the gap to 60 MiB: the file-backed part follows from what Node code runs, not from
+what the daemon allocates.`;
 }

@@ -10,7 +10,8 @@
  */
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { getPath } from "hono/utils/url";
-import type { RelayReply } from "../../edge/agent-call.ts";
+import type { AgentCall, RelayReply } from "../../edge/agent-call.ts";
+import type { RequestBody } from "../../edge/body.ts";
 import { ImpgateError, orThrow } from "../../edge/errors.ts";
 import { agentNotFound, insecure } from "../../edge/refusals.ts";
 import { type CanonicalPath, canonicalPath, isReservedAgentPath } from "../../protocol/index.ts";
@@ -18,7 +19,7 @@ import { authenticateCaller, plainHttpRule, rememberRefusal } from "../auth/call
 import { addFormOverrides } from "../auth/scope.ts";
 import type { AgentEnv } from "../env.ts";
 import { verifyAgentId } from "../ids.ts";
-import { declaredLength, limitDeclaredBody } from "../middleware/body-limit.ts";
+import { bodyTooLarge, declaredLength, limitDeclaredBody, readBodyWithin } from "../middleware/body-limit.ts";
 import { isHttps } from "../middleware/https-only.ts";
 import { forwardableHeaders, replyResponse } from "../relay.ts";
 import { challenge, token } from "./agent-auth.ts";
@@ -123,6 +124,25 @@ const agentGate: MiddlewareHandler<AgentEnv> = async (c, next) => {
   rememberRefusal(c, c.error);
 };
 
+/** A body of at most this declared length crosses the RPC as bytes: one message costs less than a stream. */
+const INLINE_BODY_BYTES = 64 * 1024;
+
+/**
+ * The body as the relay hands it to the imp's object. A form's `_method` would change the
+ * method a local service sees, and scopes read it too, so a form is read here; so is a small
+ * body of a declared length; any other streams on to the object, which reads it (up to the
+ * limit) into the device's frame.
+ */
+async function relayedBody(c: Context<AgentEnv>, call: AgentCall): Promise<RequestBody> {
+  const body = await addFormOverrides(c, call);
+  const length = declaredLength(c.req.raw);
+  if (!(body instanceof ReadableStream) || length === null || !(length <= INLINE_BODY_BYTES)) return body;
+  const bytes = await readBodyWithin(c.req.raw, INLINE_BODY_BYTES);
+  // Longer than it declared (the runtime does not let that happen): refused like any over-long body.
+  if (bytes === null) throw bodyTooLarge(INLINE_BODY_BYTES);
+  return bytes;
+}
+
 export const agentRoutes = new Hono<AgentEnv>();
 
 agentRoutes.use("/:agentId/*", agentGate);
@@ -150,9 +170,7 @@ agentRoutes.all("/:agentId/*", async (c) => {
     path,
     query: pathAndQuery(c.req.url).query,
     headers: forwardableHeaders(c.req.raw.headers, call.client),
-    // A form's `_method` would change the method a local service sees: scopes read it too,
-    // so a form is read here; any other body streams on to the object, which reads it.
-    body: await addFormOverrides(c, call),
+    body: await relayedBody(c, call),
     bodyLength: declaredLength(c.req.raw),
   };
   // The hot path: one RPC into the imp's caller facade (durable-objects/imp-session.ts says why not through its stub).
