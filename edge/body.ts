@@ -38,11 +38,6 @@ export async function readUpTo(
     await stream.cancel().catch(() => {});
     return "too_large";
   }
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  // A declared length is read straight into one buffer (held once); otherwise chunks are joined at the end.
-  let into = options.declaredLength === undefined || reserve === 0 ? null : new Uint8Array(reserve + options.declaredLength);
   let timer: ReturnType<typeof setTimeout> | undefined;
   // A timer, not an alarm: it lives only as long as this read, which keeps its isolate or object awake anyway.
   const deadline =
@@ -51,28 +46,78 @@ export async function readUpTo(
       : new Promise<"timeout">((resolve) => {
           timer = setTimeout(() => resolve("timeout"), options.timeoutMs);
         });
+  // A declared length is read straight into one buffer (held once); otherwise chunks are joined at the end.
+  if (options.declaredLength !== undefined && reserve > 0) {
+    const into = await readInto(stream, reserve, options.declaredLength, deadline);
+    if (into) {
+      if (timer !== undefined) clearTimeout(timer);
+      return into;
+    }
+  }
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const exact = reserve > 0 ? options.declaredLength : undefined;
   try {
     for (;;) {
       const next = await (deadline ? Promise.race([reader.read(), deadline]) : reader.read());
       if (next === "timeout") return "timeout";
       if (next.done) {
-        if (into) return size === into.length - reserve ? into : into.subarray(0, reserve + size);
+        // A body for a frame (reserve) is held to its declared length, as readInto holds it.
+        if (exact !== undefined && size < exact) return "incomplete";
         return concatBytes(...(reserve ? [new Uint8Array(reserve)] : []), ...chunks);
       }
-      if (size + next.value.byteLength > max) return "too_large";
-      if (into && reserve + size + next.value.byteLength <= into.length) into.set(next.value, reserve + size);
-      else if (into) {
-        // Longer than declared: joined from chunks after all.
-        chunks.push(into.subarray(reserve, reserve + size), next.value);
-        into = null;
-      } else chunks.push(next.value);
       size += next.value.byteLength;
+      if (size > max || (exact !== undefined && size > exact)) return "too_large";
+      chunks.push(next.value);
     }
   } catch {
     return "incomplete";
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     // Whatever was not read is not wanted; cancelling tells the sender at once.
+    reader.cancel().catch(() => {});
+  }
+}
+
+/**
+ * `length` bytes of a byte stream read into one buffer after `reserve` free bytes, each read
+ * filling it in place (a BYOB reader: no chunk is allocated or copied twice, and the runtime
+ * fills as much as it has at once). "incomplete" if the stream ends early, "too_large" if it
+ * runs longer; null if the stream is not a byte stream (the caller reads it chunk by chunk).
+ */
+async function readInto(
+  stream: ReadableStream<Uint8Array>,
+  reserve: number,
+  length: number,
+  deadline: Promise<"timeout"> | null,
+): Promise<Uint8Array | ShortRead | null> {
+  let reader: ReadableStreamBYOBReader;
+  try {
+    reader = stream.getReader({ mode: "byob" });
+  } catch {
+    return null;
+  }
+  let buffer = new ArrayBuffer(reserve + length);
+  let at = reserve;
+  try {
+    while (at < buffer.byteLength) {
+      const view = new Uint8Array(buffer, at, buffer.byteLength - at);
+      const next = await (deadline ? Promise.race([reader.read(view), deadline]) : reader.read(view));
+      if (next === "timeout") return "timeout";
+      const { done, value } = next;
+      if (done || !value) return "incomplete";
+      // The view comes back over the same (transferred) memory.
+      buffer = value.buffer as ArrayBuffer;
+      at += value.byteLength;
+    }
+    // One byte more than declared means the length was a lie.
+    const extra = await (deadline ? Promise.race([reader.read(new Uint8Array(1)), deadline]) : reader.read(new Uint8Array(1)));
+    if (extra === "timeout") return "timeout";
+    return extra.done ? new Uint8Array(buffer) : "too_large";
+  } catch {
+    return "incomplete";
+  } finally {
     reader.cancel().catch(() => {});
   }
 }
