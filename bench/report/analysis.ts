@@ -105,12 +105,14 @@ handshake at once, are left out.
 ${bodyLine(64 * 1024, "64 KiB each way")}.
 ${bodyLine(1024 * 1024, "1 MiB each way")}.
 
-A caller's body is not read in the worker: it crosses into the imp's object as a stream in the one
-RPC, and the object reads it (up to the limit, so an over-limit body is refused with 413 before the
-device sees any of it) straight into the frame that carries it to the device: allocated once at the
-declared length, or joined once from its chunks when it came without one. A reply over 64 KiB goes
-back to the worker as a stream of views into the frame it arrived in, and on to the caller as it is
-read; a smaller one crosses as bytes, which costs less than a stream. So a body is held whole once
+A caller's body over 64 KiB is not read in the worker: it crosses into the imp's object as a stream in
+the one RPC, and the object reads it (up to the limit, so an over-limit body is refused with 413
+before the device sees any of it) straight into the frame that carries it to the device: with a BYOB
+reader into a frame allocated once at the declared length, or joined once from its chunks when it
+came without one. A body of up to 64 KiB with a declared length is read natively in the worker and
+crosses as bytes: one RPC message costs less than a stream, and a JS reader's chunk loop cost more
+than the bytes it moved (profiled). A reply over 64 KiB goes back to the worker as a stream of views
+into the frame it arrived in, and on to the caller as it is read; a smaller one crosses as bytes. So a body is held whole once
 on the edge, in the object; the control relay reads each body whole in its object too
 (\`arrayBuffer()\`) and copies it into its frame. Bodies still cross the device's socket in one frame
 each (up to the 1 MiB limit plus its header): chunked body frames were not added to the protocol,
