@@ -62,15 +62,16 @@ export async function relay(parts: ImpParts, imp: ImpRecord, req: RelayRequest |
   }
 }
 
-/** The bytes as a stream in chunks, each a view of them: nothing is copied on this side. */
-function streamOf(bytes: Uint8Array, chunk = INLINE_REPLY_BYTES): ReadableStream<Uint8Array> {
-  let at = 0;
-  // Not a byte stream: enqueueing into one would detach the buffer every chunk is a view of.
+/**
+ * The bytes as a stream of one chunk, a view of the frame they arrived in: nothing is copied
+ * on this side, and the RPC carries it on to the worker in its own pieces.
+ */
+function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  // Not a byte stream: enqueueing into one would detach the frame's buffer.
   return new ReadableStream({
-    pull(controller) {
-      controller.enqueue(bytes.subarray(at, at + chunk));
-      at += chunk;
-      if (at >= bytes.byteLength) controller.close();
+    start(controller) {
+      controller.enqueue(bytes);
+      controller.close();
     },
   });
 }
