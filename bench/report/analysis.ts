@@ -107,9 +107,9 @@ ${bodyLine(1024 * 1024, "1 MiB each way")}.
 
 A caller's body over 64 KiB is not read in the worker: it crosses into the imp's object as a stream in
 the one RPC, and the object reads it (up to the limit, so an over-limit body is refused with 413
-before the device sees any of it) straight into the frame that carries it to the device: with a BYOB
-reader into a frame allocated once at the declared length, or joined once from its chunks when it
-came without one. A body of up to 64 KiB with a declared length is read natively in the worker and
+before the device sees any of it) straight into the frame that carries it to the device: each chunk
+copied into a frame allocated once at the declared length (a BYOB reader was slower in workerd), or
+joined once from its chunks when it came without one. A body of up to 64 KiB with a declared length is read natively in the worker and
 crosses as bytes: one RPC message costs less than a stream, and a JS reader's chunk loop cost more
 than the bytes it moved (profiled). A reply over 64 KiB goes back to the worker as a stream of views
 into the frame it arrived in, and on to the caller as it is read; a smaller one crosses as bytes. So a body is held whole once

@@ -1,14 +1,13 @@
 /**
  * Reading a body into the frame that carries it (edge/body.ts `reserve`): the bytes land after
- * the reserved room, a declared length is held to, and a stream that is no byte stream is
- * read chunk by chunk with the same result.
+ * the reserved room, and a declared length is held to, from a runtime stream or a JS one.
  */
 import { describe, expect, it } from "vitest";
 import { readUpTo } from "../../edge/body.ts";
 
 const bytes = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 13) % 256);
 
-/** A runtime byte stream, as a request's body is (it takes BYOB reads). */
+/** A runtime stream, as a request's body is. */
 function byteStream(data: Uint8Array): ReadableStream<Uint8Array> {
   return new Request("https://edge.test/", { method: "POST", body: data }).body as ReadableStream<Uint8Array>;
 }
