@@ -3,10 +3,9 @@
  * correlated by id (./pending-requests.ts). A device that is offline, does not answer in
  * time or drops before answering is a Failure, answered like every other refusal.
  *
- * Bodies are held whole once on the edge: a caller's body is read (up to the limit, so an
- * over-limit body is refused before the device sees any of it) straight into the frame
- * that carries it, and a large reply goes back to the worker as a stream of the frame it
- * arrived in.
+ * A caller's body is read (up to the limit, so an over-limit body is refused before the
+ * device sees any of it) straight into the frame that carries it, and a large reply goes
+ * back to the worker as a stream of the frame it arrived in: held whole once here.
  */
 
 import type { CallerRequest, RelayReply, RelayRequest } from "../edge/agent-call.ts";

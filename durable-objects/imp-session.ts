@@ -19,8 +19,8 @@
  * every request through an agent URL, enters the caller facade with one direct call,
  * `callerRequest(call, req)`: measured side by side with the stub's pipelined pair on the
  * same runtime, that pair cost about 10% more edge CPU per request and 18% fewer requests
- * per second at one caller. The request's body crosses it as a stream (RPC passes a
- * ReadableStream without copying it into the call), read once admitted: ./device-relay.ts. The parts the facades share (stores, the relay's pending
+ * per second at one caller. A body of no declared length crosses it as a stream, read once
+ * the caller is admitted (./device-relay.ts); one of a declared length as bytes (cheaper). The parts the facades share (stores, the relay's pending
  * requests, the alarm) are made once per wake in ./imp-parts.ts.
  */
 import { DurableObject } from "cloudflare:workers";

@@ -49,9 +49,9 @@ export interface RelayRequest {
 }
 
 /**
- * A caller's request as the worker hands it to the imp's object: the body still streaming
- * (read by the object, up to the limit, once the caller is admitted), or already read where
- * a check in the worker had to; `bodyLength` is its declared Content-Length, if any.
+ * A caller's request as the worker hands it to the imp's object: a body of no declared
+ * length still streaming (read by the object, up to the limit, once the caller is admitted),
+ * any other already read; `bodyLength` is its declared Content-Length, if any.
  */
 export interface CallerRequest extends Omit<RelayRequest, "body"> {
   body: RequestBody;

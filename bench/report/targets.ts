@@ -51,7 +51,7 @@ export function judgeTargets(r: Omit<Results, "targets" | "pids">): Target[] {
     {
       id: "bodies",
       description: "1 MiB request and reply through the edge (req/s and peak edge memory beside the control relay)",
-      target: "streamed, held whole once",
+      target: "through, beside the control",
       value:
         impBody && ctlBody
           ? `${impBody.rps.toFixed(1)} vs ${ctlBody.rps.toFixed(1)} req/s; peak ${impBody.edgePeakRssMiB} vs ${ctlBody.edgePeakRssMiB} MiB; ${impBody.non2xx + impBody.errors} failed`
