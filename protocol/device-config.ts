@@ -5,6 +5,7 @@
  * defined here, once.
  */
 import { z } from "zod";
+import { SealedDeviceConfig } from "./sealed/config.ts";
 
 /** An absolute URL path (tunnel mode's message path). */
 export const URL_PATH_PATTERN = /^\/[A-Za-z0-9._~/-]*$/;
@@ -50,6 +51,8 @@ export const DeviceConfig = z.object({
   heartbeat: z
     .object({ intervalMs: z.number().positive(), timeoutMs: z.number().positive(), reportMs: z.number().positive().default(300_000) })
     .default({ intervalMs: 15_000, timeoutMs: 10_000, reportMs: 300_000 }),
+  /** End-to-end sealed traffic (protocol/sealed/config.ts); absent: none. */
+  e2e: SealedDeviceConfig.optional(),
   /** Largest request or reply body, bytes; matches the edge's limit. */
   maxBodyBytes: z
     .number()

@@ -21,8 +21,10 @@ export const SEALED_ERROR_CODES = {
   ERR_SEALED_REPLAYED: "this sealed request or message was seen before",
   /** Larger than the stated limit. */
   ERR_SEALED_TOO_LARGE: "the sealed content is larger than allowed",
-  /** An event's signature does not verify against the pinned identity key, or names another imp. */
-  ERR_SEALED_FORGED: "the sealed event was not signed by the pinned device for this imp",
+  /** A signature does not verify: an event's against the pinned identity key (or it names another imp), a request's or message's against the sender it names. */
+  ERR_SEALED_FORGED: "the sealed bytes were not signed by the key they name",
+  /** A request or message signed by a key that is not among the device's `e2e.senders`. */
+  ERR_SEALED_UNKNOWN_SENDER: "sealed by a sender this device does not accept: its key is not in the device's e2e.senders",
   /** Not a well-formed key statement, or its signature does not verify. */
   ERR_KEY_STATEMENT_INVALID: "the key statement is malformed or its signature does not verify",
   /** Signed by an identity key other than the pinned one. */

@@ -5,6 +5,7 @@
  *
  *  - requests and replies:  sealRequest / openRequest (HPKE, after RFC 9458; inner request in RFC 9292 binary HTTP)
  *  - agent messages:        sealMessage / openMessage (the same envelope, another label)
+ *  - who sealed it:         senderKey (the caller's signing key) / SenderSet (the device's e2e.senders)
  *  - events to owners:      sealEvent / openEvent (device-signed, JWE to every owner key)
  *  - key binding:           signStatement / verifyStatement / fingerprint (pin = sha256:<RFC 7638 thumbprint>)
  *  - a caller's state:      SealedCaller
@@ -29,6 +30,7 @@ export { EVENT_SIGNATURE_TYP, generateOwnerKey, type InnerEvent, type OpenedEven
 export { type InnerMessage, MESSAGE_WINDOW, type OpenedMessage, openMessage, sealMessage } from "./message.ts";
 export { type Admission, MemoryReplayGuard, REPLAY_CAPACITY, type ReplaySnapshot, ReplayWindow } from "./replay.ts";
 export { type OpenedRequest, openRequest, REQUEST_WINDOW, type SealedRequest, sealRequest } from "./request.ts";
+export { type SenderCheck, type SenderKey, SenderSet, senderKey, senderPublicJwk } from "./sender.ts";
 export {
   fingerprint,
   KEY_STATEMENT_TYP,

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { describe, expect, it } from "vitest";
-import { type DecodedRequest, MemoryReplayGuard, openRequest, REQUEST_WINDOW } from "../../protocol/sealed/index.ts";
+import { type DecodedRequest, MemoryReplayGuard, openRequest, REQUEST_WINDOW, SenderSet } from "../../protocol/sealed/index.ts";
 import { findChromium, HOW_TO_ENABLE } from "../helpers/browser.ts";
 import { identityKey, sealedDevice } from "../helpers/sealed-fixture.ts";
 
@@ -20,12 +20,16 @@ const chromium = findChromium();
 
 /** The page's script: what a browser caller writes. */
 const PAGE = `
-import { SealedCaller } from "./protocol/sealed/index.ts";
+import { SealedCaller, senderKey } from "./protocol/sealed/index.ts";
 (async () => {
   const report = (result) => fetch("/result", { method: "POST", body: JSON.stringify(result) });
   try {
     const config = await (await fetch("/config")).json();
-    const caller = new SealedCaller({ impId: config.impId, pin: config.pin });
+    // The page's own signing key, never extractable: its public half is what the device lists in e2e.senders.
+    const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"]);
+    const publicJwk = await crypto.subtle.exportKey("jwk", pair.publicKey);
+    await fetch("/sender", { method: "POST", body: JSON.stringify(publicJwk) });
+    const caller = new SealedCaller({ impId: config.impId, pin: config.pin }, await senderKey({ privateKey: pair.privateKey, publicJwk }));
     let substituted = "accepted";
     await caller.trust(await (await fetch("/substituted-key")).text()).catch((err) => { substituted = err.code; });
     await caller.trust(await (await fetch("/key")).text());
@@ -66,6 +70,7 @@ describe("the sealed caller library in a browser", () => {
     const script = bundle.outputFiles[0]?.text ?? "";
     const handled: DecodedRequest[] = [];
     const replay = new MemoryReplayGuard(REQUEST_WINDOW);
+    let senders = await SenderSet.from([]);
     let resolveResult: (value: Record<string, unknown>) => void = () => {};
     const result = new Promise<Record<string, unknown>>((resolve) => {
       resolveResult = resolve;
@@ -76,8 +81,11 @@ describe("the sealed caller library in a browser", () => {
         else if (req.url === "/config") res.end(JSON.stringify({ impId: d.impId, pin: d.pin, marker }));
         else if (req.url === "/key") res.end(d.statement);
         else if (req.url === "/substituted-key") res.end(intruder.statement);
-        else if (req.url === "/sealed") {
-          const opened = await openRequest([d.opening], new Uint8Array(await body(req)), { replay });
+        else if (req.url === "/sender") {
+          senders = await SenderSet.from([JSON.parse((await body(req)).toString())]);
+          res.end();
+        } else if (req.url === "/sealed") {
+          const opened = await openRequest([d.opening], new Uint8Array(await body(req)), { senders, replay });
           handled.push(opened.inner);
           res.end(
             await opened.sealReply({ status: 200, body: new TextEncoder().encode(`got ${new TextDecoder().decode(opened.inner.body)}`) }),
