@@ -8,6 +8,9 @@
  * earlier attempt may have been cut short). A 2xx answer means handled; 408, 429, 5xx
  * or no answer mean "try again later"; any other status means the service refused it
  * for good (logged, not retried).
+ *
+ * A request or message sealed end to end arrives opened (device/sealed-traffic.ts), with
+ * `Impgate-Sealed-Sender` naming the key that sealed it.
  */
 import http from "node:http";
 import https from "node:https";
@@ -51,6 +54,8 @@ export function tunnelTo(target: string, options: TunnelOptions): (req: AgentReq
       const headers: [string, string][] = req.headers.filter(
         ([name]) => !isHopByHop(name) && (!headerKey(name).startsWith("impgate-") || name.toLowerCase() === CLIENT_HEADER),
       );
+      // Who sealed it, for a request sealed end to end: set by the daemon alone (callers' impgate-* are dropped above).
+      if (req.sender) headers.push([SENDER_HEADER, req.sender]);
       // Raw (array) headers keep duplicates, but Node then adds no Host of its own.
       headers.push(["host", url.host], ["content-length", String(req.body.length)]);
       const timeout = Math.max(1, req.deadline - Date.now());
@@ -86,6 +91,9 @@ export function tunnelTo(target: string, options: TunnelOptions): (req: AgentReq
 
 const MESSAGE_TIMEOUT_MS = 30_000;
 
+/** Tunnel mode: the thumbprint of the `e2e.senders` key that sealed a request or message. */
+export const SENDER_HEADER = "impgate-sealed-sender";
+
 export function forwardMessagesTo(target: string, messagePath: string): (msg: AgentMessage) => Promise<void> {
   const base = new URL(target);
   const client = base.protocol === "https:" ? https : http;
@@ -101,6 +109,7 @@ export function forwardMessagesTo(target: string, messagePath: string): (msg: Ag
         "impgate-message-created": new Date(msg.createdAt).toISOString(),
         ...(msg.contentType ? { "content-type": msg.contentType } : {}),
         ...(msg.redelivered ? { "impgate-redelivered": "1" } : {}),
+        ...(msg.sender ? { [SENDER_HEADER]: msg.sender } : {}),
       };
       const outgoing = client.request(url, { method: "POST", headers, agent, timeout: MESSAGE_TIMEOUT_MS }, (res) => {
         res.resume();

@@ -11,9 +11,9 @@ import { sendQuietly } from "./device-link.ts";
 import type { ImpParts } from "./imp-parts.ts";
 import type { ImpRecord } from "./imp-record.ts";
 
-const DEVICE_OFFLINE: Failure = fail("device_offline", "The device is offline", { retryAfter: 10 });
-const DEVICE_TIMEOUT: Failure = fail("device_timeout", "The device did not answer in time");
-const DEVICE_GONE: Failure = fail("device_disconnected", "The device disconnected before answering");
+export const DEVICE_OFFLINE: Failure = fail("device_offline", "The device is offline", { retryAfter: 10 });
+export const DEVICE_TIMEOUT: Failure = fail("device_timeout", "The device did not answer in time");
+export const DEVICE_GONE: Failure = fail("device_disconnected", "The device disconnected before answering");
 
 export async function relay(parts: ImpParts, imp: ImpRecord, req: RelayRequest): Promise<Result<RelayReply>> {
   const ws = parts.liveSocket();

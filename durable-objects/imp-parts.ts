@@ -26,6 +26,7 @@ import { MessageQueue } from "./message-queue.ts";
 import { PendingRequests } from "./pending-requests.ts";
 import { ReplayMemory } from "./replay-memory.ts";
 import { Scheduler } from "./scheduler.ts";
+import { SealedKeyStore } from "./sealed-store.ts";
 
 export class ImpParts {
   readonly ctx: DurableObjectState;
@@ -45,6 +46,8 @@ export class ImpParts {
   readonly agent: AgentRuntime;
   readonly deploys: AgentDeploys;
   readonly scheduler: Scheduler;
+  /** The device's key statement for end-to-end sealing. */
+  readonly sealedKeys: SealedKeyStore;
   /** Agent requests waiting for the device's reply (memory only: a waiting request keeps the object awake). */
   readonly pending = new PendingRequests();
   /** Callers long-polling for the next event (memory only, likewise). */
@@ -62,6 +65,7 @@ export class ImpParts {
     this.events = new EventStore(ctx.storage.sql);
     this.state = new AgentState(ctx.storage.sql);
     this.deviceStatus = new DeviceStatusStore(ctx.storage);
+    this.sealedKeys = new SealedKeyStore(ctx.storage);
     this.agentCode = new AgentCodeStore(ctx.storage.sql);
     this.agentLogs = new AgentLogs(ctx.storage.sql);
     this.agent = new AgentRuntime({

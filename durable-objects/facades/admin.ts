@@ -7,10 +7,12 @@
 import { RpcTarget } from "cloudflare:workers";
 import type { JWK } from "jose";
 import { DONE, type Failure, fail, ok, type Result } from "../../edge/errors.ts";
-import type { AgentInfo, AgentVersion, AuditEntry, ImpStatus, LogPage } from "../../protocol/admin-api.ts";
+import type { AgentInfo, AgentVersion, AuditEntry, E2eMode, ImpStatus, LogPage } from "../../protocol/admin-api.ts";
 import { CloseCode } from "../../protocol/index.ts";
+import { fingerprint } from "../../protocol/sealed/statement.ts";
 import { type Credential, type CredentialView, view } from "../credentials.ts";
 import { closeQuietly, DEVICE_TAG, type ReadyLink, readLink } from "../device-link.ts";
+import { E2E_CONFLICT, e2eMode } from "../e2e-policy.ts";
 import type { ImpParts } from "../imp-parts.ts";
 import type { ImpRecord } from "../imp-record.ts";
 import { DEFAULT_QUEUE_LIMIT } from "../message-queue.ts";
@@ -29,6 +31,7 @@ export interface ImpSettings {
   allowHttp?: boolean;
   public?: boolean;
   publicApis?: boolean;
+  e2e?: E2eMode;
 }
 
 /** The status, and the URL secret the worker turns into the current agent URL for the admin. */
@@ -80,6 +83,9 @@ export class ImpAdmin extends RpcTarget {
         queuedMessages: backlog.queued,
         oldestQueuedAt: backlog.oldestAt,
         agentVersion: agentCode.activeVersion(),
+        e2e: e2eMode(imp),
+        deviceFingerprint: imp.devicePublicJwk ? await fingerprint(imp.devicePublicJwk) : null,
+        sealedKey: await this.#parts.sealedKeys.info(imp),
         urlSecret: imp.urlSecret,
       });
     });
@@ -87,7 +93,9 @@ export class ImpAdmin extends RpcTarget {
 
   configure(settings: ImpSettings): Promise<Result<AdminStatus>> {
     return this.#withImp(async (imp) => {
+      if (settings.e2e === "required" && this.#parts.agentCode.activeVersion() !== null) return E2E_CONFLICT;
       const next: ImpRecord = { ...imp };
+      if (settings.e2e !== undefined) next.e2e = settings.e2e;
       if (settings.requestTimeoutMs !== undefined) next.requestTimeoutMs = settings.requestTimeoutMs ?? undefined;
       if (settings.allowHttp !== undefined) next.allowHttp = settings.allowHttp;
       if (settings.public !== undefined) next.public = settings.public;
@@ -170,11 +178,11 @@ export class ImpAdmin extends RpcTarget {
   }
 
   deployAgent(input: { code: string; note: string | null }): Promise<Result<AgentVersion>> {
-    return this.#withImp(() => this.#parts.deploys.deploy(input, this.#client));
+    return this.#withImp((imp) => (e2eMode(imp) === "required" ? E2E_CONFLICT : this.#parts.deploys.deploy(input, this.#client)));
   }
 
   rollbackAgent(version: number | null): Promise<Result<AgentVersion>> {
-    return this.#withImp(() => this.#parts.deploys.rollback(version, this.#client));
+    return this.#withImp((imp) => (e2eMode(imp) === "required" ? E2E_CONFLICT : this.#parts.deploys.rollback(version, this.#client)));
   }
 
   removeAgent(purge: boolean): Promise<Result<null>> {

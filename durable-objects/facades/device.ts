@@ -27,6 +27,7 @@ import {
   strike,
   writeLink,
 } from "../device-link.ts";
+import { refuseEvent } from "../e2e-policy.ts";
 import type { ImpParts } from "../imp-parts.ts";
 import { deliverQueued } from "../message-delivery.ts";
 
@@ -87,7 +88,9 @@ export class DeviceSocket {
         case "ack":
           return this.onAck(ws, msg);
         case "event":
-          return this.onEvent(ws, msg, payload);
+          return await this.onEvent(ws, msg, payload);
+        case "key":
+          return await this.onKey(ws, msg);
         case "health":
           return this.onHealth(ws, msg);
         case "error":
@@ -157,9 +160,15 @@ export class DeviceSocket {
     deliverQueued(queue, ws);
   }
 
-  private onEvent(ws: WebSocket, msg: MessageOf<"event">, data: Uint8Array): void {
+  private async onEvent(ws: WebSocket, msg: MessageOf<"event">, data: Uint8Array): Promise<void> {
     if (data.byteLength > MAX_DATA_BYTES) {
       refuseFrame(ws, "too_large", `event data exceeds ${MAX_DATA_BYTES} bytes`, msg.id);
+      return;
+    }
+    const imp = await this.#parts.record.get();
+    const plaintext = imp && refuseEvent(imp, msg.contentType ?? null, data);
+    if (plaintext) {
+      refuseFrame(ws, plaintext.code, plaintext.message, msg.id);
       return;
     }
     const { events, waiters, agent } = this.#parts;
@@ -173,6 +182,13 @@ export class DeviceSocket {
     waiters.notify(msg.name);
     // After the ack: the agent's handler never holds up the device.
     agent.deliverEvent({ id: msg.id, name: msg.name, contentType: msg.contentType ?? null, data, at: Date.now() });
+  }
+
+  /** The device's key statement: kept for callers if the device key signed it (./sealed-store.ts). */
+  private async onKey(ws: WebSocket, msg: MessageOf<"key">): Promise<void> {
+    const imp = await this.#parts.record.get();
+    const kept = imp ? await this.#parts.sealedKeys.accept(imp, msg.statement) : null;
+    if (!kept?.ok) strike(ws, "bad_statement", kept?.message ?? "no imp");
   }
 
   private onHealth(ws: WebSocket, msg: MessageOf<"health">): void {
