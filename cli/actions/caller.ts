@@ -79,6 +79,8 @@ interface CallFlags extends CredentialFlags {
   header?: string[];
   data?: string;
   include?: boolean;
+  sealed?: boolean;
+  senderKey?: string;
 }
 
 export async function call(url: string, flags: CallFlags): Promise<void> {
@@ -95,6 +97,8 @@ export async function call(url: string, flags: CallFlags): Promise<void> {
     if (i < 1) throw new CliError(`-H takes "Name: value", got ${JSON.stringify(h)}`, 2);
     headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim();
   }
+  if (flags.sealed) return (await import("./e2e.ts")).sealedCall(url, flags, body, Object.entries(headers));
+  if (flags.senderKey) throw new CliError("--sender-key signs sealed calls: add --sealed", 2);
   const trust = await loadCallerTrust(flags);
   Object.assign(headers, await authHeaders(agentUrl, await credentialFrom(flags), body, trust));
   const method = flags.request ?? (flags.data === undefined ? "GET" : "POST");

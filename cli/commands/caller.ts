@@ -57,12 +57,15 @@ export function callerCommands(program: Command): void {
           .option("-H, --header <header>", '"Name: value" (repeatable)', collect)
           .option("-d, --data <data>", "the body, or @file")
           .option("-i, --include", "print the status and headers too")
-          .option("--token <token>", "a bearer token from `impgate token`"),
+          .option("--token <token>", "a bearer token from `impgate token`")
+          .option("--sealed", "seal the request end to end to the pinned device (impgate e2e pin): the edge relays what it cannot read")
+          .option("--sender-key <jwk>", "with --sealed: sign with this key instead of --key's (a key in the device's e2e.senders)"),
       ),
     ),
     [
       "impgate call $AGENT/hello --key .impgate/caller.jwk",
       `impgate call $AGENT/hooks/github -d '{"zen":"hi"}' --cred-file .impgate/github.json`,
+      "impgate call --sealed $AGENT/door -X POST -d open --key .impgate/caller.jwk",
     ],
   ).action(async (url, opts) => (await actions()).call(url, opts));
 }

@@ -20,7 +20,7 @@ export interface CallerPinState {
 
 /**
  * A caller of one sealed imp, signing what it seals with `sender` (a key the device lists
- * in its `e2e.senders`).
+ * in its `e2e.senders`). Without a sender it can check statements, and seals nothing.
  *
  * @example
  * ```ts
@@ -38,12 +38,12 @@ export interface CallerPinState {
 export class SealedCaller {
   private readonly impId: string;
   private readonly pin: string;
-  private readonly sender: SenderKey;
+  private readonly sender: SenderKey | undefined;
   private sequence: number | undefined;
   private key: VerifiedStatement | undefined;
 
-  constructor(state: CallerPinState, sender: SenderKey) {
-    if (!sender || typeof sender.sign !== "function") throw new TypeError("a SealedCaller needs a sender key (senderKey())");
+  constructor(state: CallerPinState, sender?: SenderKey) {
+    if (sender !== undefined && typeof sender?.sign !== "function") throw new TypeError("a sender is a SenderKey (senderKey())");
     this.impId = state.impId;
     this.pin = parsePin(state.pin);
     this.sender = sender;
@@ -69,12 +69,17 @@ export class SealedCaller {
 
   /** Seals an inner request to the trusted key; open the reply with the result's `openReply`. */
   async seal(inner: InnerRequest, now = Date.now()): Promise<SealedRequest> {
-    return sealRequest(this.current(now), inner, { sender: this.sender, now });
+    return sealRequest(this.current(now), inner, { sender: this.signer(), now });
   }
 
   /** Seals an agent message to the trusted key. */
   async sealMessage(message: InnerMessage, now = Date.now()): Promise<{ bytes: Uint8Array; id: string; sentAt: number }> {
-    return sealMessage(this.current(now), message, { sender: this.sender, now });
+    return sealMessage(this.current(now), message, { sender: this.signer(), now });
+  }
+
+  private signer(): SenderKey {
+    if (!this.sender) throw new TypeError("this caller has no sender key: sealed requests and messages are signed by one");
+    return this.sender;
   }
 
   private current(now: number): VerifiedStatement {

@@ -54,3 +54,14 @@ export const SealedDeviceConfig = z.object({
 });
 export type SealedDeviceConfig = z.infer<typeof SealedDeviceConfig>;
 export type SealedDeviceConfigInput = z.input<typeof SealedDeviceConfig>;
+
+/**
+ * A device card: what an operator hands a caller so it can pin the device out of band
+ * (`impgate-device e2e card` writes one on the device, `impgate e2e pin --card` reads it).
+ */
+export const DeviceCard = z.object({
+  impId: z.string().min(1).max(128),
+  /** `sha256:` + the RFC 7638 thumbprint of the device's identity key. */
+  fingerprint: z.string().regex(/^sha256:[A-Za-z0-9_-]{43}$/),
+});
+export type DeviceCard = z.infer<typeof DeviceCard>;
