@@ -13,9 +13,9 @@ import { ConfigError } from "./config.ts";
 import { runDaemon } from "./daemon.ts";
 import { e2eCommands } from "./e2e-cli.ts";
 import { FileExists, keygen, rekey } from "./keys.ts";
-import { StateFileError } from "./processed-messages.ts";
 import { DAEMON_VERSION } from "./link.ts";
 import { isLevel, LEVELS, type LogFormat, makeLogger } from "./log.ts";
+import { StateFileError } from "./processed-messages.ts";
 import { ExitCode } from "./refusals.ts";
 
 /** Thrown by an action after it printed its own line: only the exit code is left to set. */
