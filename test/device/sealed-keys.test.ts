@@ -159,3 +159,29 @@ describe("the e2e section of a device config", () => {
     expect(SealedDeviceConfig.safeParse({ senders: [(await generateOwnerKey()).publicJwk] }).success).toBe(false);
   });
 });
+
+describe("the sealed keys shared by the daemon and `impgate-device e2e rotate`", () => {
+  it("take up a rotation made by another process, and never undo it", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "impgate-keys-"));
+    try {
+      const file = join(dir, KEYS_FILE);
+      const identity = await identityKey();
+      const daemon = await SealedKeys.open(file, { impId: "imp_a", identityKey: identity });
+      const first = await daemon.currentStatement();
+      const cli = await SealedKeys.open(file, { impId: "imp_a", identityKey: identity });
+      await cli.rotate({ overlapMs: 60_000 });
+      // The daemon re-signs at half-life on the state on disk: the rotation stands, with a higher sequence.
+      const later = Date.now() + STATEMENT_LIFETIME_MS;
+      const renewed = await daemon.currentStatement(later);
+      const pin = await fingerprint(identity);
+      const seen = await verifyStatement(pin, renewed, { impId: "imp_a", now: later });
+      expect(seen.keyId).toBe(cli.keyId);
+      expect(seen.sequence).toBeGreaterThan((await verifyStatement(pin, first, { impId: "imp_a" })).sequence + 1);
+      expect(await daemon.refresh()).toBe(false);
+      expect((await daemon.keyring()).map((k) => k.keyId)).toEqual([cli.keyId, daemon.previous?.keyId]);
+      expect((await readdir(dir)).filter((f) => f.endsWith(".lock"))).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
