@@ -3,7 +3,7 @@
  * `npm run bench -- --profile [--quick]`  (a CPU profile of impgate's edge under load)
  *
  * What an agent request costs, side by side with a control relay on the same runtime and a
- * bare Node relay, and how the edge grows with its fleet. Everything runs on this machine on
+ * bare Node relay, a sealed request beside a plain one, and how the edge grows with its fleet. Everything runs on this machine on
  * loopback: the real edge bundle on Miniflare (workerd) with local HTTPS, real device links
  * over pinned TLS, autocannon as the callers. Prints a table and writes JSON
  * (bench/results/latest.json) and Markdown (docs/PERFORMANCE.md; not in --quick).
@@ -27,6 +27,7 @@ import { daemonPhase } from "./phases/daemon.ts";
 import { fleetPhase } from "./phases/fleet.ts";
 import { profilePhase } from "./phases/profile.ts";
 import { roundTripPhase } from "./phases/round-trip.ts";
+import { sealedPhase } from "./phases/sealed.ts";
 import { startedPids, stopAll, stopEverythingOnExit } from "./processes.ts";
 import { describeMachine } from "./report/machine.ts";
 import { performanceMarkdown } from "./report/markdown.ts";
@@ -99,6 +100,7 @@ async function main(): Promise<number> {
       pki,
     });
     const { result: roundTrip, provisioned } = await roundTripPhase(ctx, edge);
+    const sealed = await sealedPhase(ctx, edge);
     const daemon = await daemonPhase(ctx, edge, provisioned);
     await edge.stop();
 
@@ -119,6 +121,7 @@ async function main(): Promise<number> {
       durationS: round((Date.now() - started) / 1000, 1),
       machine: describeMachine(loadBefore),
       roundTrip,
+      sealed,
       bearer,
       daemon,
       ...fleet,

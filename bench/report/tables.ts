@@ -49,6 +49,38 @@ export function tables(r: Results): Table[] {
       ]),
       numeric: [0, 1, 2, 3, 4, 5],
     },
+    ...(r.sealed
+      ? [
+          {
+            title: `Sealed (end-to-end) round trip beside a plain one, same imp, edge and daemon, ${r.sealed.durationS} s per cell after ${r.sealed.warmupS} s warm-up`,
+            head: [
+              "request",
+              "callers",
+              "req/s",
+              "p50 ms",
+              "p99 ms",
+              "caller CPU µs/req",
+              "edge CPU µs/req",
+              "device CPU µs/req",
+              "refused",
+              "errors",
+            ],
+            rows: r.sealed.rows.map((row) => [
+              row.kind === "sealed" ? "sealed (POST _sealed)" : "plain (GET /bench)",
+              String(row.connections),
+              int(row.rps),
+              f(row.p50Ms),
+              f(row.p99Ms),
+              int(row.callerCpuUs),
+              int(row.edgeCpuUs),
+              int(row.deviceCpuUs),
+              String(row.non2xx),
+              String(row.errors),
+            ]),
+            numeric: [1, 2, 3, 4, 5, 6, 7, 8, 9],
+          },
+        ]
+      : []),
     {
       title: "Devices",
       head: ["measurement", "value"],
