@@ -1,7 +1,7 @@
 /**
  * The device's side of the imp's object, as partyserver's Server shapes it: the socket's
  * hibernation handlers only decode and dispatch to intention-named hooks (onHello,
- * onReply, onAck, onEvent, onHealth, onGone). Nothing on a socket is acted on before its
+ * onReply, onAck, onEvent, onKey, onHealth, onGone). Nothing on a socket is acted on before its
  * hello proved the device key over this socket's nonce (./device-handshake.ts): a socket
  * whose link is still `pending` may send a hello and nothing else.
  *
