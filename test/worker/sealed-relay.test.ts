@@ -90,13 +90,18 @@ describe("an imp with sealing off (the default)", () => {
 });
 
 describe("sealed requests at the edge", () => {
-  it("need a credential, the sealed media type and POST", async () => {
+  it("need a credential, the sealed media type and POST, and are refused over the body limit before the device sees them", async () => {
     const s = await sealedImp("optional");
     expect((await edgeFetch(`${s.imp.agentUrl}/_sealed/key`)).status).toBe(401);
     expect((await edgeFetch(`${s.imp.agentUrl}/_sealed`, { method: "POST", headers: SEALED, body: "x" })).status).toBe(401);
     expect(await errorCode(await callerFetch(s.imp, "/_sealed", { method: "POST", body: "x" }))).toEqual([400, "bad_content_type"]);
     expect(await errorCode(await callerFetch(s.imp, "/_sealed"))).toEqual([405, "method_not_allowed"]);
     expect(await errorCode(await callerFetch(s.imp, "/_sealed/other"))).toEqual([404, "not_found"]);
+    const big = new Uint8Array(1024 * 1024 + 1);
+    expect(await errorCode(await callerFetch(s.imp, "/_sealed", { method: "POST", headers: SEALED, body: big }))).toEqual([
+      413,
+      "body_too_large",
+    ]);
     expect(await s.device.quiet("sreq")).toBe(true);
     s.device.close();
   });
