@@ -36,6 +36,14 @@ const fetchTransport: Transport = async ({ method, url, headers, body }) => {
   return { status: res.status, contentType: res.headers.get("content-type"), body: new Uint8Array(await res.arrayBuffer()) };
 };
 
+/** One request to the edge, as `headers` gets it to authenticate: the body is the sealed bytes (or none). */
+export interface OuterRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
 /** A refusal of a sealed call: `code` is the edge's or the device's error code, or the sealed layer's `ERR_…`. */
 export class SealedCallError extends CodedError<string> {
   override readonly name = "SealedCallError";
@@ -53,8 +61,12 @@ export interface SealedAgentOptions {
   pin: CallerPinState;
   /** The caller's signing key, listed in the device's `e2e.senders` (not needed to read events). */
   sender?: SenderKey;
-  /** The headers that authenticate to the edge, made per call (a bearer token, a code). */
-  headers: () => Record<string, string> | Promise<Record<string, string>>;
+  /**
+   * The headers that authenticate one outer request to the edge, made per request: a
+   * DPoP-bound token with a fresh proof for this method and URL, an RFC 9421 signature
+   * over it, a code. `request.headers` are the ones it carries already (its content type).
+   */
+  headers: (request: OuterRequest) => Record<string, string> | Promise<Record<string, string>>;
   transport?: Transport;
 }
 
@@ -76,7 +88,11 @@ export interface ReadEvent {
  * ```ts
  * const agent = new SealedAgent({
  *   agentUrl, pin: { impId: "imp_…", pin: "sha256:…" }, sender: await senderKey(callerJwk),
- *   headers: async () => ({ authorization: `Bearer ${await token()}` }),
+ *   // A DPoP-bound token (the default for jwt credentials): a fresh proof for each request.
+ *   headers: async ({ method, url }) => ({
+ *     authorization: `DPoP ${token}`,
+ *     dpop: await createDpopProof(callerKey, { method, url, accessToken: token }),
+ *   }),
  * });
  * const reply = await agent.request({ method: "POST", path: "/door", body: new TextEncoder().encode("open") });
  * console.log(reply.status, new TextDecoder().decode(reply.body));
@@ -169,8 +185,10 @@ export class SealedAgent {
   }
 
   private async send(method: string, path: string, body?: Uint8Array, contentType?: string) {
-    const headers = { ...(await this.options.headers()), ...(contentType ? { "content-type": contentType } : {}) };
-    return this.transport({ method, url: `${this.agentUrl}${path}`, headers, ...(body ? { body } : {}) });
+    const url = `${this.agentUrl}${path}`;
+    const own: Record<string, string> = contentType ? { "content-type": contentType } : {};
+    const auth = await this.options.headers({ method, url, headers: own, body: body ?? new Uint8Array(0) });
+    return this.transport({ method, url, headers: { ...auth, ...own }, ...(body ? { body } : {}) });
   }
 }
 

@@ -13,7 +13,7 @@ import { ConfigError } from "./config.ts";
 import { runDaemon } from "./daemon.ts";
 import { e2eCommands } from "./e2e-cli.ts";
 import { FileExists, keygen, rekey } from "./keys.ts";
-import { DAEMON_VERSION } from "./link.ts";
+import { DAEMON_VERSION } from "./link-options.ts";
 import { isLevel, LEVELS, type LogFormat, makeLogger } from "./log.ts";
 import { StateFileError } from "./processed-messages.ts";
 import { ExitCode } from "./refusals.ts";

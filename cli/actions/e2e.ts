@@ -6,13 +6,23 @@
  */
 import { readFile } from "node:fs/promises";
 import { decodeJwt, type JWK } from "jose";
-import { SealedAgent, SealedCallError, type Transport } from "../../caller/sealed.ts";
+import { type OuterRequest, SealedAgent, SealedCallError, type Transport } from "../../caller/sealed.ts";
 import { DeviceCard } from "../../protocol/sealed/config.ts";
 import { isSealedError } from "../../protocol/sealed/errors.ts";
 import { generateOwnerKey } from "../../protocol/sealed/events.ts";
 import { type SenderKey, senderKey } from "../../protocol/sealed/sender.ts";
 import { parsePin } from "../../protocol/sealed/statement.ts";
-import { authHeaders, type CallerCredential, readJsonFile, splitAgentUrl } from "../caller-auth.ts";
+import {
+  type AccessToken,
+  authHeaders,
+  type CallerCredential,
+  obtainToken,
+  readJsonFile,
+  splitAgentUrl,
+  type TokenOptions,
+  tokenHeaders,
+} from "../caller-auth.ts";
+import { type CredentialFlags, credentialFrom, scopeOption } from "../credential-flags.ts";
 import { CliError } from "../errors.ts";
 import { agentUrlArgument } from "../hints.ts";
 import { httpRequest } from "../http.ts";
@@ -99,11 +109,11 @@ export async function keygen(flags: { out: string; force?: boolean; json?: boole
   ]);
 }
 
-interface CallFlags extends TrustFlags {
+interface CallFlags extends Omit<CredentialFlags, "key"> {
+  /** `events` takes it repeated: an owner key and a caller key. */
   key?: string[] | string;
-  credFile?: string;
-  token?: string;
   senderKey?: string;
+  signedHeader?: string[];
 }
 
 /** `impgate call --sealed`: the inner request sealed, the device's reply opened and printed. */
@@ -183,32 +193,29 @@ async function sealedAgent(url: string, command: string, flags: CallFlags, optio
   }
   const trust = await loadCallerTrust(flags);
   const keys = [flags.key ?? []].flat();
-  if (keys.length + (flags.credFile ? 1 : 0) + (flags.token ? 1 : 0) > 1) throw new CliError("pass one of --key, --cred-file, --token", 2);
-  const { loadCallerKey, loadCredentialFile } = await import("../caller-auth.ts");
-  const cred: CallerCredential = keys[0]
-    ? await loadCallerKey(keys[0])
-    : flags.credFile
-      ? await loadCredentialFile(flags.credFile)
-      : flags.token
-        ? { kind: "bearer", token: flags.token }
-        : { kind: "none" };
+  if (keys.length > 1) throw new CliError("pass one of --key, --cred-file, --token, --sign-key", 2);
+  const cred = await credentialFrom({ ...flags, key: keys[0] });
   let sender: SenderKey | undefined;
   const senderJwk = flags.senderKey
     ? ((await readJsonFile(flags.senderKey, "sender key")) as JWK)
-    : cred.kind === "jwt"
+    : cred.kind === "jwt" || cred.kind === "http-signature"
       ? cred.jwk
       : undefined;
   if (senderJwk) sender = await senderKey(senderJwk).catch(() => undefined);
   if (options.needSender && !sender) {
     throw new CliError(
-      "a sealed call is signed by the caller's key, which the device lists in e2e.senders: pass --key caller.jwk (or --sender-key)",
+      "a sealed call is signed by the caller's key, which the device lists in e2e.senders: pass --key caller.jwk (or --sign-key, --sender-key)",
       2,
     );
   }
   const transport = cliTransport(trust);
-  const headers = memoHeaders(agentUrl, cred, trust);
+  const headers = outerHeaders(agentUrl, cred, trust, {
+    scope: scopeOption(flags.scope),
+    dpop: flags.dpop,
+    signedHeaders: flags.signedHeader,
+  });
   // A pin made with a fingerprint alone learns its imp id from the first statement the pinned key signed.
-  const impId = pinned.impId ?? (await statementImp(agentUrl, transport, await headers()));
+  const impId = pinned.impId ?? (await statementImp(agentUrl, transport, headers));
   const agent = new SealedAgent({
     agentUrl,
     pin: { impId, pin: pinned.pin, ...(pinned.lastSequence === undefined ? {} : { lastSequence: pinned.lastSequence }) },
@@ -247,19 +254,33 @@ function cliTransport(trust: Trust): Transport {
   };
 }
 
-/** A JWT credential's token is fetched once per run; the other kinds make their header per request. */
-function memoHeaders(agentUrl: string, cred: CallerCredential, trust: Trust): () => Promise<Record<string, string>> {
-  let token: Promise<Record<string, string>> | undefined;
-  return () => {
-    if (cred.kind !== "jwt" && cred.kind !== "jwt-secret") return authHeaders(agentUrl, cred, new Uint8Array(0), trust);
-    token ??= authHeaders(agentUrl, cred, new Uint8Array(0), trust);
-    return token;
+/**
+ * The headers that authenticate each outer request: a JWT credential's token is fetched once
+ * per run (bound to the caller's key with DPoP unless --no-dpop), and a fresh proof made for
+ * every request; the other kinds sign or present theirs per request.
+ */
+function outerHeaders(
+  agentUrl: string,
+  cred: CallerCredential,
+  trust: Trust,
+  options: TokenOptions & { signedHeaders?: string[] },
+): (request: OuterRequest) => Promise<Record<string, string>> {
+  let access: Promise<AccessToken> | undefined;
+  return async (request) => {
+    if (cred.kind !== "jwt" && cred.kind !== "jwt-secret") return authHeaders(agentUrl, cred, request, trust, options);
+    access ??= obtainToken(agentUrl, cred, trust, options);
+    return tokenHeaders(await access, request.method, request.url);
   };
 }
 
 /** The imp a statement names: only a claim until it verified against the pin (SealedCaller does that next). */
-async function statementImp(agentUrl: string, transport: Transport, headers: Record<string, string>): Promise<string> {
-  const res = await transport({ method: "GET", url: `${agentUrl}/_sealed/key`, headers });
+async function statementImp(
+  agentUrl: string,
+  transport: Transport,
+  headers: (request: OuterRequest) => Promise<Record<string, string>>,
+): Promise<string> {
+  const url = `${agentUrl}/_sealed/key`;
+  const res = await transport({ method: "GET", url, headers: await headers({ method: "GET", url, headers: {}, body: new Uint8Array(0) }) });
   if (res.status !== 200)
     throw new CliError(`the key statement: the edge answered ${res.status}: ${new TextDecoder().decode(res.body).slice(0, 200)}`);
   try {

@@ -11,7 +11,10 @@ function credentialOptions(cmd: Command): Command {
       "the caller's private key (from `impgate caller keygen`): its credential, and the key sealed calls are signed with",
     )
     .option("--cred-file <file>", "a credential file (from `impgate cred add --out`)")
-    .option("--token <token>", "a bearer token from `impgate token`")
+    .option("--token <token>", "a bearer token from `impgate token --no-dpop`")
+    .option("--sign-key <jwk>", "sign each request with an http-signature credential's private key (RFC 9421)")
+    .option("--scope <entry>", "ask for a token narrower than the credential's (repeatable): sealed, messages:write, events:read", collect)
+    .option("--no-dpop", "a plain bearer token, not bound to the key (for a credential made with --no-dpop)")
     .option("--sender-key <jwk>", "sign sealed calls with this key instead of --key's (a key in the device's e2e.senders)");
 }
 
@@ -79,7 +82,10 @@ export function e2eCommands(program: Command): void {
         .argument("<agent-url>", "https://<host>/agent/<id>")
         .option("--key <jwk>", "an owner key (X25519, opens sealed events) and/or a caller key (the credential); repeatable", collect)
         .option("--cred-file <file>", "a credential file (from `impgate cred add --out`)")
-        .option("--token <token>", "a bearer token from `impgate token`")
+        .option("--token <token>", "a bearer token from `impgate token --no-dpop`")
+        .option("--sign-key <jwk>", "sign each request with an http-signature credential's private key (RFC 9421)")
+        .option("--scope <entry>", "ask for a token narrower than the credential's (repeatable): events:read", collect)
+        .option("--no-dpop", "a plain bearer token, not bound to the key (for a credential made with --no-dpop)")
         .option("--after <cursor>", "only events after this cursor", integer("--after", 0))
         .option("--limit <n>", "at most this many", integer("--limit", 1, 1000))
         .option("--wait <seconds>", "wait this long for the next event when there is none", integer("--wait", 0, 60)),

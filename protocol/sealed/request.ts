@@ -10,17 +10,7 @@
  *   key    = HKDF-SHA256(salt, secret, "key", 16); nonce = HKDF-SHA256(salt, secret, "nonce", 12)
  */
 import type { CryptoKey } from "jose";
-import {
-  type BhttpLimits,
-  type DecodedRequest,
-  type DecodedResponse,
-  decodeRequest,
-  decodeResponse,
-  encodeRequest,
-  encodeResponse,
-  type InnerRequest,
-  type InnerResponse,
-} from "./bhttp.ts";
+import * as bhttp from "./bhttp.ts";
 import { concatBytes, encodeUtf8 } from "./bytes.ts";
 import { open, type ReplayGuard, seal, type TimeWindow } from "./envelope.ts";
 import { SealedError } from "./errors.ts";
@@ -44,11 +34,11 @@ export interface SealedRequest {
   id: string;
   sentAt: number;
   /** Opens the device's sealed reply to THIS request; anything else is `ERR_SEALED_TAMPERED`. */
-  openReply(reply: Uint8Array, limits?: BhttpLimits): Promise<DecodedResponse>;
+  openReply(reply: Uint8Array, limits?: bhttp.BhttpLimits): Promise<bhttp.DecodedResponse>;
 }
 
 export interface OpenedRequest {
-  inner: DecodedRequest;
+  inner: bhttp.DecodedRequest;
   id: string;
   /** Who sealed it: the thumbprint of an accepted sender's key (`e2e.senders`). */
   sender: string;
@@ -56,7 +46,7 @@ export interface OpenedRequest {
   /** Which of the device's keys opened it (current or previous). */
   keyId: number;
   /** Seals the response for the caller of this request. */
-  sealReply(response: InnerResponse): Promise<Uint8Array>;
+  sealReply(response: bhttp.InnerResponse): Promise<Uint8Array>;
 }
 
 /**
@@ -74,10 +64,10 @@ export interface OpenedRequest {
  */
 export async function sealRequest(
   key: SealingKey,
-  inner: InnerRequest,
+  inner: bhttp.InnerRequest,
   options: { sender: SenderKey; now?: number },
 ): Promise<SealedRequest> {
-  const sealed = await seal("request", key, options?.sender, encodeRequest(inner), options?.now);
+  const sealed = await seal("request", key, options.sender, bhttp.encodeRequest(inner), options.now);
   const secret = await sealed.exportSecret(REPLY_CONTEXT, SECRET_BYTES);
   return {
     bytes: sealed.bytes,
@@ -95,7 +85,7 @@ export async function sealRequest(
       } catch (err) {
         throw new SealedError("ERR_SEALED_TAMPERED", "the reply does not open for this request", { cause: err });
       }
-      return decodeResponse(plaintext, limits);
+      return bhttp.decodeResponse(plaintext, limits);
     },
   };
 }
@@ -115,7 +105,7 @@ export async function sealRequest(
 export async function openRequest(
   keys: readonly OpeningKey[],
   bytes: Uint8Array,
-  options: { replay: ReplayGuard; senders: SenderSet; now?: number; limits?: BhttpLimits },
+  options: { replay: ReplayGuard; senders: SenderSet; now?: number; limits?: bhttp.BhttpLimits },
 ): Promise<OpenedRequest> {
   const opened = await open("request", keys, bytes, {
     replay: options.replay,
@@ -123,7 +113,7 @@ export async function openRequest(
     window: REQUEST_WINDOW,
     now: options.now,
   });
-  const inner = decodeRequest(opened.content, options.limits);
+  const inner = bhttp.decodeRequest(opened.content, options.limits);
   const secret = await opened.exportSecret(REPLY_CONTEXT, SECRET_BYTES);
   return {
     inner,
@@ -134,7 +124,7 @@ export async function openRequest(
     async sealReply(response) {
       const nonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
       const aead = await replyKey(secret, opened.enc, nonce);
-      const ciphertext = await crypto.subtle.encrypt({ name: "AES-GCM", iv: aead.nonce }, aead.key, encodeResponse(response));
+      const ciphertext = await crypto.subtle.encrypt({ name: "AES-GCM", iv: aead.nonce }, aead.key, bhttp.encodeResponse(response));
       return concatBytes(nonce, new Uint8Array(ciphertext));
     },
   };

@@ -9,11 +9,10 @@ import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { beforeAll, describe, expect, it } from "vitest";
 import { SealedCaller, SUITE, senderKey, signStatement } from "../../protocol/sealed/index.ts";
-import { impgate } from "../helpers/cli.ts";
 import { useSystem } from "../helpers/e2e.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { code, flipBit, identityKey } from "../helpers/sealed-fixture.ts";
-import { readJwk, type SealedDevice, sealedDevice } from "../helpers/sealed-system.ts";
+import { dpopAuth, readJwk, type SealedDevice, sealedDevice } from "../helpers/sealed-system.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -25,17 +24,19 @@ describe("sealed traffic under attack", () => {
     shared = await sealedDevice(e2e, "shared");
   });
 
-  /** A caller of `d` made with the library: a bearer token, the device's statement checked against the pin. */
+  /** A caller of `d` made with the library: a DPoP-bound token, the device's statement checked against the pin. */
   async function libraryCaller(d: SealedDevice) {
-    const token = (await impgate(["token", d.imp.agentUrl, "--key", d.callerKey, "--profile", e2e.system.profile])).stdout.trim();
-    const auth = { authorization: `Bearer ${token}` };
+    const auth = await dpopAuth(d);
     const caller = new SealedCaller({ impId: d.imp.impId, pin: d.fingerprint }, await senderKey(await readJwk(d.callerKey)));
-    const statement = async () => (await e2e.request(`${d.imp.agentUrl}/_sealed/key`, { headers: auth })).body.toString();
+    const keyUrl = `${d.imp.agentUrl}/_sealed/key`;
+    const statement = async () => (await e2e.request(keyUrl, { headers: await auth("GET", keyUrl) })).body.toString();
     await caller.trust(await statement());
-    const post = (bytes: Uint8Array) =>
-      e2e.request(`${d.imp.agentUrl}/_sealed`, {
+    const sealedUrl = `${d.imp.agentUrl}/_sealed`;
+    // Each post is a new outer request (a fresh proof): what is sent again is the sealed request inside.
+    const post = async (bytes: Uint8Array) =>
+      e2e.request(sealedUrl, {
         method: "POST",
-        headers: { ...auth, "content-type": "application/impgate-sealed-request" },
+        headers: { ...(await auth("POST", sealedUrl)), "content-type": "application/impgate-sealed-request" },
         body: bytes,
       });
     return { caller, post, statement };

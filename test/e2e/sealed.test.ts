@@ -80,7 +80,8 @@ describe("sealed traffic through the real edge and daemon", () => {
   });
 
   it("refuses plaintext for an imp that requires sealing, and nothing reaches the local service", async () => {
-    const d = await sealedDevice(e2e, "plain");
+    // A credential that may reach the relay in the clear too: what refuses it is the imp's sealing, not its scope.
+    const d = await sealedDevice(e2e, "plain", { scope: ["* /**", "sealed"] });
     const call = await d.caller("call", `${d.imp.agentUrl}/door`, "-d", "open", "--key", d.callerKey);
     expect(call.code).not.toBe(0);
     expect(call.stdout).toContain("e2e_required");

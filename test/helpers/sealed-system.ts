@@ -9,6 +9,8 @@
 import { mkdtemp, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { JWK } from "jose";
+import { createDpopProof } from "../../caller/dpop.ts";
+import { importCallerKey } from "../../caller/key.ts";
 import { type CliResult, impgate } from "./cli.ts";
 import type { Daemon } from "./daemon.ts";
 import type { E2E, Handler } from "./e2e.ts";
@@ -34,7 +36,7 @@ export interface SealedDevice {
 export async function sealedDevice(
   e2e: E2E,
   label: string,
-  options: { mode?: "required" | "optional"; service?: Handler; pin?: boolean } = {},
+  options: { mode?: "required" | "optional"; service?: Handler; pin?: boolean; scope?: string[] } = {},
 ): Promise<SealedDevice> {
   const dir = await mkdtemp(join(e2e.system.dir, `sealed-${label}-`));
   const env = { XDG_CONFIG_HOME: join(dir, "config") };
@@ -59,6 +61,8 @@ export async function sealedDevice(
     "jwt",
     "--public-key",
     join(dir, "caller.pub.jwk"),
+    // By default what a sealed caller needs, and nothing else: sealed requests, sealed messages, events.
+    ...(options.scope ?? ["sealed", "messages:write", "events:read"]).flatMap((entry) => ["--scope", entry]),
     "--profile",
     e2e.system.profile,
   ]);
@@ -95,6 +99,21 @@ export async function sealedDevice(
     if (pinned.code !== 0) throw new Error(`e2e pin: ${pinned.stderr}`);
   }
   return { imp, service, daemon, callerKey, ownerKey, fingerprint, eventsPort, caller, device: (...args) => run("impgate-device", args) };
+}
+
+/**
+ * What a caller of `d` sends the edge on each request, as main's default jwt credential wants
+ * it: the DPoP-bound token `impgate token` prints, and a fresh proof for this method and URL.
+ */
+export async function dpopAuth(d: SealedDevice): Promise<(method: string, url: string) => Promise<Record<string, string>>> {
+  const token = await d.caller("token", d.imp.agentUrl, "--key", d.callerKey);
+  if (token.code !== 0) throw new Error(`impgate token: ${token.stderr}`);
+  const accessToken = token.stdout.trim();
+  const key = await importCallerKey(await readJwk(d.callerKey));
+  return async (method, url) => ({
+    authorization: `DPoP ${accessToken}`,
+    dpop: await createDpopProof(key, { method, url, accessToken }),
+  });
 }
 
 export async function readJwk(path: string): Promise<JWK> {
