@@ -7,6 +7,7 @@
 import { readFile } from "node:fs/promises";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
+import { exportJWK, generateKeyPair } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { SealedCaller, SUITE, senderKey, signStatement } from "../../protocol/sealed/index.ts";
 import { useSystem } from "../helpers/e2e.ts";
@@ -15,6 +16,7 @@ import { code, flipBit, identityKey } from "../helpers/sealed-fixture.ts";
 import { dpopAuth, readJwk, type SealedDevice, sealedDevice } from "../helpers/sealed-system.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
+const newSigningJwk = async () => exportJWK((await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true })).privateKey);
 
 describe("sealed traffic under attack", () => {
   const e2e = useSystem();
@@ -75,7 +77,7 @@ describe("sealed traffic under attack", () => {
     expect(d.service.received.length).toBe(1);
   });
 
-  it("cannot open a reply sealed for another request", async () => {
+  it("cannot open a reply sealed for another request, nor another caller's reply", async () => {
     const d = shared;
     const { caller, post } = await libraryCaller(d);
     const a = await caller.seal({ method: "GET", path: "/a" });
@@ -84,6 +86,12 @@ describe("sealed traffic under attack", () => {
     const replyB = new Uint8Array((await post(b.bytes)).body);
     expect(await code(b.openReply(replyA))).toBe("ERR_SEALED_TAMPERED");
     expect(await code(a.openReply(replyB))).toBe("ERR_SEALED_TAMPERED");
+    // Another caller (its own key, the same pinned statement) that got hold of A's reply, say from the
+    // edge, and sealed the very same inner request itself: its request's context opens nothing of A's.
+    const other = new SealedCaller({ impId: d.imp.impId, pin: d.fingerprint }, await senderKey(await newSigningJwk()));
+    await other.trust(await (await libraryCaller(d)).statement());
+    const same = await other.seal({ method: "GET", path: "/a" });
+    expect(await code(same.openReply(replyA))).toBe("ERR_SEALED_TAMPERED");
     expect((await a.openReply(replyA)).status).toBe(200);
   });
 

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { useSystem } from "../helpers/e2e.ts";
 import { eventually } from "../helpers/eventually.ts";
-import { publish, sealedDevice } from "../helpers/sealed-system.ts";
+import { dpopAuth, edgeStorageFiles, publish, sealedDevice } from "../helpers/sealed-system.ts";
 
 const marker = () => `mk${crypto.randomUUID().replaceAll("-", "")}`;
 
@@ -77,6 +77,22 @@ describe("sealed traffic through the real edge and daemon", () => {
     expect(show.stdout).toMatch(/e2e: +required/);
     const edgeSaw = [e2e.system.edgeOutput(), audit.stdout, logs.stdout, show.stdout].join("\n");
     for (const [where, value] of Object.entries(m)) expect(edgeSaw.includes(value), `the ${where} marker at the edge`).toBe(false);
+
+    // Nor in anything the edge stored on disk. The sealed event's ciphertext, as the edge serves it,
+    // is there: proof that the search reads what the edge wrote, up to the last write.
+    const auth = await dpopAuth(d);
+    const eventsUrl = `${d.imp.agentUrl}/_events`;
+    const page = JSON.parse((await e2e.request(eventsUrl, { headers: await auth("GET", eventsUrl) })).body.toString()) as {
+      events: { data: { ciphertext: string } }[];
+    };
+    const ciphertext = page.events.at(-1)?.data.ciphertext ?? "";
+    expect(ciphertext.length).toBeGreaterThan(20);
+    const stored = await edgeStorageFiles(e2e);
+    expect(stored.some((f) => f.bytes.includes(ciphertext))).toBe(true);
+    for (const [where, value] of Object.entries(m)) {
+      const found = stored.filter((f) => f.bytes.includes(value)).map((f) => f.path);
+      expect(found, `the ${where} marker in the edge's storage`).toEqual([]);
+    }
   });
 
   it("refuses plaintext for an imp that requires sealing, and nothing reaches the local service", async () => {

@@ -6,7 +6,7 @@
  * add`), the daemon runs in tunnel mode, and the caller pins the device's fingerprint
  * (`impgate e2e pin`). The CLI's pins live in a config folder of the test's own.
  */
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { JWK } from "jose";
 import { createDpopProof } from "../../caller/dpop.ts";
@@ -114,6 +114,19 @@ export async function dpopAuth(d: SealedDevice): Promise<(method: string, url: s
     authorization: `DPoP ${accessToken}`,
     dpop: await createDpopProof(key, { method, url, accessToken }),
   });
+}
+
+/**
+ * Every file the edge keeps on disk (its Durable Objects' SQLite databases and their
+ * write-ahead logs, as `wrangler dev --persist-to` writes them), as raw bytes: what someone
+ * who took the edge's storage would hold. Rows deleted since stay in free pages until
+ * reused, so what was ever stored in the clear is likely still there.
+ */
+export async function edgeStorageFiles(e2e: E2E): Promise<{ path: string; bytes: Buffer }[]> {
+  const root = join(e2e.system.dir, "state");
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  const files = entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+  return Promise.all(files.map(async (path) => ({ path, bytes: await readFile(path) })));
 }
 
 export async function readJwk(path: string): Promise<JWK> {

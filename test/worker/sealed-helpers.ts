@@ -5,7 +5,7 @@
  * does, and records every frame that crosses its socket, both ways, as bytes.
  */
 import { exportJWK, type JWK } from "jose";
-import { encodeFrame, type Frame, type MessageOf } from "../../protocol/index.ts";
+import { decodeFrame, encodeFrame, type Frame, type MessageOf } from "../../protocol/index.ts";
 import {
   type DecodedRequest,
   fingerprint,
@@ -41,6 +41,8 @@ export interface SealedImp {
   owner: { privateJwk: JWK; publicJwk: JWK };
   /** Every binary frame the device received from the edge and sent to it. */
   frames: Uint8Array[];
+  /** Every sealed request frame the edge relayed to the device, opened or not. */
+  sreqs: MessageOf<"sreq">[];
   /** Inner requests and messages that reached the device's handler. */
   handled: DecodedRequest[];
   messages: OpenedMessage["message"][];
@@ -78,8 +80,12 @@ export async function sealedImp(
   const opening = await importOpeningKey(keyId, privateJwk);
   const device = await TestDevice.connect(imp);
   const frames: Uint8Array[] = [];
+  const sreqs: MessageOf<"sreq">[] = [];
   device.ws.addEventListener("message", (e) => {
-    if (typeof e.data !== "string") frames.push(new Uint8Array(e.data as ArrayBuffer));
+    if (typeof e.data === "string") return;
+    frames.push(new Uint8Array(e.data as ArrayBuffer));
+    const { msg } = decodeFrame(e.data as ArrayBuffer);
+    if (msg.t === "sreq") sreqs.push(msg);
   });
   const send = device.send.bind(device);
   device.send = (data) => {
@@ -142,6 +148,7 @@ export async function sealedImp(
     opening,
     owner,
     frames,
+    sreqs,
     handled,
     messages,
     holdMessages() {
