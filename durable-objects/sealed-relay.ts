@@ -9,8 +9,7 @@
 import type { RelayReply } from "../edge/agent-call.ts";
 import { fail, ok, type Result } from "../edge/errors.ts";
 import { encodeFrame } from "../protocol/index.ts";
-import { sendQuietly } from "./device-link.ts";
-import { DEVICE_GONE, DEVICE_OFFLINE, DEVICE_TIMEOUT } from "./device-relay.ts";
+import { relayFrame } from "./device-relay.ts";
 import { refuseSealed } from "./e2e-policy.ts";
 import type { ImpParts } from "./imp-parts.ts";
 import type { ImpRecord } from "./imp-record.ts";
@@ -30,20 +29,5 @@ export async function sealedKey(parts: ImpParts, imp: ImpRecord): Promise<Result
 export async function relaySealed(parts: ImpParts, imp: ImpRecord, sealed: Uint8Array, client: string): Promise<Result<RelayReply>> {
   const refused = refuseSealed(imp);
   if (refused) return refused;
-  const ws = parts.liveSocket();
-  if (!ws) return DEVICE_OFFLINE;
-  const timeoutMs = parts.requestTimeout(imp);
-  const id = crypto.randomUUID();
-  const frame = encodeFrame({ t: "sreq", id, deadline: Date.now() + timeoutMs, client }, sealed);
-  const settled = parts.pending.wait(id, ws, timeoutMs);
-  if (!sendQuietly(ws, frame)) parts.pending.failSocket(ws);
-  const result = await settled;
-  switch (result.kind) {
-    case "reply":
-      return ok({ status: result.msg.status, headers: result.msg.headers, body: result.body });
-    case "timeout":
-      return DEVICE_TIMEOUT;
-    case "device_gone":
-      return DEVICE_GONE;
-  }
+  return relayFrame(parts, imp, (id, deadline) => encodeFrame({ t: "sreq", id, deadline, client }, sealed));
 }
