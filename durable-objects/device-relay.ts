@@ -26,22 +26,38 @@ const DEVICE_SILENT: Failure = fail("device_silent", "The device went silent bef
 const INLINE_REPLY_BYTES = 64 * 1024;
 
 export async function relay(parts: ImpParts, imp: ImpRecord, req: RelayRequest | CallerRequest): Promise<Result<RelayReply>> {
+  const declaredLength = "bodyLength" in req && req.bodyLength !== null ? req.bodyLength : undefined;
+  const result = await relayFrame(parts, imp, async (id, deadline) => {
+    const { method, path, query, headers } = req;
+    const head = frameHead({ t: "req", id, method, path, query, headers, deadline });
+    const frame = await readBody(req.body, maxBodyBytes(parts.env), { reserve: head.length, declaredLength });
+    if (frame.ok) frame.value.set(head);
+    return frame;
+  });
+  // Offline: the body was never read, and is not wanted.
+  if (req.body instanceof ReadableStream && !req.body.locked) await req.body.cancel().catch(() => {});
+  return result;
+}
+
+/**
+ * Sends the frame `frame(id, deadline)` makes (a `req`, or a sealed `sreq`) and waits for the
+ * device's `res` to it. A frame that must first read a body makes it asynchronously, and may
+ * refuse (its body over the limit): nothing is sent then.
+ */
+export async function relayFrame(
+  parts: ImpParts,
+  imp: ImpRecord,
+  frame: (id: string, deadline: number) => Uint8Array | Promise<Result<Uint8Array>>,
+): Promise<Result<RelayReply>> {
   // A device silent past its presence timeout is offline here and now, even before the alarm saw it.
   const ws = await parts.presence.live();
-  if (!ws) {
-    if (req.body instanceof ReadableStream) await req.body.cancel().catch(() => {});
-    return DEVICE_OFFLINE;
-  }
+  if (!ws) return DEVICE_OFFLINE;
   const timeoutMs = parts.requestTimeout(imp);
   const id = crypto.randomUUID();
-  const { method, path, query, headers } = req;
-  const head = frameHead({ t: "req", id, method, path, query, headers, deadline: Date.now() + timeoutMs });
-  const declaredLength = "bodyLength" in req && req.bodyLength !== null ? req.bodyLength : undefined;
-  const frame = await readBody(req.body, maxBodyBytes(parts.env), { reserve: head.length, declaredLength });
-  if (!frame.ok) return frame;
-  frame.value.set(head);
+  const made = await frame(id, Date.now() + timeoutMs);
+  if (!(made instanceof Uint8Array) && !made.ok) return made;
   const settled = parts.pending.wait(id, ws, timeoutMs);
-  if (!sendQuietly(ws, frame.value)) parts.pending.failSocket(ws);
+  if (!sendQuietly(ws, made instanceof Uint8Array ? made : made.value)) parts.pending.failSocket(ws);
   const result = await settled;
   switch (result.kind) {
     case "reply": {

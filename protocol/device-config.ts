@@ -11,7 +11,12 @@ import en from "zod/v4/locales/en.js";
 // zod/mini words its errors only with a locale loaded: the daemon prints them for a bad config.
 z.config(en());
 
+import { SealedDeviceConfig } from "./sealed/config.ts";
+
 import { DEFAULT_HEARTBEAT } from "./version.ts";
+
+// zod/mini words its errors only with a locale loaded: the daemon prints them for a bad config.
+z.config(en());
 
 /** An absolute URL path (tunnel mode's message path). */
 export const URL_PATH_PATTERN = /^\/[A-Za-z0-9._~/-]*$/;
@@ -70,6 +75,8 @@ export const DeviceConfig = z.object({
     ...DEFAULT_HEARTBEAT,
     reportMs: 300_000,
   }),
+  /** End-to-end sealed traffic (protocol/sealed/config.ts); absent: none. */
+  e2e: z.optional(SealedDeviceConfig),
   /** Largest request or reply body, bytes; matches the edge's limit. */
   maxBodyBytes: z._default(z.int().check(z.positive()), 1024 * 1024),
 });
