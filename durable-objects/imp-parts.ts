@@ -26,6 +26,7 @@ import { MessageQueue } from "./message-queue.ts";
 import { PendingRequests } from "./pending-requests.ts";
 import { ReplayMemory } from "./replay-memory.ts";
 import { Scheduler } from "./scheduler.ts";
+import { TailLog } from "./tail-log.ts";
 
 export class ImpParts {
   readonly ctx: DurableObjectState;
@@ -49,6 +50,8 @@ export class ImpParts {
   readonly pending = new PendingRequests();
   /** Callers long-polling for the next event (memory only, likewise). */
   readonly waiters = new EventWaiters();
+  /** The live request log's readers (`impgate tail`). */
+  readonly tail: TailLog;
 
   constructor(ctx: DurableObjectState, env: EdgeEnv) {
     this.ctx = ctx;
@@ -62,6 +65,7 @@ export class ImpParts {
     this.events = new EventStore(ctx.storage.sql);
     this.state = new AgentState(ctx.storage.sql);
     this.deviceStatus = new DeviceStatusStore(ctx.storage);
+    this.tail = new TailLog(ctx);
     this.agentCode = new AgentCodeStore(ctx.storage.sql);
     this.agentLogs = new AgentLogs(ctx.storage.sql);
     this.agent = new AgentRuntime({

@@ -20,6 +20,7 @@ import { verifyAgentId } from "../ids.ts";
 import { bodyLimit } from "../middleware/body-limit.ts";
 import { isHttps } from "../middleware/https-only.ts";
 import { forwardableHeaders, replyResponse } from "../relay.ts";
+import { loggedByImp, tailRefusals } from "../tail-refusals.ts";
 import { challenge, token } from "./agent-auth.ts";
 import { agentEventRoutes } from "./agent-events.ts";
 import { agentMessageRoutes } from "./agent-messages.ts";
@@ -101,7 +102,7 @@ const requireCanonicalPath: MiddlewareHandler<AgentEnv> = async (c, next) => {
 
 export const agentRoutes = new Hono<AgentEnv>();
 
-agentRoutes.use("/:agentId/*", resolveAgent, rememberRefusals, plainHttpRule, requireCanonicalPath, bodyLimit);
+agentRoutes.use("/:agentId/*", resolveAgent, tailRefusals, rememberRefusals, plainHttpRule, requireCanonicalPath, bodyLimit);
 agentRoutes.post("/:agentId/_auth/challenge", challenge);
 agentRoutes.post("/:agentId/_auth/token", token);
 agentRoutes.all("/:agentId/_auth/*", () => {
@@ -130,7 +131,9 @@ agentRoutes.all("/:agentId/*", async (c) => {
     body: hasBody ? new Uint8Array(await c.req.arrayBuffer()) : new Uint8Array(0),
   };
   // The hot path: one RPC into the imp's caller facade (durable-objects/imp-session.ts says why not through its stub).
-  const reply = orThrow(await agent.stub.callerRequest(call, req));
+  const result = await agent.stub.callerRequest(call, req);
+  loggedByImp(c);
+  const reply = orThrow(result);
   // Only a `--public` imp's anonymous caller may get a reply a shared cache could keep.
   // (RPC typing widens the header tuples to arrays; the shape is RelayReply's.)
   return replyResponse(reply as RelayReply, { noStore: call.caller.kind !== "none" });
