@@ -50,8 +50,8 @@ export class TailSockets {
 
   message(ws: WebSocket, data: string | ArrayBuffer): void {
     const ack = parseTailAck(data);
-    if (!ack) return closeQuietly(ws, 1008, "a tail reader sends acks only");
-    this.#parts.tail.ack(ws, ack.seq);
+    if (ack) this.#parts.tail.ack(ws, ack.seq);
+    else closeQuietly(ws, 1008, "a tail reader sends acks only");
   }
 
   close(ws: WebSocket, code: number): void {
