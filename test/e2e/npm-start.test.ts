@@ -1,0 +1,146 @@
+/**
+ * `npm start` (dev/start.ts) as a process, on random ports with its state in a temp folder:
+ * a port taken when the edge binds moves it to the next one, the `export` lines work as
+ * pasted, plain HTTP reaches the edge itself and is refused with 401, and each request to
+ * the demo imp is printed as one line with nothing secret in it. Ctrl-C stops everything.
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import http from "node:http";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { PROJECT_ROOT } from "../../dev/edge-process.ts";
+import { freePort, freeStablePort } from "../../dev/ports.ts";
+import { readDevVars } from "../../dev/secrets.ts";
+import { impgate } from "../helpers/cli.ts";
+import { Daemon } from "../helpers/daemon.ts";
+import { eventually } from "../helpers/eventually.ts";
+import { request } from "../helpers/https.ts";
+
+const cleanups: (() => unknown)[] = [];
+afterAll(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** Holds a loopback port the way another program would. */
+async function occupy(port: number): Promise<Server> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(port, "127.0.0.1", resolve));
+  cleanups.push(() => new Promise((r) => server.close(r)));
+  return server;
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer()
+      .once("error", () => resolve(false))
+      .listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+/** Pids of the processes whose command line mentions `text` (the demo device's config file). */
+async function processesWith(text: string): Promise<number[]> {
+  const pids = (await readdir("/proc")).filter((p) => /^\d+$/.test(p));
+  const found: number[] = [];
+  for (const pid of pids) {
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (cmdline.includes(text)) found.push(Number(pid));
+  }
+  return found;
+}
+
+function plainGet(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, (res) => {
+        let body = "";
+        res.on("data", (c: Buffer) => {
+          body += c.toString();
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on("error", reject);
+  });
+}
+
+describe("npm start", () => {
+  it("moves off a port taken at bind time, prints working export lines, refuses plain HTTP and logs each request", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "impgate-start-"));
+    const config = join(dir, "config");
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const wanted = await freeStablePort();
+    await occupy(wanted);
+    const httpPort = await freePort();
+    const env = { ...process.env, XDG_CONFIG_HOME: config };
+    const child = spawn(
+      process.execPath,
+      [join(PROJECT_ROOT, "dev", "start.ts"), "--port", String(wanted), "--http-port", String(httpPort), "--dir", join(dir, "state")],
+      {
+        cwd: PROJECT_ROOT,
+        detached: true,
+        stdio: ["ignore", "pipe", "pipe"],
+        env,
+      },
+    );
+    const start = new Daemon(child, "npm start");
+    cleanups.push(() => start.stop());
+    const said = () => start.lines.map((l) => String(l.raw ?? JSON.stringify(l)));
+
+    const exported = await start.waitFor((l) => String(l.raw).trim().startsWith("export IMP="), 120_000, "the export line");
+    const vars = Object.fromEntries(
+      String(exported.raw)
+        .trim()
+        .replace(/^export /, "")
+        .split(" ")
+        .map((kv) => kv.split("=", 2) as [string, string]),
+    );
+    expect(said()).toContainEqual(expect.stringContaining(`port ${wanted} was taken; HTTPS tried the next one`));
+    expect(vars.IMP).toMatch(/^imp_/);
+    expect(vars.AGENT).toMatch(new RegExp(`^https://localhost:(\\d+)/agent/agt_`));
+    expect(vars.AGENT).not.toContain(`:${wanted}/`);
+    const ca = await readFile(vars.CA ?? "", "utf8");
+    expect(ca).toContain("BEGIN CERTIFICATE");
+
+    // As pasted: the README's calls with $IMP, $AGENT and $CA.
+    const shown = await impgate(["imp", "show", vars.IMP ?? "", "--json"], { XDG_CONFIG_HOME: config });
+    expect(shown.code).toBe(0);
+    expect(JSON.parse(shown.stdout).agentUrl).toBe(vars.AGENT);
+    const token = await impgate(["token", vars.AGENT ?? "", "--key", join(dir, "state", "demo-caller.jwk")], { XDG_CONFIG_HOME: config });
+    expect(token.code).toBe(0);
+    const hello = await request(`${vars.AGENT}/hello?secret=${"z".repeat(12)}`, {
+      ca,
+      headers: { authorization: `Bearer ${token.stdout.trim()}` },
+    });
+    expect(hello.status).toBe(200);
+
+    // Plain HTTP, as the printed curl line sends it: the edge itself sees http: and refuses.
+    const curl = said().find((l) => l.includes("curl -i http://"));
+    const plainUrl = /curl -i (http:\/\/\S+)/.exec(curl ?? "")?.[1] ?? "";
+    expect(plainUrl).toMatch(new RegExp(`^http://localhost:${httpPort}/agent/agt_.*/hello$`));
+    const plain = await plainGet(plainUrl.replace(/\/hello$/, "/over-http"));
+    expect(plain.status).toBe(401);
+    expect(JSON.parse(plain.body).error).toEqual({ code: "insecure_access", message: "Insecure access forbidden" });
+
+    // One line per request, from the demo imp's live request log.
+    await start.waitFor((l) => / GET \/hello\?… {2}200 {2}\d+ms {2}[A-Za-z0-9_-]{43}$/.test(String(l.raw)), 15_000, "the /hello line");
+    await start.waitFor((l) => / GET \/over-http {2}401 insecure_access {2}\d+ms {2}-$/.test(String(l.raw)), 15_000, "the plain HTTP line");
+    const requestLines = said()
+      .filter((l) => l.startsWith("[request]"))
+      .join("\n");
+    const agentId = vars.AGENT?.split("/agent/")[1] ?? "";
+    const { ADMIN_SECRET = "" } = await readDevVars(join(dir, "state", ".dev.vars"));
+    for (const secret of [agentId, token.stdout.trim(), "z".repeat(12), ADMIN_SECRET]) {
+      expect(secret.length).toBeGreaterThan(10);
+      expect(requestLines).not.toContain(secret);
+    }
+
+    // Ctrl-C: everything stops, the ports are free again.
+    const port = Number(new URL(vars.AGENT ?? "").port);
+    child.kill("SIGINT");
+    expect(await start.exited(30_000)).toBe(0);
+    await eventually(() => isFree(port), { timeout: 10_000, what: "the edge's port free again" });
+    expect(await processesWith(join(dir, "state", "demo-device.json"))).toEqual([]);
+  }, 180_000);
+});
