@@ -65,7 +65,6 @@ export class ImpParts {
     this.events = new EventStore(ctx.storage.sql);
     this.state = new AgentState(ctx.storage.sql);
     this.deviceStatus = new DeviceStatusStore(ctx.storage);
-    this.tail = new TailLog(ctx);
     this.agentCode = new AgentCodeStore(ctx.storage.sql);
     this.agentLogs = new AgentLogs(ctx.storage.sql);
     this.agent = new AgentRuntime({
@@ -83,6 +82,7 @@ export class ImpParts {
       this.queue,
       this.idempotency,
     ]);
+    this.tail = new TailLog(ctx);
     // Heartbeats are answered by the runtime itself and never wake this object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_PING, HEARTBEAT_PONG));
     void ctx.blockConcurrencyWhile(async () => {
