@@ -50,8 +50,6 @@ export class ImpParts {
   readonly pending = new PendingRequests();
   /** Callers long-polling for the next event (memory only, likewise). */
   readonly waiters = new EventWaiters();
-  /** The live request log's readers (`impgate tail`). */
-  readonly tail: TailLog;
 
   constructor(ctx: DurableObjectState, env: EdgeEnv) {
     this.ctx = ctx;
@@ -82,7 +80,6 @@ export class ImpParts {
       this.queue,
       this.idempotency,
     ]);
-    this.tail = new TailLog(ctx);
     // Heartbeats are answered by the runtime itself and never wake this object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_PING, HEARTBEAT_PONG));
     void ctx.blockConcurrencyWhile(async () => {
@@ -116,5 +113,12 @@ export class ImpParts {
   /** Names this object in log lines, as `ImpSession:<imp> <handler>`. */
   where(handler: string): string {
     return `ImpSession:${this.ctx.id.name ?? this.ctx.id} ${handler}`;
+  }
+
+  #tail: TailLog | undefined;
+  /** The live request log's readers (`impgate tail`), made on first use. */
+  get tail(): TailLog {
+    this.#tail ??= new TailLog(this.ctx);
+    return this.#tail;
   }
 }

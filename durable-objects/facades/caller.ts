@@ -66,14 +66,19 @@ export class ImpCaller extends RpcTarget {
    */
   async request(req: RelayRequest): Promise<Result<RelayReply>> {
     const startedAt = Date.now();
-    const admitted = await this.#admit("relay", req.body);
-    const result = admitted.ok ? await this.#forward(admitted.value, req) : admitted;
+    const result = await this.#request(req);
     // The live request log (`impgate tail`): one line, refusals included, if anyone reads it.
-    this.#parts.tail.relayed(this.#call, req, result, admitted.ok ? admitted.value.credId : null, startedAt);
+    if (this.#parts.tail.active) {
+      const admitted = await this.#admitted.get("relay");
+      this.#parts.tail.relayed(this.#call, req, result, admitted?.ok ? admitted.value.credId : null, startedAt);
+    }
     return result;
   }
 
-  #forward({ imp, credId }: Admitted, req: RelayRequest): Promise<Result<RelayReply>> {
+  async #request(req: RelayRequest): Promise<Result<RelayReply>> {
+    const admitted = await this.#admit("relay", req.body);
+    if (!admitted.ok) return admitted;
+    const { imp, credId } = admitted.value;
     const agent = this.#parts.agent.active();
     if (agent) return this.#parts.agent.handleRequest(imp, agent, req, { credId, client: this.#call.client });
     return relay(this.#parts, imp, req);
