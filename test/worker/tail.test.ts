@@ -125,6 +125,17 @@ describe("an imp's live request log in the Workers runtime", () => {
     expect(JSON.stringify(reader.frames)).not.toContain(forged);
   });
 
+  it("logs a client the worker holds back (429) without the object deciding it", async () => {
+    const imp = await createImp();
+    const reader = await readerOf(imp);
+    const client = { "cf-connecting-ip": "203.0.113.77", authorization: "Bearer not.a.token" };
+    let status = 0;
+    for (let i = 0; i < 20 && status !== 429; i++) status = (await edgeFetch(`${imp.agentUrl}/guess${i}`, { headers: client })).status;
+    expect(status).toBe(429);
+    const held = await reader.until((r) => r.lines().find((l) => l.status === 429), "the 429 line", 5000);
+    expect(held).toMatchObject({ code: "rate_limited", cred: null });
+  });
+
   it("drops and counts lines a reader does not acknowledge, rather than buffering them", async () => {
     const imp = await createImp();
     const reader = await readerOf(imp);
