@@ -41,11 +41,15 @@ const RETRY_MAX_MS = 5_000;
 /** What an HTTP refusal of the upgrade means to the reader. */
 function refusal(status: number, body: string, profile: Profile, impId: string): CliError | null {
   let message = "";
+  let code = "";
   try {
-    message = (JSON.parse(body) as { error?: { message?: string } }).error?.message ?? "";
+    const error = (JSON.parse(body) as { error?: { code?: string; message?: string } }).error;
+    message = error?.message ?? "";
+    code = error?.code ?? "";
   } catch {
     // not impgate's JSON: the status says enough
   }
+  if (code === "admin_disabled") return new CliError(`the edge refused (${status}): ${message}`);
   if (status === 401)
     return new CliError(`the edge refused the admin secret of ${profile.label} (401); check it, or run \`impgate login\` again`);
   if (status === 404) return new CliError(`no such imp on ${profile.edgeUrl}: ${impId}`);
