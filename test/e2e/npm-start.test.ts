@@ -98,7 +98,7 @@ describe("npm start", () => {
     );
     expect(said()).toContainEqual(expect.stringContaining(`port ${wanted} was taken; HTTPS tried the next one`));
     expect(vars.IMP).toMatch(/^imp_/);
-    expect(vars.AGENT).toMatch(new RegExp(`^https://localhost:(\\d+)/agent/agt_`));
+    expect(vars.AGENT).toMatch(/^https:\/\/localhost:\d+\/agent\/agt_/);
     expect(vars.AGENT).not.toContain(`:${wanted}/`);
     const ca = await readFile(vars.CA ?? "", "utf8");
     expect(ca).toContain("BEGIN CERTIFICATE");
