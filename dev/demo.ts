@@ -54,16 +54,16 @@ export async function ensureDemoImp(dir: string): Promise<DemoImp> {
   return { impId: created.impId, agentUrl: created.agentUrl, config };
 }
 
-/** The demo caller: a key pair whose public half is a `jwt` credential of the demo imp. */
+/** The demo caller: a key pair whose public half is a `jwt` credential of the demo imp, scoped to the demo's paths. */
 export async function ensureDemoCaller(dir: string, impId: string): Promise<string> {
   const key = join(dir, "demo-caller.jwk");
   if (!(await exists(key))) await cli(["caller", "keygen", "--out", key]);
+  const pub = join(dir, "demo-caller.pub.jwk");
+  const scope = ["--scope", "GET /hello", "--scope", "POST /temperature"];
   // Registering twice is refused with 409; either way the key is a credential afterwards.
-  await cli(["cred", "add", impId, "--kind", "jwt", "--label", "demo caller", "--public-key", join(dir, "demo-caller.pub.jwk")]).catch(
-    (err: Error) => {
-      if (!err.message.includes("409")) throw err;
-    },
-  );
+  await cli(["cred", "add", impId, "--kind", "jwt", "--label", "demo caller", "--public-key", pub, ...scope]).catch((err: Error) => {
+    if (!err.message.includes("409")) throw err;
+  });
   return key;
 }
 

@@ -138,7 +138,7 @@ async function main(): Promise<void> {
     say("ready. The demo imp's device is connected.");
     process.stdout.write(`
   agent URL:  ${agentUrl}
-  try it:     curl --cacert ${ca} -H "Authorization: Bearer $(impgate token ${agentUrl} --key ${callerKey}${local})" ${agentUrl}/hello
+  try it:     curl --cacert ${ca} -H @<(impgate token ${agentUrl} --key ${callerKey}${local} --dpop-proof "GET ${agentUrl}/hello") ${agentUrl}/hello
   or:         impgate call ${agentUrl}/hello --key ${callerKey}${local}
   without a credential the edge answers 401:  curl --cacert ${ca} ${agentUrl}/hello
   over plain HTTP it answers 401 Insecure access forbidden:  curl -i ${httpAgentUrl}/hello

@@ -11,7 +11,8 @@ import { ADMIN_POLICY, RateGuard } from "../edge/auth/rate-guard.ts";
 import { clientKey } from "../edge/client.ts";
 import type { EdgeEnv } from "../edge/env.ts";
 import { ok, type Result } from "../edge/errors.ts";
-import { type AuditEntry, AuditLog } from "./audit-log.ts";
+import type { AuditEntry } from "../protocol/admin-api.ts";
+import { AuditLog } from "./audit-log.ts";
 
 /** The one object's name. */
 export const EDGE_AUDIT_NAME = "edge";

@@ -9,8 +9,8 @@
  * per call, and nothing else of the object is reachable over RPC.
  *
  *   admin(client)     the admin API                           ./facades/admin.ts
- *   auth(call)        caller authentication before admission  ./facades/caller-auth.ts
- *   caller(call)      an admitted caller: relay and agent APIs ./facades/caller.ts
+ *   caller(call)      a caller's call: authentication, then   ./facades/caller.ts
+ *                     (admitted once) the relay and agent APIs
  *   agent(version)    the imp's agent code, if still active   ./facades/agent.ts
  *   fetch, webSocket* the device's socket                     ./facades/device.ts
  *   requestLog()      the live request log, and its sockets   ./facades/tail.ts
@@ -30,7 +30,6 @@ import type { Result } from "../edge/errors.ts";
 import { ImpAdmin } from "./facades/admin.ts";
 import { ImpAgent } from "./facades/agent.ts";
 import { ImpCaller } from "./facades/caller.ts";
-import { ImpAuth } from "./facades/caller-auth.ts";
 import { DeviceSocket } from "./facades/device.ts";
 import { ImpRequestLog, isTailRequest, isTailSocket, TailSockets } from "./facades/tail.ts";
 import { ImpParts } from "./imp-parts.ts";
@@ -54,12 +53,7 @@ export class ImpSession extends DurableObject<EdgeEnv> {
     return new ImpAdmin(this.#parts, client);
   }
 
-  /** Caller authentication before anyone is admitted: challenges, tokens, plain HTTP, the worker's own refusals. */
-  auth(call: AgentCall): ImpAuth {
-    return new ImpAuth(this.#parts, call);
-  }
-
-  /** One caller's call through an agent URL, admitted once. */
+  /** One caller's call through an agent URL: its authentication, then (admitted once) what it reaches. */
   caller(call: AgentCall): ImpCaller {
     return new ImpCaller(this.#parts, call);
   }

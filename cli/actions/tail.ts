@@ -1,6 +1,6 @@
 /** `impgate tail <imp>`: what runs. Lines go to stdout as they come; what happens to the link goes to stderr. */
 import type { TailLine } from "../../protocol/tail.ts";
-import { usage } from "../errors.ts";
+import { CliError } from "../errors.ts";
 import { impId } from "../hints.ts";
 import type { AdminFlags } from "../output.ts";
 import { loadProfile } from "../profile.ts";
@@ -13,7 +13,7 @@ export function statusFilter(spec: string | undefined): (status: number) => bool
   const tests = parts.map((p) => {
     if (/^[1-5]xx$/.test(p)) return (s: number) => Math.floor(s / 100) === Number(p[0]);
     if (/^[1-5]\d\d$/.test(p)) return (s: number) => s === Number(p);
-    throw usage(`--status takes classes like 4xx or statuses like 404, comma-separated (not "${p}")`);
+    throw new CliError(`--status takes classes like 4xx or statuses like 404, comma-separated (not "${p}")`, 2);
   });
   return (status) => tests.some((t) => t(status));
 }

@@ -107,12 +107,14 @@ describe("npm start", () => {
     const shown = await impgate(["imp", "show", vars.IMP ?? "", "--json"], { XDG_CONFIG_HOME: config });
     expect(shown.code).toBe(0);
     expect(JSON.parse(shown.stdout).agentUrl).toBe(vars.AGENT);
-    const token = await impgate(["token", vars.AGENT ?? "", "--key", join(dir, "state", "demo-caller.jwk")], { XDG_CONFIG_HOME: config });
-    expect(token.code).toBe(0);
-    const hello = await request(`${vars.AGENT}/hello?secret=${"z".repeat(12)}`, {
-      ca,
-      headers: { authorization: `Bearer ${token.stdout.trim()}` },
+    // The printed "try it" line: a DPoP-bound token and its proof for this one request.
+    const key = join(dir, "state", "demo-caller.jwk");
+    const token = await impgate(["token", vars.AGENT ?? "", "--key", key, "--dpop-proof", `GET ${vars.AGENT}/hello`, "--json"], {
+      XDG_CONFIG_HOME: config,
     });
+    expect(token.code).toBe(0);
+    const { headers } = JSON.parse(token.stdout) as { headers: { authorization: string; dpop: string } };
+    const hello = await request(`${vars.AGENT}/hello?secret=${"z".repeat(12)}`, { ca, headers });
     expect(hello.status).toBe(200);
 
     // Plain HTTP, as the printed curl line sends it: the edge itself sees http: and refuses.
@@ -131,7 +133,8 @@ describe("npm start", () => {
       .join("\n");
     const agentId = vars.AGENT?.split("/agent/")[1] ?? "";
     const { ADMIN_SECRET = "" } = await readDevVars(join(dir, "state", ".dev.vars"));
-    for (const secret of [agentId, token.stdout.trim(), "z".repeat(12), ADMIN_SECRET]) {
+    const bearer = headers.authorization.replace(/^DPoP /, "");
+    for (const secret of [agentId, bearer, headers.dpop, "z".repeat(12), ADMIN_SECRET]) {
       expect(secret.length).toBeGreaterThan(10);
       expect(requestLines).not.toContain(secret);
     }

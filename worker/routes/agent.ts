@@ -15,6 +15,7 @@ import { ImpgateError, orThrow } from "../../edge/errors.ts";
 import { agentNotFound, insecure } from "../../edge/refusals.ts";
 import { type CanonicalPath, canonicalPath, isReservedAgentPath } from "../../protocol/index.ts";
 import { authenticateCaller, plainHttpRule, rememberRefusals } from "../auth/caller.ts";
+import { addFormOverrides } from "../auth/scope.ts";
 import type { AgentEnv } from "../env.ts";
 import { verifyAgentId } from "../ids.ts";
 import { bodyLimit } from "../middleware/body-limit.ts";
@@ -130,6 +131,8 @@ agentRoutes.all("/:agentId/*", async (c) => {
     headers: forwardableHeaders(c.req.raw.headers, call.client),
     body: hasBody ? new Uint8Array(await c.req.arrayBuffer()) : new Uint8Array(0),
   };
+  // A form's `_method` would change the method a local service sees: scopes read it too.
+  await addFormOverrides(c, call, req.body);
   // The hot path: one RPC into the imp's caller facade (durable-objects/imp-session.ts says why not through its stub).
   const result = await agent.stub.callerRequest(call, req);
   loggedByImp(c);
