@@ -68,7 +68,7 @@ export class ImpSession extends DurableObject<EdgeEnv> {
     return new ImpAgent(this.#parts, version);
   }
 
-  /** The live request log: the lines the worker answered alone. (Not `tail()`: that name is the runtime's Tail Worker handler.) */
+  /** The live request log: the lines of requests the relay did not take (worker/tail-lines.ts). (Not `tail()`: that name is the runtime's Tail Worker handler.) */
   requestLog(): ImpRequestLog {
     return new ImpRequestLog(this.#parts);
   }

@@ -64,7 +64,7 @@ export class TailSockets {
   }
 }
 
-/** What the worker may do with the log over RPC: hand in the lines it answered alone (its refusals). */
+/** What the worker may do with the log over RPC: hand in the lines of the requests the relay did not take (worker/tail-lines.ts). */
 export class ImpRequestLog extends RpcTarget {
   readonly #parts: ImpParts;
 

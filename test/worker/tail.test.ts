@@ -2,61 +2,8 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ImpSession } from "../../durable-objects/imp-session.ts";
-import { parseTailFrame, type TailFrame, type TailLine } from "../../protocol/tail.ts";
 import { admin, callerFetch, createImp, edgeFetch, TestDevice, type TestImp, within } from "./helpers.ts";
-
-/** A reader of an imp's live request log, over the admin route, as `impgate tail` reads it. */
-class TailReader {
-  readonly ws: WebSocket;
-  readonly frames: TailFrame[] = [];
-  readonly closed: Promise<number>;
-  private wake: (() => void) | undefined;
-
-  constructor(ws: WebSocket) {
-    this.ws = ws;
-    this.closed = new Promise((resolve) => ws.addEventListener("close", (e) => resolve(e.code)));
-    ws.addEventListener("message", (e) => {
-      const frame = parseTailFrame(String(e.data));
-      if (frame) this.frames.push(frame);
-      this.wake?.();
-    });
-    ws.accept();
-  }
-
-  static async open(impId: string): Promise<TailReader> {
-    const res = await admin(`/imps/${impId}/tail`, { headers: { Upgrade: "websocket" } });
-    if (!res.webSocket) throw new Error(`tail: ${res.status} ${await res.text()}`);
-    return new TailReader(res.webSocket);
-  }
-
-  lines(): TailLine[] {
-    return this.frames.flatMap((f) => (f.t === "line" ? [f.line] : []));
-  }
-
-  async until<T>(pick: (r: TailReader) => T | undefined, what: string, ms = 3000): Promise<T> {
-    return within(
-      ms,
-      (async () => {
-        for (;;) {
-          const found = pick(this);
-          if (found !== undefined) return found;
-          await new Promise<void>((resolve) => {
-            this.wake = resolve;
-          });
-        }
-      })(),
-      what,
-    );
-  }
-
-  line(match: (l: TailLine) => boolean): Promise<TailLine> {
-    return this.until((r) => r.lines().find(match), "a matching tail line");
-  }
-
-  ack(seq: number): void {
-    this.ws.send(JSON.stringify({ t: "ack", seq }));
-  }
-}
+import { TailReader } from "./tail-reader.ts";
 
 describe("an imp's live request log in the Workers runtime", () => {
   const open: { close(): void }[] = [];
@@ -123,6 +70,23 @@ describe("an imp's live request log in the Workers runtime", () => {
     expect(await reader.line((l) => l.path === "/plain")).toMatchObject({ status: 401, code: "insecure_access" });
     expect(await reader.line((l) => l.path === "/_state/k")).toMatchObject({ method: "GET", status: 401, code: "unauthorized" });
     expect(JSON.stringify(reader.frames)).not.toContain(forged);
+  });
+
+  it("logs the agent's own APIs and the token exchange with the status the caller got, and the token's credential", async () => {
+    const imp = await createImp();
+    const reader = await readerOf(imp);
+    expect((await callerFetch(imp, "/_state/k", { method: "PUT", body: "1" })).status).toBe(200);
+    expect((await callerFetch(imp, "/_messages?name=ping", { method: "POST", body: "x" })).status).toBe(202);
+    expect((await callerFetch(imp, "/_events?limit=1")).status).toBe(200);
+    expect((await callerFetch(imp, "/_state/missing")).status).toBe(404);
+    const put = await reader.line((l) => l.path === "/_state/k");
+    expect(put).toMatchObject({ method: "PUT", status: 200, query: false, cred: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+    expect(await reader.line((l) => l.path === "/_messages")).toMatchObject({ method: "POST", status: 202, query: true, cred: put.cred });
+    expect(await reader.line((l) => l.path === "/_events")).toMatchObject({ method: "GET", status: 200, query: true });
+    expect(await reader.line((l) => l.path === "/_state/missing")).toMatchObject({ status: 404, code: "key_not_found" });
+    // The token came from the challenge-response: both steps are lines, neither names a credential yet.
+    expect(await reader.line((l) => l.path === "/_auth/challenge")).toMatchObject({ method: "POST", status: 200, cred: null });
+    expect(await reader.line((l) => l.path === "/_auth/token")).toMatchObject({ method: "POST", status: 200, cred: null });
   });
 
   it("logs a client the worker holds back (429) without the object deciding it", async () => {

@@ -21,7 +21,7 @@ import { verifyAgentId } from "../ids.ts";
 import { bodyLimit } from "../middleware/body-limit.ts";
 import { isHttps } from "../middleware/https-only.ts";
 import { forwardableHeaders, replyResponse } from "../relay.ts";
-import { loggedByImp, tailRefusals } from "../tail-refusals.ts";
+import { loggedByImp, tailLines } from "../tail-lines.ts";
 import { challenge, token } from "./agent-auth.ts";
 import { agentEventRoutes } from "./agent-events.ts";
 import { agentMessageRoutes } from "./agent-messages.ts";
@@ -103,7 +103,7 @@ const requireCanonicalPath: MiddlewareHandler<AgentEnv> = async (c, next) => {
 
 export const agentRoutes = new Hono<AgentEnv>();
 
-agentRoutes.use("/:agentId/*", resolveAgent, tailRefusals, rememberRefusals, plainHttpRule, requireCanonicalPath, bodyLimit);
+agentRoutes.use("/:agentId/*", resolveAgent, tailLines, rememberRefusals, plainHttpRule, requireCanonicalPath, bodyLimit);
 agentRoutes.post("/:agentId/_auth/challenge", challenge);
 agentRoutes.post("/:agentId/_auth/token", token);
 agentRoutes.all("/:agentId/_auth/*", () => {
