@@ -102,6 +102,7 @@ export function followTail(profile: Profile, impId: string, handlers: TailHandle
     let pingTimer: NodeJS.Timeout | undefined;
     let pongDeadline: NodeJS.Timeout | undefined;
     let refused = false;
+    let failure: string | undefined;
 
     const ack = () => {
       clearTimeout(ackTimer);
@@ -153,13 +154,14 @@ export function followTail(profile: Profile, impId: string, handlers: TailHandle
     ws.on("error", (err: NodeJS.ErrnoException) => {
       const hint = tlsHint(base.origin, err.code, profile.trust);
       if (hint) finish(new CliError(hint));
+      failure = err.code === "ECONNREFUSED" ? `nothing answers on ${base.host}` : err.code;
     });
     ws.on("close", (code) => {
       clearTimeout(ackTimer);
       clearInterval(pingTimer);
       clearTimeout(pongDeadline);
       if (refused || stopped) return;
-      retry(code === 1006 ? "connection lost" : `closed (${code})`);
+      retry(failure ?? (code === 1006 ? "connection lost" : `closed (${code})`));
     });
   }
 

@@ -75,8 +75,16 @@ async function pointDeviceAt(configFile: string, origin: string): Promise<void> 
   await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
 }
 
-/** Starts the demo device's daemon in front of the local service; resolves once it is connected. */
-export async function startDemoDevice(imp: DemoImp, origin: string, servicePort: number, eventsPort: number): Promise<ChildProcess> {
+/**
+ * Starts the demo device's daemon in front of the local service; resolves once it is
+ * connected. `spawned` gets the process at once, so that a Ctrl-C while it connects stops it too.
+ */
+export async function startDemoDevice(
+  imp: DemoImp,
+  origin: string,
+  ports: { service: number; events: number },
+  spawned: (child: ChildProcess) => void,
+): Promise<void> {
   await pointDeviceAt(imp.config, origin);
   const device = spawn(
     process.execPath,
@@ -85,15 +93,16 @@ export async function startDemoDevice(imp: DemoImp, origin: string, servicePort:
       "--config",
       imp.config,
       "--forward",
-      `http://127.0.0.1:${servicePort}`,
+      `http://127.0.0.1:${ports.service}`,
       "--events-port",
-      String(eventsPort),
+      String(ports.events),
       "--log-format",
       "json",
     ],
     { cwd: PROJECT_ROOT, detached: true, stdio: ["ignore", "pipe", "inherit"] },
   );
-  const ready = new Promise<void>((resolve) => {
+  spawned(device);
+  const ready = new Promise<void>((resolve, reject) => {
     device.stdout?.on("data", (chunk: Buffer) => {
       for (const line of chunk.toString().split("\n")) {
         if (!line.trim()) continue;
@@ -102,7 +111,10 @@ export async function startDemoDevice(imp: DemoImp, origin: string, servicePort:
         if (line.includes('"level":"error"')) process.stdout.write(`[device] ${line}\n`);
       }
     });
+    device.once("exit", (code, signal) => reject(new Error(`the demo device exited (${signal ?? `code ${code}`}) before it connected`)));
   });
+  // Lost to the timeout, its rejection must not end the process while npm start stops.
+  ready.catch(() => {});
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -114,5 +126,4 @@ export async function startDemoDevice(imp: DemoImp, origin: string, servicePort:
   } finally {
     clearTimeout(timer);
   }
-  return device;
 }

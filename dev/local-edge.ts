@@ -78,8 +78,16 @@ async function bundle(buildDir: string): Promise<{ main: string; workerOptions: 
   const [script] = scripts;
   if (scripts.length !== 1 || script === undefined)
     throw new Error(`expected one bundled script in ${buildDir}, found ${scripts.join(", ") || "none"}`);
-  const { rootPath: _root, ...workerOptions } = unstable_getMiniflareWorkerOptions(config).workerOptions as Record<string, unknown>;
-  return { main: join(buildDir, script), workerOptions };
+  // Quietly: its "Using secrets defined in .dev.vars" is no news, npm start hands the edge its secrets itself.
+  const level = process.env.WRANGLER_LOG;
+  process.env.WRANGLER_LOG = "warn";
+  try {
+    const { rootPath: _root, ...workerOptions } = unstable_getMiniflareWorkerOptions(config).workerOptions as Record<string, unknown>;
+    return { main: join(buildDir, script), workerOptions };
+  } finally {
+    if (level === undefined) delete process.env.WRANGLER_LOG;
+    else process.env.WRANGLER_LOG = level;
+  }
 }
 
 /** The port a failed start found taken, from Miniflare's error or workerd's own words. */

@@ -128,7 +128,7 @@ async function main(): Promise<void> {
     demo = await startDemoService({ eventsUrl: `http://127.0.0.1:${eventsPort}` });
     const imp = await ensureDemoImp(dir);
     const callerKey = await ensureDemoCaller(dir, imp.impId);
-    children.push(await startDemoDevice(imp, edge.origin, demo.port, eventsPort));
+    await startDemoDevice(imp, edge.origin, { service: demo.port, events: eventsPort }, (child) => children.push(child));
 
     const agentUrl = imp.agentUrl;
     const httpAgentUrl = agentUrl.replace(edge.origin, edge.httpOrigin);
@@ -169,6 +169,8 @@ async function main(): Promise<void> {
     );
     requests.done.catch((err: Error) => say(`the request log stopped: ${err.message}`));
   } catch (err) {
+    // A Ctrl-C while starting also ends what was running (the CLI, the daemon): that is no failure.
+    if (stopping) return;
     say(`could not start: ${(err as Error).message}`);
     await stop(1);
   }

@@ -1,12 +1,22 @@
 /**
- * Opening an imp's live request log: a websocket to the imp's object, which accepts it with
- * the hibernation API (durable-objects/facades/tail.ts; what comes down it:
- * protocol/tail.ts). Its own module so that every route that offers the log (the admin
- * API's `GET /admin/imps/<imp>/tail`, the web console) opens it the same way, each
- * behind its own authentication: this function authenticates nobody.
+ * Opening an imp's live request log, the edge side of `impgate tail`. Every route that
+ * offers the log calls the one function here, `openTailSocket(env, impId, request)`: the
+ * admin API's `GET /admin/imps/<imp>/tail` (./routes/admin-tail.ts) and the web console's
+ * live request log panel. It authenticates nobody: the route does that first (the admin
+ * secret; the console's session). A route that authenticates with a cookie must also check
+ * the request's `Origin`, since a browser sends cookies on a websocket any page opens.
  *
- * A route that authenticates with a cookie must also check the request's `Origin`: a
- * browser sends cookies on a websocket any page opens.
+ * What the socket streams (protocol/tail.ts, with `parseTailFrame` to read it): one
+ * `{"t":"hello","impId","window"}`, then `{"t":"line","seq","line"}` for every request to
+ * the imp's agent URL (relayed or refused, the agent's APIs and `_auth` included), where a
+ * line is `{ at, method, path, query, status, ms, cred, code? }`: the time, the method, the
+ * canonical path after the agent id, whether there was a query (never its content), the
+ * status, the latency, the credential id (or null) and a refusal's error code. Never a
+ * header, token, signature, body, address or the agent id. A reader acknowledges with
+ * `{"t":"ack","seq"}` as it reads (anything else closes the socket with 1008); with `window`
+ * lines unacknowledged, the edge drops lines and later sends `{"t":"dropped","count"}`.
+ * The imp's object accepts the socket with the hibernation API (durable-objects/facades/tail.ts),
+ * so an imp with readers still sleeps when idle; `ping` is answered `pong` without waking it.
  */
 import { TAIL_URL } from "../durable-objects/tail-log.ts";
 import { ImpgateError } from "../edge/errors.ts";
