@@ -141,9 +141,12 @@ describe("npm start", () => {
 
     // Ctrl-C: everything stops, the ports are free again.
     const port = Number(new URL(vars.AGENT ?? "").port);
+    expect(await processesWith(`=127.0.0.1:${port}`)).toHaveLength(1);
     child.kill("SIGINT");
     expect(await start.exited(30_000)).toBe(0);
     await eventually(() => isFree(port), { timeout: 10_000, what: "the edge's port free again" });
+    // No workerd (its command line names the port it served) and no device daemon left behind.
+    expect(await processesWith(`=127.0.0.1:${port}`)).toEqual([]);
     expect(await processesWith(join(dir, "state", "demo-device.json"))).toEqual([]);
   }, 180_000);
 });
