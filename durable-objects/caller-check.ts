@@ -89,15 +89,7 @@ export class CallerCheck {
     if (caller.ep !== imp.authEpoch || caller.iat * 1000 < (cred.tokensValidAfter ?? 0))
       return this.fail(call, "revoked", { credId: cred.id });
     if (caller.dpop) {
-      const proof = caller.dpop;
-      const seen = this.remember(
-        call,
-        dpopKey(proof),
-        proof.replayUntil * 1000,
-        cred.id,
-        "dpop_replayed",
-        dpopUnauthorized("invalid_dpop_proof"),
-      );
+      const seen = this.rememberProof(call, caller.dpop, cred.id);
       if (seen) return seen;
     } else if (cred.dpop) {
       // A token minted before DPoP was required of its credential, sent without a proof.
@@ -247,6 +239,11 @@ export class CallerCheck {
     this.audit.record("auth_failed", call.client, { reason: "replay_memory_full", kind: call.caller.kind, credId });
     return rateLimited(this.replay.secondsUntilRoom(), "credential").failure();
   }
+
+  /** A DPoP proof is good once, keyed on its key and `jti` (with a token or at the token endpoint alike). */
+  rememberProof(call: AgentCall, proof: VerifiedProof, credId: string): Failure | null {
+    return this.remember(call, dpopKey(proof), proof.replayUntil * 1000, credId, "dpop_replayed", dpopUnauthorized("invalid_dpop_proof"));
+  }
 }
 
 /** The replay key of a webhook: the signature that verified (fixed by secret, timestamp and body). */
@@ -255,7 +252,7 @@ function webhookKey(verified: string): string {
 }
 
 /** The replay key of a DPoP proof: its key and its `jti` (RFC 9449 §11.1). */
-export function dpopKey(proof: VerifiedProof): string {
+function dpopKey(proof: VerifiedProof): string {
   return `dpop ${proof.jkt} ${proof.jti}`;
 }
 

@@ -12,7 +12,7 @@ import type { EdgeKey } from "../edge/edge-key.ts";
 import { type Failure, fail, type ImpgateError, ok, type Result } from "../edge/errors.ts";
 import { unauthorized } from "../edge/refusals.ts";
 import { ConstraintError, formatScope, narrowScope, parseScope, scopeFromClaim } from "../protocol/index.ts";
-import { type CallerCheck, dpopKey } from "./caller-check.ts";
+import type { CallerCheck } from "./caller-check.ts";
 import { type AuthFailure, scopeOf } from "./credentials.ts";
 import { verifyAssertion } from "./credentials-verify.ts";
 import type { ImpRecord } from "./imp-record.ts";
@@ -65,15 +65,7 @@ export async function exchange(
   if (nonceSeen) return nonceSeen;
   if (cred.dpop && !input.dpop) return refuse("dpop_missing", cred.id, dpopUnauthorized("invalid_dpop_proof"));
   if (input.dpop) {
-    const proof = input.dpop;
-    const proofSeen = check.remember(
-      call,
-      dpopKey(proof),
-      proof.replayUntil * 1000,
-      cred.id,
-      "dpop_replayed",
-      dpopUnauthorized("invalid_dpop_proof"),
-    );
+    const proofSeen = check.rememberProof(call, input.dpop, cred.id);
     if (proofSeen) return proofSeen;
   }
 
