@@ -1,15 +1,18 @@
 /**
  * `npm start` (dev/start.ts) as a process, on random ports with its state in a temp folder:
- * a port taken when the edge binds moves it to the next one, the `export` lines work as
- * pasted, plain HTTP reaches the edge itself and is refused with 401, and each request to
- * the demo imp is printed as one line with nothing secret in it. Ctrl-C stops everything.
+ * a port taken when the edge binds moves it to the next one, the curl and CLI lines it
+ * prints work as printed from another folder, the `export` lines work as pasted, plain HTTP
+ * reaches the edge itself and is refused with 401, and each request to the demo imp is
+ * printed as one line with nothing secret in it. Ctrl-C stops everything: no workerd, no
+ * device daemon left.
  */
-import { spawn } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { execFile, spawn } from "node:child_process";
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink } from "node:fs/promises";
 import http from "node:http";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../../dev/edge-process.ts";
 import { freePort, freeStablePort } from "../../dev/ports.ts";
@@ -19,6 +22,7 @@ import { Daemon } from "../helpers/daemon.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { request } from "../helpers/https.ts";
 
+const run = promisify(execFile);
 const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -102,6 +106,24 @@ describe("npm start", () => {
     expect(vars.AGENT).not.toContain(`:${wanted}/`);
     const ca = await readFile(vars.CA ?? "", "utf8");
     expect(ca).toContain("BEGIN CERTIFICATE");
+
+    // The lines it printed, run as printed from a folder outside the repository, with `impgate`
+    // on the PATH (as `npm link` puts it).
+    const outside = join(dir, "elsewhere");
+    await mkdir(join(outside, "bin"), { recursive: true });
+    await symlink(join(PROJECT_ROOT, "bin", "impgate.js"), join(outside, "bin", "impgate"));
+    const shell = { ...env, PATH: `${join(outside, "bin")}:${dirname(process.execPath)}:${process.env.PATH}` };
+    const printed = async (label: string): Promise<string> => {
+      const line = said().find((l) => l.trimStart().startsWith(label) || l.includes(` ${label} `)) ?? "";
+      const command = line.slice(line.indexOf(label) + label.length).trim();
+      expect(command).not.toBe("");
+      return (await run("bash", ["-c", command], { cwd: outside, env: shell, timeout: 30_000 })).stdout;
+    };
+    expect(JSON.parse(await printed("try it:"))).toMatchObject({ hello: "from the device", path: "/hello" });
+    expect(JSON.parse(await printed("or:"))).toMatchObject({ hello: "from the device", path: "/hello" });
+    expect(JSON.parse(await printed("the edge answers 401:")).error.code).toBe("unauthorized");
+    expect(await printed("Insecure access forbidden:")).toMatch(/^HTTP\/1\.1 401 [^]*"insecure_access"/);
+    await start.waitFor((l) => / GET \/hello {2}200 {2}\d+ms {2}[A-Za-z0-9_-]{43}$/.test(String(l.raw)), 15_000, "the try-it line's line");
 
     // As pasted: the README's calls with $IMP, $AGENT and $CA.
     const shown = await impgate(["imp", "show", vars.IMP ?? "", "--json"], { XDG_CONFIG_HOME: config });
