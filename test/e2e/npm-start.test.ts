@@ -122,7 +122,7 @@ describe("npm start", () => {
     expect(JSON.parse(await printed("try it:"))).toMatchObject({ hello: "from the device", path: "/hello" });
     expect(JSON.parse(await printed("or:"))).toMatchObject({ hello: "from the device", path: "/hello" });
     expect(JSON.parse(await printed("the edge answers 401:")).error.code).toBe("unauthorized");
-    expect(await printed("Insecure access forbidden:")).toMatch(/^HTTP\/1\.1 401 [^]*"insecure_access"/);
+    expect(await printed("Insecure access forbidden:")).toMatch(/^HTTP\/1\.1 401 [\s\S]*"insecure_access"/);
     await start.waitFor((l) => / GET \/hello {2}200 {2}\d+ms {2}[A-Za-z0-9_-]{43}$/.test(String(l.raw)), 15_000, "the try-it line's line");
 
     // As pasted: the README's calls with $IMP, $AGENT and $CA.
