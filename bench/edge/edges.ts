@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import type { DevPki } from "../../dev/pki.ts";
 import type { Bundle } from "../bundle.ts";
 import { type BenchChild, recordPid, startChild } from "../processes.ts";
-import type { EdgeStarted } from "./host.ts";
+import type { EdgeStarted, Invocations } from "./host.ts";
 
 export interface Edge {
   name: string;
@@ -11,6 +11,8 @@ export interface Edge {
   /** The workerd process serving this edge: its RSS is the edge's memory. */
   workerdPid: number;
   child: BenchChild;
+  /** What the edge was invoked for since the last call (only with `countInvocations`). */
+  invocations(): Promise<Invocations>;
   stop(): Promise<void>;
 }
 
@@ -20,6 +22,7 @@ export interface EdgeSpec {
   persistDir: string;
   pki: DevPki;
   inspectorPort?: number;
+  countInvocations?: boolean;
 }
 
 export async function startEdge(name: string, spec: EdgeSpec): Promise<Edge> {
@@ -36,11 +39,18 @@ export async function startEdge(name: string, spec: EdgeSpec): Promise<Edge> {
         httpsKey: await readFile(spec.pki.keyFile, "utf8"),
         httpsCert: await readFile(spec.pki.certFile, "utf8"),
         inspectorPort: spec.inspectorPort,
+        countInvocations: spec.countInvocations,
       },
       90_000,
     );
     recordPid(started.workerdPid);
-    return { name, ...started, child, stop: () => child.stop() };
+    return {
+      name,
+      ...started,
+      child,
+      invocations: () => child.call<Invocations>("invocations", undefined, 60_000),
+      stop: () => child.stop(),
+    };
   } catch (err) {
     await child.stop();
     throw err;

@@ -2,7 +2,7 @@
  * The run's numbers as tables, once: printed aligned on the terminal and written as
  * Markdown into docs/PERFORMANCE.md.
  */
-import type { Results } from "../results.ts";
+import type { PresenceCost, Results } from "../results.ts";
 
 export interface Table {
   title: string;
@@ -104,12 +104,23 @@ export function tables(r: Results): Table[] {
       ],
       numeric: [1, 2, 3, 4, 5, 6],
     },
+    ...(r.presence ? [presenceTable(r.presence)] : []),
     {
       title: "Targets (issue 6)",
       head: ["target", "wanted", "this run", "status"],
       rows: r.targets.map((t) => [t.description, t.target, t.value, verdict(t.met)]),
     },
   ];
+}
+
+/** Presence checks on and off for the same idle fleet, and what they cost per device. */
+export function presenceTable(p: PresenceCost): Table {
+  return {
+    title: `Presence checks: ${int(p.connected)} idle connected devices (heartbeat every ${p.heartbeatS} s), ${p.windowS} s per row; on − off per device per hour: ${f(p.perDeviceHour.wakeups, 1)} wake-ups, ${f(p.perDeviceHour.cpuMs, 2)} ms of edge CPU`,
+    head: ["imps' presence timeout", "object wake-ups/min", "of which alarms/min", "edge CPU s/min"],
+    rows: p.rows.map((row) => [row.label, f(row.wakeupsPerMin, 1), f(row.alarmsPerMin, 1), f(row.edgeCpuSPerMin, 3)]),
+    numeric: [1, 2, 3],
+  };
 }
 
 export function renderText(t: Table): string {

@@ -29,6 +29,7 @@ import {
 } from "../device-link.ts";
 import type { ImpParts } from "../imp-parts.ts";
 import { deliverQueued } from "../message-delivery.ts";
+import { presenceMs } from "../presence.ts";
 
 export class DeviceSocket {
   readonly #parts: ImpParts;
@@ -67,6 +68,11 @@ export class DeviceSocket {
     if ((typeof data === "string" ? data.length : data.byteLength) > this.#parts.maxFrameBytes()) {
       return closeQuietly(ws, 1009, "frame too large");
     }
+    if (link.state === "ready") {
+      // A socket the device went offline on is dead: whatever still arrives on it is not acted on.
+      if (link.offline) return;
+      this.#parts.presence.heardFrom(ws, link);
+    }
     let msg: Message;
     let payload: Uint8Array;
     try {
@@ -104,7 +110,7 @@ export class DeviceSocket {
   }
 
   private async onHello(ws: WebSocket, link: PendingLink, msg: MessageOf<"hello">): Promise<void> {
-    const { ctx, audit, pending, queue } = this.#parts;
+    const { audit, queue } = this.#parts;
     const imp = await this.#parts.record.get();
     if (!imp) return closeQuietly(ws, CloseCode.deviceRevoked, "unknown imp");
     const refused = await checkHello(ws, imp, link, msg);
@@ -112,7 +118,7 @@ export class DeviceSocket {
       audit.record("device_refused", link.client, { reason: refused.why, code: refused.code });
       return closeQuietly(ws, refused.code, refused.reason);
     }
-    writeLink(ws, {
+    const ready: ReadyLink = {
       state: "ready",
       openedAt: link.openedAt,
       readyAt: Date.now(),
@@ -120,15 +126,12 @@ export class DeviceSocket {
       sentThrough: 0,
       strikes: 0,
       client: link.client,
-    });
-    audit.record("device_connected", link.client, { agent: msg.agent.slice(0, 64) });
+      ...(msg.heartbeatMs ? { heartbeatMs: msg.heartbeatMs } : {}),
+      presenceMs: presenceMs(imp, msg.heartbeatMs),
+    };
+    writeLink(ws, ready);
     // One device connection per imp: a newer authenticated one replaces the rest.
-    for (const other of ctx.getWebSockets(DEVICE_TAG)) {
-      if (other !== ws && readLink(other)?.state === "ready") {
-        pending.failSocket(other);
-        closeQuietly(other, CloseCode.replaced, "replaced by a newer connection");
-      }
-    }
+    await this.#parts.presence.cameOnline(ws, ready);
     sendQuietly(ws, encodeFrame({ t: "ready", impId: imp.impId }));
     // Everything still queued goes out again, oldest first, until acknowledged.
     deliverQueued(queue, ws);
@@ -177,8 +180,7 @@ export class DeviceSocket {
   }
 
   private async onGone(ws: WebSocket): Promise<void> {
-    this.#parts.pending.failSocket(ws);
-    const link = readLink(ws);
-    if (link?.state === "ready") await this.#parts.deviceStatus.remember(link, Date.now());
+    // A socket that never became ready has nothing waiting on it; one that did goes offline, once.
+    await this.#parts.presence.wentOffline(ws, "closed");
   }
 }

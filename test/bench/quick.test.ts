@@ -46,11 +46,14 @@ describe("npm run bench -- --quick", () => {
     }
     expect(results.edgeMemory.steps.every((s) => s.connected === s.devices)).toBe(true);
     expect(results.fleetConnect.connected).toBe(results.fleetConnect.devices);
+    expect(results.presence?.rows.map((r) => r.presenceTimeoutS)).toEqual([45, 0]);
+    expect(results.presence?.connected).toBe(results.presence?.devices);
     expect(results.targets.map((t) => t.id)).toEqual(["throughput", "p99", "bearer", "handshake", "fleet", "daemon"]);
 
     const doc = await readFile(markdown, "utf8");
     expect(doc).toContain("## Machine");
     expect(doc).toContain(results.roundTrip.callerAuth);
+    expect(doc).toContain("Presence checks");
 
     expect(results.pids.length).toBeGreaterThanOrEqual(8);
     expect(results.pids.filter(isAlive)).toEqual([]);

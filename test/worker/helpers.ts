@@ -175,10 +175,10 @@ export class TestDevice {
     return new TestDevice(res.webSocket, cnonce);
   }
 
-  /** Opens a socket and completes the handshake as the real daemon does. */
-  static async connect(imp: TestImp): Promise<TestDevice> {
+  /** Opens a socket and completes the handshake as the real daemon does (announcing `heartbeatMs`, if given). */
+  static async connect(imp: TestImp, opts: { heartbeatMs?: number } = {}): Promise<TestDevice> {
     const device = await TestDevice.open(imp.impId);
-    await device.handshake(imp);
+    await device.handshake(imp, opts);
     return device;
   }
 
@@ -221,20 +221,37 @@ export class TestDevice {
     return msg;
   }
 
-  async handshake(imp: TestImp, opts: { key?: CryptoKey; impId?: string } = {}): Promise<void> {
+  async handshake(imp: TestImp, opts: { key?: CryptoKey; impId?: string; heartbeatMs?: number } = {}): Promise<void> {
     const challenge = await this.challenge();
     await verifyEdgeProof(await Promise.all(imp.edgeKeys.map((k) => importVerifyKey(k))), challenge.proof, {
       impId: imp.impId,
       nonce: challenge.nonce,
       cnonce: this.cnonce,
     });
-    await this.hello(await signDeviceProof(opts.key ?? imp.deviceKey, "EdDSA", { impId: opts.impId ?? imp.impId, nonce: challenge.nonce }));
+    await this.hello(
+      await signDeviceProof(opts.key ?? imp.deviceKey, "EdDSA", { impId: opts.impId ?? imp.impId, nonce: challenge.nonce }),
+      opts.heartbeatMs,
+    );
     const { msg } = await this.next();
     if (msg.t !== "ready") throw new Error(`expected ready, got ${msg.t}`);
   }
 
-  async hello(proof: string): Promise<void> {
-    this.send(encodeFrame({ t: "hello", proof, agent: "test-device", protocols: [PROTOCOL_VERSION] }));
+  async hello(proof: string, heartbeatMs?: number): Promise<void> {
+    this.send(
+      encodeFrame({ t: "hello", proof, agent: "test-device", protocols: [PROTOCOL_VERSION], ...(heartbeatMs ? { heartbeatMs } : {}) }),
+    );
+  }
+
+  /** Pings every `everyMs`, as the daemon's heartbeat does (answered by the runtime, no wake); returns the stop. */
+  heartbeat(everyMs: number): () => void {
+    const timer = setInterval(() => {
+      try {
+        this.send("ping");
+      } catch {
+        clearInterval(timer);
+      }
+    }, everyMs);
+    return () => clearInterval(timer);
   }
 
   send(data: Uint8Array | string): void {
