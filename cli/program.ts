@@ -8,6 +8,7 @@ import { agentCommands } from "./commands/agent.ts";
 import { auditCommand } from "./commands/audit.ts";
 import { callerCommands } from "./commands/caller.ts";
 import { credCommands } from "./commands/cred.ts";
+import { e2eCommands } from "./commands/e2e.ts";
 import { edgeCommands } from "./commands/edge.ts";
 import { impCommands } from "./commands/imp.ts";
 import { profileCommands } from "./commands/profile.ts";
@@ -35,6 +36,7 @@ export function buildProgram(): CliCommand {
   agentCommands(program);
   program.commandsGroup("Callers (of an agent URL):");
   callerCommands(program);
+  e2eCommands(program);
   program.commandsGroup("Setup:");
   profileCommands(program);
   edgeCommands(program);

@@ -29,6 +29,7 @@ import { PendingRequests } from "./pending-requests.ts";
 import { Presence } from "./presence.ts";
 import { ReplayMemory } from "./replay-memory.ts";
 import { Scheduler } from "./scheduler.ts";
+import { SealedKeyStore } from "./sealed-store.ts";
 import { TailLog } from "./tail-log.ts";
 
 export class ImpParts {
@@ -49,6 +50,8 @@ export class ImpParts {
   readonly agent: AgentRuntime;
   readonly deploys: AgentDeploys;
   readonly scheduler: Scheduler;
+  /** The device's key statement for end-to-end sealing. */
+  readonly sealedKeys: SealedKeyStore;
   /** Whether the device is there: heartbeats, silence, and every coming and going. */
   readonly presence: Presence;
   /** Agent requests waiting for the device's reply (memory only: a waiting request keeps the object awake). */
@@ -70,6 +73,7 @@ export class ImpParts {
     this.events = new EventStore(sql);
     this.state = new AgentState(sql);
     this.deviceStatus = new DeviceStatusStore(ctx.storage);
+    this.sealedKeys = new SealedKeyStore(ctx.storage);
     this.agentCode = new AgentCodeStore(sql);
     this.agentLogs = new AgentLogs(sql);
     this.agent = new AgentRuntime({

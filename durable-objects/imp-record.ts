@@ -3,6 +3,7 @@
  * (never a private one), the current agent URL secret and per-imp settings.
  */
 import type { JWK } from "jose";
+import type { E2eMode } from "../protocol/admin-api.ts";
 
 export interface ImpRecord {
   impId: string;
@@ -26,6 +27,8 @@ export interface ImpRecord {
   presenceTimeoutS?: number;
   /** Overrides DEFAULT_QUEUE_LIMIT: how many undelivered messages may wait for the device. */
   queueLimit?: number;
+  /** End-to-end sealing (durable-objects/e2e-policy.ts); absent: off. */
+  e2e?: E2eMode;
 }
 
 const KEY = "imp";

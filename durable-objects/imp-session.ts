@@ -63,6 +63,11 @@ export class ImpSession extends DurableObject<EdgeEnv> {
     return new ImpCaller(this.#parts, call).request(req);
   }
 
+  /** A sealed request (`POST $AGENT/_sealed`) in one RPC, as `callerRequest` is for plaintext ones. */
+  async callerSealed(call: AgentCall, sealed: Uint8Array): Promise<Result<RelayReply>> {
+    return new ImpCaller(this.#parts, call).sealedRequest(sealed);
+  }
+
   /** What agent code version `version` may do; refused once it is no longer the active version. */
   agent(version: number): ImpAgent {
     return new ImpAgent(this.#parts, version);

@@ -13,13 +13,16 @@ import {
   type AuditEntry,
   type CredentialView,
   DEFAULT_PRESENCE_TIMEOUT_S,
+  type E2eMode,
   type ImpStatus,
   type LogPage,
 } from "../../protocol/admin-api.ts";
 import { CloseCode, DEFAULT_HEARTBEAT } from "../../protocol/index.ts";
+import { fingerprint } from "../../protocol/sealed/statement.ts";
 import { type Credential, view } from "../credentials.ts";
 import { type CredentialChanges, updateCredential } from "../credentials-update.ts";
 import { closeQuietly, DEVICE_TAG, type ReadyLink, readLink } from "../device-link.ts";
+import { E2E_CONFLICT, e2eMode } from "../e2e-policy.ts";
 import type { ImpParts } from "../imp-parts.ts";
 import type { ImpRecord } from "../imp-record.ts";
 import { DEFAULT_QUEUE_LIMIT } from "../message-queue.ts";
@@ -39,6 +42,7 @@ export interface ImpSettings {
   allowHttp?: boolean;
   public?: boolean;
   publicApis?: boolean;
+  e2e?: E2eMode;
 }
 
 /** The status, and the URL secret the worker turns into the current agent URL for the admin. */
@@ -91,6 +95,9 @@ export class ImpAdmin extends RpcTarget {
         queuedMessages: backlog.queued,
         oldestQueuedAt: backlog.oldestAt,
         agentVersion: agentCode.activeVersion(),
+        e2e: e2eMode(imp),
+        deviceFingerprint: imp.devicePublicJwk ? await fingerprint(imp.devicePublicJwk) : null,
+        sealedKey: await this.#parts.sealedKeys.info(imp),
         urlSecret: imp.urlSecret,
       });
     });
@@ -98,11 +105,13 @@ export class ImpAdmin extends RpcTarget {
 
   configure(settings: ImpSettings): Promise<Result<AdminStatus>> {
     return this.#withImp(async (imp) => {
+      if (settings.e2e === "required" && this.#parts.agentCode.activeVersion() !== null) return E2E_CONFLICT;
       if (settings.presenceTimeoutS) {
         const refused = await this.#checkPresenceTimeout(settings.presenceTimeoutS);
         if (refused) return refused;
       }
       const next: ImpRecord = { ...imp };
+      if (settings.e2e !== undefined) next.e2e = settings.e2e;
       if (settings.presenceTimeoutS !== undefined) next.presenceTimeoutS = settings.presenceTimeoutS ?? undefined;
       if (settings.requestTimeoutMs !== undefined) next.requestTimeoutMs = settings.requestTimeoutMs ?? undefined;
       if (settings.allowHttp !== undefined) next.allowHttp = settings.allowHttp;
@@ -207,11 +216,11 @@ export class ImpAdmin extends RpcTarget {
   }
 
   deployAgent(input: { code: string; note: string | null }): Promise<Result<AgentVersion>> {
-    return this.#withImp(() => this.#parts.deploys.deploy(input, this.#client));
+    return this.#withImp((imp) => (e2eMode(imp) === "required" ? E2E_CONFLICT : this.#parts.deploys.deploy(input, this.#client)));
   }
 
   rollbackAgent(version: number | null): Promise<Result<AgentVersion>> {
-    return this.#withImp(() => this.#parts.deploys.rollback(version, this.#client));
+    return this.#withImp((imp) => (e2eMode(imp) === "required" ? E2E_CONFLICT : this.#parts.deploys.rollback(version, this.#client)));
   }
 
   removeAgent(purge: boolean): Promise<Result<null>> {

@@ -9,8 +9,9 @@ import { EDGE_AUDIT_NAME } from "../../durable-objects/edge-audit.ts";
 import { MAX_QUEUE_LIMIT } from "../../durable-objects/message-queue.ts";
 import { edgeKey } from "../../edge/edge-key.ts";
 import { ImpgateError, orThrow } from "../../edge/errors.ts";
-import { type ImpStatus, type ImpView, MAX_PRESENCE_TIMEOUT_S } from "../../protocol/admin-api.ts";
+import { E2E_MODES, type ImpStatus, type ImpView, MAX_PRESENCE_TIMEOUT_S } from "../../protocol/admin-api.ts";
 import { algorithmForJwk } from "../../protocol/index.ts";
+import { fingerprint } from "../../protocol/sealed/statement.ts";
 import { authenticateAdmin } from "../auth/admin-auth.ts";
 import type { AppEnv } from "../env.ts";
 import { composeAgentId, mintAgentId, mintImpId, verifyImpId } from "../ids.ts";
@@ -72,6 +73,7 @@ adminRoutes.post("/imps", async (c) => {
       agentUrl: agentUrl(c.req.url, agentId),
       deviceUrl: `${origin}/device/${impId}/connect`,
       edgeKeys: [key.publicJwk],
+      deviceFingerprint: await fingerprint(devicePublicJwk),
     },
     201,
   );
@@ -89,6 +91,7 @@ const UpdateImp = z.strictObject({
   allowHttp: z.boolean().optional(),
   public: z.boolean().optional(),
   publicApis: z.boolean().optional(),
+  e2e: z.enum(E2E_MODES).optional(),
 });
 
 adminRoutes.patch("/imps/:impId", async (c) => {

@@ -25,6 +25,7 @@ import { loggedByImp, tailLines } from "../tail-lines.ts";
 import { challenge, token } from "./agent-auth.ts";
 import { agentEventRoutes } from "./agent-events.ts";
 import { agentMessageRoutes } from "./agent-messages.ts";
+import { agentSealedRoutes } from "./agent-sealed.ts";
 import { agentStateRoutes } from "./agent-state.ts";
 import { noSuchApiPath } from "./agent-target.ts";
 
@@ -111,11 +112,12 @@ agentRoutes.all("/:agentId/_auth/*", () => {
 });
 agentRoutes.use("/:agentId/*", authenticateCaller);
 
-// The agent's own APIs come before the relay: `_messages`, `_events` and `_state` are
+// The agent's own APIs come before the relay: `_messages`, `_events`, `_state` and `_sealed` are
 // reserved paths under every agent URL and never reach the device as requests.
 agentRoutes.route("/", agentMessageRoutes);
 agentRoutes.route("/", agentEventRoutes);
 agentRoutes.route("/", agentStateRoutes);
+agentRoutes.route("/", agentSealedRoutes);
 
 agentRoutes.all("/:agentId/*", async (c) => {
   const { agent, call } = c.var;
