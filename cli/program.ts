@@ -12,6 +12,7 @@ import { e2eCommands } from "./commands/e2e.ts";
 import { edgeCommands } from "./commands/edge.ts";
 import { impCommands } from "./commands/imp.ts";
 import { profileCommands } from "./commands/profile.ts";
+import { tailCommand } from "./commands/tail.ts";
 import { version } from "./root.ts";
 
 export function buildProgram(): CliCommand {
@@ -31,6 +32,7 @@ export function buildProgram(): CliCommand {
   impCommands(program);
   credCommands(program);
   auditCommand(program);
+  tailCommand(program);
   agentCommands(program);
   program.commandsGroup("Callers (of an agent URL):");
   callerCommands(program);

@@ -30,6 +30,7 @@ import { Presence } from "./presence.ts";
 import { ReplayMemory } from "./replay-memory.ts";
 import { Scheduler } from "./scheduler.ts";
 import { SealedKeyStore } from "./sealed-store.ts";
+import { TailLog } from "./tail-log.ts";
 
 export class ImpParts {
   readonly ctx: DurableObjectState;
@@ -127,5 +128,12 @@ export class ImpParts {
   /** Names this object in log lines, as `ImpSession:<imp> <handler>`. */
   where(handler: string): string {
     return `ImpSession:${this.ctx.id.name ?? this.ctx.id} ${handler}`;
+  }
+
+  #tail: TailLog | undefined;
+  /** The live request log's readers (`impgate tail`), made on first use. */
+  get tail(): TailLog {
+    this.#tail ??= new TailLog(this.ctx);
+    return this.#tail;
   }
 }

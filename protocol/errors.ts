@@ -74,6 +74,7 @@ export const ERROR_STATUS = {
   upgrade_required: 426,
   rate_limited: 429,
   too_many_waiters: 429,
+  too_many_tails: 429,
   // 5xx: the edge, the agent's code, the device or the local service could not answer
   internal: 500,
   agent_exception: 500,

@@ -123,6 +123,17 @@ export class ImpCaller extends RpcTarget {
    * the device (tunnel mode). Agent code never sees a request refused above.
    */
   async request(req: CallerRequest): Promise<Result<RelayReply>> {
+    const startedAt = Date.now();
+    const result = await this.#request(req);
+    // The live request log (`impgate tail`): one line, refusals included, if anyone reads it.
+    if (this.#parts.tail.active) {
+      const admitted = await this.#admitted.get("relay");
+      this.#parts.tail.relayed(this.#call, req, result, admitted?.ok ? admitted.value.credId : null, startedAt);
+    }
+    return result;
+  }
+
+  async #request(req: CallerRequest): Promise<Result<RelayReply>> {
     // As for messages: a signature over the body is checked with the body, anyone else is
     // admitted before a byte of it is read (the relay reads it into the device's frame).
     const max = maxBodyBytes(this.#parts.env);

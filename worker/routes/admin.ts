@@ -18,6 +18,7 @@ import { composeAgentId, mintAgentId, mintImpId, verifyImpId } from "../ids.ts";
 import { agentAdminRoutes } from "./admin-agent.ts";
 import { credentialRoutes } from "./admin-credentials.ts";
 import { asAdmin, PublicJwk, parseBody, publicJwkOf } from "./admin-input.ts";
+import { tailRoutes } from "./admin-tail.ts";
 
 export const adminRoutes = new Hono<AppEnv>();
 
@@ -141,3 +142,4 @@ adminRoutes.delete("/imps/:impId/device-key", async (c) => {
 
 adminRoutes.route("/imps/:impId/credentials", credentialRoutes);
 adminRoutes.route("/imps/:impId/agent", agentAdminRoutes);
+adminRoutes.route("/imps/:impId/tail", tailRoutes);

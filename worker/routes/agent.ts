@@ -23,6 +23,7 @@ import { verifyAgentId } from "../ids.ts";
 import { declaredLength, limitDeclaredBody } from "../middleware/body-limit.ts";
 import { isHttps } from "../middleware/https-only.ts";
 import { forwardableHeaders, replyResponse } from "../relay.ts";
+import { loggedByImp, tailLines } from "../tail-lines.ts";
 import { challenge, token } from "./agent-auth.ts";
 import { agentEventRoutes } from "./agent-events.ts";
 import { agentMessageRoutes } from "./agent-messages.ts";
@@ -105,15 +106,20 @@ function requireCanonicalPath(c: Context<AgentEnv>): void {
 /** The `next` of a middleware run as one step of the gate: it only lets the gate go on. */
 const passed = async () => {};
 
+/** The agent id first: the live request log (tailLines) and the gate below need the imp it names. */
+const agentId: MiddlewareHandler<AgentEnv> = async (c, next) => {
+  await resolveAgent(c);
+  await next();
+};
+
 /**
- * Every request to an agent URL passes this gate first, in the order the module header and
- * the README give, as one middleware rather than a layer each (it is every request's path):
- * the id, the plain HTTP rule, the canonical path, the body limit. Every 401 the agent URL
- * answers from the id on, and every wait the imp's object imposes, is remembered against
- * the client in this isolate (rememberRefusal).
+ * Then, on every request to an agent URL, in the order the module header and the README
+ * give, as one middleware rather than a layer each (it is every request's path): the plain
+ * HTTP rule, the canonical path, the body limit. Every 401 the agent URL answers from here
+ * on, and every wait the imp's object imposes, is remembered against the client in this
+ * isolate (rememberRefusal).
  */
 const agentGate: MiddlewareHandler<AgentEnv> = async (c, next) => {
-  await resolveAgent(c);
   try {
     await plainHttpRule(c, passed);
     requireCanonicalPath(c);
@@ -143,7 +149,7 @@ async function relayedBody(c: Context<AgentEnv>, call: AgentCall): Promise<Reque
 
 export const agentRoutes = new Hono<AgentEnv>();
 
-agentRoutes.use("/:agentId/*", agentGate);
+agentRoutes.use("/:agentId/*", agentId, tailLines, agentGate);
 agentRoutes.post("/:agentId/_auth/challenge", challenge);
 agentRoutes.post("/:agentId/_auth/token", token);
 agentRoutes.all("/:agentId/_auth/*", () => {
@@ -173,7 +179,9 @@ agentRoutes.all("/:agentId/*", async (c) => {
     bodyLength: declaredLength(c.req.raw),
   };
   // The hot path: one RPC into the imp's caller facade (durable-objects/imp-session.ts says why not through its stub).
-  const reply = orThrow(await agent.stub.callerRequest(call, req));
+  const result = await agent.stub.callerRequest(call, req);
+  loggedByImp(c);
+  const reply = orThrow(result);
   // Only a `--public` imp's anonymous caller may get a reply a shared cache could keep.
   // (RPC typing widens the header tuples to arrays; the shape is RelayReply's.)
   return replyResponse(reply as RelayReply, { noStore: call.caller.kind !== "none" });
