@@ -9,6 +9,7 @@ import { auditCommand } from "./commands/audit.ts";
 import { callerCommands } from "./commands/caller.ts";
 import { credCommands } from "./commands/cred.ts";
 import { edgeCommands } from "./commands/edge.ts";
+import { fleetCommands } from "./commands/fleet.ts";
 import { impCommands } from "./commands/imp.ts";
 import { profileCommands } from "./commands/profile.ts";
 import { version } from "./root.ts";
@@ -28,6 +29,7 @@ export function buildProgram(): CliCommand {
 
   program.commandsGroup("Admin (over the admin API of an edge):");
   impCommands(program);
+  fleetCommands(program);
   credCommands(program);
   auditCommand(program);
   agentCommands(program);

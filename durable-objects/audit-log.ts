@@ -22,8 +22,18 @@ export type AuditEvent =
   | "agent_outbound_changed"
   | "agent_outbound_refused"
   | "agent_error"
+  | "tags_changed"
+  | "imp_disabled"
+  | "imp_enabled"
   | "admin_auth_failed"
-  | "admin_rate_limited";
+  | "admin_rate_limited"
+  | "imp_deleted"
+  | "fleet_disabled"
+  | "fleet_enabled"
+  | "fleet_reindexed"
+  | "console_signed_in"
+  | "console_signed_out"
+  | "console_session_revoked";
 
 export interface AuditEntry {
   seq: number;

@@ -16,7 +16,7 @@ import { AuditLog } from "./audit-log.ts";
 import { CallerCheck } from "./caller-check.ts";
 import { CodeGuesses } from "./code-guesses.ts";
 import { CredentialStore } from "./credentials.ts";
-import { DEVICE_TAG, HandshakeTimeouts, readLink } from "./device-link.ts";
+import { DEVICE_TAG, HandshakeTimeouts, type ReadyLink, readLink } from "./device-link.ts";
 import { DeviceStatusStore } from "./device-status.ts";
 import { EventStore } from "./event-store.ts";
 import { EventWaiters } from "./event-waiters.ts";
@@ -24,6 +24,7 @@ import { IdempotencyKeys } from "./idempotency.ts";
 import { type ImpRecord, ImpStore } from "./imp-record.ts";
 import { MessageQueue } from "./message-queue.ts";
 import { PendingRequests } from "./pending-requests.ts";
+import { type RegistryRow, RegistrySync } from "./registry-row.ts";
 import { ReplayMemory } from "./replay-memory.ts";
 import { Scheduler } from "./scheduler.ts";
 
@@ -45,10 +46,14 @@ export class ImpParts {
   readonly agent: AgentRuntime;
   readonly deploys: AgentDeploys;
   readonly scheduler: Scheduler;
+  /** The imp's row in the fleet registry (D1): written when a listed field changes. */
+  readonly registry: RegistrySync;
   /** Agent requests waiting for the device's reply (memory only: a waiting request keeps the object awake). */
   readonly pending = new PendingRequests();
   /** Callers long-polling for the next event (memory only, likewise). */
   readonly waiters = new EventWaiters();
+  /** The imp was deleted while this object was awake: its storage (tables too) is gone. */
+  deleted = false;
 
   constructor(ctx: DurableObjectState, env: EdgeEnv) {
     this.ctx = ctx;
@@ -74,10 +79,17 @@ export class ImpParts {
       requestTimeout: (imp) => this.requestTimeout(imp),
     });
     this.deploys = new AgentDeploys(env, this.agentCode, this.agentLogs, this.audit);
+    this.registry = new RegistrySync(
+      ctx,
+      env.REGISTRY,
+      () => this.registryRow(),
+      (at) => this.scheduler.wakeBy(at),
+    );
     this.scheduler = new Scheduler(ctx.storage, [
       new HandshakeTimeouts(ctx, (link) => this.audit.record("device_refused", link.client, { reason: "handshake timeout" })),
       this.queue,
       this.idempotency,
+      this.registry,
     ]);
     // Heartbeats are answered by the runtime itself and never wake this object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_PING, HEARTBEAT_PONG));
@@ -88,6 +100,8 @@ export class ImpParts {
       this.state.migrate();
       this.agentCode.migrate();
       this.agentLogs.migrate();
+      this.registry.migrate();
+      this.registry.resumeIfDirty();
     });
   }
 
@@ -97,6 +111,29 @@ export class ImpParts {
       if (readLink(ws)?.state === "ready" && ws.readyState === WebSocket.READY_STATE_OPEN) return ws;
     }
     return null;
+  }
+
+  /** The live device's link and when it last pinged (read without waking anything), or null when it is offline. */
+  liveDevice(): { link: ReadyLink; heartbeatAt: Date | null } | null {
+    const ws = this.liveSocket();
+    const link = ws ? readLink(ws) : null;
+    return ws && link?.state === "ready" ? { link, heartbeatAt: this.ctx.getWebSocketAutoResponseTimestamp(ws) } : null;
+  }
+
+  /** The imp's fleet registry row, from its stores as they are now (null: no imp here). */
+  private async registryRow(): Promise<RegistryRow | null> {
+    const imp = await this.record.get();
+    if (!imp) return null;
+    return {
+      impId: imp.impId,
+      label: imp.label,
+      tags: imp.tags ?? [],
+      createdAt: imp.createdAt,
+      device: await this.deviceStatus.read(this.liveDevice()),
+      agentVersion: this.agentCode.activeVersion(),
+      queued: this.queue.backlog(Date.now()).queued,
+      disabled: imp.disabled ? { at: imp.disabled.at, reason: imp.disabled.reason } : null,
+    };
   }
 
   /** How long an agent request waits for the device. */

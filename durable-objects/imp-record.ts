@@ -24,6 +24,22 @@ export interface ImpRecord {
   publicApis: boolean;
   /** Overrides DEFAULT_QUEUE_LIMIT: how many undelivered messages may wait for the device. */
   queueLimit?: number;
+  /** The operator's tags (lower case), for finding imps in the fleet: `impgate imp tag`. */
+  tags?: string[];
+  /** The kill switch (`impgate imp disable`): set, every caller gets 423 and nothing reaches the device or agent code. */
+  disabled?: ImpDisabled | null;
+  /** Relayed replies carry `Content-Security-Policy: sandbox` (`impgate imp set --csp-sandbox`). */
+  cspSandbox?: boolean;
+}
+
+export interface ImpDisabled {
+  at: number;
+  /** Who disabled it, as the admin API was told (`impgate-operator`), and from where. */
+  by: string;
+  client: string;
+  reason: string | null;
+  /** The device's socket was closed, and the device is refused until the imp is enabled again. */
+  dropDevice: boolean;
 }
 
 const KEY = "imp";
@@ -46,5 +62,10 @@ export class ImpStore {
   async put(record: ImpRecord): Promise<void> {
     await this.storage.put(KEY, record);
     this.cached = record;
+  }
+
+  /** After the object's storage was deleted: no imp here any more, without reading storage again. */
+  forget(): void {
+    this.cached = null;
   }
 }

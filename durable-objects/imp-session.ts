@@ -9,6 +9,7 @@
  * per call, and nothing else of the object is reachable over RPC.
  *
  *   admin(client)     the admin API                           ./facades/admin.ts
+ *   fleet(client, by) tags, kill switch, delete, registry row  ./facades/fleet.ts
  *   auth(call)        caller authentication before admission  ./facades/caller-auth.ts
  *   caller(call)      an admitted caller: relay and agent APIs ./facades/caller.ts
  *   agent(version)    the imp's agent code, if still active   ./facades/agent.ts
@@ -31,6 +32,7 @@ import { ImpAgent } from "./facades/agent.ts";
 import { ImpCaller } from "./facades/caller.ts";
 import { ImpAuth } from "./facades/caller-auth.ts";
 import { DeviceSocket } from "./facades/device.ts";
+import { ImpFleet } from "./facades/fleet.ts";
 import { ImpParts } from "./imp-parts.ts";
 
 export type { AgentCall } from "../edge/agent-call.ts";
@@ -48,6 +50,11 @@ export class ImpSession extends DurableObject<EdgeEnv> {
   /** The admin API's view of this imp; `client` (the admin's address) goes into the audit log. */
   admin(client: string): ImpAdmin {
     return new ImpAdmin(this.#parts, client);
+  }
+
+  /** The fleet's view of this imp; `by` (who, as the admin API was told) goes into the audit log with `client`. */
+  fleet(client: string, by: string): ImpFleet {
+    return new ImpFleet(this.#parts, client, by);
   }
 
   /** Caller authentication before anyone is admitted: challenges, tokens, plain HTTP, the worker's own refusals. */
@@ -89,6 +96,7 @@ export class ImpSession extends DurableObject<EdgeEnv> {
 
   /** One alarm for every deadline: handshake timeouts, message TTLs, old message status, idempotency keys. */
   async alarm(): Promise<void> {
+    if (this.#parts.deleted) return;
     await this.#parts.scheduler.run(Date.now());
   }
 }

@@ -38,4 +38,6 @@ export interface RelayReply {
   status: number;
   headers: [string, string][];
   body: Uint8Array;
+  /** The imp's operator turned on `Content-Security-Policy: sandbox` for its replies. */
+  sandbox?: boolean;
 }

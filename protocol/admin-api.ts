@@ -39,6 +39,12 @@ export interface ImpStatus extends DeviceStatus {
   oldestQueuedAt: number | null;
   /** The active agent code version; null: tunnel mode. */
   agentVersion: number | null;
+  /** The operator's tags (`impgate imp tag`). */
+  tags: string[];
+  /** The kill switch (`impgate imp disable`): null while the imp is enabled. */
+  disabled: { at: number; by: string; reason: string | null; dropDevice: boolean } | null;
+  /** Relayed replies carry `Content-Security-Policy: sandbox`. */
+  cspSandbox: boolean;
 }
 
 /** `GET /admin/imps/<imp>` and `PATCH` of the same: the status and the imp's current agent URL. */
@@ -70,6 +76,8 @@ export interface UpdateImpRequest {
   allowHttp?: boolean;
   public?: boolean;
   publicApis?: boolean;
+  label?: string;
+  cspSandbox?: boolean;
 }
 
 /** `POST /admin/imps/<imp>/rotate-url`. */

@@ -15,6 +15,8 @@ export const CloseCode = {
   staleNonce: 4004,
   /** The imp does not exist or its device key was revoked. */
   deviceRevoked: 4005,
+  /** The imp was disabled with --drop-device: the device is refused until it is enabled again (the daemon keeps retrying). */
+  disabled: 4006,
   /** A newer authenticated connection for the same imp took over. */
   replaced: 4009,
   /** Device side: the edge's handshake signature did not verify with the pinned edge key. */

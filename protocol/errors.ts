@@ -25,6 +25,8 @@ export const ERROR_STATUS = {
   agent_invalid: 400,
   bad_content_type: 400,
   bad_data: 400,
+  bad_tag: 400,
+  too_many_tags: 400,
   // 401, 403: who is asking
   unauthorized: 401,
   insecure_access: 401,
@@ -53,6 +55,7 @@ export const ERROR_STATUS = {
   code_too_large: 413,
   too_large: 413,
   idempotency_key_reused: 422,
+  locked: 423,
   too_many_names: 422,
   event_refused: 422,
   upgrade_required: 426,

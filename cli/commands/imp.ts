@@ -1,6 +1,7 @@
 /** `impgate imp …`: create and inspect imps. What runs is in ../actions/imp.ts, loaded when it runs. */
 import type { Command } from "commander";
 import { adminOptions, examples, integer } from "../command.ts";
+import { impFleetCommands } from "./fleet.ts";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -45,9 +46,16 @@ export function impCommands(program: Command): void {
         .option("--public", "no caller authentication: anyone with the URL gets in (not recommended)")
         .option("--no-public", "callers must authenticate (the default)")
         .option("--public-apis", "also open _messages, _events and _state to unauthenticated callers (not recommended)")
-        .option("--no-public-apis", "the agent's own APIs need a credential (the default, even with --public)"),
+        .option("--no-public-apis", "the agent's own APIs need a credential (the default, even with --public)")
+        .option("--label <name>", "a new name for people")
+        .option("--csp-sandbox", "relayed replies carry Content-Security-Policy: sandbox (the device's pages get no scripts, no origin)")
+        .option("--no-csp-sandbox", "relayed replies as the device sends them (the default)"),
     ),
-    ["impgate imp set $IMP --request-timeout 10000", "impgate imp set $IMP --no-public"],
+    [
+      "impgate imp set $IMP --request-timeout 10000",
+      "impgate imp set $IMP --no-public",
+      "impgate imp set $IMP --label porch --csp-sandbox",
+    ],
   ).action(async (id, opts) => (await actions()).set(id, opts));
 
   examples(
@@ -80,4 +88,6 @@ export function impCommands(program: Command): void {
     ),
     ["impgate imp replace-device $IMP --public-key device-key.pub.jwk"],
   ).action(async (id, opts) => (await actions()).replaceDevice(id, opts));
+
+  impFleetCommands(imp);
 }

@@ -14,7 +14,7 @@ import { edgeKey } from "../../edge/edge-key.ts";
 import { DONE, type Failure, fail, type Result } from "../../edge/errors.ts";
 import type { ImpParts } from "../imp-parts.ts";
 import { AGENT_NOT_FOUND } from "./caller.ts";
-import { currentImp } from "./current.ts";
+import { currentImp, LOCKED } from "./current.ts";
 
 const INSECURE: Failure = fail("insecure_access", "Insecure access forbidden");
 /** At most this many failures of one batch are audited one by one; the rest are counted. */
@@ -32,7 +32,16 @@ export class ImpAuth extends RpcTarget {
 
   /** Whether the call uses the imp's current agent URL (challenges for rotated URLs get the same 404). */
   async current(): Promise<Result<null>> {
-    return (await currentImp(this.#parts, this.#call)) ? DONE : AGENT_NOT_FOUND;
+    const imp = await currentImp(this.#parts, this.#call);
+    return imp ? (imp.disabled ? LOCKED : DONE) : AGENT_NOT_FOUND;
+  }
+
+  /**
+   * Before the worker answers a credential it refused by itself (a forged token, a made-up
+   * nonce): a disabled imp answers 423 to every caller, whatever it sent.
+   */
+  async locked(): Promise<Result<null>> {
+    return (await currentImp(this.#parts, this.#call))?.disabled ? LOCKED : DONE;
   }
 
   /** Redeems a signed assertion over a challenge nonce (its MAC and time checked by the worker) for an access token. */
@@ -44,6 +53,7 @@ export class ImpAuth extends RpcTarget {
   }): Promise<Result<{ token: string; expiresIn: number }>> {
     const imp = await currentImp(this.#parts, this.#call);
     if (!imp) return AGENT_NOT_FOUND;
+    if (imp.disabled) return LOCKED;
     return this.#parts.callers.exchange(imp, this.#call, await edgeKey(this.#parts.env.EDGE_SIGNING_JWK), input);
   }
 
@@ -54,10 +64,11 @@ export class ImpAuth extends RpcTarget {
   async plainHttp(body: Uint8Array, nonce?: string): Promise<Result<null>> {
     const imp = await currentImp(this.#parts, this.#call);
     if (!imp) return INSECURE;
-    if (imp.allowHttp) return DONE;
+    if (imp.allowHttp) return imp.disabled ? LOCKED : DONE;
     this.#parts.audit.record("http_refused", this.#call.client, { credential: this.#call.caller.kind });
     await this.#parts.callers.burn(this.#call, body, nonce);
-    return INSECURE;
+    // Exposed is exposed: what came over plain HTTP is burned even when the imp is disabled.
+    return imp.disabled ? LOCKED : INSECURE;
   }
 
   /** Failures the worker refused by itself, batched; each is audited and counted toward rate limits. */

@@ -22,7 +22,7 @@ import type { ImpRecord } from "../imp-record.ts";
 import { enqueue, enqueueOnce } from "../message-intake.ts";
 import type { MessageInfo, NewMessage } from "../message-queue.ts";
 import { type RequestBody, readBody } from "../request-body.ts";
-import { currentImp } from "./current.ts";
+import { currentImp, LOCKED } from "./current.ts";
 
 /** Unknown, rotated and revoked agent ids: the worker answers the same 404 for all of them. */
 export const AGENT_NOT_FOUND: Failure = fail("not_found", "Not found");
@@ -52,6 +52,7 @@ export class ImpCaller extends RpcTarget {
       admitted = (async (): Promise<Result<Admitted>> => {
         const imp = await currentImp(this.#parts, this.#call);
         if (!imp) return AGENT_NOT_FOUND;
+        if (imp.disabled) return LOCKED;
         const verdict = await this.#parts.callers.authorize(imp, this.#call, body, surface);
         return verdict.ok ? ok({ imp, credId: verdict.value.credId }) : verdict;
       })();
@@ -69,8 +70,10 @@ export class ImpCaller extends RpcTarget {
     if (!admitted.ok) return admitted;
     const { imp, credId } = admitted.value;
     const agent = this.#parts.agent.active();
-    if (agent) return this.#parts.agent.handleRequest(imp, agent, req, { credId, client: this.#call.client });
-    return relay(this.#parts, imp, req);
+    const reply = agent
+      ? await this.#parts.agent.handleRequest(imp, agent, req, { credId, client: this.#call.client })
+      : await relay(this.#parts, imp, req);
+    return reply.ok && imp.cspSandbox ? ok({ ...reply.value, sandbox: true }) : reply;
   }
 
   /**
@@ -113,6 +116,8 @@ export class ImpCaller extends RpcTarget {
     if (found.length === 0 && query.waitMs > 0) {
       if (waiters.full) return fail("too_many_waiters", "Too many callers are waiting for this imp's events");
       await waiters.wait(query.name, query.waitMs);
+      // The imp may have been deleted (its tables with it) while this caller waited.
+      if (this.#parts.deleted) return AGENT_NOT_FOUND;
       found = events.read({ name: query.name, after, limit: query.limit });
     }
     const cursor = found.at(-1)?.seq ?? Math.max(after ?? 0, events.head());

@@ -55,6 +55,11 @@ export class DeviceSocket {
       closeQuietly(server, CloseCode.deviceRevoked, "unknown imp or revoked device key");
       return new Response(null, { status: 101, webSocket: client });
     }
+    // Disabled with --drop-device: refused until enabled again (a code the daemon retries after).
+    if (imp.disabled?.dropDevice) {
+      closeQuietly(server, CloseCode.disabled, "imp disabled");
+      return new Response(null, { status: 101, webSocket: client });
+    }
     const { openedAt } = await sendChallenge(server, imp.impId, cnonce, env.EDGE_SIGNING_JWK, address);
     await scheduler.wakeBy(openedAt + HANDSHAKE_TIMEOUT_MS);
     return new Response(null, { status: 101, webSocket: client });
@@ -85,9 +90,9 @@ export class DeviceSocket {
         case "res":
           return this.onReply(msg, payload);
         case "ack":
-          return this.onAck(ws, msg);
+          return await this.onAck(ws, msg);
         case "event":
-          return this.onEvent(ws, msg, payload);
+          return await this.onEvent(ws, msg, payload);
         case "health":
           return this.onHealth(ws, msg);
         case "error":
@@ -139,8 +144,9 @@ export class DeviceSocket {
       }
     }
     sendQuietly(ws, encodeFrame({ t: "ready", impId: imp.impId }));
-    // Everything still queued goes out again, oldest first, until acknowledged.
-    deliverQueued(queue, ws);
+    this.#parts.registry.changed();
+    // Everything still queued goes out again, oldest first, until acknowledged (not while the imp is disabled).
+    if (!imp.disabled) deliverQueued(queue, ws);
   }
 
   private onReply(msg: MessageOf<"res">, body: Uint8Array): void {
@@ -148,16 +154,17 @@ export class DeviceSocket {
     this.#parts.pending.reply(msg.id, msg, body);
   }
 
-  private onAck(ws: WebSocket, msg: MessageOf<"ack">): void {
+  private async onAck(ws: WebSocket, msg: MessageOf<"ack">): Promise<void> {
     const { queue } = this.#parts;
     if (queue.ack(msg.id, Date.now(), msg.expired === true) === "unknown") {
       strike(ws, "unknown_message", "ack for a message this device was never sent", msg.id);
       return;
     }
-    deliverQueued(queue, ws);
+    if (!(await this.#parts.record.get())?.disabled) deliverQueued(queue, ws);
   }
 
-  private onEvent(ws: WebSocket, msg: MessageOf<"event">, data: Uint8Array): void {
+  private async onEvent(ws: WebSocket, msg: MessageOf<"event">, data: Uint8Array): Promise<void> {
+    const disabled = Boolean((await this.#parts.record.get())?.disabled);
     if (data.byteLength > MAX_DATA_BYTES) {
       refuseFrame(ws, "too_large", `event data exceeds ${MAX_DATA_BYTES} bytes`, msg.id);
       return;
@@ -171,7 +178,8 @@ export class DeviceSocket {
     sendQuietly(ws, encodeFrame({ t: "ack", id: msg.id }));
     if (result !== "stored") return;
     waiters.notify(msg.name);
-    // After the ack: the agent's handler never holds up the device.
+    // After the ack: the agent's handler never holds up the device. A disabled imp's agent code does not run.
+    if (disabled) return;
     agent.deliverEvent({ id: msg.id, name: msg.name, contentType: msg.contentType ?? null, data, at: Date.now() });
   }
 
@@ -183,6 +191,8 @@ export class DeviceSocket {
   private async onGone(ws: WebSocket): Promise<void> {
     this.#parts.pending.failSocket(ws);
     const link = readLink(ws);
-    if (link?.state === "ready") await this.#parts.deviceStatus.remember(link, Date.now());
+    if (link?.state !== "ready") return;
+    await this.#parts.deviceStatus.remember(link, Date.now());
+    this.#parts.registry.changed();
   }
 }

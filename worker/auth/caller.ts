@@ -71,17 +71,25 @@ export function checkRateLimit(c: Context<AgentEnv>): void {
   if (wait) throw rateLimited(wait);
 }
 
-/** A failure decided in the worker: audited in the imp's log in the background, batched (and counted by rememberRefusals). */
-export function failHere(c: Context<AgentEnv>, reason: AuthFailure): never {
+/**
+ * The refusal of a credential the worker rejected by itself (thrown by the caller):
+ * audited in the imp's log in the background, batched (and counted by rememberRefusals).
+ * First the imp's object is asked whether the imp is disabled: a disabled imp answers 423 to
+ * every caller, whatever credential it sent, and only its object knows that for certain.
+ */
+export async function refusal(c: Context<AgentEnv>, reason: AuthFailure): Promise<ImpgateError> {
   const { agent } = c.var;
-  auditWorkerFailure((p) => c.executionCtx.waitUntil(p), agent.impId, agent.stub, callFor(c, { kind: "none" }), reason);
-  throw callerUnauthorized(c.req.header("authorization") === undefined ? "none" : "bearer");
+  const call = callFor(c, { kind: "none" });
+  const locked = await ask(agent.stub.auth(call), (auth) => auth.locked());
+  if (!locked.ok) return ImpgateError.from(locked);
+  auditWorkerFailure((p) => c.executionCtx.waitUntil(p), agent.impId, agent.stub, call, reason);
+  return callerUnauthorized(c.req.header("authorization") === undefined ? "none" : "bearer");
 }
 
 export const authenticateCaller: MiddlewareHandler<AgentEnv> = async (c, next) => {
   checkRateLimit(c);
   const parsed = await readCredential(c, c.var.agent.agentUrl);
-  if ("failure" in parsed) failHere(c, parsed.failure);
+  if ("failure" in parsed) throw await refusal(c, parsed.failure);
   c.set("call", callFor(c, parsed.caller));
   await next();
 };

@@ -133,5 +133,5 @@ agentRoutes.all("/:agentId/*", async (c) => {
   const reply = orThrow(await agent.stub.callerRequest(call, req));
   // Only a `--public` imp's anonymous caller may get a reply a shared cache could keep.
   // (RPC typing widens the header tuples to arrays; the shape is RelayReply's.)
-  return replyResponse(reply as RelayReply, { noStore: call.caller.kind !== "none" });
+  return replyResponse(reply as RelayReply, { noStore: call.caller.kind !== "none", agentPath: `${PREFIX}${agent.agentId}` });
 });
