@@ -191,7 +191,8 @@ export class DeviceSocket {
   private async onGone(ws: WebSocket): Promise<void> {
     this.#parts.pending.failSocket(ws);
     const link = readLink(ws);
-    if (link?.state !== "ready") return;
+    // A deleted imp's socket closing after its storage went must not write any back.
+    if (link?.state !== "ready" || this.#parts.deleted) return;
     await this.#parts.deviceStatus.remember(link, Date.now());
     this.#parts.registry.changed();
   }
