@@ -70,6 +70,7 @@ export default defineConfig({
             "test/protocol/**/*.test.ts",
             "test/cli/**/*.test.ts",
             "test/bench/**/*.test.ts",
+            "test/console/**/*.test.ts",
           ],
           exclude: [BROWSER_TESTS],
           environment: "node",

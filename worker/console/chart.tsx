@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic */
 /** @jsxImportSource hono/jsx */
 /**
  * A small SVG line chart of a numeric device event's recent history, drawn on the server

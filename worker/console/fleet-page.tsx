@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic */
 /** @jsxImportSource hono/jsx */
 /**
  * The fleet page: every imp in the registry, searched (label or imp id), filtered by tag and

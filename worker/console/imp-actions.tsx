@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic */
 /** @jsxImportSource hono/jsx */
 /**
  * What an operator does to an imp from its page. The heavy ones (rotate the URL, disable,

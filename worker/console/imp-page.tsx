@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic */
 /** @jsxImportSource hono/jsx */
 /**
  * One imp's page. Its agent URL is a secret (whoever has it can try to call the device), so

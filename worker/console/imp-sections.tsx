@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic */
 /** @jsxImportSource hono/jsx */
 /**
  * The sections of an imp's page, each from the admin API: its status (refreshed live),

@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic */
 /** @jsxImportSource hono/jsx */
 /**
  * The console's page shell: its stylesheet and scripts (hashed files with integrity, no

@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic */
 /** @jsxImportSource hono/jsx */
 /** A whole console page: the shell (./layout.tsx) around a page's body, as HTML with its doctype. */
 import type { Context } from "hono";

@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic */
 /** @jsxImportSource hono/jsx */
 /**
  * The web console, `/console` on the console's own host (worker/origins.ts). A request reads

@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic */
 /** @jsxImportSource hono/jsx */
 /**
  * Signing in with the admin secret, once, for a short-lived session (./session.ts); signing
