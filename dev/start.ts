@@ -2,7 +2,9 @@
  * `npm start`: the whole system on this machine, on HTTPS.
  *   1. a development CA and an edge certificate for localhost (.impgate/)
  *   2. the edge's secrets (.dev.vars, kept if present)
- *   3. the edge: `wrangler dev` on https://localhost:8787 (or $PORT)
+ *   3. the edge: `wrangler dev` on https://localhost:8787 (or $PORT), the fleet registry's
+ *      migrations applied first; agent URLs on localhost, the console and the admin API on
+ *      127.0.0.1 (another host, so another origin and cookie jar: worker/origins.ts)
  *   4. a demo imp, provisioned with the `impgate` CLI, and its device daemon in tunnel
  *      mode in front of a tiny local service
  * Then it prints the agent URL and a curl line. Ctrl-C stops everything it started.
@@ -13,6 +15,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { currentProfile, profileDir, saveProfile } from "../cli/profiles.ts";
+import { applyMigrations } from "./d1-migrations.ts";
 import { startDemoService } from "./demo-service.ts";
 import { type EdgeProcess, PROJECT_ROOT, startEdge, stopGroup } from "./edge-process.ts";
 import { ensureDevPki } from "./pki.ts";
@@ -20,6 +23,8 @@ import { freePort } from "./ports.ts";
 import { type EdgeSecrets, makeEdgeSecrets, readDevVars, writeDevVars } from "./secrets.ts";
 
 const DIR = join(PROJECT_ROOT, ".impgate");
+/** Agent URLs and device links on one host name, the console and the admin API on another (one port). */
+const HOSTS = { AGENT_HOST: "localhost", CONSOLE_HOST: "127.0.0.1" };
 const run = promisify(execFile);
 const say = (line: string) => process.stdout.write(`[impgate] ${line}\n`);
 
@@ -125,8 +130,18 @@ async function main(): Promise<void> {
     const port = (await portIsFree(wanted)) ? wanted : await freePort();
     if (port !== wanted) say(`port ${wanted} is busy; using ${port}`);
 
+    say("applying the fleet registry's migrations (wrangler d1 migrations apply --local) …");
+    await applyMigrations(PROJECT_ROOT, join(DIR, "state"));
     say(`starting the edge (wrangler dev, HTTPS) on https://localhost:${port} …`);
-    edge = await startEdge({ certFile: pki.certFile, keyFile: pki.keyFile, caPem: pki.caPem, port, persistTo: join(DIR, "state") });
+    edge = await startEdge({
+      certFile: pki.certFile,
+      keyFile: pki.keyFile,
+      caPem: pki.caPem,
+      port,
+      persistTo: join(DIR, "state"),
+      vars: HOSTS,
+    });
+    const consoleOrigin = `https://${HOSTS.CONSOLE_HOST}:${edge.port}`;
     edge.child.on("exit", () => {
       if (!stopping) {
         say(`the edge exited unexpectedly:\n${edge?.output().slice(-2000)}`);
@@ -139,7 +154,7 @@ async function main(): Promise<void> {
     await saveProfile(
       "local",
       {
-        edgeUrl: edge.origin,
+        edgeUrl: consoleOrigin,
         adminSecret: secrets.ADMIN_SECRET,
         ca: [pki.caPem],
         deviceTrust: { ca: [pki.caPem, await readFile(pki.backupCaFile, "utf8")], pins: pki.pins },
@@ -196,7 +211,8 @@ async function main(): Promise<void> {
   try it:     curl --cacert ${ca} -H "Authorization: Bearer $(impgate token ${agentUrl} --key ${callerKey}${local})" ${agentUrl}/hello
   or:         impgate call ${agentUrl}/hello --key ${callerKey}${local}
   without a credential the edge answers 401:  curl --cacert ${ca} ${agentUrl}/hello
-  admin CLI:  impgate imp show ${imp.impId}${local}   ·   impgate audit ${imp.impId}${local}
+  admin CLI:  impgate imp show ${imp.impId}${local}   ·   impgate imp list${local}   ·   impgate audit ${imp.impId}${local}
+  console:    ${consoleOrigin}/console  (sign in with ADMIN_SECRET from .dev.vars; your browser must trust ${ca})
   (impgate on your PATH: \`npm link\` once; or run \`npx impgate …\` in this folder)
 
   Ctrl-C stops the edge, the device daemon and the demo service.
