@@ -81,7 +81,19 @@ export default defineConfig({
         },
       },
       ...(runBrowserTests
-        ? [{ test: { name: "browser", include: [BROWSER_TESTS], environment: "node", testTimeout: 60_000, isolate: false, maxWorkers } }]
+        ? [
+            {
+              test: {
+                name: "browser",
+                include: [BROWSER_TESTS],
+                environment: "node",
+                testTimeout: 60_000,
+                hookTimeout: 60_000,
+                isolate: false,
+                maxWorkers,
+              },
+            },
+          ]
         : []),
     ],
   },

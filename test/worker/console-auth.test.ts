@@ -97,6 +97,8 @@ describe("console state changes", () => {
     const attempts: [string, Promise<Response>][] = [
       ["from another origin", b.post(`/console/imps/${impId}/disable`, { _csrf: csrf }, { origin: "https://evil.example" })],
       ["with no origin", b.post(`/console/imps/${impId}/disable`, { _csrf: csrf }, { origin: "", "sec-fetch-site": "cross-site" })],
+      // A sandboxed frame or a data: page posts with Origin: null; only the browser's Sec-Fetch-Site then says where from.
+      ["from an opaque origin", b.post(`/console/imps/${impId}/disable`, { _csrf: csrf }, { origin: "null", "sec-fetch-site": "cross-site" })],
       ["without the token", b.post(`/console/imps/${impId}/disable`, { _csrf: "" })],
       ["with another token", b.post(`/console/imps/${impId}/disable`, { _csrf: `${csrf.slice(0, -2)}xx` })],
       // What a cross-site form actually sends: SameSite=Strict keeps the cookie home.

@@ -7,10 +7,14 @@
  */
 import type { Context } from "hono";
 
-/** Whether the browser says this request came from a page of the console's own origin. */
+/**
+ * Whether the browser says this request came from a page of the console's own origin. The
+ * console's `Referrer-Policy: no-referrer` makes browsers send `Origin: null` with its own
+ * form posts, so then (or with no Origin) `Sec-Fetch-Site`, which no page can set, decides.
+ */
 export function fromConsolePage(c: Context): boolean {
   const origin = c.req.header("origin");
-  if (origin !== undefined) return origin === new URL(c.req.url).origin;
+  if (origin !== undefined && origin !== "null") return origin === new URL(c.req.url).origin;
   return c.req.header("sec-fetch-site") === "same-origin";
 }
 
