@@ -62,10 +62,14 @@ describe("the console in a browser", () => {
     expect(cookie).toMatchObject({ httpOnly: true, secure: true, sameSite: "Strict", path: "/", domain: "127.0.0.1" });
 
     await page.goto(`${e2e.system.consoleOrigin}/console?q=demo`);
-    await eventually(async () => (await fleetBadge(page, "demo")) === "online" || (await page.reload(), false), {
-      timeout: 15_000,
-      what: "the demo imp online",
-    });
+    await eventually(
+      async () => {
+        if ((await fleetBadge(page, "demo")) === "online") return true;
+        await page.reload();
+        return false;
+      },
+      { timeout: 15_000, what: "the demo imp online" },
+    );
     await page.evaluate(() => Object.assign(window, { notReloaded: true }));
     await daemon.stop();
     await page.waitForFunction(

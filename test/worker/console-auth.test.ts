@@ -98,7 +98,10 @@ describe("console state changes", () => {
       ["from another origin", b.post(`/console/imps/${impId}/disable`, { _csrf: csrf }, { origin: "https://evil.example" })],
       ["with no origin", b.post(`/console/imps/${impId}/disable`, { _csrf: csrf }, { origin: "", "sec-fetch-site": "cross-site" })],
       // A sandboxed frame or a data: page posts with Origin: null; only the browser's Sec-Fetch-Site then says where from.
-      ["from an opaque origin", b.post(`/console/imps/${impId}/disable`, { _csrf: csrf }, { origin: "null", "sec-fetch-site": "cross-site" })],
+      [
+        "from an opaque origin",
+        b.post(`/console/imps/${impId}/disable`, { _csrf: csrf }, { origin: "null", "sec-fetch-site": "cross-site" }),
+      ],
       ["without the token", b.post(`/console/imps/${impId}/disable`, { _csrf: "" })],
       ["with another token", b.post(`/console/imps/${impId}/disable`, { _csrf: `${csrf.slice(0, -2)}xx` })],
       // What a cross-site form actually sends: SameSite=Strict keeps the cookie home.
@@ -186,6 +189,7 @@ describe("console pages", () => {
     const html = await (await b.get("/console")).text();
     const files = [...html.matchAll(/(?:src|href)="(\/console\/assets\/[^"]+)"/g)].map((m) => m[1] ?? "");
     expect(files.map((f) => f.replace(/\.[A-Za-z0-9_-]{12}\./, ".#."))).toEqual([
+      "/console/assets/icon.#.svg",
       "/console/assets/console.#.css",
       "/console/assets/htmx.#.js",
       "/console/assets/console.#.js",

@@ -1,7 +1,7 @@
 /**
  * The console's static files, served by the worker at `/console/assets/<name>.<hash>.<ext>`:
  * htmx (vendored from the `htmx.org` package: worker/console/assets/htmx.min.js.txt, kept
- * equal to it by a test), the console's stylesheet and its one small script. Named by a hash
+ * equal to it by a test), the console's stylesheet, its one small script and its icon. Named by a hash
  * of their content, so they are cached for good and a new version is a new URL; pages link
  * them with Subresource Integrity. No inline script or style exists, so the
  * Content-Security-Policy allows none.
@@ -21,8 +21,12 @@ interface Asset {
   integrity: string;
 }
 
+/** A plain mark for the tab: browsers ask for an icon, and a 404 in the console is noise. */
+const ICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#0b57d0"/><circle cx="8" cy="8" r="3" fill="#fff"/></svg>`;
+
 const SOURCES = [
   { name: "htmx", ext: "js", type: "text/javascript; charset=utf-8", body: htmx },
+  { name: "icon", ext: "svg", type: "image/svg+xml", body: ICON },
   { name: "console", ext: "js", type: "text/javascript; charset=utf-8", body: js },
   { name: "console", ext: "css", type: "text/css; charset=utf-8", body: css },
 ] as const;
@@ -54,6 +58,7 @@ export interface AssetLinks {
   htmx: Asset;
   script: Asset;
   style: Asset;
+  icon: Asset;
 }
 
 export async function assetLinks(): Promise<AssetLinks> {
@@ -63,7 +68,7 @@ export async function assetLinks(): Promise<AssetLinks> {
     if (!asset) throw new Error(`no console asset ${key}`);
     return asset;
   };
-  return { htmx: get("htmx.js"), script: get("console.js"), style: get("console.css") };
+  return { htmx: get("htmx.js"), script: get("console.js"), style: get("console.css"), icon: get("icon.svg") };
 }
 
 /** `GET /console/assets/<file>`: only the hashed names, immutable. */

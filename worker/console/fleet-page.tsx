@@ -68,7 +68,7 @@ const Row: FC<{ imp: FleetImp; filters: FleetFilters }> = ({ imp, filters }) => 
   <tr>
     <td>
       <a href={`/console/imps/${imp.impId}`}>{imp.label}</a>
-      <div class="muted mono">{imp.impId}</div>
+      <div class="muted mono imp-id">{imp.impId}</div>
     </td>
     <td>
       <StatusBadges online={imp.online} disabled={imp.disabled} offlineReason={imp.offlineReason} />
@@ -105,7 +105,7 @@ export async function fleetTable(c: Context<ConsoleEnv>, who: string, filters: F
       </p>
       <div class="table-wrap">
         <table>
-          <caption class="muted">{imps.length === 0 ? "No imps match." : `Imps ${filters.cursor ? "(a later page)" : ""}`}</caption>
+          <caption class="muted">{imps.length === 0 ? "No imps match." : filters.cursor ? "Imps (a later page)" : "Imps"}</caption>
           <thead>
             <tr>
               <th scope="col">Imp</th>

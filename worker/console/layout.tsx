@@ -29,6 +29,7 @@ export const Layout: FC<Shell & { children?: Child }> = ({ title, assets, operat
       {/* htmx's own indicator stylesheet is not needed, and no style is made at run time. */}
       <meta name="htmx-config" content='{"includeIndicatorCSS": false}' />
       <title>{`${title} · impgate`}</title>
+      <link rel="icon" href={`/console/assets/${assets.icon.file}`} type="image/svg+xml" />
       <link rel="stylesheet" href={`/console/assets/${assets.style.file}`} integrity={assets.style.integrity} />
       <script src={`/console/assets/${assets.htmx.file}`} integrity={assets.htmx.integrity} defer />
       <script src={`/console/assets/${assets.script.file}`} integrity={assets.script.integrity} defer />
