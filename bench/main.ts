@@ -26,6 +26,7 @@ import { FULL, QUICK } from "./options.ts";
 import { daemonPhase } from "./phases/daemon.ts";
 import { fleetPhase } from "./phases/fleet.ts";
 import { profilePhase } from "./phases/profile.ts";
+import { registryPhase } from "./phases/registry.ts";
 import { roundTripPhase } from "./phases/round-trip.ts";
 import { startedPids, stopAll, stopEverythingOnExit } from "./processes.ts";
 import { describeMachine } from "./report/machine.ts";
@@ -111,6 +112,7 @@ async function main(): Promise<number> {
     };
 
     const fleet = await fleetPhase(ctx);
+    const registry = await registryPhase(ctx);
 
     const partial = {
       version: 1 as const,
@@ -122,6 +124,7 @@ async function main(): Promise<number> {
       bearer,
       daemon,
       ...fleet,
+      registry,
     };
     const results = Results.parse({ ...partial, targets: judgeTargets(partial), pids: startedPids() });
 

@@ -14,6 +14,8 @@ export interface BenchOptions {
   /** How long the daemon idles before its memory is read. */
   daemonIdleS: number;
   jwtBudgetMs: number;
+  /** Imps in the fleet registry that is listed page by page. */
+  registryImps: number;
 }
 
 export const FULL: BenchOptions = {
@@ -28,6 +30,7 @@ export const FULL: BenchOptions = {
   settleMaxS: 25,
   daemonIdleS: 10,
   jwtBudgetMs: 500,
+  registryImps: 10_000,
 };
 
 export const QUICK: BenchOptions = {
@@ -40,4 +43,5 @@ export const QUICK: BenchOptions = {
   settleMaxS: 2,
   daemonIdleS: 1,
   jwtBudgetMs: 30,
+  registryImps: 500,
 };

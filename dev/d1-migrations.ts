@@ -55,9 +55,13 @@ async function fingerprint(projectRoot: string): Promise<string> {
   return hash.digest("hex").slice(0, 16);
 }
 
-/** Gives a fresh state directory the migrated D1 (nothing is done if it already has one). */
-export async function seedMigrated(projectRoot: string, persistTo: string): Promise<void> {
-  const target = join(persistTo, "v3", "d1");
+/** Gives a fresh state directory (`wrangler dev --persist-to`) the migrated D1 (nothing is done if it already has one). */
+export function seedMigrated(projectRoot: string, persistTo: string): Promise<void> {
+  return copyMigrated(projectRoot, join(persistTo, "v3", "d1"));
+}
+
+/** The migrated D1 into `target` (Miniflare's `d1Persist` directory), unless it is there already. */
+export async function copyMigrated(projectRoot: string, target: string): Promise<void> {
   if (await exists(target)) return;
   const template = join(tmpdir(), `impgate-d1-${await fingerprint(projectRoot)}`);
   if (!(await exists(template))) {

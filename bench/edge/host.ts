@@ -6,6 +6,7 @@
 import { Miniflare } from "miniflare";
 import { serve } from "../ipc.ts";
 import { childPid } from "../measure/procfs.ts";
+import { seededOnline, seededTags } from "../registry-seed.ts";
 
 export interface EdgeStartArgs {
   bundleDir: string;
@@ -13,6 +14,8 @@ export interface EdgeStartArgs {
   workerOptions: Record<string, unknown>;
   bindings: Record<string, string>;
   persistDir: string;
+  /** The fleet registry's D1, already migrated (edges.ts). */
+  d1Persist: string;
   httpsKey: string;
   httpsCert: string;
   /** Open workerd's inspector here (for CPU profiles). */
@@ -35,6 +38,7 @@ async function start(args: EdgeStartArgs): Promise<EdgeStarted> {
     scriptPath: args.main,
     bindings: { ...worker.bindings, ...args.bindings },
     durableObjectsPersist: args.persistDir,
+    d1Persist: args.d1Persist,
     https: true,
     httpsKey: args.httpsKey,
     httpsCert: args.httpsCert,
@@ -50,7 +54,36 @@ async function start(args: EdgeStartArgs): Promise<EdgeStarted> {
   return { origin: url.origin, workerdPid };
 }
 
-serve({ start }, async () => {
+/**
+ * `count` imps straight into the fleet registry, as their objects would have written them:
+ * the listing's speed is D1's, so no object needs to exist for it to be measured.
+ */
+async function seedRegistry(args: { count: number }): Promise<null> {
+  if (!mf) throw new Error("the edge is not started");
+  const db = await mf.getD1Database("REGISTRY");
+  const now = Date.now();
+  for (let from = 0; from < args.count; from += 250) {
+    const statements = [];
+    for (let i = from; i < Math.min(args.count, from + 250); i++) {
+      const impId = `imp_bench${String(i).padStart(38, "0")}`;
+      const label = `device-${String(i).padStart(5, "0")}`;
+      const tags = seededTags(i);
+      statements.push(
+        db
+          .prepare(
+            "INSERT INTO imps (imp_id, label, label_key, tags, created_at, online, last_seen, agent_mode, rev, written_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'tunnel', 1, ?)",
+          )
+          .bind(impId, label, label, JSON.stringify(tags), now, seededOnline(i) ? 1 : 0, now, now),
+        ...tags.map((tag) => db.prepare("INSERT INTO imp_tags (tag, imp_id) VALUES (?, ?)").bind(tag, impId)),
+        db.prepare("INSERT INTO fleet_index (imp_id, added_at) VALUES (?, ?)").bind(impId, now),
+      );
+    }
+    await db.batch(statements);
+  }
+  return null;
+}
+
+serve({ start, seedRegistry }, async () => {
   await mf?.dispose();
   mf = undefined;
 });

@@ -105,7 +105,13 @@ export function tables(r: Results): Table[] {
       numeric: [1, 2, 3, 4, 5, 6],
     },
     {
-      title: "Targets (issue 6)",
+      title: `Fleet registry: ${int(r.registry.imps)} imps listed through the admin API, ${r.registry.pageSize} a page (keyset cursors)`,
+      head: ["filter", "pages", "imps listed", "p50 ms", "p99 ms", "slowest page ms"],
+      rows: r.registry.walks.map((w) => [w.filter, int(w.pages), int(w.listed), f(w.p50Ms, 1), f(w.p99Ms, 1), f(w.maxMs, 1)]),
+      numeric: [1, 2, 3, 4, 5],
+    },
+    {
+      title: "Targets (issues 6 and 16)",
       head: ["target", "wanted", "this run", "status"],
       rows: r.targets.map((t) => [t.description, t.target, t.value, verdict(t.met)]),
     },

@@ -46,7 +46,10 @@ describe("npm run bench -- --quick", () => {
     }
     expect(results.edgeMemory.steps.every((s) => s.connected === s.devices)).toBe(true);
     expect(results.fleetConnect.connected).toBe(results.fleetConnect.devices);
-    expect(results.targets.map((t) => t.id)).toEqual(["throughput", "p99", "bearer", "handshake", "fleet", "daemon"]);
+    expect(results.targets.map((t) => t.id)).toEqual(["throughput", "p99", "bearer", "handshake", "fleet", "registry", "daemon"]);
+    // Every imp of the registry is listed, a page at a time; every filter finds some.
+    expect(results.registry.walks.find((w) => w.filter === "all")?.listed).toBe(results.registry.imps);
+    expect(results.registry.walks.every((w) => w.listed > 0)).toBe(true);
 
     const doc = await readFile(markdown, "utf8");
     expect(doc).toContain("## Machine");
