@@ -9,9 +9,20 @@
  * `npx depcruise --config .dependency-cruiser.cjs --output-type mermaid worker` draws it.
  */
 
-/** Every top-level folder but `allowed`: what `from` must not import. */
+/** Every top-level folder of impgate's. */
 const PARTS = ["worker", "durable-objects", "edge", "protocol", "caller", "device", "cli", "dev", "bench", "test", "agent", "bin"];
-const outside = (...allowed) => `^(${PARTS.filter((p) => !allowed.includes(p)).join("|")})/`;
+
+/** A rule: code in `part` imports nothing of impgate's but `part` itself and `allowed`. */
+function layer(part, allowed, comment) {
+  const others = PARTS.filter((p) => p !== part && !allowed.includes(p));
+  return {
+    name: `${part}-imports-${allowed.join("-") || "itself"}-only`,
+    severity: "error",
+    comment,
+    from: { path: `^${part}/` },
+    to: { path: `^(${others.join("|")})/` },
+  };
+}
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -23,55 +34,13 @@ module.exports = {
       from: {},
       to: { circular: true },
     },
-    {
-      name: "protocol-imports-protocol-only",
-      severity: "error",
-      comment: "protocol/ is what crosses a wire, shared by edge, device, CLI and callers: it imports no part of impgate.",
-      from: { path: "^protocol/" },
-      to: { path: outside("protocol") },
-    },
-    {
-      name: "edge-imports-protocol-only",
-      severity: "error",
-      comment: "edge/ is what worker/ and durable-objects/ share (env, keys, errors, tokens, rate guards): it imports only protocol/.",
-      from: { path: "^edge/" },
-      to: { path: outside("edge", "protocol") },
-    },
-    {
-      name: "durable-objects-import-edge-and-protocol",
-      severity: "error",
-      comment: "An object never reaches up into the worker: what both need belongs in edge/.",
-      from: { path: "^durable-objects/" },
-      to: { path: outside("durable-objects", "edge", "protocol") },
-    },
-    {
-      name: "worker-imports-edge-layers-only",
-      severity: "error",
-      comment: "The worker sits on top of the edge: durable-objects/, edge/, protocol/.",
-      from: { path: "^worker/" },
-      to: { path: outside("worker", "durable-objects", "edge", "protocol") },
-    },
-    {
-      name: "caller-imports-protocol-only",
-      severity: "error",
-      comment: "caller/ runs in callers' programs and browsers: it knows the wire, never the edge.",
-      from: { path: "^caller/" },
-      to: { path: outside("caller", "protocol") },
-    },
-    {
-      name: "device-imports-protocol-only",
-      severity: "error",
-      comment: "The daemon ships alone to devices: it knows the wire, never the edge's internals.",
-      from: { path: "^device/" },
-      to: { path: outside("device", "protocol") },
-    },
-    {
-      name: "cli-imports-protocol-and-caller-only",
-      severity: "error",
-      comment: "The CLI talks to the edge over its API (protocol/admin-api.ts) and signs as a caller (caller/).",
-      from: { path: "^cli/" },
-      to: { path: outside("cli", "protocol", "caller") },
-    },
+    layer("protocol", [], "protocol/ is what crosses a wire, shared by edge, device, CLI and callers: it imports no other part."),
+    layer("edge", ["protocol"], "edge/ is what worker/ and durable-objects/ share (env, keys, errors, tokens, rate guards)."),
+    layer("durable-objects", ["edge", "protocol"], "An object never reaches up into the worker: what both need belongs in edge/."),
+    layer("worker", ["durable-objects", "edge", "protocol"], "The worker sits on top of the edge."),
+    layer("caller", ["protocol"], "caller/ runs in callers' programs and browsers: it knows the wire, never the edge."),
+    layer("device", ["protocol"], "The daemon ships alone to devices: it knows the wire, never the edge's internals."),
+    layer("cli", ["protocol", "caller"], "The CLI talks to the edge over its API (protocol/admin-api.ts) and signs as a caller (caller/)."),
     {
       name: "nothing-imports-tests-or-bench",
       severity: "error",

@@ -1,26 +1,43 @@
 /**
- * The caller's side of each credential kind, for `impgate token` and `impgate call`:
- * the JWT challenge-response, webhook signing and rotating codes.
+ * The caller's side of each credential kind, for `impgate token` and `impgate call`: the
+ * JWT challenge-response (its token bound to the caller's key with DPoP, RFC 9449, unless
+ * asked not to), RFC 9421 signed requests, webhook signing and rotating codes.
  */
 import { readFile } from "node:fs/promises";
 import { calculateJwkThumbprint, importJWK, type JWK, SignJWT } from "jose";
 import * as OTPAuth from "otpauth";
 import { z } from "zod";
+import { createDpopProof } from "../caller/dpop.ts";
+import { signRequest } from "../caller/http-signature.ts";
+import { type CallerKey, importCallerKey } from "../caller/key.ts";
 import { signWebhook, TOTP, TOTP_HEADER, TOTP_LEGACY_DIGITS, WEBHOOK_FORMATS } from "../protocol/index.ts";
 import { CliError } from "./errors.ts";
 import { httpRequest } from "./http.ts";
 import type { Trust } from "./profile.ts";
 
 /** A credential file written by `impgate cred add --out`, or a caller's private JWK. */
-export const CredentialFile = z.discriminatedUnion("kind", [
+const CredentialFile = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("jwt-secret"), credId: z.string(), secret: z.string() }),
   z.object({ kind: z.literal("webhook"), credId: z.string(), format: z.enum(WEBHOOK_FORMATS), secret: z.string() }),
   // Files written before codes had 8 digits carry no `digits`: their credentials have 6.
   z.object({ kind: z.literal("totp"), credId: z.string(), secret: z.string(), digits: z.union([z.literal(6), z.literal(8)]).optional() }),
 ]);
-export type CredentialFile = z.infer<typeof CredentialFile>;
+type CredentialFile = z.infer<typeof CredentialFile>;
 
-export type CallerCredential = { kind: "jwt"; jwk: JWK } | CredentialFile | { kind: "bearer"; token: string } | { kind: "none" };
+export type CallerCredential =
+  | { kind: "jwt"; jwk: JWK }
+  /** `--sign-key`: an http-signature credential's private key; each request is signed with it (RFC 9421). */
+  | { kind: "http-signature"; jwk: JWK }
+  | CredentialFile
+  | { kind: "bearer"; token: string }
+  | { kind: "none" };
+
+/** How the JWT challenge-response is done: a narrower scope to ask for, and whether to bind the token to the key (DPoP). */
+export interface TokenOptions {
+  scope?: string[];
+  /** Default true: a `jwt` credential's token is bound to its key. */
+  dpop?: boolean;
+}
 
 export async function readJsonFile(path: string, what: string): Promise<unknown> {
   let text: string;
@@ -36,12 +53,20 @@ export async function readJsonFile(path: string, what: string): Promise<unknown>
   }
 }
 
-export async function loadCallerKey(path: string): Promise<CallerCredential> {
+async function readPrivateKey(path: string): Promise<JWK> {
   const jwk = (await readJsonFile(path, "caller key")) as JWK;
   if (!jwk || typeof jwk !== "object" || !jwk.d || (jwk.crv !== "Ed25519" && jwk.crv !== "P-256")) {
     throw new CliError(`${path}: expected a private Ed25519 or P-256 JWK (impgate caller keygen makes one)`);
   }
-  return { kind: "jwt", jwk };
+  return jwk;
+}
+
+export async function loadCallerKey(path: string): Promise<CallerCredential> {
+  return { kind: "jwt", jwk: await readPrivateKey(path) };
+}
+
+export async function loadSigningKey(path: string): Promise<CallerCredential> {
+  return { kind: "http-signature", jwk: await readPrivateKey(path) };
 }
 
 export async function loadCredentialFile(path: string): Promise<CallerCredential> {
@@ -77,12 +102,30 @@ async function json<T>(res: { status: number; body: Buffer }, what: string): Pro
   return body as T;
 }
 
+/** The public members of a private JWK: what the edge knows, and what its thumbprint (a credential id) is of. */
+function publicOf(jwk: JWK): JWK {
+  return { kty: jwk.kty, crv: jwk.crv, x: jwk.x, ...(jwk.y ? { y: jwk.y } : {}) };
+}
+
+/** The key a `jwt` caller binds its tokens to (its own), if the token is to be bound. */
+export async function dpopKeyOf(cred: CallerCredential, options: TokenOptions = {}): Promise<CallerKey | undefined> {
+  return cred.kind === "jwt" && options.dpop !== false ? importCallerKey(cred.jwk) : undefined;
+}
+
+export interface AccessToken {
+  token: string;
+  /** `DPoP` when bound to `key`: every request then needs a proof made with it. */
+  type: "Bearer" | "DPoP";
+  key?: CallerKey;
+}
+
 /** The JWT challenge-response: a short-lived access token for `agentUrl`. */
 export async function obtainToken(
   agentUrl: string,
   cred: Extract<CallerCredential, { kind: "jwt" | "jwt-secret" }>,
   trust?: Trust,
-): Promise<string> {
+  options: TokenOptions = {},
+): Promise<AccessToken> {
   const { nonce } = await json<{ nonce: string }>(await httpRequest(`${agentUrl}/_auth/challenge`, { method: "POST", trust }), "challenge");
   let key: Awaited<ReturnType<typeof importJWK>>;
   let alg: string;
@@ -90,27 +133,42 @@ export async function obtainToken(
   if (cred.kind === "jwt") {
     alg = cred.jwk.crv === "Ed25519" ? "EdDSA" : "ES256";
     key = await importJWK(cred.jwk, alg);
-    const { d: _d, ...pub } = cred.jwk;
-    iss = await calculateJwkThumbprint({ kty: pub.kty, crv: pub.crv, x: pub.x, ...(pub.y ? { y: pub.y } : {}) });
+    iss = await calculateJwkThumbprint(publicOf(cred.jwk));
   } else {
     alg = "HS256";
     key = new TextEncoder().encode(cred.secret);
     iss = cred.credId;
   }
-  const assertion = await new SignJWT({ nonce })
+  const assertion = await new SignJWT({ nonce, ...(options.scope?.length ? { scope: options.scope } : {}) })
     .setProtectedHeader({ alg, typ: "JWT" })
     .setIssuer(iss)
     .setAudience(agentUrl)
     .setIssuedAt()
     .setExpirationTime("30s")
     .sign(key);
-  const res = await httpRequest(`${agentUrl}/_auth/token`, {
+  const dpopKey = await dpopKeyOf(cred, options);
+  const url = `${agentUrl}/_auth/token`;
+  const res = await httpRequest(url, {
     method: "POST",
     trust,
-    headers: { "content-type": "application/jwt" },
+    headers: {
+      "content-type": "application/jwt",
+      ...(dpopKey ? { dpop: await createDpopProof(dpopKey, { method: "POST", url }) } : {}),
+    },
     body: assertion,
   });
-  return (await json<{ access_token: string }>(res, "token")).access_token;
+  const answer = await json<{ access_token: string; token_type?: string }>(res, "token");
+  const bound = answer.token_type === "DPoP";
+  return { token: answer.access_token, type: bound ? "DPoP" : "Bearer", ...(bound && dpopKey ? { key: dpopKey } : {}) };
+}
+
+/** The headers that present `access` on one request: the token, and a fresh DPoP proof for this method and URL when it is bound. */
+export async function tokenHeaders(access: AccessToken, method: string, url: string): Promise<Record<string, string>> {
+  if (access.type === "Bearer" || !access.key) return { authorization: `Bearer ${access.token}` };
+  return {
+    authorization: `DPoP ${access.token}`,
+    dpop: await createDpopProof(access.key, { method, url, accessToken: access.token }),
+  };
 }
 
 export function currentCode(secret: string, digits: number = TOTP_LEGACY_DIGITS): string {
@@ -122,12 +180,21 @@ export function currentCode(secret: string, digits: number = TOTP_LEGACY_DIGITS)
   }).generate();
 }
 
-/** The headers that authenticate one request with `cred` (the body matters for webhooks). */
+/** One request to authenticate: where it goes, and what it carries (a signature or webhook MAC covers them). */
+export interface OutgoingRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+/** The headers that authenticate `request` with `cred`. */
 export async function authHeaders(
   agentUrl: string,
   cred: CallerCredential,
-  body: Uint8Array,
+  request: OutgoingRequest,
   trust?: Trust,
+  options: TokenOptions & { signedHeaders?: string[] } = {},
 ): Promise<Record<string, string>> {
   switch (cred.kind) {
     case "none":
@@ -136,9 +203,17 @@ export async function authHeaders(
       return { authorization: `Bearer ${cred.token}` };
     case "jwt":
     case "jwt-secret":
-      return { authorization: `Bearer ${await obtainToken(agentUrl, cred, trust)}` };
+      return tokenHeaders(await obtainToken(agentUrl, cred, trust, options), request.method, request.url);
+    case "http-signature": {
+      const key = await importCallerKey(cred.jwk);
+      const keyId = await calculateJwkThumbprint(publicOf(cred.jwk));
+      for (const name of options.signedHeaders ?? [])
+        if (request.headers[name] === undefined)
+          throw new CliError(`--signed-header ${name}: the request has no ${name} header (add it with -H)`, 2);
+      return signRequest(key, request, { keyId, signedHeaders: options.signedHeaders ?? [] });
+    }
     case "webhook": {
-      const [name, value] = await signWebhook(cred.format, cred.secret, body);
+      const [name, value] = await signWebhook(cred.format, cred.secret, request.body);
       return { [name]: value };
     }
     case "totp":

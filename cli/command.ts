@@ -45,7 +45,7 @@ export class CliCommand extends Command {
   }
 }
 
-export function commandPath(cmd: Command): string {
+function commandPath(cmd: Command): string {
   const names: string[] = [];
   for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
   return names.join(" ");

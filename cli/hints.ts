@@ -28,7 +28,7 @@ const AGENT_ID = /^(agt_[A-Za-z0-9_-]+|[A-Za-z0-9_-]{64})$/;
 /** Today's imp ids are 43 base64url characters; new ones begin with imp_. */
 const IMP_ID = /^(imp_[A-Za-z0-9_-]+|[A-Za-z0-9_-]{43})$/;
 
-export function isAgentRef(value: string): boolean {
+function isAgentRef(value: string): boolean {
   return /\/agent\//.test(value) || AGENT_ID.test(value);
 }
 

@@ -16,7 +16,7 @@ export async function exists(path: string): Promise<boolean> {
 }
 
 /** Makes the folders above `path` (0700); a `.impgate` folder made here ignores itself in git. */
-export async function makeParent(path: string): Promise<void> {
+async function makeParent(path: string): Promise<void> {
   const dir = dirname(path);
   if (await exists(dir)) return;
   await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -24,7 +24,7 @@ export async function makeParent(path: string): Promise<void> {
 }
 
 /** One line that says why `path` was not written and what to do instead. */
-export function refusal(path: string, err: unknown, overwrite?: string): CliError {
+function refusal(path: string, err: unknown, overwrite?: string): CliError {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === "EEXIST") return new CliError(`${path} exists${overwrite ? `; ${overwrite}` : ""}`);
   return new CliError(`cannot write ${path}: ${code ?? (err as Error).message}`);

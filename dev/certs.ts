@@ -82,9 +82,3 @@ export async function spkiPin(publicKey: CryptoKey): Promise<string> {
   const spki = await webcrypto.subtle.exportKey("spki", publicKey);
   return `sha256/${Buffer.from(await webcrypto.subtle.digest("SHA-256", spki)).toString("base64")}`;
 }
-
-/** A backup key pair whose SPKI is pinned now, so a future CA made with it is trusted. */
-export async function makeBackupPin(): Promise<{ pin: string; keyPem: string }> {
-  const keys = (await webcrypto.subtle.generateKey(EC, true, ["sign", "verify"])) as CryptoKeyPair;
-  return { pin: await spkiPin(keys.publicKey), keyPem: await keyPem(keys.privateKey) };
-}

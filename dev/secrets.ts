@@ -6,7 +6,7 @@ import { readFile, writeFile } from "node:fs/promises";
 export { type EdgeSecrets, makeEdgeSecrets } from "../cli/edge-secrets.ts";
 
 /** Single quotes: dotenv (which wrangler uses) keeps such values literally, JSON included. */
-export function formatDevVars(vars: Record<string, string>): string {
+function formatDevVars(vars: Record<string, string>): string {
   return `${Object.entries(vars)
     .map(([k, v]) => {
       if (v.includes("'") || v.includes("\n")) throw new Error(`${k}: value cannot hold quotes or newlines`);

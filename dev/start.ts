@@ -85,16 +85,16 @@ async function ensureDemoImp(): Promise<{ impId: string; agentUrl: string }> {
   return created;
 }
 
-/** The demo caller: a key pair whose public half is a `jwt` credential of the demo imp. */
+/** The demo caller: a key pair whose public half is a `jwt` credential of the demo imp, scoped to the demo's paths. */
 async function ensureDemoCaller(impId: string): Promise<string> {
   const key = join(DIR, "demo-caller.jwk");
   if (!(await exists(key))) await cli(["caller", "keygen", "--out", key]);
+  const pub = join(DIR, "demo-caller.pub.jwk");
+  const scope = ["--scope", "GET /hello", "--scope", "POST /temperature"];
   // Registering twice is refused with 409; either way the key is a credential afterwards.
-  await cli(["cred", "add", impId, "--kind", "jwt", "--label", "demo caller", "--public-key", join(DIR, "demo-caller.pub.jwk")]).catch(
-    (err: Error) => {
-      if (!err.message.includes("409")) throw err;
-    },
-  );
+  await cli(["cred", "add", impId, "--kind", "jwt", "--label", "demo caller", "--public-key", pub, ...scope]).catch((err: Error) => {
+    if (!err.message.includes("409")) throw err;
+  });
   return key;
 }
 
@@ -208,7 +208,7 @@ async function main(): Promise<void> {
     say("ready. The demo imp's device is connected.");
     process.stdout.write(`
   agent URL:  ${agentUrl}
-  try it:     curl --cacert ${ca} -H "Authorization: Bearer $(impgate token ${agentUrl} --key ${callerKey}${local})" ${agentUrl}/hello
+  try it:     curl --cacert ${ca} -H @<(impgate token ${agentUrl} --key ${callerKey}${local} --dpop-proof "GET ${agentUrl}/hello") ${agentUrl}/hello
   or:         impgate call ${agentUrl}/hello --key ${callerKey}${local}
   without a credential the edge answers 401:  curl --cacert ${ca} ${agentUrl}/hello
   admin CLI:  impgate imp show ${imp.impId}${local}   ·   impgate imp list${local}   ·   impgate audit ${imp.impId}${local}

@@ -5,7 +5,8 @@
  */
 import { ConfigError, loadConfig, URL_PATH_PATTERN } from "./config.ts";
 import { type EventsEndpoint, startEventsEndpoint } from "./events-endpoint.ts";
-import { connect, DAEMON_AGENT } from "./link.ts";
+import { connect } from "./link.ts";
+import { DAEMON_AGENT } from "./link-options.ts";
 import type { Logger } from "./log.ts";
 import { ExitCode, PermanentRefusal } from "./refusals.ts";
 import { forwardMessagesTo, tunnelTo } from "./tunnel.ts";

@@ -19,7 +19,7 @@ import type { Logger } from "./log.ts";
 import { EventError } from "./outbox.ts";
 
 /** How long a request waits for the edge's ack before it answers 202 (buffered). */
-export const STORE_WAIT_MS = 2_000;
+const STORE_WAIT_MS = 2_000;
 
 export interface EventSink {
   send(name: string, data: Uint8Array, options: { contentType?: string }): Promise<void>;

@@ -20,6 +20,17 @@ import { Backoff } from "./backoff.ts";
 import type { Logger } from "./log.ts";
 import type { ProcessedMessages } from "./processed-messages.ts";
 
+/**
+ * An agent message, as a message handler gets it.
+ *
+ * @example
+ * ```ts
+ * import type { AgentMessage } from "impgate/device/index.ts";
+ * function doorCommand(msg: AgentMessage): { door: number } {
+ *   return JSON.parse(new TextDecoder().decode(msg.data)); // contentType "application/json"
+ * }
+ * ```
+ */
 export interface AgentMessage {
   id: string;
   name: string;
@@ -36,9 +47,37 @@ export interface AgentMessage {
   redelivered: boolean;
 }
 
+/**
+ * Handles each agent message once, in order; the message is acknowledged when this returns
+ * (or throws anything but RetryLater, which is logged).
+ *
+ * @example
+ * ```ts
+ * import { connect, type MessageHandler } from "impgate/device/index.ts";
+ * const message: MessageHandler = async (msg) => {
+ *   if (msg.redelivered) return; // this handler's effect must not repeat
+ *   await openDoor(msg.data);
+ * };
+ * connect(config, { message });
+ * ```
+ */
 export type MessageHandler = (msg: AgentMessage) => void | Promise<void>;
 
-/** Thrown by a handler that cannot take the message now (its service is down): try again later. */
+/**
+ * Thrown by a handler that cannot take the message now (its service is down): the message
+ * is handed over again after a pause, not acknowledged.
+ *
+ * @example
+ * ```ts
+ * import { connect, RetryLater } from "impgate/device/index.ts";
+ * connect(config, {
+ *   message: async (msg) => {
+ *     if (!(await door.ready())) throw new RetryLater("the door controller is rebooting");
+ *     await door.apply(msg.data);
+ *   },
+ * });
+ * ```
+ */
 export class RetryLater extends Error {
   constructor(message = "retry later") {
     super(message);

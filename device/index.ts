@@ -2,8 +2,10 @@
 
 export { ConfigError, DeviceConfig, type DeviceConfigInput, loadConfig, parseConfig } from "./config.ts";
 export { type AgentMessage, type MessageHandler, RetryLater } from "./inbox.ts";
-export { type AgentReply, type AgentRequest, connect, DAEMON_AGENT, DeviceLink, type Handlers } from "./link.ts";
+export { connect, DeviceLink } from "./link.ts";
+export { DAEMON_AGENT, type Handlers } from "./link-options.ts";
 export { jsonLogger, type Level, type Logger, makeLogger } from "./log.ts";
 export { EventBufferFull, type EventData, EventError } from "./outbox.ts";
 export { ExitCode, PermanentRefusal, type RefusalCause } from "./refusals.ts";
+export type { AgentReply, AgentRequest } from "./requests.ts";
 export { forwardMessagesTo, tunnelTo } from "./tunnel.ts";

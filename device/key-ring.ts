@@ -11,7 +11,7 @@ import { type DeviceConfig, loadConfig } from "./config.ts";
 import { dropPreviousKey } from "./keys.ts";
 import type { Logger } from "./log.ts";
 
-export interface DeviceKey {
+interface DeviceKey {
   key: CryptoKey;
   alg: string;
 }

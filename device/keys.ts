@@ -17,19 +17,19 @@ import { ConfigError } from "./config.ts";
 /** A file that exists already: keygen never overwrites a key. */
 export class FileExists extends ConfigError {}
 
-export async function newDeviceKey(): Promise<JWK> {
+async function newDeviceKey(): Promise<JWK> {
   const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
   return exportJWK(privateKey);
 }
 
 /** The public half of a private JWK (EdDSA or ES256). */
-export function publicHalf(jwk: JWK): JWK {
+function publicHalf(jwk: JWK): JWK {
   const { d: _private, ...pub } = jwk;
   return pub;
 }
 
 /** `device-key.jwk` → `device-key.pub.jwk`. */
-export function publicKeyPath(privatePath: string): string {
+function publicKeyPath(privatePath: string): string {
   return privatePath.endsWith(".jwk") ? `${privatePath.slice(0, -4)}.pub.jwk` : `${privatePath}.pub.jwk`;
 }
 
@@ -71,7 +71,7 @@ async function writeNew(path: string, jwk: JWK, mode: number): Promise<void> {
 }
 
 /** Writes a temp file beside `path` (fsync), then renames it over `path`: a crash leaves the old or the new file. */
-export async function writeAtomic(path: string, text: string, mode: number): Promise<void> {
+async function writeAtomic(path: string, text: string, mode: number): Promise<void> {
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   const file = await open(temp, "w", mode);
   try {

@@ -37,7 +37,7 @@ const HANDSHAKE_DEADLINE_MS = 10_000;
 const CLOSE_TIMEOUT_MS = 1_000;
 
 /** What a ready socket hands to the link, and how the attempt ended. */
-export interface SocketEvents {
+interface SocketEvents {
   ready(): void;
   request(msg: MessageOf<"req">, body: Uint8Array): void;
   message(msg: MessageOf<"msg">, data: Uint8Array): void;

@@ -10,42 +10,33 @@ import { closeCodeName, encodeFrame, FATAL_CLOSE_CODES, type MessageOf } from ".
 import { Backoff } from "./backoff.ts";
 import { ConfigError, type DeviceConfig } from "./config.ts";
 import { Heartbeat } from "./heartbeat.ts";
-import { Inbox, type MessageHandler } from "./inbox.ts";
+import { Inbox } from "./inbox.ts";
 import { KeyRing } from "./key-ring.ts";
+import { DAEMON_AGENT, type Handlers, type LinkOptions } from "./link-options.ts";
 import { LinkSocket } from "./link-socket.ts";
 import { type Logger, silentLogger } from "./log.ts";
 import { type EventData, EventError, Outbox } from "./outbox.ts";
 import { ProcessedMessages } from "./processed-messages.ts";
 import { type AttemptEnd, classify, PermanentRefusal, RefusalTracker } from "./refusals.ts";
-import { answerRequest, type RequestHandler } from "./requests.ts";
+import { answerRequest } from "./requests.ts";
 import { describeTlsFailure, offeredChain, trustedSummary } from "./tls-diagnosis.ts";
 
-export type { AgentReply, AgentRequest } from "./requests.ts";
-
-export const DAEMON_VERSION = "0.1.0";
-export const DAEMON_AGENT = `impgate-device/${DAEMON_VERSION}`;
-
-export interface Handlers {
-  /** Answers an agent HTTP request. Without it every request gets 501. */
-  request?: RequestHandler;
-  /**
-   * Handles an agent message, once: it is acknowledged after this returns, and its id
-   * is kept in `config.stateDir` so a restart does not run it again. Without it,
-   * messages stay queued at the edge (until their TTL) for a daemon that has one.
-   */
-  message?: MessageHandler;
-}
-
-export interface LinkOptions {
-  log?: Logger;
-  /**
-   * The file the config came from: named in refusal messages, re-read when the edge
-   * refuses every device key held (`impgate-device rekey` may have run since), and
-   * rewritten to drop `previousDeviceKey` once the edge accepted the new key.
-   */
-  configFile?: string;
-}
-
+/**
+ * One device's link to its edge, kept up with reconnects and heartbeats; made by
+ * `connect`. Emits `ready` (authenticated), `disconnect` (code, reason), `refused` (code,
+ * reason) and `fatal` (it stopped for good: a PermanentRefusal from the edge, or a
+ * ConfigError for keys the config holds but cannot be used).
+ *
+ * @example
+ * ```ts
+ * import { connect, ExitCode, PermanentRefusal } from "impgate/device/index.ts";
+ * const link = connect(config, handlers);
+ * link.on("ready", () => console.log("online"));
+ * link.on("fatal", (err) => process.exit(err instanceof PermanentRefusal ? err.exitCode : ExitCode.usage));
+ * await link.send("temperature", { c: 21.5 }); // resolves once the edge stored it
+ * await link.close();
+ * ```
+ */
 export class DeviceLink extends EventEmitter {
   private socket: LinkSocket | null = null;
   private stopped = false;
@@ -283,7 +274,17 @@ export class DeviceLink extends EventEmitter {
   }
 }
 
-/** Library entry: connect this device to its edge and keep it connected. */
+/**
+ * Library entry: connects this device to its edge and keeps it connected.
+ *
+ * @example
+ * ```ts
+ * import { connect, loadConfig } from "impgate/device/index.ts";
+ * const link = connect(await loadConfig("device.json"), {
+ *   request: async (req) => ({ status: 200, body: `hello from ${req.path}` }),
+ * });
+ * ```
+ */
 export function connect(config: DeviceConfig, handlers: Handlers, options: LinkOptions = {}): DeviceLink {
   return new DeviceLink(config, handlers, options).start();
 }

@@ -3,7 +3,29 @@
  * below the chosen level are dropped). JSON lines (one object per line) for journald and
  * log shippers; readable lines when a person is watching a terminal.
  */
+/**
+ * How much a line matters; a logger drops lines below its level.
+ *
+ * @example
+ * ```ts
+ * import { type Level, makeLogger } from "impgate/device/index.ts";
+ * const level: Level = process.env.DEBUG ? "debug" : "info";
+ * const log = makeLogger({ level });
+ * ```
+ */
 export type Level = "debug" | "info" | "warn" | "error";
+
+/**
+ * Where the link writes its lines: any function of this shape (pass your own to route
+ * them into your application's log).
+ *
+ * @example
+ * ```ts
+ * import { connect, type Logger } from "impgate/device/index.ts";
+ * const log: Logger = (level, msg, fields) => myLog[level](msg, fields);
+ * connect(config, handlers, { log });
+ * ```
+ */
 export type Logger = (level: Level, msg: string, fields?: Record<string, unknown>) => void;
 
 export const LEVELS: readonly Level[] = ["debug", "info", "warn", "error"];
@@ -20,6 +42,16 @@ export function isLevel(value: string): value is Level {
   return (LEVELS as readonly string[]).includes(value);
 }
 
+/**
+ * A logger writing one line per event to stdout (or `write`): JSON lines by default,
+ * readable ones with `format: "text"`.
+ *
+ * @example
+ * ```ts
+ * import { connect, makeLogger } from "impgate/device/index.ts";
+ * connect(config, handlers, { log: makeLogger({ level: "warn", format: "text" }) });
+ * ```
+ */
 export function makeLogger(options: LoggerOptions = {}): Logger {
   const min = LEVELS.indexOf(options.level ?? "info");
   const write = options.write ?? ((line: string) => void process.stdout.write(line));
@@ -29,7 +61,15 @@ export function makeLogger(options: LoggerOptions = {}): Logger {
   };
 }
 
-/** JSON lines at every level (the library's historical default). */
+/**
+ * JSON lines at every level (the library's historical default).
+ *
+ * @example
+ * ```ts
+ * import { connect, jsonLogger } from "impgate/device/index.ts";
+ * connect(config, handlers, { log: jsonLogger((line) => process.stderr.write(line)) });
+ * ```
+ */
 export function jsonLogger(write?: (line: string) => void): Logger {
   return makeLogger({ level: "debug", format: "json", write });
 }

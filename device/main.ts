@@ -11,7 +11,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { ConfigError } from "./config.ts";
 import { runDaemon } from "./daemon.ts";
 import { FileExists, keygen, rekey } from "./keys.ts";
-import { DAEMON_VERSION } from "./link.ts";
+import { DAEMON_VERSION } from "./link-options.ts";
 import { isLevel, LEVELS, type LogFormat, makeLogger } from "./log.ts";
 import { ExitCode } from "./refusals.ts";
 

@@ -12,14 +12,48 @@
 import { CodedError, type ErrorCode, encodeFrame, MAX_DATA_BYTES, NAME_PATTERN } from "../protocol/index.ts";
 
 export const MAX_BUFFERED_EVENTS = 256;
-export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
+/**
+ * What an event may carry: bytes, text, or anything JSON (sent as `application/json`).
+ *
+ * @example
+ * ```ts
+ * import type { EventData } from "impgate/device/index.ts";
+ * const reading: EventData = { c: 21.5, at: Date.now() };
+ * await link.send("temperature", reading);
+ * ```
+ */
 export type EventData = Uint8Array | string | number | boolean | null | object;
 
+/**
+ * Why `send()` rejected an event: `code` is one of impgate's error codes (bad_name,
+ * too_large, buffer_full, closed, too_many_names, event_refused, …).
+ *
+ * @example
+ * ```ts
+ * import { EventError } from "impgate/device/index.ts";
+ * await link.send("temperature", reading).catch((err) => {
+ *   if (err instanceof EventError && err.code === "too_large") reading = summarize(reading);
+ * });
+ * ```
+ */
 export class EventError extends CodedError<ErrorCode> {
   override readonly name: string = "EventError";
 }
 
+/**
+ * The link is down (or slow) and its buffer of unsent events is full: this event was not
+ * kept.
+ *
+ * @example
+ * ```ts
+ * import { EventBufferFull } from "impgate/device/index.ts";
+ * await link.send("temperature", reading).catch((err) => {
+ *   if (err instanceof EventBufferFull) dropped++;
+ * });
+ * ```
+ */
 export class EventBufferFull extends EventError {
   constructor() {
     super("buffer_full", `event buffer full (${MAX_BUFFERED_EVENTS} events or ${MAX_BUFFERED_BYTES} bytes wait for the edge)`);

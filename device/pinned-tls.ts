@@ -19,7 +19,7 @@ export function spkiPinOf(der: Buffer): string {
 }
 
 /** The pins of every certificate the server presented, leaf first. */
-export function chainPins(cert: PeerCertificate): string[] {
+function chainPins(cert: PeerCertificate): string[] {
   const pins: string[] = [];
   const seen = new Set<PeerCertificate>();
   let current: PeerCertificate | undefined = cert;

@@ -11,6 +11,16 @@
  */
 import { CloseCode } from "../protocol/index.ts";
 
+/**
+ * The daemon's exit codes: 0 stopped, 1 unexpected, 2 bad command line or config, 10-14
+ * refusals that retrying cannot fix (README, "When it gives up").
+ *
+ * @example
+ * ```ts
+ * import { connect, ExitCode, PermanentRefusal } from "impgate/device/index.ts";
+ * connect(config, handlers).on("fatal", (err) => process.exit(err instanceof PermanentRefusal ? err.exitCode : ExitCode.usage));
+ * ```
+ */
 export const ExitCode = {
   /** Stopped by a signal. */
   stopped: 0,
@@ -30,6 +40,15 @@ export const ExitCode = {
   protocolUnsupported: 14,
 } as const;
 
+/**
+ * Which refusal ended the link for good.
+ *
+ * @example
+ * ```ts
+ * import type { PermanentRefusal, RefusalCause } from "impgate/device/index.ts";
+ * const needsRekey = (err: PermanentRefusal) => (["device_revoked", "device_key_rejected"] as RefusalCause[]).includes(err.cause);
+ * ```
+ */
 export type RefusalCause = "device_revoked" | "device_key_rejected" | "unknown_imp" | "edge_key_mismatch" | "protocol_unsupported";
 
 const EXIT_FOR: Record<RefusalCause, number> = {
@@ -54,7 +73,19 @@ export interface RefusalContext {
   offeredKid?: string;
 }
 
-/** A refusal retrying cannot fix: the daemon stops with `exitCode`, after logging `message`. */
+/**
+ * A refusal retrying cannot fix: the link stops (emitting `fatal`); the daemon logs
+ * `message`, one line saying what to do, and exits with `exitCode`.
+ *
+ * @example
+ * ```ts
+ * import { connect, PermanentRefusal } from "impgate/device/index.ts";
+ * connect(config, handlers).on("fatal", (err) => {
+ *   console.error(err.message); // one line: which refusal, and what to do
+ *   if (err instanceof PermanentRefusal) process.exit(err.exitCode);
+ * });
+ * ```
+ */
 export class PermanentRefusal extends Error {
   readonly cause: RefusalCause;
   readonly exitCode: number;

@@ -2,6 +2,17 @@
 import { encodeFrame, type MessageOf } from "../protocol/index.ts";
 import type { Logger } from "./log.ts";
 
+/**
+ * An agent HTTP request, as a request handler gets it: the path in its canonical form,
+ * the query with its "?", the caller's headers (minus what the edge never passes on).
+ *
+ * @example
+ * ```ts
+ * import type { AgentReply, AgentRequest } from "impgate/device/index.ts";
+ * const request = async (req: AgentRequest): Promise<AgentReply> =>
+ *   req.path === "/door" ? { status: 200, body: "closed" } : { status: 404 };
+ * ```
+ */
 export interface AgentRequest {
   id: string;
   method: string;
@@ -13,6 +24,16 @@ export interface AgentRequest {
   deadline: number;
 }
 
+/**
+ * A request handler's answer; headers as pairs (repeats kept) or a record, the body as
+ * bytes or text.
+ *
+ * @example
+ * ```ts
+ * import type { AgentReply } from "impgate/device/index.ts";
+ * const reply: AgentReply = { status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify({ c: 21.5 }) };
+ * ```
+ */
 export interface AgentReply {
   status: number;
   headers?: [string, string][] | Record<string, string>;

@@ -13,7 +13,7 @@ import http from "node:http";
 import https from "node:https";
 import { CLIENT_HEADER, canonicalPath, type ErrorCode, headerKey, isHopByHop, isUnderPath, statusOf } from "../protocol/index.ts";
 import { type AgentMessage, RetryLater } from "./inbox.ts";
-import type { AgentReply, AgentRequest } from "./link.ts";
+import type { AgentReply, AgentRequest } from "./requests.ts";
 
 export interface TunnelOptions {
   /** Largest response body passed back; a bigger one becomes 502. */
@@ -27,6 +27,16 @@ export interface TunnelOptions {
   reservedPath?: string;
 }
 
+/**
+ * Tunnel mode's request handler: each agent request to the local HTTP service at `target`,
+ * and its response back as it is.
+ *
+ * @example
+ * ```ts
+ * import { connect, tunnelTo } from "impgate/device/index.ts";
+ * connect(config, { request: tunnelTo("http://127.0.0.1:8080", { maxBodyBytes: config.maxBodyBytes }) });
+ * ```
+ */
 export function tunnelTo(target: string, options: TunnelOptions): (req: AgentRequest) => Promise<AgentReply> {
   const base = new URL(target);
   const client = base.protocol === "https:" ? https : http;
@@ -86,6 +96,20 @@ export function tunnelTo(target: string, options: TunnelOptions): (req: AgentReq
 
 const MESSAGE_TIMEOUT_MS = 30_000;
 
+/**
+ * Tunnel mode's message handler: each agent message as `POST <target><messagePath>/<name>`;
+ * 2xx is handled, 408/429/5xx or no answer retry later, anything else is refused for good.
+ *
+ * @example
+ * ```ts
+ * import { connect, forwardMessagesTo, tunnelTo } from "impgate/device/index.ts";
+ * const service = "http://127.0.0.1:8080";
+ * connect(config, {
+ *   request: tunnelTo(service, { maxBodyBytes: config.maxBodyBytes, reservedPath: config.messagePath }),
+ *   message: forwardMessagesTo(service, config.messagePath),
+ * });
+ * ```
+ */
 export function forwardMessagesTo(target: string, messagePath: string): (msg: AgentMessage) => Promise<void> {
   const base = new URL(target);
   const client = base.protocol === "https:" ? https : http;

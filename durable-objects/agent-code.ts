@@ -8,6 +8,7 @@
  * so a version number names one exact piece of code for good.
  */
 import type { AgentHandler, AgentVersion } from "../protocol/admin-api.ts";
+import { SqlStore } from "./sql-store.ts";
 
 export const MAX_AGENT_CODE_BYTES = 256 * 1024;
 export const VERSIONS_KEPT = 5;
@@ -39,34 +40,31 @@ export function hostAllowed(hosts: string[], hostname: string): boolean {
   return hosts.some((h) => (h.startsWith("*.") ? hostname.endsWith(h.slice(1)) : hostname === h));
 }
 
-export class AgentCodeStore {
-  private readonly sql: SqlStorage;
+export class AgentCodeStore extends SqlStore {
   /** The active version, read once per wake-up: it is on every agent request's path. */
   private activeCache: ActiveAgent | null | undefined;
 
   constructor(sql: SqlStorage) {
-    this.sql = sql;
-  }
-
-  migrate(): void {
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS agent_versions (
-      version INTEGER PRIMARY KEY AUTOINCREMENT,
-      code TEXT NOT NULL,
-      sha256 TEXT NOT NULL,
-      size INTEGER NOT NULL,
-      handlers TEXT NOT NULL,
-      deployed_at INTEGER NOT NULL,
-      deployed_from TEXT NOT NULL,
-      note TEXT
-    )`);
-    // One row: the active version (NULL: tunnel mode) and the outbound allowlist.
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS agent_config (
-      id INTEGER PRIMARY KEY CHECK (id = 1),
-      active INTEGER,
-      outbound TEXT NOT NULL DEFAULT '[]',
-      outbound_epoch INTEGER NOT NULL DEFAULT 0
-    )`);
-    this.sql.exec("INSERT OR IGNORE INTO agent_config (id, active, outbound) VALUES (1, NULL, '[]')");
+    super(sql, "agent_code", [
+      `CREATE TABLE IF NOT EXISTS agent_versions (
+        version INTEGER PRIMARY KEY AUTOINCREMENT,
+        code TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        handlers TEXT NOT NULL,
+        deployed_at INTEGER NOT NULL,
+        deployed_from TEXT NOT NULL,
+        note TEXT
+      )`,
+      // One row: the active version (NULL: tunnel mode) and the outbound allowlist.
+      `CREATE TABLE IF NOT EXISTS agent_config (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        active INTEGER,
+        outbound TEXT NOT NULL DEFAULT '[]',
+        outbound_epoch INTEGER NOT NULL DEFAULT 0
+      )`,
+      "INSERT OR IGNORE INTO agent_config (id, active, outbound) VALUES (1, NULL, '[]')",
+    ]);
   }
 
   /** Stores a checked module as the newest version and makes it active. */

@@ -11,6 +11,7 @@
 import type { EdgeEnv } from "../edge/env.ts";
 import { fail, ok, type Result } from "../edge/errors.ts";
 import { AGENT_HANDLERS, type AgentHandler, type AgentInfo, type AgentVersion } from "../protocol/admin-api.ts";
+import { toHex } from "../protocol/bytes.ts";
 import { type AgentCodeStore, MAX_AGENT_CODE_BYTES, MAX_OUTBOUND_HOSTS, OUTBOUND_HOST_PATTERN, VERSIONS_KEPT } from "./agent-code.ts";
 import { AGENT_LIMITS, AGENT_MODULE, probeWorkerCode } from "./agent-isolate.ts";
 import type { AgentLogs } from "./agent-logs.ts";
@@ -18,25 +19,27 @@ import type { AuditLog } from "./audit-log.ts";
 
 const PROBE_TIMEOUT_MS = 10_000;
 
-export class AgentDeploys {
-  private readonly env: EdgeEnv;
-  private readonly code: AgentCodeStore;
-  private readonly logs: AgentLogs;
-  private readonly audit: AuditLog;
+/** What deploys read and write: the bindings (the Worker Loader) and the imp's own stores. */
+export interface AgentDeployDeps {
+  env: EdgeEnv;
+  code: AgentCodeStore;
+  logs: AgentLogs;
+  audit: AuditLog;
+}
 
-  constructor(env: EdgeEnv, code: AgentCodeStore, logs: AgentLogs, audit: AuditLog) {
-    this.env = env;
-    this.code = code;
-    this.logs = logs;
-    this.audit = audit;
+export class AgentDeploys {
+  private readonly deps: AgentDeployDeps;
+
+  constructor(deps: AgentDeployDeps) {
+    this.deps = deps;
   }
 
   info(): AgentInfo {
-    const active = this.code.activeVersion();
+    const active = this.deps.code.activeVersion();
     return {
       active,
-      versions: this.code.list().map((v) => ({ ...v, active: v.version === active })),
-      outbound: this.code.outbound(),
+      versions: this.deps.code.list().map((v) => ({ ...v, active: v.version === active })),
+      outbound: this.deps.code.outbound(),
       limits: { ...AGENT_LIMITS, codeBytes: MAX_AGENT_CODE_BYTES, versionsKept: VERSIONS_KEPT },
     };
   }
@@ -50,11 +53,10 @@ export class AgentDeploys {
       );
     const checked = await this.check(input.code);
     if (!checked.ok) return checked;
-    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-    const sha256 = [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
-    const version = this.code.deploy({ code: input.code, sha256, handlers: checked.value, note: input.note }, client, Date.now());
-    this.audit.record("agent_deployed", client, { version: version.version, sha256: sha256.slice(0, 16), size: version.size });
-    this.logs.append(
+    const sha256 = toHex(await crypto.subtle.digest("SHA-256", bytes));
+    const version = this.deps.code.deploy({ code: input.code, sha256, handlers: checked.value, note: input.note }, client, Date.now());
+    this.deps.audit.record("agent_deployed", client, { version: version.version, sha256: sha256.slice(0, 16), size: version.size });
+    this.deps.logs.append(
       [{ level: "info", message: `version ${version.version} deployed (${version.handlers.join(", ")})` }],
       "edge",
       version.version,
@@ -64,27 +66,27 @@ export class AgentDeploys {
 
   /** Back to `version`, or to the one before the active version. */
   rollback(version: number | null, client: string): Result<AgentVersion> {
-    const from = this.code.activeVersion();
-    const target = version ?? this.code.previous();
+    const from = this.deps.code.activeVersion();
+    const target = version ?? this.deps.code.previous();
     if (target === null) return fail("no_previous_version", "There is no earlier stored version to roll back to");
-    if (!this.code.activate(target))
+    if (!this.deps.code.activate(target))
       return fail("version_not_found", `Version ${target} is not stored (the newest ${VERSIONS_KEPT} are kept)`);
-    this.audit.record("agent_rolled_back", client, { from: from ?? "none", to: target });
-    this.logs.append(
+    this.deps.audit.record("agent_rolled_back", client, { from: from ?? "none", to: target });
+    this.deps.logs.append(
       [{ level: "info", message: `rolled back to version ${target}${from === null ? "" : ` from ${from}`}` }],
       "edge",
       target,
     );
-    const activated = this.code.list().find((v) => v.version === target);
+    const activated = this.deps.code.list().find((v) => v.version === target);
     return activated ? ok(activated) : fail("version_not_found", `Version ${target} is not stored`);
   }
 
   /** Tunnel mode again; `purge` also deletes every stored version. */
   remove(purge: boolean, client: string): void {
-    const from = this.code.activeVersion();
-    this.code.deactivate(purge);
-    this.audit.record("agent_removed", client, { version: from ?? "none", purge });
-    this.logs.append(
+    const from = this.deps.code.activeVersion();
+    this.deps.code.deactivate(purge);
+    this.deps.audit.record("agent_removed", client, { version: from ?? "none", purge });
+    this.deps.logs.append(
       [
         {
           level: "info",
@@ -101,19 +103,19 @@ export class AgentDeploys {
     const bad = clean.find((h) => !OUTBOUND_HOST_PATTERN.test(h));
     if (bad !== undefined) return fail("bad_host", `"${bad.slice(0, 80)}" is not a host name (use api.example.com or *.example.com)`);
     if (clean.length > MAX_OUTBOUND_HOSTS) return fail("too_many_hosts", `At most ${MAX_OUTBOUND_HOSTS} hosts`);
-    this.code.setOutbound(clean);
-    this.audit.record("agent_outbound_changed", client, { hosts: clean.join(" ") || "none" });
-    this.logs.append(
+    this.deps.code.setOutbound(clean);
+    this.deps.audit.record("agent_outbound_changed", client, { hosts: clean.join(" ") || "none" });
+    this.deps.logs.append(
       [{ level: "info", message: clean.length ? `outbound allowed to: ${clean.join(", ")}` : "outbound: no network" }],
       "edge",
-      this.code.activeVersion(),
+      this.deps.code.activeVersion(),
     );
     return ok(clean);
   }
 
   /** Loads the module once, with nothing to reach: does it start, and which handlers does it export? */
   private async check(code: string): Promise<Result<AgentHandler[]>> {
-    const worker = this.env.LOADER.load(probeWorkerCode(code));
+    const worker = this.deps.env.LOADER.load(probeWorkerCode(code));
     const probe = worker.getEntrypoint() as unknown as { probe(): Promise<{ handlers: string[] }> };
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {

@@ -221,7 +221,7 @@ export class DeviceEvents extends WorkerEntrypoint {
 `;
 
 /** Loaded once, with no bindings and no network, when a version is deployed: does it load, and what does it export? */
-export const AGENT_PROBE = String.raw`
+const AGENT_PROBE = String.raw`
 import { WorkerEntrypoint } from "cloudflare:workers";
 import * as agentModule from "./agent.js";
 

@@ -5,26 +5,23 @@
  * LOG_LINES_KEPT lines, each at most MAX_LOG_LINE_CHARS long.
  */
 export const LOG_LINES_KEPT = 1000;
-export const MAX_LOG_LINE_CHARS = 2048;
+const MAX_LOG_LINE_CHARS = 2048;
 
 import { LOG_LEVELS, type LogEntry, type LogLevel, type LogLine } from "../protocol/admin-api.ts";
+import { SqlStore } from "./sql-store.ts";
 
-export class AgentLogs {
-  private readonly sql: SqlStorage;
-
+export class AgentLogs extends SqlStore {
   constructor(sql: SqlStorage) {
-    this.sql = sql;
-  }
-
-  migrate(): void {
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS agent_log (
-      seq INTEGER PRIMARY KEY AUTOINCREMENT,
-      at INTEGER NOT NULL,
-      version INTEGER,
-      source TEXT NOT NULL,
-      level TEXT NOT NULL,
-      message TEXT NOT NULL
-    )`);
+    super(sql, "agent_log", [
+      `CREATE TABLE IF NOT EXISTS agent_log (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        version INTEGER,
+        source TEXT NOT NULL,
+        level TEXT NOT NULL,
+        message TEXT NOT NULL
+      )`,
+    ]);
   }
 
   append(lines: LogLine[], source: LogEntry["source"], version: number | null, now = Date.now()): void {

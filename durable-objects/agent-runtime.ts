@@ -11,9 +11,12 @@
  */
 
 import type { RelayReply, RelayRequest } from "../edge/agent-call.ts";
+import { readUpTo } from "../edge/body.ts";
 import { type EdgeEnv, maxBodyBytes } from "../edge/env.ts";
 import { type Failure, fail, ok, type Result } from "../edge/errors.ts";
+import { toBase64, toHex } from "../protocol/bytes.ts";
 import type { ErrorCode } from "../protocol/errors.ts";
+import { readEventData } from "../protocol/event-data.ts";
 import type { ActiveAgent, AgentCodeStore } from "./agent-code.ts";
 import { AGENT_COMPATIBILITY_DATE, AGENT_LIMITS, AGENT_MAIN, agentWorkerCode } from "./agent-isolate.ts";
 import type { AgentLogs } from "./agent-logs.ts";
@@ -22,13 +25,13 @@ import type { NewEvent } from "./event-store.ts";
 import type { ImpRecord, ImpStore } from "./imp-record.ts";
 
 /** On top of the imp's request timeout, so agent code can still answer after a device timeout. */
-export const AGENT_DEADLINE_MARGIN_MS = 2_000;
+const AGENT_DEADLINE_MARGIN_MS = 2_000;
 /** Device events waiting for onDeviceEvent; past this they are stored but not handed to the code. */
 const MAX_PENDING_EVENTS = 64;
 /** At most one audit entry per failure reason per imp in this time; the rest are counted into the next. */
 const AUDIT_EVERY_MS = 60_000;
 /** Agent code sees request URLs on this origin: the canonical path and the query as sent, never the secret agent id. */
-export const AGENT_ORIGIN = "https://agent.invalid";
+const AGENT_ORIGIN = "https://agent.invalid";
 
 export type AgentFailureReason = "exception" | "hung" | "timeout" | "limit" | "startup" | "response_too_large";
 
@@ -173,7 +176,7 @@ export class AgentRuntime {
   private platformRevision(): Promise<string> {
     this.revision ??= crypto.subtle
       .digest("SHA-256", new TextEncoder().encode(`${AGENT_COMPATIBILITY_DATE}\n${JSON.stringify(AGENT_LIMITS)}\n${AGENT_MAIN}`))
-      .then((d) => [...new Uint8Array(d).subarray(0, 6)].map((b) => b.toString(16).padStart(2, "0")).join(""));
+      .then((d) => toHex(new Uint8Array(d).subarray(0, 6)));
     return this.revision;
   }
 
@@ -215,47 +218,17 @@ function classify(message: string, aborted: boolean): AgentFailureReason {
 
 /** The response body, or null once it grows past `max` bytes (never buffered beyond that). */
 async function readLimited(response: Response, max: number): Promise<Uint8Array | null> {
-  if (!response.body) return new Uint8Array(0);
-  const declared = Number(response.headers.get("content-length"));
-  if (Number.isFinite(declared) && declared > max) {
-    await response.body.cancel().catch(() => {});
-    return null;
-  }
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = response.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > max) {
-      await reader.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  const declared = Number(response.headers.get("content-length") ?? Number.NaN);
+  const read = await readUpTo(response.body, max, Number.isFinite(declared) ? { declaredLength: declared } : {});
+  if (read === "too_large") return null;
+  if (typeof read === "string") throw new Error("the response body could not be read to its end");
+  return read;
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
-
-/** An event as agent code gets it: JSON as a value, text as a string, anything else as bytes. */
-export function eventForAgent(e: NewEvent & { at: number }) {
+/** An event as agent code gets it (protocol/event-data.ts): JSON as a value, text as a string, anything else as bytes. */
+function eventForAgent(e: NewEvent & { at: number }) {
   const base = { id: e.id, name: e.name, at: e.at, contentType: e.contentType };
-  const type = e.contentType?.split(";", 1)[0]?.trim().toLowerCase() ?? "";
-  try {
-    if (type === "application/json" || type.endsWith("+json")) return { ...base, data: JSON.parse(utf8.decode(e.data)) as unknown };
-    if (type.startsWith("text/")) return { ...base, data: utf8.decode(e.data) };
-  } catch {
-    // Not what it claims to be: bytes.
-  }
-  let binary = "";
-  for (let i = 0; i < e.data.length; i += 0x8000) binary += String.fromCharCode(...e.data.subarray(i, i + 0x8000));
-  return { ...base, dataBase64: btoa(binary) };
+  const data = readEventData(e.contentType, e.data);
+  // Bytes cross into the isolate as base64 in the event's JSON; its main module turns them back.
+  return data.kind === "bytes" ? { ...base, dataBase64: toBase64(data.value) } : { ...base, data: data.value };
 }

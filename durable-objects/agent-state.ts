@@ -4,11 +4,12 @@
  * memory, not a database, so the limits are tight and every refusal says which one.
  */
 import { fail, ok, type Result } from "../edge/errors.ts";
+import { SqlStore } from "./sql-store.ts";
 
-export const STATE_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+const STATE_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 export const MAX_STATE_VALUE_BYTES = 16 * 1024;
-export const MAX_STATE_BYTES = 128 * 1024;
-export const MAX_STATE_KEYS = 256;
+const MAX_STATE_BYTES = 128 * 1024;
+const MAX_STATE_KEYS = 256;
 
 /** Values travel as JSON text: RPC and storage both want it serialised anyway. */
 export interface StateEntry {
@@ -19,20 +20,16 @@ export interface StateEntry {
 
 const encoder = new TextEncoder();
 
-export class AgentState {
-  private readonly sql: SqlStorage;
-
+export class AgentState extends SqlStore {
   constructor(sql: SqlStorage) {
-    this.sql = sql;
-  }
-
-  migrate(): void {
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS agent_state (
-      key TEXT PRIMARY KEY,
-      value TEXT NOT NULL,
-      size INTEGER NOT NULL,
-      updated_at INTEGER NOT NULL
-    )`);
+    super(sql, "agent_state", [
+      `CREATE TABLE IF NOT EXISTS agent_state (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      )`,
+    ]);
   }
 
   list(): { entries: StateEntry[]; bytes: number } {

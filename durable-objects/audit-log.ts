@@ -3,54 +3,17 @@
  * the event: worker-side refusals arrive in batches, a little after they happened), bounded.
  * Entries name credentials by id and reasons by code; they never hold a secret.
  */
-export type AuditEvent =
-  | "auth_failed"
-  | "rate_limited"
-  | "code_checks_paused"
-  | "credential_added"
-  | "credential_revoked"
-  | "credential_burned"
-  | "url_rotated"
-  | "http_refused"
-  | "settings_changed"
-  | "device_connected"
-  | "device_refused"
-  | "device_key_changed"
-  | "agent_deployed"
-  | "agent_rolled_back"
-  | "agent_removed"
-  | "agent_outbound_changed"
-  | "agent_outbound_refused"
-  | "agent_error"
-  | "tags_changed"
-  | "imp_disabled"
-  | "imp_enabled"
-  | "admin_auth_failed"
-  | "admin_rate_limited"
-  | "imp_deleted"
-  | "fleet_disabled"
-  | "fleet_enabled"
-  | "fleet_reindexed"
-  | "console_signed_in"
-  | "console_signed_out"
-  | "console_session_revoked";
+import type { AuditEntry, AuditEvent } from "../protocol/admin-api.ts";
+import { SqlStore } from "./sql-store.ts";
 
-export interface AuditEntry {
-  seq: number;
-  at: number;
-  event: AuditEvent;
-  client: string;
-  detail: Record<string, string | number | boolean>;
-}
+const AUDIT_LIMIT = 1000;
 
-export const AUDIT_LIMIT = 1000;
-
-export class AuditLog {
-  private readonly sql: SqlStorage;
+export class AuditLog extends SqlStore {
   constructor(sql: SqlStorage) {
-    this.sql = sql;
-    sql.exec(`CREATE TABLE IF NOT EXISTS audit (
-      seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, event TEXT NOT NULL, client TEXT NOT NULL, detail TEXT NOT NULL)`);
+    super(sql, "audit", [
+      `CREATE TABLE IF NOT EXISTS audit (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, event TEXT NOT NULL, client TEXT NOT NULL, detail TEXT NOT NULL)`,
+    ]);
   }
 
   record(event: AuditEvent, client: string, detail: AuditEntry["detail"] = {}, at = Date.now()): void {

@@ -10,9 +10,10 @@
 
 import { type Backoff, type BackoffPolicy, failed, maxFailures, startedWaiting, waitMs } from "../edge/auth/backoff.ts";
 import { TOTP } from "../protocol/index.ts";
+import { SqlStore } from "./sql-store.ts";
 
 /** Codes a credential accepts at one time: the current step and one either side. */
-export const VALID_CODES_AT_ONCE = 2 * TOTP.window + 1;
+const VALID_CODES_AT_ONCE = 2 * TOTP.window + 1;
 
 /** The span the bound is stated over, and the most a guess may succeed within it. */
 export const BOUND_SPAN_MS = 30 * 86_400_000;
@@ -38,13 +39,11 @@ export function guessBound(digits: number): number {
   return (maxFailures(policy, BOUND_SPAN_MS) * VALID_CODES_AT_ONCE) / 10 ** digits;
 }
 
-export class CodeGuesses {
-  private readonly sql: SqlStorage;
+export class CodeGuesses extends SqlStore {
   constructor(sql: SqlStorage) {
-    this.sql = sql;
-    sql.exec(
+    super(sql, "code_guesses", [
       "CREATE TABLE IF NOT EXISTS code_guesses (cred_id TEXT PRIMARY KEY, level REAL NOT NULL, at INTEGER NOT NULL, until INTEGER NOT NULL)",
-    );
+    ]);
   }
 
   /** Milliseconds until this credential's codes are compared again; 0 if they are now. */

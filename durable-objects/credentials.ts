@@ -1,37 +1,26 @@
 /**
- * An imp's caller credentials and how each kind is checked. Secrets live only here, in
- * the imp's own storage; what leaves the object is a `CredentialView` without them.
+ * An imp's caller credentials. Secrets live only here, in the imp's own storage; what
+ * leaves the object is a `CredentialView` without them. How each kind is verified:
+ * ./credentials-verify.ts; what a credential may do once it is (scope, expiry, rate,
+ * address ranges): ./credentials-gate.ts.
  */
-import { importJWK, type JWK, jwtVerify } from "jose";
-import * as OTPAuth from "otpauth";
-import { type AuthFailure, joseFailure } from "../edge/auth/failures.ts";
-import {
-  ASSERTION_MAX_LIFETIME_S,
-  type CallerAlgorithm,
-  fromHex,
-  hmacKey,
-  type ParsedSignature,
-  TOTP,
-  TOTP_LEGACY_DIGITS,
-  toHex,
-  WEBHOOK_TOLERANCE_S,
-  type WebhookFormat,
-  webhookSignedPayload,
-} from "../protocol/index.ts";
+import type { JWK } from "jose";
+import type { CredentialKind, CredentialView } from "../protocol/admin-api.ts";
+import { type CallerAlgorithm, formatRate, type Rate, UNRESTRICTED_SCOPE, type WebhookFormat } from "../protocol/index.ts";
 
 export type { AuthFailure } from "../edge/auth/failures.ts";
-
-export type CredentialKind = "jwt" | "jwt-secret" | "webhook" | "totp";
+export type { CredentialKind, CredentialView } from "../protocol/admin-api.ts";
 
 export interface Credential {
   id: string;
   kind: CredentialKind;
+  /** Its name, for people. */
   label: string;
   createdAt: number;
   revokedAt?: number;
-  /** jwt / jwt-secret: the one algorithm this credential may sign with. */
+  /** jwt / jwt-secret: the one algorithm this credential may sign with; http-signature: its key's. */
   alg?: CallerAlgorithm;
-  /** jwt: the caller's public key. */
+  /** jwt, http-signature: the caller's public key. */
   publicJwk?: JWK;
   /** jwt-secret, webhook, totp: the shared secret (totp: base32). */
   secret?: string;
@@ -43,13 +32,38 @@ export interface Credential {
   lastTotpStep?: number;
   /** totp: how many digits its codes have (absent: made before 8 digits, so 6). */
   digits?: number;
+  /** Scope entries (protocol/scope.ts), as formatted; absent: made before scopes, so everything. */
+  scope?: string[];
+  /** Epoch ms after which it is refused as if revoked; absent: never. */
+  expiresAt?: number;
+  /** Its own rate limit; absent: none. */
+  rate?: Rate;
+  /** Client ranges (protocol/cidr.ts), as formatted; absent: anywhere. */
+  from?: string[];
+  /** jwt: tokens must be DPoP-bound (RFC 9449); absent: made before DPoP, so no. */
+  dpop?: boolean;
+  /** http-signature: header fields every signature must also cover. */
+  signedHeaders?: string[];
 }
 
-export type CredentialView = Omit<Credential, "secret" | "lastTotpStep" | "tokensValidAfter">;
+/** What the credential may do: its scope, or everything for one made before scopes existed. */
+export function scopeOf(cred: Credential): readonly string[] {
+  return cred.scope ?? UNRESTRICTED_SCOPE;
+}
+
+/** Whether `--expires` has passed. */
+export function isExpired(cred: Credential, now = Date.now()): boolean {
+  return cred.expiresAt !== undefined && now >= cred.expiresAt;
+}
 
 export function view(c: Credential): CredentialView {
-  const { secret: _s, lastTotpStep: _l, tokensValidAfter: _t, ...rest } = c;
-  return rest;
+  const { secret: _s, lastTotpStep: _l, tokensValidAfter: _t, rate, digits, scope: _scope, ...rest } = c;
+  return {
+    ...rest,
+    scope: [...scopeOf(c)],
+    ...(rate ? { rate: formatRate(rate) } : {}),
+    ...(digits === 6 || digits === 8 ? { digits } : {}),
+  };
 }
 
 export class CredentialStore {
@@ -78,98 +92,4 @@ export class CredentialStore {
     this.cache ??= (await this.storage.get<Record<string, Credential>>("credentials")) ?? {};
     return this.cache;
   }
-}
-
-/** Checks a caller's signed assertion with exactly the credential's own algorithm and key. */
-export async function verifyAssertion(
-  cred: Credential,
-  assertion: string,
-  expect: { audience: string; nonce: string },
-): Promise<AuthFailure | null> {
-  if (!cred.alg) return "malformed";
-  const material = cred.kind === "jwt-secret" ? cred.secret : cred.publicJwk;
-  if (!material) return "malformed";
-  const key = typeof material === "string" ? new TextEncoder().encode(material) : await importJWK(material, cred.alg);
-  try {
-    const { payload } = await jwtVerify(assertion, key, {
-      algorithms: [cred.alg],
-      issuer: cred.id,
-      audience: expect.audience,
-      requiredClaims: ["iat", "exp", "nonce"],
-      maxTokenAge: `${ASSERTION_MAX_LIFETIME_S}s`,
-      clockTolerance: 5,
-    });
-    if (payload.nonce !== expect.nonce) return "bad_nonce";
-    // requiredClaims above guarantees both.
-    if ((payload.exp ?? 0) - (payload.iat ?? 0) > ASSERTION_MAX_LIFETIME_S) return "lifetime_too_long";
-    return null;
-  } catch (err) {
-    return joseFailure(err);
-  }
-}
-
-/**
- * The webhook credential whose secret signed this body, and the signature that verified,
- * or why none did. That signature (lowercase hex, as computed) is what replay memory keys
- * on: it is fixed by the secret, timestamp and body, whatever else the header carried.
- */
-export async function verifyWebhook(
-  creds: Credential[],
-  format: WebhookFormat,
-  sig: ParsedSignature,
-  body: Uint8Array,
-  now = Date.now(),
-): Promise<{ cred: Credential; verified: string } | { failure: AuthFailure }> {
-  if (sig.timestamp !== undefined && Math.abs(now / 1000 - sig.timestamp) > WEBHOOK_TOLERANCE_S) return { failure: "stale_signature" };
-  const payload = webhookSignedPayload(format, body, sig.timestamp);
-  for (const cred of creds) {
-    if (cred.kind !== "webhook" || cred.format !== format || cred.revokedAt || !cred.secret) continue;
-    const key = await hmacKey(cred.secret, "verify");
-    for (const hex of sig.signatures) {
-      const mac = fromHex(hex);
-      // crypto.subtle.verify compares in constant time.
-      if (await crypto.subtle.verify("HMAC", key, mac, payload)) return { cred, verified: toHex(mac) };
-    }
-  }
-  return { failure: "bad_signature" };
-}
-
-/** How many digits a code credential's codes have. */
-export function codeDigits(cred: Credential): number {
-  return cred.digits ?? TOTP_LEGACY_DIGITS;
-}
-
-/** The code credentials a code could match: live, and with as many digits as the code. */
-export function codeCandidates(creds: Credential[], code: string): Credential[] {
-  return creds.filter((c) => c.kind === "totp" && !c.revokedAt && c.secret && codeDigits(c) === code.length);
-}
-
-/** The credential and step a rotating code matches among `candidates` (see codeCandidates), each step usable once. */
-export function verifyTotp(
-  candidates: Credential[],
-  code: string,
-  now = Date.now(),
-): { cred: Credential; step: number } | { failure: AuthFailure } {
-  if (!/^\d+$/.test(code)) return { failure: "malformed" };
-  let reused = false;
-  for (const cred of candidates) {
-    if (cred.kind !== "totp" || cred.revokedAt || !cred.secret || codeDigits(cred) !== code.length) continue;
-    const delta = OTPAuth.TOTP.validate({
-      token: code,
-      secret: OTPAuth.Secret.fromBase32(cred.secret),
-      algorithm: TOTP.algorithm,
-      digits: codeDigits(cred),
-      period: TOTP.period,
-      window: TOTP.window,
-      timestamp: now,
-    });
-    if (delta === null) continue;
-    const step = Math.floor(now / 1000 / TOTP.period) + delta;
-    if (cred.lastTotpStep !== undefined && step <= cred.lastTotpStep) {
-      reused = true;
-      continue;
-    }
-    return { cred, step };
-  }
-  return { failure: reused ? "code_reused" : "bad_code" };
 }

@@ -9,7 +9,7 @@ export const DEVICE_TAG = "device";
 /** A socket that has not authenticated within this time is closed. */
 export const HANDSHAKE_TIMEOUT_MS = 5_000;
 /** Protocol errors tolerated on one authenticated socket before the edge gives up on it. */
-export const MAX_STRIKES = 16;
+const MAX_STRIKES = 16;
 
 export interface PendingLink {
   state: "pending";

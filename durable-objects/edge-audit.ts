@@ -11,7 +11,8 @@ import { ADMIN_POLICY, RateGuard } from "../edge/auth/rate-guard.ts";
 import { clientKey } from "../edge/client.ts";
 import type { EdgeEnv } from "../edge/env.ts";
 import { ok, type Result } from "../edge/errors.ts";
-import { type AuditEntry, type AuditEvent, AuditLog } from "./audit-log.ts";
+import type { AuditEntry, AuditEvent } from "../protocol/admin-api.ts";
+import { AuditLog } from "./audit-log.ts";
 
 /** What the worker records here besides failed admin authentication (which goes through adminAuthFailed). */
 export type EdgeEvent = Extract<

@@ -7,10 +7,12 @@
  * MAX_HISTORY_EVENTS / MAX_HISTORY_BYTES overall; the oldest go first, but the latest
  * event of each name is always kept.
  */
-export const HISTORY_PER_NAME = 100;
-export const MAX_EVENT_NAMES = 256;
-export const MAX_HISTORY_EVENTS = 2_000;
-export const MAX_HISTORY_BYTES = 8 * 1024 * 1024;
+import { SqlStore } from "./sql-store.ts";
+
+const HISTORY_PER_NAME = 100;
+const MAX_EVENT_NAMES = 256;
+const MAX_HISTORY_EVENTS = 2_000;
+const MAX_HISTORY_BYTES = 8 * 1024 * 1024;
 
 export interface StoredEvent {
   /** Position in this imp's event stream; the cursor for reading on. */
@@ -48,24 +50,20 @@ export type RecordResult = "stored" | "duplicate" | "too_many_names";
 
 type Row = { seq: number; id: string; name: string; content_type: string | null; data: ArrayBuffer; at: number };
 
-export class EventStore {
-  private readonly sql: SqlStorage;
-
+export class EventStore extends SqlStore {
   constructor(sql: SqlStorage) {
-    this.sql = sql;
-  }
-
-  migrate(): void {
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS events (
-      seq INTEGER PRIMARY KEY AUTOINCREMENT,
-      id TEXT NOT NULL UNIQUE,
-      name TEXT NOT NULL,
-      content_type TEXT,
-      data BLOB NOT NULL,
-      size INTEGER NOT NULL,
-      at INTEGER NOT NULL
-    )`);
-    this.sql.exec("CREATE INDEX IF NOT EXISTS events_by_name ON events (name, seq)");
+    super(sql, "events", [
+      `CREATE TABLE IF NOT EXISTS events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        content_type TEXT,
+        data BLOB NOT NULL,
+        size INTEGER NOT NULL,
+        at INTEGER NOT NULL
+      )`,
+      "CREATE INDEX IF NOT EXISTS events_by_name ON events (name, seq)",
+    ]);
   }
 
   record(event: NewEvent, now: number): RecordResult {

@@ -5,7 +5,7 @@
  */
 export const MAX_WAIT_MS = 60_000;
 /** Waiting callers per imp, so an open agent URL cannot pin unbounded memory. */
-export const MAX_WAITERS = 1_000;
+const MAX_WAITERS = 1_000;
 
 interface Waiter {
   name: string | undefined;

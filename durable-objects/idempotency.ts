@@ -19,12 +19,14 @@
  * the others out. The alarm (scheduler.ts) forgets each key IDEMPOTENCY_TTL_MS after it was
  * remembered.
  */
+import { concatBytes, toHex } from "../protocol/bytes.ts";
 import type { MessageInfo, NewMessage } from "./message-queue.ts";
 import type { Timed } from "./scheduler.ts";
+import { SqlStore } from "./sql-store.ts";
 
-export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60_000;
-export const MAX_KEYS_PER_SCOPE = 10_000;
-export const MAX_KEYS = 100_000;
+const IDEMPOTENCY_TTL_MS = 24 * 60 * 60_000;
+const MAX_KEYS_PER_SCOPE = 10_000;
+const MAX_KEYS = 100_000;
 
 /** Who a key belongs to: never a bare credential id, so no credential can be named like another scope. */
 export function callerScope(credId: string | null): string {
@@ -35,30 +37,26 @@ export const AGENT_SCOPE = "agent";
 /** What a key already did for the request with a given fingerprint. */
 export type Recalled = { kind: "new" } | { kind: "replay"; info: MessageInfo } | { kind: "different_request" };
 
-export class IdempotencyKeys implements Timed {
-  private readonly sql: SqlStorage;
+export class IdempotencyKeys extends SqlStore implements Timed {
   /** Keys held by a request this object is processing now, as `scope \n key`. */
   private readonly held = new Set<string>();
   /** Keys remembered since this object woke: the imp-wide count is checked every 100th. */
   private writes = 0;
 
   constructor(sql: SqlStorage) {
-    this.sql = sql;
-  }
-
-  /** Creates the table; run once per wake, inside blockConcurrencyWhile. */
-  migrate(): void {
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS idempotency_keys (
-      scope TEXT NOT NULL,
-      key TEXT NOT NULL,
-      fingerprint TEXT NOT NULL,
-      response TEXT NOT NULL,
-      created_at INTEGER NOT NULL,
-      expires_at INTEGER NOT NULL,
-      PRIMARY KEY (scope, key)
-    )`);
-    this.sql.exec("CREATE INDEX IF NOT EXISTS idempotency_by_expiry ON idempotency_keys (expires_at)");
-    this.sql.exec("CREATE INDEX IF NOT EXISTS idempotency_by_scope ON idempotency_keys (scope, created_at)");
+    super(sql, "idempotency_keys", [
+      `CREATE TABLE IF NOT EXISTS idempotency_keys (
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        response TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (scope, key)
+      )`,
+      "CREATE INDEX IF NOT EXISTS idempotency_by_expiry ON idempotency_keys (expires_at)",
+      "CREATE INDEX IF NOT EXISTS idempotency_by_scope ON idempotency_keys (scope, created_at)",
+    ]);
   }
 
   /** Holds `key` for one request; false if another request with it is still being processed. */
@@ -137,11 +135,8 @@ export class IdempotencyKeys implements Timed {
 export async function fingerprint(input: NewMessage): Promise<string> {
   // JSON escapes every control character, so the NUL after it cannot be part of it: unambiguous.
   const head = new TextEncoder().encode(`${JSON.stringify([input.name, input.ttlMs, input.contentType])}\0`);
-  const bytes = new Uint8Array(head.byteLength + input.data.byteLength);
-  bytes.set(head);
-  bytes.set(input.data, head.byteLength);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  const bytes = concatBytes(head, input.data);
+  return toHex(await crypto.subtle.digest("SHA-256", bytes));
 }
 
 /** A POST's answer: the message, and whether it is an earlier request's answer given again. */

@@ -16,6 +16,8 @@ import { AuditLog } from "./audit-log.ts";
 import { CallerCheck } from "./caller-check.ts";
 import { CodeGuesses } from "./code-guesses.ts";
 import { CredentialStore } from "./credentials.ts";
+import { CredentialGate } from "./credentials-gate.ts";
+import { CredentialRates } from "./credentials-rate.ts";
 import { DEVICE_TAG, HandshakeTimeouts, type ReadyLink, readLink } from "./device-link.ts";
 import { DeviceStatusStore } from "./device-status.ts";
 import { EventStore } from "./event-store.ts";
@@ -58,17 +60,19 @@ export class ImpParts {
   constructor(ctx: DurableObjectState, env: EdgeEnv) {
     this.ctx = ctx;
     this.env = env;
+    const sql = ctx.storage.sql;
     this.record = new ImpStore(ctx.storage);
     this.creds = new CredentialStore(ctx.storage);
-    this.audit = new AuditLog(ctx.storage.sql);
-    this.callers = new CallerCheck(this.creds, new ReplayMemory(ctx.storage.sql), this.audit, new CodeGuesses(ctx.storage.sql));
-    this.queue = new MessageQueue(ctx.storage.sql);
-    this.idempotency = new IdempotencyKeys(ctx.storage.sql);
-    this.events = new EventStore(ctx.storage.sql);
-    this.state = new AgentState(ctx.storage.sql);
+    this.audit = new AuditLog(sql);
+    const gate = new CredentialGate(new CredentialRates(sql));
+    this.callers = new CallerCheck(this.creds, new ReplayMemory(sql), this.audit, new CodeGuesses(sql), gate);
+    this.queue = new MessageQueue(sql);
+    this.idempotency = new IdempotencyKeys(sql);
+    this.events = new EventStore(sql);
+    this.state = new AgentState(sql);
     this.deviceStatus = new DeviceStatusStore(ctx.storage);
-    this.agentCode = new AgentCodeStore(ctx.storage.sql);
-    this.agentLogs = new AgentLogs(ctx.storage.sql);
+    this.agentCode = new AgentCodeStore(sql);
+    this.agentLogs = new AgentLogs(sql);
     this.agent = new AgentRuntime({
       ctx,
       env,
@@ -78,13 +82,11 @@ export class ImpParts {
       imps: this.record,
       requestTimeout: (imp) => this.requestTimeout(imp),
     });
-    this.deploys = new AgentDeploys(env, this.agentCode, this.agentLogs, this.audit);
-    this.registry = new RegistrySync(
-      ctx,
-      env.REGISTRY,
-      () => this.registryRow(),
-      (at) => this.scheduler.wakeBy(at),
-    );
+    this.deploys = new AgentDeploys({ env, code: this.agentCode, logs: this.agentLogs, audit: this.audit });
+    this.registry = new RegistrySync(ctx, env.REGISTRY, () => this.registryRow(), {
+      wakeBy: (at) => this.scheduler.wakeBy(at),
+      rearm: () => this.scheduler.rearm(Date.now()),
+    });
     this.scheduler = new Scheduler(ctx.storage, [
       new HandshakeTimeouts(ctx, (link) => this.audit.record("device_refused", link.client, { reason: "handshake timeout" })),
       this.queue,
@@ -93,16 +95,8 @@ export class ImpParts {
     ]);
     // Heartbeats are answered by the runtime itself and never wake this object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_PING, HEARTBEAT_PONG));
-    void ctx.blockConcurrencyWhile(async () => {
-      this.queue.migrate();
-      this.idempotency.migrate();
-      this.events.migrate();
-      this.state.migrate();
-      this.agentCode.migrate();
-      this.agentLogs.migrate();
-      this.registry.migrate();
-      this.registry.resumeIfDirty();
-    });
+    // A change that never reached D1 (the edge stopped, D1 failed) is written now.
+    this.registry.resumeIfDirty();
   }
 
   /** The authenticated device socket, if the device is online. */

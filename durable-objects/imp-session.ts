@@ -10,8 +10,8 @@
  *
  *   admin(client)     the admin API                           ./facades/admin.ts
  *   fleet(client, by) tags, kill switch, delete, registry row  ./facades/fleet.ts
- *   auth(call)        caller authentication before admission  ./facades/caller-auth.ts
- *   caller(call)      an admitted caller: relay and agent APIs ./facades/caller.ts
+ *   caller(call)      a caller's call: authentication, then   ./facades/caller.ts
+ *                     (admitted once) the relay and agent APIs
  *   agent(version)    the imp's agent code, if still active   ./facades/agent.ts
  *   fetch, webSocket* the device's socket                     ./facades/device.ts
  *
@@ -30,7 +30,6 @@ import type { Result } from "../edge/errors.ts";
 import { ImpAdmin } from "./facades/admin.ts";
 import { ImpAgent } from "./facades/agent.ts";
 import { ImpCaller } from "./facades/caller.ts";
-import { ImpAuth } from "./facades/caller-auth.ts";
 import { DeviceSocket } from "./facades/device.ts";
 import { ImpFleet } from "./facades/fleet.ts";
 import { ImpParts } from "./imp-parts.ts";
@@ -57,12 +56,7 @@ export class ImpSession extends DurableObject<EdgeEnv> {
     return new ImpFleet(this.#parts, client, by);
   }
 
-  /** Caller authentication before anyone is admitted: challenges, tokens, plain HTTP, the worker's own refusals. */
-  auth(call: AgentCall): ImpAuth {
-    return new ImpAuth(this.#parts, call);
-  }
-
-  /** One caller's call through an agent URL, admitted once. */
+  /** One caller's call through an agent URL: its authentication, then (admitted once) what it reaches. */
   caller(call: AgentCall): ImpCaller {
     return new ImpCaller(this.#parts, call);
   }

@@ -10,7 +10,7 @@ import { encodeFrame } from "../protocol/index.ts";
 import { readLink, sendQuietly, writeLink } from "./device-link.ts";
 import type { MessageQueue } from "./message-queue.ts";
 
-export const DELIVERY_WINDOW = 16;
+const DELIVERY_WINDOW = 16;
 
 export function deliverQueued(queue: MessageQueue, ws: WebSocket): void {
   const link = readLink(ws);

@@ -10,18 +10,19 @@
  * accepted ones, so a 202 always means "will be delivered unless its TTL passes".
  */
 import { fail, ok, type Result } from "../edge/errors.ts";
+import { SqlStore } from "./sql-store.ts";
 
 export const DEFAULT_TTL_MS = 24 * 60 * 60_000;
 export const MIN_TTL_MS = 1_000;
 export const MAX_TTL_MS = 7 * 24 * 60 * 60_000;
 export const DEFAULT_QUEUE_LIMIT = 1_000;
 export const MAX_QUEUE_LIMIT = 10_000;
-export const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
-export const STATUS_RETENTION_MS = 24 * 60 * 60_000;
+const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+const STATUS_RETENTION_MS = 24 * 60 * 60_000;
 /** Finished rows kept at most, whatever their age, so a flood cannot grow storage unbounded. */
-export const MAX_FINISHED_ROWS = 10_000;
+const MAX_FINISHED_ROWS = 10_000;
 
-export type MessageStatus = "queued" | "delivered" | "expired";
+type MessageStatus = "queued" | "delivered" | "expired";
 
 export interface MessageInfo {
   id: string;
@@ -70,35 +71,29 @@ type Row = {
   finished_at: number | null;
 };
 
-export class MessageQueue {
-  private readonly sql: SqlStorage;
-
+export class MessageQueue extends SqlStore {
   constructor(sql: SqlStorage) {
-    this.sql = sql;
+    super(sql, "messages", [
+      // AUTOINCREMENT: a seq is never reused, even after old rows are pruned, because
+      // each socket remembers the highest seq it was sent.
+      `CREATE TABLE IF NOT EXISTS messages (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        content_type TEXT,
+        data BLOB,
+        size INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        finished_at INTEGER
+      )`,
+      "CREATE INDEX IF NOT EXISTS messages_by_state ON messages (state, seq)",
+      "CREATE INDEX IF NOT EXISTS messages_by_expiry ON messages (state, expires_at)",
+      "CREATE INDEX IF NOT EXISTS messages_by_finish ON messages (finished_at)",
+    ]);
   }
-
-  /** Creates the table; run once per wake, inside blockConcurrencyWhile. */
-  migrate(): void {
-    // AUTOINCREMENT: a seq is never reused, even after old rows are pruned, because
-    // each socket remembers the highest seq it was sent.
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS messages (
-      seq INTEGER PRIMARY KEY AUTOINCREMENT,
-      id TEXT NOT NULL UNIQUE,
-      name TEXT NOT NULL,
-      content_type TEXT,
-      data BLOB,
-      size INTEGER NOT NULL,
-      created_at INTEGER NOT NULL,
-      expires_at INTEGER NOT NULL,
-      state TEXT NOT NULL,
-      attempts INTEGER NOT NULL DEFAULT 0,
-      finished_at INTEGER
-    )`);
-    this.sql.exec("CREATE INDEX IF NOT EXISTS messages_by_state ON messages (state, seq)");
-    this.sql.exec("CREATE INDEX IF NOT EXISTS messages_by_expiry ON messages (state, expires_at)");
-    this.sql.exec("CREATE INDEX IF NOT EXISTS messages_by_finish ON messages (finished_at)");
-  }
-
   enqueue(input: NewMessage, limit: number, now: number): Result<MessageInfo> {
     const waiting = this.sql
       .exec<{ n: number; bytes: number }>(

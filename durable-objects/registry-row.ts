@@ -13,6 +13,7 @@
  */
 import type { DeviceStatus } from "../protocol/admin-api.ts";
 import type { Timed } from "./scheduler.ts";
+import { SqlStore } from "./sql-store.ts";
 
 /** What the row holds, read from the object's own stores at write time (null: no imp here). */
 export interface RegistryRow {
@@ -40,31 +41,38 @@ interface SyncState {
   failures: number;
 }
 
-export class RegistrySync implements Timed {
+/** The object's one alarm (durable-objects/scheduler.ts), as the registry uses it. */
+export interface RegistryAlarm {
+  /** Fire no later than `at`. */
+  wakeBy(at: number): Promise<void>;
+  /** Set to the earliest deadline of every concern (none left here once D1 holds the row). */
+  rearm(): Promise<void>;
+}
+
+export class RegistrySync extends SqlStore implements Timed {
   readonly #ctx: DurableObjectState;
   readonly #db: D1Database;
   readonly #snapshot: () => Promise<RegistryRow | null>;
-  readonly #wakeBy: (at: number) => Promise<void>;
+  readonly #alarm: RegistryAlarm;
   /** One write at a time; a change during a write makes one more afterwards. */
   #running: Promise<boolean> | null = null;
   #again = false;
   #stopped = false;
 
-  constructor(ctx: DurableObjectState, db: D1Database, snapshot: () => Promise<RegistryRow | null>, wakeBy: (at: number) => Promise<void>) {
+  constructor(ctx: DurableObjectState, db: D1Database, snapshot: () => Promise<RegistryRow | null>, alarm: RegistryAlarm) {
+    super(ctx.storage.sql, "registry_sync", [
+      `CREATE TABLE IF NOT EXISTS registry_sync (
+        id INTEGER PRIMARY KEY CHECK (id = 1), rev INTEGER NOT NULL, dirty INTEGER NOT NULL, retry_at INTEGER, failures INTEGER NOT NULL)`,
+      "INSERT OR IGNORE INTO registry_sync (id, rev, dirty, retry_at, failures) VALUES (1, 0, 0, NULL, 0)",
+    ]);
     this.#ctx = ctx;
     this.#db = db;
     this.#snapshot = snapshot;
-    this.#wakeBy = wakeBy;
-  }
-
-  migrate(): void {
-    this.#ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS registry_sync (
-      id INTEGER PRIMARY KEY CHECK (id = 1), rev INTEGER NOT NULL, dirty INTEGER NOT NULL, retry_at INTEGER, failures INTEGER NOT NULL)`);
-    this.#ctx.storage.sql.exec("INSERT OR IGNORE INTO registry_sync (id, rev, dirty, retry_at, failures) VALUES (1, 0, 0, NULL, 0)");
+    this.#alarm = alarm;
   }
 
   #state(): SyncState {
-    const r = this.#ctx.storage.sql
+    const r = this.sql
       .exec<{ rev: number; dirty: number; retry_at: number | null; failures: number }>(
         "SELECT rev, dirty, retry_at, failures FROM registry_sync WHERE id = 1",
       )
@@ -77,11 +85,8 @@ export class RegistrySync implements Timed {
     if (this.#stopped) return;
     // The alarm is the backstop: if the edge stops before the write lands, it is made after the restart.
     const backstop = Date.now() + ALARM_RETRY_MS;
-    this.#ctx.storage.sql.exec(
-      "UPDATE registry_sync SET rev = rev + 1, dirty = rev + 1, retry_at = COALESCE(retry_at, ?) WHERE id = 1",
-      backstop,
-    );
-    this.#ctx.waitUntil(Promise.all([this.#wakeBy(backstop), this.flush()]));
+    this.sql.exec("UPDATE registry_sync SET rev = rev + 1, dirty = rev + 1, retry_at = COALESCE(retry_at, ?) WHERE id = 1", backstop);
+    this.#ctx.waitUntil(this.#alarm.wakeBy(backstop).then(() => this.flush()));
   }
 
   /** On wake: a change that never reached D1 (the edge stopped, D1 failed) is written now. */
@@ -107,6 +112,8 @@ export class RegistrySync implements Timed {
         this.#again = false;
         ok = await this.#writeWithRetries();
       } while (this.#again && ok);
+      // D1 holds the change: the backstop is no longer due, and the alarm goes back to what else is.
+      if (ok && !this.#stopped) await this.#alarm.rearm();
       return ok;
     })();
     this.#running = run;
@@ -131,7 +138,7 @@ export class RegistrySync implements Timed {
         // The revision is read before the snapshot, so the snapshot is at least that new.
         const row = await this.#snapshot();
         if (row) await this.#write(row, state.rev);
-        this.#ctx.storage.sql.exec(
+        this.sql.exec(
           "UPDATE registry_sync SET dirty = CASE WHEN dirty <= ? THEN 0 ELSE dirty END, retry_at = NULL, failures = 0 WHERE id = 1",
           state.rev,
         );
@@ -150,8 +157,8 @@ export class RegistrySync implements Timed {
   async #retryLater(failures: number): Promise<void> {
     if (this.#stopped) return;
     const at = Date.now() + Math.min(ALARM_RETRY_MAX_MS, ALARM_RETRY_MS * 2 ** Math.min(failures, 10));
-    this.#ctx.storage.sql.exec("UPDATE registry_sync SET retry_at = ?, failures = failures + 1 WHERE id = 1", at);
-    await this.#wakeBy(at);
+    this.sql.exec("UPDATE registry_sync SET retry_at = ?, failures = failures + 1 WHERE id = 1", at);
+    await this.#alarm.wakeBy(at);
   }
 
   /** Upserts the row unless D1 already holds a newer revision; its tags and index entry only with it. */

@@ -22,10 +22,10 @@ export interface EdgeEnv {
   REGISTRY: D1Database;
 }
 
-export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
-export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
-export function intVar(value: string | undefined, fallback: number): number {
+function intVar(value: string | undefined, fallback: number): number {
   const n = Number(value);
   return value !== undefined && Number.isSafeInteger(n) && n > 0 ? n : fallback;
 }

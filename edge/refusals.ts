@@ -8,7 +8,7 @@ import type { CallerProof } from "./agent-call.ts";
 import { ImpgateError } from "./errors.ts";
 
 /** The WWW-Authenticate value of every caller refusal. */
-export function bearerChallenge(error: "invalid_request" | "invalid_token" = "invalid_token"): string {
+function bearerChallenge(error: "invalid_request" | "invalid_token" = "invalid_token"): string {
   return `Bearer realm="impgate", error="${error}"`;
 }
 

@@ -2,6 +2,7 @@
  * Caller credential formats, shared by the edge (which checks them) and the `impgate`
  * CLI (which produces them). WebCrypto only, so it runs in workerd and Node alike.
  */
+import { concatBytes, toHex } from "./bytes.ts";
 
 /** Longest lifetime (exp - iat) the edge accepts for a caller's signed assertion. */
 export const ASSERTION_MAX_LIFETIME_S = 60;
@@ -69,25 +70,11 @@ export function parseWebhookSignature(format: WebhookFormat, header: string): Pa
 /** The bytes a webhook sender signs: the raw body, or `<t>.<body>` for timestamped formats. */
 export function webhookSignedPayload(format: WebhookFormat, body: Uint8Array, timestamp?: number): Uint8Array {
   if (format === "github") return body;
-  const prefix = new TextEncoder().encode(`${timestamp}.`);
-  const out = new Uint8Array(prefix.length + body.length);
-  out.set(prefix);
-  out.set(body, prefix.length);
-  return out;
+  return concatBytes(new TextEncoder().encode(`${timestamp}.`), body);
 }
 
 export function hmacKey(secret: string, usage: "sign" | "verify") {
   return crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [usage]);
-}
-
-export function toHex(bytes: ArrayBuffer | Uint8Array): string {
-  return [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-export function fromHex(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
 }
 
 /**

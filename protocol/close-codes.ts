@@ -25,8 +25,6 @@ export const CloseCode = {
   unsupportedVersion: 4011,
 } as const;
 
-export type CloseCodeName = keyof typeof CloseCode;
-
 /** Codes after which reconnecting with the same configuration cannot succeed. */
 export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([
   CloseCode.badDeviceProof,

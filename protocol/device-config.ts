@@ -12,6 +12,17 @@ export const URL_PATH_PATTERN = /^\/[A-Za-z0-9._~/-]*$/;
 const Jwk = z.looseObject({ kty: z.string(), crv: z.string(), x: z.string() });
 const PrivateJwk = Jwk.refine((k) => typeof k.d === "string", "must be a private JWK");
 
+/**
+ * The config's schema (zod): what `impgate imp create` writes and the daemon reads. The
+ * type of the same name is a config with its defaults filled in.
+ *
+ * @example
+ * ```ts
+ * import { DeviceConfig } from "impgate/device/index.ts";
+ * const checked = DeviceConfig.safeParse(JSON.parse(text));
+ * if (!checked.success) console.error(checked.error.issues[0]?.message);
+ * ```
+ */
 export const DeviceConfig = z.object({
   /** The edge's origin, https:// only. */
   edgeUrl: z.url().refine((u) => u.startsWith("https://"), "edgeUrl must be https://"),
@@ -58,4 +69,13 @@ export const DeviceConfig = z.object({
     .default(1024 * 1024),
 });
 export type DeviceConfig = z.infer<typeof DeviceConfig>;
+/**
+ * A config as written, before defaults: what a provisioning tool fills in.
+ *
+ * @example
+ * ```ts
+ * import type { DeviceConfigInput } from "impgate/device/index.ts";
+ * const config: DeviceConfigInput = { edgeUrl, impId, deviceKey, edgeKeys, tls: { ca: [caPem] } };
+ * ```
+ */
 export type DeviceConfigInput = z.input<typeof DeviceConfig>;

@@ -27,9 +27,15 @@ export const ERROR_STATUS = {
   bad_data: 400,
   bad_tag: 400,
   too_many_tags: 400,
+  bad_scope: 400,
+  scope_too_wide: 400,
+  bad_expires: 400,
+  bad_rate: 400,
+  bad_address_range: 400,
   // 401, 403: who is asking
   unauthorized: 401,
   insecure_access: 401,
+  insufficient_scope: 403,
   outbound_refused: 403,
   not_loopback: 403,
   not_local: 403,
@@ -98,19 +104,6 @@ export interface ErrorBody {
  */
 export function statusOf(code: ErrorCode): number {
   return ERROR_STATUS[code];
-}
-
-/**
- * Whether `code` is one of impgate's error codes (for a code read off the wire).
- *
- * @example
- * ```ts
- * const { error } = (await res.json()) as { error: { code: string } };
- * if (isErrorCode(error.code) && statusOf(error.code) === 503) retryLater();
- * ```
- */
-export function isErrorCode(code: string): code is ErrorCode {
-  return Object.hasOwn(ERROR_STATUS, code);
 }
 
 /**

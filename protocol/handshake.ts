@@ -9,11 +9,11 @@
 import { type CryptoKey, errors, importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from "jose";
 import { CodedError } from "./errors.ts";
 
-export const EDGE_PROOF_TYP = "impgate-edge+jwt";
+const EDGE_PROOF_TYP = "impgate-edge+jwt";
 export const DEVICE_PROOF_TYP = "impgate-device+jwt";
 export const DEVICE_PROOF_AUDIENCE = "impgate-edge";
 /** Clock skew tolerated between device and edge, and the lifetime of each proof. */
-export const PROOF_MAX_AGE_S = 60;
+const PROOF_MAX_AGE_S = 60;
 
 /** Why a proof was refused; the edge maps these to close codes. */
 export type ProofFailure = "bad_signature" | "wrong_imp" | "stale" | "nonce_mismatch" | "malformed";
@@ -23,7 +23,7 @@ export class ProofError extends CodedError<ProofFailure> {
 }
 
 /** Signature algorithms a device or edge key may use. */
-export const PROOF_ALGORITHMS = ["EdDSA", "ES256"] as const;
+const PROOF_ALGORITHMS = ["EdDSA", "ES256"] as const;
 
 export function algorithmForJwk(jwk: JWK): "EdDSA" | "ES256" {
   if (jwk.kty === "OKP" && jwk.crv === "Ed25519") return "EdDSA";

@@ -4,6 +4,7 @@
  * the caller only, so the daemon's bundle does not carry their libraries.)
  */
 
+export * from "./bytes.ts";
 export * from "./caller.ts";
 export * from "./caller-constraints.ts";
 export * from "./canonical-path.ts";

@@ -1,10 +1,10 @@
 /**
  * Every message exchanged on the device link, defined once for edge and device.
- * A frame carries one message header (validated here) and an opaque payload
- * (a body, or a JWE when the imp uses end-to-end encryption).
+ * A frame carries one message header (validated here) and an opaque payload: a body,
+ * or message data, or event data (which the sealed layer, protocol/sealed/, may have
+ * sealed end to end; the link carries it as it is).
  */
 import { z } from "zod";
-import type { PROTOCOL_VERSION } from "./version.ts";
 
 const id = z.string().min(1).max(64);
 const headerPairs = z.array(z.tuple([z.string().max(256), z.string().max(8192)])).max(256);
@@ -85,6 +85,3 @@ const error = z.object({ t: z.literal("error"), code: z.string().max(64), messag
 export const Message = z.discriminatedUnion("t", [challenge, hello, ready, req, res, msg, ack, event, health, error]);
 export type Message = z.infer<typeof Message>;
 export type MessageOf<T extends Message["t"]> = Extract<Message, { t: T }>;
-
-/** A header as it travels, with the protocol version added. */
-export type Envelope = Message & { v: typeof PROTOCOL_VERSION };

@@ -73,7 +73,7 @@ const Send = z.object({
 const LogLines = z.array(z.object({ level: z.enum(LOG_LEVELS), message: z.string() })).max(1000);
 
 /** What every AgentApi method answers; the isolate's main module throws the error in agent code. */
-export type ApiResult<T> = { ok: true; value: T } | { ok: false; name: "Error" | "TypeError"; message: string };
+type ApiResult<T> = { ok: true; value: T } | { ok: false; name: "Error" | "TypeError"; message: string };
 
 /** Input that fails its schema is the agent's bug: a TypeError naming the field. */
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {

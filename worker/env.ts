@@ -34,7 +34,7 @@ declare global {
 }
 
 /** An agent id the worker verified: the imp it belongs to and the URL it was presented at. */
-export interface ResolvedAgent {
+interface ResolvedAgent {
   impId: string;
   urlSecret: string;
   agentId: string;

@@ -1,6 +1,6 @@
 /**
  * Calls into an imp's object go through a facade it hands out per audience
- * (`stub.admin(client)`, `stub.auth(call)`, `stub.caller(call)`, `stub.agent(version)`:
+ * (`stub.admin(client)`, `stub.caller(call)`, `stub.agent(version)`:
  * durable-objects/imp-session.ts). `ask` makes one call on one: the facade is not awaited,
  * so Workers RPC pipelines the two and they cost one round trip; and the facade's stub is
  * disposed as soon as the answer is in, so the object holds no facade for a finished call

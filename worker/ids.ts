@@ -16,6 +16,7 @@
  */
 import { base64url } from "jose";
 import { Memo } from "../edge/memo.ts";
+import { concatBytes } from "../protocol/index.ts";
 
 const RAND_BYTES = 16;
 const MAC_BYTES = 16;
@@ -41,18 +42,8 @@ function macKey(secret: string): Promise<CryptoKey> {
 }
 
 async function mac(secret: string, label: string, ...parts: Uint8Array[]): Promise<Uint8Array> {
-  const data = concat(enc.encode(label), ...parts);
+  const data = concatBytes(enc.encode(label), ...parts);
   return new Uint8Array(await crypto.subtle.sign("HMAC", await macKey(secret), data)).subarray(0, MAC_BYTES);
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function random(): Uint8Array {
@@ -77,7 +68,7 @@ function equal(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 function impIdOf(impRand: Uint8Array, impMac: Uint8Array): string {
-  return IMP_PREFIX + base64url.encode(concat(impRand, impMac));
+  return IMP_PREFIX + base64url.encode(concatBytes(impRand, impMac));
 }
 
 export async function mintImpId(secret: string): Promise<string> {
@@ -113,7 +104,7 @@ export async function composeAgentId(secret: string, impId: string, urlSecret: s
   const urlRand = decode(urlSecret, "", RAND_BYTES);
   if (!imp || !urlRand) throw new Error("not an imp id and URL secret");
   const impRand = imp.subarray(0, RAND_BYTES);
-  return AGENT_PREFIX + base64url.encode(concat(impRand, urlRand, await mac(secret, "agent", impRand, urlRand)));
+  return AGENT_PREFIX + base64url.encode(concatBytes(impRand, urlRand, await mac(secret, "agent", impRand, urlRand)));
 }
 
 /**

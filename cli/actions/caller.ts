@@ -1,14 +1,17 @@
 /** The caller's commands: what runs (the options are in ../commands/caller.ts). */
 import { readFile } from "node:fs/promises";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from "jose";
+import { ConstraintError, parseScope } from "../../protocol/index.ts";
 import {
   authHeaders,
   type CallerCredential,
   currentCode,
   loadCallerKey,
   loadCredentialFile,
+  loadSigningKey,
   obtainToken,
   splitAgentUrl,
+  tokenHeaders,
 } from "../caller-auth.ts";
 import { CliError } from "../errors.ts";
 import { agentUrlArgument } from "../hints.ts";
@@ -21,18 +24,36 @@ interface CredentialFlags {
   key?: string;
   credFile?: string;
   token?: string;
+  signKey?: string;
+  /** A narrower scope for the token than the credential's (`--scope`, repeated). */
+  scope?: string[];
+  /** false with `--no-dpop`: a plain bearer token. */
+  dpop?: boolean;
   ca?: string;
   profile?: string;
   json?: boolean;
 }
 
 async function credentialFrom(flags: CredentialFlags): Promise<CallerCredential> {
-  const given = [flags.key, flags.credFile, flags.token].filter((v) => v !== undefined).length;
-  if (given > 1) throw new CliError("pass one of --key, --cred-file, --token", 2);
+  const given = [flags.key, flags.credFile, flags.token, flags.signKey].filter((v) => v !== undefined).length;
+  if (given > 1) throw new CliError("pass one of --key, --cred-file, --token, --sign-key", 2);
   if (flags.key) return loadCallerKey(flags.key);
   if (flags.credFile) return loadCredentialFile(flags.credFile);
   if (flags.token) return { kind: "bearer", token: flags.token };
+  if (flags.signKey) return loadSigningKey(flags.signKey);
   return { kind: "none" };
+}
+
+/** `--scope` entries, checked here so a typo is one line before anything is sent. */
+function scopeOption(scope: string[] | undefined): string[] | undefined {
+  if (!scope?.length) return undefined;
+  try {
+    parseScope(scope);
+  } catch (err) {
+    if (err instanceof ConstraintError) throw new CliError(err.message.startsWith("scope ") ? `--${err.message}` : err.message, 2);
+    throw err;
+  }
+  return scope;
 }
 
 export async function keygen(flags: { out: string; alg: "EdDSA" | "ES256"; force?: boolean; json?: boolean }): Promise<void> {
@@ -58,13 +79,41 @@ export async function keygen(flags: { out: string; alg: "EdDSA" | "ES256"; force
   ]);
 }
 
-export async function token(url: string, flags: CredentialFlags): Promise<void> {
+interface TokenFlags extends CredentialFlags {
+  /** `METHOD URL` (or `METHOD /path` under the agent URL): print the headers of one request, DPoP proof included. */
+  dpopProof?: string;
+}
+
+export async function token(url: string, flags: TokenFlags): Promise<void> {
   const { agentUrl } = splitAgentUrl(agentUrlArgument(url, "impgate token"));
   const cred = await credentialFrom(flags);
   if (cred.kind !== "jwt" && cred.kind !== "jwt-secret")
     throw new CliError("impgate token needs a caller key (--key) or a jwt-secret credential file (--cred-file)", 2);
-  const access = await obtainToken(agentUrl, cred, await loadCallerTrust(flags));
-  output(flags.json).result({ access_token: access }, [access]);
+  const target = flags.dpopProof === undefined ? undefined : proofTarget(flags.dpopProof, agentUrl);
+  if (target && (cred.kind !== "jwt" || flags.dpop === false))
+    throw new CliError("--dpop-proof binds the token to a caller key: pass --key", 2);
+  const access = await obtainToken(agentUrl, cred, await loadCallerTrust(flags), { scope: scopeOption(flags.scope), dpop: flags.dpop });
+  if (!target) {
+    output(flags.json).result({ access_token: access.token, token_type: access.type }, [access.token]);
+    return;
+  }
+  // As curl reads a header file (`curl -H @file`): one "Name: value" per line.
+  const headers = await tokenHeaders(access, target.method, target.url);
+  output(flags.json).result({ access_token: access.token, token_type: access.type, headers }, [
+    `Authorization: ${headers.authorization}`,
+    ...(headers.dpop ? [`DPoP: ${headers.dpop}`] : []),
+  ]);
+}
+
+/** `--dpop-proof "POST https://…/agent/<id>/hooks/x"` or `"POST /hooks/x"`: the one request a proof is for. */
+function proofTarget(text: string, agentUrl: string): { method: string; url: string } {
+  const m = /^([A-Z]{1,16}) +(\S+)$/.exec(text.trim());
+  if (!m?.[1] || !m[2])
+    throw new CliError(`--dpop-proof takes "METHOD URL" (e.g. "GET ${agentUrl}/hello"), got ${JSON.stringify(text)}`, 2);
+  const url = m[2].startsWith("/") ? `${agentUrl}${m[2]}` : m[2];
+  if (url !== agentUrl && !url.startsWith(`${agentUrl}/`) && !url.startsWith(`${agentUrl}?`))
+    throw new CliError(`--dpop-proof: ${url} is not under ${agentUrl}`, 2);
+  return { method: m[1], url };
 }
 
 export async function code(flags: { credFile: string; json?: boolean }): Promise<void> {
@@ -79,6 +128,8 @@ interface CallFlags extends CredentialFlags {
   header?: string[];
   data?: string;
   include?: boolean;
+  /** Header fields the http-signature credential requires signed (`--signed-header`, repeated). */
+  signedHeader?: string[];
 }
 
 export async function call(url: string, flags: CallFlags): Promise<void> {
@@ -95,11 +146,22 @@ export async function call(url: string, flags: CallFlags): Promise<void> {
     if (i < 1) throw new CliError(`-H takes "Name: value", got ${JSON.stringify(h)}`, 2);
     headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim();
   }
-  const trust = await loadCallerTrust(flags);
-  Object.assign(headers, await authHeaders(agentUrl, await credentialFrom(flags), body, trust));
   const method = flags.request ?? (flags.data === undefined ? "GET" : "POST");
   if (flags.data !== undefined && !headers["content-type"]) headers["content-type"] = "application/octet-stream";
-  const res = await httpRequest(`${agentUrl}${rest}`, {
+  const target = `${agentUrl}${rest}`;
+  const sent = method === "GET" || method === "HEAD" ? new Uint8Array(0) : body;
+  const trust = await loadCallerTrust(flags);
+  // Last, once the request is what it will be: a signature, a MAC or a DPoP proof covers it.
+  const cred = await credentialFrom(flags);
+  Object.assign(
+    headers,
+    await authHeaders(agentUrl, cred, { method, url: target, headers, body: sent }, trust, {
+      scope: scopeOption(flags.scope),
+      dpop: flags.dpop,
+      signedHeaders: flags.signedHeader,
+    }),
+  );
+  const res = await httpRequest(target, {
     method,
     headers,
     body: method === "GET" || method === "HEAD" ? undefined : body,
@@ -116,7 +178,13 @@ export async function call(url: string, flags: CallFlags): Promise<void> {
     }
     process.stdout.write(res.body);
   }
-  if (res.status >= 400) throw new CliError(`edge answered ${res.status}`);
+  if (res.status >= 400) throw new CliError(`edge answered ${res.status}${refusalDetail(res.headers["www-authenticate"])}`);
+}
+
+/** What a refusal's challenge says (`insufficient_scope`, `invalid_dpop_proof`): worth a user's eye. */
+function refusalDetail(challenge: string | string[] | undefined): string {
+  const error = /error="([a-z_]+)"/.exec([challenge ?? ""].flat().join(", "))?.[1];
+  return error ? ` (${error})` : "";
 }
 
 async function readBody(path: string): Promise<Uint8Array> {

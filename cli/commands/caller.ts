@@ -7,7 +7,9 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 function credentialOptions(cmd: Command): Command {
   return cmd
     .option("--key <jwk>", "a caller's private key (from `impgate caller keygen`)")
-    .option("--cred-file <file>", "a credential file (from `impgate cred add --out`)");
+    .option("--cred-file <file>", "a credential file (from `impgate cred add --out`)")
+    .option("--scope <entry>", "ask for a token narrower than the credential's scope (repeatable): 'GET /hello', events:read", collect)
+    .option("--no-dpop", "a plain bearer token, not bound to the key (for a credential made with --no-dpop)");
 }
 
 export function callerCommands(program: Command): void {
@@ -30,11 +32,19 @@ export function callerCommands(program: Command): void {
       credentialOptions(
         program
           .command("token")
-          .description("a short-lived access token for an agent URL (the JWT challenge-response)")
-          .argument("<agent-url>", "https://<host>/agent/<id>"),
+          .description("a short-lived access token for an agent URL (the JWT challenge-response), bound to --key (DPoP)")
+          .argument("<agent-url>", "https://<host>/agent/<id>")
+          .option(
+            "--dpop-proof <request>",
+            'print the headers of one request instead ("METHOD URL", or "METHOD /path"): Authorization and its DPoP proof, as curl -H @file reads them',
+          ),
       ),
     ),
-    ['curl -H "Authorization: Bearer $(impgate token $AGENT --key .impgate/caller.jwk)" $AGENT/hello'],
+    [
+      'curl -H @<(impgate token $AGENT --key .impgate/caller.jwk --dpop-proof "GET $AGENT/hello") $AGENT/hello',
+      "impgate token $AGENT --key .impgate/caller.jwk --scope events:read    # a token, for a program that makes its own DPoP proofs",
+      'curl -H "Authorization: Bearer $(impgate token $AGENT --key .impgate/ci.jwk --no-dpop)" $AGENT/hello    # a --no-dpop credential',
+    ],
   ).action(async (url, opts) => (await actions()).token(url, opts));
 
   examples(
@@ -57,12 +67,19 @@ export function callerCommands(program: Command): void {
           .option("-H, --header <header>", '"Name: value" (repeatable)', collect)
           .option("-d, --data <data>", "the body, or @file")
           .option("-i, --include", "print the status and headers too")
-          .option("--token <token>", "a bearer token from `impgate token`"),
+          .option("--token <token>", "a bearer token from `impgate token --no-dpop`")
+          .option("--sign-key <jwk>", "sign the request with an http-signature credential's private key (RFC 9421)")
+          .option(
+            "--signed-header <name>",
+            "with --sign-key: a header the credential requires signed (repeatable; send it with -H)",
+            collect,
+          ),
       ),
     ),
     [
       "impgate call $AGENT/hello --key .impgate/caller.jwk",
       `impgate call $AGENT/hooks/github -d '{"zen":"hi"}' --cred-file .impgate/github.json`,
+      `impgate call $AGENT/hooks/build -d '{"ref":"main"}' --sign-key .impgate/signer.jwk`,
     ],
   ).action(async (url, opts) => (await actions()).call(url, opts));
 }

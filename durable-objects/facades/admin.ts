@@ -7,9 +7,10 @@
 import { RpcTarget } from "cloudflare:workers";
 import type { JWK } from "jose";
 import { DONE, type Failure, fail, ok, type Result } from "../../edge/errors.ts";
-import type { AgentInfo, AgentVersion, AuditEntry, ImpStatus, LogPage } from "../../protocol/admin-api.ts";
+import type { AgentInfo, AgentVersion, AuditEntry, CredentialView, ImpStatus, LogPage } from "../../protocol/admin-api.ts";
 import { CloseCode } from "../../protocol/index.ts";
-import { type Credential, type CredentialView, view } from "../credentials.ts";
+import { type Credential, view } from "../credentials.ts";
+import { type CredentialChanges, updateCredential } from "../credentials-update.ts";
 import { closeQuietly, DEVICE_TAG, type ReadyLink, readLink } from "../device-link.ts";
 import type { ImpParts } from "../imp-parts.ts";
 import type { ImpRecord } from "../imp-record.ts";
@@ -142,13 +143,18 @@ export class ImpAdmin extends RpcTarget {
       const { creds, audit } = this.#parts;
       if (await creds.get(cred.id)) return fail("credential_exists", "This key is already a credential of this imp");
       await creds.put(cred);
-      audit.record("credential_added", this.#client, { credId: cred.id, kind: cred.kind });
+      audit.record("credential_added", this.#client, { credId: cred.id, kind: cred.kind, scope: view(cred).scope.join(", ") });
       return ok(view(cred));
     });
   }
 
   listCredentials(): Promise<Result<CredentialView[]>> {
     return this.#withImp(async () => ok((await this.#parts.creds.all()).map(view).sort((a, b) => a.createdAt - b.createdAt)));
+  }
+
+  /** `impgate cred set`: ./credentials-update.ts. */
+  updateCredential(id: string, changes: CredentialChanges): Promise<Result<CredentialView>> {
+    return this.#withImp(() => updateCredential(this.#parts, this.#client, id, changes));
   }
 
   revokeCredential(id: string): Promise<Result<CredentialView>> {

@@ -19,8 +19,7 @@ import type { ImpParts } from "../imp-parts.ts";
 import type { ImpRecord } from "../imp-record.ts";
 import { enqueue, enqueueOnce } from "../message-intake.ts";
 import { DEFAULT_TTL_MS, type NewMessage } from "../message-queue.ts";
-import { AGENT_NOT_FOUND } from "./caller.ts";
-import { LOCKED } from "./current.ts";
+import { AGENT_NOT_FOUND, LOCKED } from "./caller.ts";
 
 /** What `device.send` hands over, already checked by worker/agent-api.ts. */
 export interface AgentSend {

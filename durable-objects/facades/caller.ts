@@ -1,19 +1,31 @@
 /**
- * One caller's call through an agent URL (worker/routes/agent*.ts): the relay to the
- * device or the imp's agent code, and the agent's own APIs (`_messages`, `_events`,
- * `_state`). The worker made it from a request whose credential it already parsed (and
- * for a bearer token, verified); here the caller is admitted once, in one place: the agent
- * URL must be the imp's current one, then the credential must pass the stateful checks.
+ * One caller's call through an agent URL: everything the worker asks the imp's object on
+ * a caller's behalf (worker/auth/, worker/routes/agent*.ts). The worker made it from a
+ * request whose credential it already parsed (and for a bearer token, verified).
+ *
+ *   before admission   the stateful half of authentication: is this agent URL current,
+ *                      redeem an assertion for an access token, plain HTTP, the failures
+ *                      the worker decided alone
+ *   admitted           the relay to the device or the imp's agent code, and the agent's
+ *                      own APIs (`_messages`, `_events`, `_state`): each method begins with
+ *                      `#admit`, the one admission (the agent URL must be the imp's current
+ *                      one, then the credential must pass the stateful checks), made once
  *
  * To add a caller-facing API: a method that begins with `this.#admit("apis")` (or a new
- * surface, if it must be opened separately), and answers a Result.
+ * surface, if it must be opened separately) and answers a Result. A new credential kind:
+ * its exchange, if it has one, next to `exchange`; its per-request check in
+ * CallerCheck.authorize, which `#admit` runs.
  */
 import { RpcTarget } from "cloudflare:workers";
 import type { AgentCall, RelayReply, RelayRequest } from "../../edge/agent-call.ts";
-import { type Failure, fail, ok, type Result } from "../../edge/errors.ts";
+import type { FailureEntry } from "../../edge/auth/failures.ts";
+import { type RequestBody, readBody } from "../../edge/body.ts";
+import { edgeKey } from "../../edge/edge-key.ts";
+import { DONE, type Failure, fail, ok, type Result } from "../../edge/errors.ts";
 import { MAX_DATA_BYTES, NAME_PATTERN } from "../../protocol/index.ts";
 import type { StateEntry } from "../agent-state.ts";
 import type { Surface } from "../caller-check.ts";
+import { type ExchangeInput, exchange, type MintedToken } from "../caller-exchange.ts";
 import { relay } from "../device-relay.ts";
 import type { EventPage, EventQuery } from "../event-store.ts";
 import { callerScope, type SentMessage } from "../idempotency.ts";
@@ -21,11 +33,18 @@ import type { ImpParts } from "../imp-parts.ts";
 import type { ImpRecord } from "../imp-record.ts";
 import { enqueue, enqueueOnce } from "../message-intake.ts";
 import type { MessageInfo, NewMessage } from "../message-queue.ts";
-import { type RequestBody, readBody } from "../request-body.ts";
-import { currentImp, LOCKED } from "./current.ts";
 
 /** Unknown, rotated and revoked agent ids: the worker answers the same 404 for all of them. */
 export const AGENT_NOT_FOUND: Failure = fail("not_found", "Not found");
+const INSECURE: Failure = fail("insecure_access", "Insecure access forbidden");
+/**
+ * The kill switch (`impgate imp disable`): 423 with no detail, to every caller of the imp's
+ * current agent URL, before any credential is looked at. Decided here, in the imp's object,
+ * where the switch is stored: no cache in any worker isolate can let a request past it.
+ */
+export const LOCKED: Failure = fail("locked", "Locked");
+/** At most this many failures of one batch are audited one by one; the rest are counted. */
+const MAX_BATCH = 50;
 
 /** A caller let in: the imp, and the credential it authenticated with (null: a `--public` imp's anonymous caller). */
 interface Admitted {
@@ -61,6 +80,59 @@ export class ImpCaller extends RpcTarget {
     return admitted;
   }
 
+  // ---- before admission ----
+
+  /** Whether the call uses the imp's current agent URL (challenges for rotated URLs get the same 404). */
+  async current(): Promise<Result<null>> {
+    const imp = await currentImp(this.#parts, this.#call);
+    return imp ? (imp.disabled ? LOCKED : DONE) : AGENT_NOT_FOUND;
+  }
+
+  /**
+   * Before the worker answers a credential it refused by itself (a forged token, a made-up
+   * nonce): a disabled imp answers 423 to every caller, whatever it sent.
+   */
+  async locked(): Promise<Result<null>> {
+    return (await currentImp(this.#parts, this.#call))?.disabled ? LOCKED : DONE;
+  }
+
+  /** Redeems a signed assertion over a challenge nonce (its MAC and time checked by the worker) for an access token. */
+  async exchange(input: ExchangeInput): Promise<Result<MintedToken>> {
+    const imp = await currentImp(this.#parts, this.#call);
+    if (!imp) return AGENT_NOT_FOUND;
+    if (imp.disabled) return LOCKED;
+    return exchange(this.#parts.callers, imp, this.#call, await edgeKey(this.#parts.env.EDGE_SIGNING_JWK), input);
+  }
+
+  /**
+   * Plain HTTP reached this agent: allowed only if the operator opted in; otherwise audited,
+   * and what was sent is burned. A rotated URL gets the same refusal (HTTP reveals nothing).
+   */
+  async plainHttp(body: Uint8Array, nonce?: string): Promise<Result<null>> {
+    const imp = await currentImp(this.#parts, this.#call);
+    if (!imp) return INSECURE;
+    if (imp.allowHttp) return imp.disabled ? LOCKED : DONE;
+    this.#parts.audit.record("http_refused", this.#call.client, { credential: this.#call.caller.kind });
+    await this.#parts.callers.burn(this.#call, body, nonce);
+    // Exposed is exposed: what came over plain HTTP is burned even when the imp is disabled.
+    return imp.disabled ? LOCKED : INSECURE;
+  }
+
+  /** Failures the worker refused by itself, batched; each is audited and counted toward rate limits. */
+  async recordFailures(entries: FailureEntry[], dropped: number): Promise<Result<null>> {
+    // Batched, so the URL may have rotated since: the worker's MAC check already tied these to this imp.
+    if (!(await this.#parts.record.get())) return fail("imp_not_found", "No such imp");
+    for (const e of entries.slice(0, MAX_BATCH)) {
+      const call = { ...this.#call, client: e.client };
+      if (e.reason !== "insufficient_scope") this.#parts.callers.recordFailure(call, e.reason, e.at);
+      else this.#parts.audit.record("scope_refused", e.client, scopeDetail(e), e.at);
+    }
+    if (dropped > 0) this.#parts.audit.record("auth_failed", this.#call.client, { reason: "more refused in the worker", count: dropped });
+    return DONE;
+  }
+
+  // ---- admitted ----
+
   /**
    * A request to the agent URL: to the imp's agent code if it has some, else relayed to
    * the device (tunnel mode). Agent code never sees a request refused above.
@@ -81,9 +153,10 @@ export class ImpCaller extends RpcTarget {
    * idempotency key, a retry of an accepted request gets the original answer, replayed.
    */
   async sendMessage(meta: Omit<NewMessage, "data">, body: RequestBody, idempotencyKey: string | null): Promise<Result<SentMessage>> {
-    // A webhook's signature covers its body, so that is read before the caller is known;
-    // anyone else is authenticated before a byte of it is read.
-    const signed = this.#call.caller.kind === "webhook" ? await readBody(body, MAX_DATA_BYTES) : null;
+    // A webhook's signature (or an RFC 9421 one) covers its body, so that is read before the
+    // caller is known; anyone else is authenticated before a byte of it is read.
+    const { kind } = this.#call.caller;
+    const signed = kind === "webhook" || kind === "signature" ? await readBody(body, MAX_DATA_BYTES) : null;
     if (signed && !signed.ok) return signed;
     const admitted = await this.#admit("apis", signed?.value);
     if (!admitted.ok) return admitted;
@@ -135,7 +208,8 @@ export class ImpCaller extends RpcTarget {
   }
 
   async writeState(key: string, json: string): Promise<Result<StateEntry>> {
-    const admitted = await this.#admit("apis");
+    // The body, for a signature that covers it (Content-Digest).
+    const admitted = await this.#admit("apis", new TextEncoder().encode(json));
     return admitted.ok ? this.#parts.state.put(key, json, Date.now()) : admitted;
   }
 
@@ -143,4 +217,20 @@ export class ImpCaller extends RpcTarget {
     const admitted = await this.#admit("apis");
     return admitted.ok ? this.#parts.state.delete(key) : admitted;
   }
+}
+
+const encoder = new TextEncoder();
+
+/** The imp, if `call` came through its current agent URL; a rotated id gets the same null as an unknown one. */
+export async function currentImp(parts: ImpParts, call: AgentCall): Promise<ImpRecord | null> {
+  const imp = await parts.record.get();
+  if (!imp) return null;
+  const a = encoder.encode(imp.urlSecret);
+  const b = encoder.encode(call.urlSecret);
+  return a.length === b.length && crypto.subtle.timingSafeEqual(a, b) ? imp : null;
+}
+
+/** What a refused request asked for, bounded for the audit log. */
+function scopeDetail(e: FailureEntry): Record<string, string> {
+  return { ...(e.credId ? { credId: e.credId } : {}), method: (e.method ?? "").slice(0, 16), path: (e.path ?? "").slice(0, 200) };
 }

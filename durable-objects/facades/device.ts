@@ -1,9 +1,9 @@
 /**
  * The device's side of the imp's object, as partyserver's Server shapes it: the socket's
  * hibernation handlers only decode and dispatch to intention-named hooks (onHello,
- * onReply, onAck, onEvent, onHealth, onGone). Nothing on a socket is acted on before its
- * hello proved the device key over this socket's nonce (./device-handshake.ts): a socket
- * whose link is still `pending` may send a hello and nothing else.
+ * onReply, onAck, onEvent, onHealth, onRefused, onGone). Nothing on a socket is acted on
+ * before its hello proved the device key over this socket's nonce (./device-handshake.ts):
+ * a socket whose link is still `pending` may send a hello and nothing else.
  *
  * Handlers never throw: a frame that fails is logged with the object's name and the
  * socket closed with 1011. A new device → edge frame type is one more case in `message`
@@ -86,22 +86,13 @@ export class DeviceSocket {
         if (msg.t !== "hello") return closeQuietly(ws, CloseCode.protocolError, "expected hello");
         return await this.onHello(ws, link, msg);
       }
-      switch (msg.t) {
-        case "res":
-          return this.onReply(msg, payload);
-        case "ack":
-          return await this.onAck(ws, msg);
-        case "event":
-          return await this.onEvent(ws, msg, payload);
-        case "health":
-          return this.onHealth(ws, msg);
-        case "error":
-          // The device refused a frame of ours; nothing to undo, an unacked message is simply re-sent later.
-          log("warn", this.#parts.where("webSocketMessage"), `device reported ${msg.code}`);
-          return;
-        default:
-          return strike(ws, "unexpected", `unexpected message "${msg.t}"`);
-      }
+      // A ready link: the frames a device sends, each to its hook; anything else is a strike.
+      if (msg.t === "res") return this.onReply(msg, payload);
+      if (msg.t === "ack") return await this.onAck(ws, msg);
+      if (msg.t === "event") return await this.onEvent(ws, msg, payload);
+      if (msg.t === "health") return this.onHealth(ws, msg);
+      if (msg.t === "error") return this.onRefused(msg);
+      return strike(ws, "unexpected", `unexpected message "${msg.t}"`);
     } catch (err) {
       log("error", this.#parts.where("webSocketMessage"), "frame handling failed", err);
       closeQuietly(ws, 1011, "internal error");
@@ -181,6 +172,11 @@ export class DeviceSocket {
     // After the ack: the agent's handler never holds up the device. A disabled imp's agent code does not run.
     if (disabled) return;
     agent.deliverEvent({ id: msg.id, name: msg.name, contentType: msg.contentType ?? null, data, at: Date.now() });
+  }
+
+  private onRefused(msg: MessageOf<"error">): void {
+    // The device refused a frame of ours; nothing to undo, an unacked message is simply re-sent later.
+    log("warn", this.#parts.where("webSocketMessage"), `device reported ${msg.code}`);
   }
 
   private onHealth(ws: WebSocket, msg: MessageOf<"health">): void {

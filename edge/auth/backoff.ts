@@ -38,7 +38,7 @@ function leaked(b: Backoff, policy: BackoffPolicy, now: number): { level: number
   return level === 0 ? { level, at: now } : { level, at: b.at + ticks * policy.leakMs };
 }
 
-export function levelAt(b: Backoff | undefined, policy: BackoffPolicy, now: number): number {
+function levelAt(b: Backoff | undefined, policy: BackoffPolicy, now: number): number {
   return b ? leaked(b, policy, now).level : 0;
 }
 

@@ -3,6 +3,13 @@
  * Runtime-neutral (jose only), so the edge and the benchmark share it.
  */
 import { errors } from "jose";
+import type { DpopErrorCode } from "./dpop.ts";
+import type { HttpSignatureErrorCode } from "./http-signature.ts";
+
+/** `ERR_DPOP_REPLAYED` → `dpop_replayed`: a library's code as an audit reason. */
+type Reason<C extends string, P extends string> = C extends `ERR_${P}_${infer R}` ? `${Lowercase<P>}_${Lowercase<R>}` : never;
+export type DpopFailure = Reason<DpopErrorCode, "DPOP">;
+export type SignatureFailure = Reason<HttpSignatureErrorCode, "SIG">;
 
 /** Reason codes for refusals: they go to the audit log, never to the caller. */
 export type AuthFailure =
@@ -22,13 +29,39 @@ export type AuthFailure =
   | "bad_code"
   | "code_reused"
   | "stale_signature"
-  | "replayed_signature";
+  | "replayed_signature"
+  /** The credential's `--expires` has passed: refused as if revoked. */
+  | "credential_expired"
+  /** The client is outside the credential's `--from` ranges. */
+  | "address_not_allowed"
+  /** A token without `cnf` presented under the DPoP scheme. */
+  | "token_not_bound"
+  | DpopFailure
+  | SignatureFailure;
+
+/**
+ * The audit reason for a DPoP or RFC 9421 library code.
+ *
+ * @example
+ * ```ts
+ * reasonOf("ERR_DPOP_REPLAYED"); // "dpop_replayed"
+ * ```
+ */
+export function reasonOf<C extends DpopErrorCode | HttpSignatureErrorCode>(code: C): AuthFailure {
+  return code.slice(4).toLowerCase() as AuthFailure;
+}
 
 /** A refusal the worker decided alone, as it reaches the imp's audit log (batched, a little later). */
 export interface FailureEntry {
   client: string;
-  reason: AuthFailure;
+  /** `insufficient_scope`: a good token asked for more than its scope (audited, never counted as a failure). */
+  reason: AuthFailure | "insufficient_scope";
   at: number;
+  /** The credential, when the worker knows it (a verified token's). */
+  credId?: string;
+  /** What was asked for (`insufficient_scope`). */
+  method?: string;
+  path?: string;
 }
 
 export function joseFailure(err: unknown): AuthFailure {

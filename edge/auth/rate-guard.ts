@@ -12,7 +12,7 @@ import { type Backoff, type BackoffPolicy, failed, forgotten, retryAfterS, start
  * A client (one address; an IPv6 /64 counts as one) at one imp: after 10 failures it waits
  * 5 s, doubling with each further failure to 1 minute; one failure is forgiven a minute.
  */
-export const CLIENT_POLICY: BackoffPolicy = { after: 10, baseMs: 5_000, leakMs: 60_000 };
+const CLIENT_POLICY: BackoffPolicy = { after: 10, baseMs: 5_000, leakMs: 60_000 };
 
 /**
  * A client of the admin API: after 5 failures it waits 10 s, doubling to 5 minutes; one

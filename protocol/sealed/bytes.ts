@@ -3,22 +3,13 @@
  * RFC 9292 binary HTTP uses them), length-prefixed fields, and a reader that checks every
  * bound before it reads, so malformed input is a SealedError and never a RangeError.
  */
+import { concatBytes } from "../bytes.ts";
 import { SealedError } from "./errors.ts";
 
 /** Largest integer a varint may carry here: lengths and statuses, far below 2^53. */
 const MAX_VARINT = Number.MAX_SAFE_INTEGER;
 
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
+export { concatBytes } from "../bytes.ts";
 
 /** Appends varints and fields; `bytes()` returns them as one array. */
 export class ByteWriter {

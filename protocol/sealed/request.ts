@@ -10,17 +10,7 @@
  *   key    = HKDF-SHA256(salt, secret, "key", 16); nonce = HKDF-SHA256(salt, secret, "nonce", 12)
  */
 import type { CryptoKey } from "jose";
-import {
-  type BhttpLimits,
-  type DecodedRequest,
-  type DecodedResponse,
-  decodeRequest,
-  decodeResponse,
-  encodeRequest,
-  encodeResponse,
-  type InnerRequest,
-  type InnerResponse,
-} from "./bhttp.ts";
+import * as bhttp from "./bhttp.ts";
 import { concatBytes, encodeUtf8 } from "./bytes.ts";
 import { open, type ReplayGuard, seal, type TimeWindow } from "./envelope.ts";
 import { SealedError } from "./errors.ts";
@@ -43,17 +33,17 @@ export interface SealedRequest {
   id: string;
   sentAt: number;
   /** Opens the device's sealed reply to THIS request; anything else is `ERR_SEALED_TAMPERED`. */
-  openReply(reply: Uint8Array, limits?: BhttpLimits): Promise<DecodedResponse>;
+  openReply(reply: Uint8Array, limits?: bhttp.BhttpLimits): Promise<bhttp.DecodedResponse>;
 }
 
 export interface OpenedRequest {
-  inner: DecodedRequest;
+  inner: bhttp.DecodedRequest;
   id: string;
   sentAt: number;
   /** Which of the device's keys opened it (current or previous). */
   keyId: number;
   /** Seals the response for the caller of this request. */
-  sealReply(response: InnerResponse): Promise<Uint8Array>;
+  sealReply(response: bhttp.InnerResponse): Promise<Uint8Array>;
 }
 
 /**
@@ -68,8 +58,8 @@ export interface OpenedRequest {
  * console.log(reply.status, new TextDecoder().decode(reply.body));
  * ```
  */
-export async function sealRequest(key: SealingKey, inner: InnerRequest, options: { now?: number } = {}): Promise<SealedRequest> {
-  const sealed = await seal("request", key, encodeRequest(inner), options.now);
+export async function sealRequest(key: SealingKey, inner: bhttp.InnerRequest, options: { now?: number } = {}): Promise<SealedRequest> {
+  const sealed = await seal("request", key, bhttp.encodeRequest(inner), options.now);
   const secret = await sealed.exportSecret(REPLY_CONTEXT, SECRET_BYTES);
   return {
     bytes: sealed.bytes,
@@ -87,7 +77,7 @@ export async function sealRequest(key: SealingKey, inner: InnerRequest, options:
       } catch (err) {
         throw new SealedError("ERR_SEALED_TAMPERED", "the reply does not open for this request", { cause: err });
       }
-      return decodeResponse(plaintext, limits);
+      return bhttp.decodeResponse(plaintext, limits);
     },
   };
 }
@@ -106,10 +96,10 @@ export async function sealRequest(key: SealingKey, inner: InnerRequest, options:
 export async function openRequest(
   keys: readonly OpeningKey[],
   bytes: Uint8Array,
-  options: { replay: ReplayGuard; now?: number; limits?: BhttpLimits },
+  options: { replay: ReplayGuard; now?: number; limits?: bhttp.BhttpLimits },
 ): Promise<OpenedRequest> {
   const opened = await open("request", keys, bytes, { replay: options.replay, window: REQUEST_WINDOW, now: options.now });
-  const inner = decodeRequest(opened.content, options.limits);
+  const inner = bhttp.decodeRequest(opened.content, options.limits);
   const secret = await opened.exportSecret(REPLY_CONTEXT, SECRET_BYTES);
   return {
     inner,
@@ -119,7 +109,7 @@ export async function openRequest(
     async sealReply(response) {
       const nonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
       const aead = await replyKey(secret, opened.enc, nonce);
-      const ciphertext = await crypto.subtle.encrypt({ name: "AES-GCM", iv: aead.nonce }, aead.key, encodeResponse(response));
+      const ciphertext = await crypto.subtle.encrypt({ name: "AES-GCM", iv: aead.nonce }, aead.key, bhttp.encodeResponse(response));
       return concatBytes(nonce, new Uint8Array(ciphertext));
     },
   };

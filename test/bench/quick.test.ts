@@ -1,6 +1,6 @@
 /**
  * Keeps `npm run bench` from rotting: a quick run must finish, write well-formed results
- * and Markdown, and leave no process behind. It asserts nothing about speed (issue 6).
+ * and Markdown, and leave no process behind. It asserts nothing about speed, which a shared machine cannot promise.
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";

@@ -97,11 +97,19 @@ describe("callers, end to end", () => {
     const script = `set -euo pipefail\n${block?.replace(/^curl /gm, "curl -sS --fail-with-body ")}`;
     const { stdout } = await run("bash", ["-c", script], { cwd: dir, env, timeout: 90_000 });
     const seen = device.service.received.slice(before.seen).map((r) => `${r.method} ${r.url}`);
-    const expected = ["GET /hello", "GET /hello", "POST /hooks/github", "POST /hooks/stripe", "GET /hello", "POST /hooks/github"];
+    const expected = [
+      "GET /hello",
+      "GET /hello",
+      "POST /hooks/github",
+      "POST /hooks/stripe",
+      "POST /hooks/build",
+      "GET /hello",
+      "POST /hooks/github",
+    ];
     expect(seen).toEqual(expected);
     expect(stdout).toContain("device saw GET /hello");
-    expect(await credentials()).toBe(before.credentials + 4);
-    for (const f of ["caller.jwk", "totp.json", "github.json", "stripe.json"])
+    expect(await credentials()).toBe(before.credentials + 5);
+    for (const f of ["caller.jwk", "signer.jwk", "totp.json", "github.json", "stripe.json"])
       expect((await stat(join(dir, ".impgate", f))).mode & 0o777).toBe(0o600);
 
     // Again, as someone re-running the block would: what would make a second key or credential refuses,
@@ -115,7 +123,8 @@ describe("callers, end to end", () => {
     const seenAgain = device.service.received.slice(before.seen + expected.length).map((r) => `${r.method} ${r.url}`);
     expect(seenAgain.filter((r) => r === "GET /hello").length).toBeGreaterThanOrEqual(2);
     expect(seenAgain).toContain("POST /hooks/stripe");
-    expect(await credentials()).toBe(before.credentials + 4);
+    expect(seenAgain).toContain("POST /hooks/build");
+    expect(await credentials()).toBe(before.credentials + 5);
     expect(again.stderr).toMatch(/impgate: \.impgate\/caller\.jwk exists/);
     expect(again.stderr).toMatch(/impgate: \.impgate\/totp\.json exists; it holds credential totp_/);
   }, 180_000);

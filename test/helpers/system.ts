@@ -114,21 +114,38 @@ export async function editConfig(
   await writeFile(path, JSON.stringify((await edit(config)) ?? config));
 }
 
+/** Everything a credential can be granted: the tests' own caller may do all of it. */
+const EVERYTHING = ["* /**", "messages:write", "messages:read", "events:read", "state:read", "state:write", "sealed"];
+
 /**
  * Makes the test an authenticated caller of `imp` the way a user would: a caller key from
- * `impgate caller keygen`, registered with `impgate cred add`, exchanged by `impgate token`.
+ * `impgate caller keygen`, registered with `impgate cred add` (every scope, plain bearer
+ * tokens, so one header serves every request), exchanged by `impgate token`.
  * Returns the Authorization header (tokens live 5 minutes: ample for a test file).
  */
 export async function callerAuth(system: System, imp: CreatedImp): Promise<Record<string, string>> {
   const key = join(system.dir, `caller-${Math.random().toString(36).slice(2)}.jwk`);
+  const scopes = EVERYTHING.flatMap((s) => ["--scope", s]);
   for (const args of [
     ["caller", "keygen", "--out", key],
-    ["cred", "add", imp.impId, "--kind", "jwt", "--public-key", key.replace(/\.jwk$/, ".pub.jwk"), "--profile", system.profile],
+    [
+      "cred",
+      "add",
+      imp.impId,
+      "--kind",
+      "jwt",
+      "--public-key",
+      key.replace(/\.jwk$/, ".pub.jwk"),
+      ...scopes,
+      "--no-dpop",
+      "--profile",
+      system.profile,
+    ],
   ]) {
     const r = await impgate(args);
     if (r.code !== 0) throw new Error(`impgate ${args[0]}: ${r.stderr}`);
   }
-  const r = await impgate(["token", imp.agentUrl, "--key", key, "--profile", system.profile]);
+  const r = await impgate(["token", imp.agentUrl, "--key", key, "--no-dpop", "--profile", system.profile]);
   if (r.code !== 0) throw new Error(`impgate token: ${r.stderr}`);
   return { authorization: `Bearer ${r.stdout.trim()}` };
 }

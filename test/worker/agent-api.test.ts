@@ -1,4 +1,4 @@
-/** Issue 5: what agent code can do — the device (messages, requests), events, state, logs. */
+/** What agent code can do — the device (messages, requests), events, state, logs. */
 import { afterEach, describe, expect, it } from "vitest";
 import { admin, agentLogs, callerFetch, createImp, deployAgent, eventually, TestDevice, within } from "./helpers.ts";
 

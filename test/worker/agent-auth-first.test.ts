@@ -1,5 +1,5 @@
 /**
- * Issue 5: the platform's HTTPS rule and caller authentication run before agent code, in
+ * The platform's HTTPS rule and caller authentication run before agent code, in
  * every case, and agent code cannot get around them. The agent here is a tripwire: every
  * run writes to its state and its log, so "it never ran" is checked, not assumed.
  */

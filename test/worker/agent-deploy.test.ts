@@ -1,4 +1,4 @@
-/** Issue 5: deploying agent code, running it, rolling it back, removing it. */
+/** Deploying agent code, running it, rolling it back, removing it. */
 import { afterEach, describe, expect, it } from "vitest";
 import { admin, agentLogs, auditEvents, callerFetch, createImp, deployAgent, TestDevice } from "./helpers.ts";
 

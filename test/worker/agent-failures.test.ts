@@ -1,5 +1,5 @@
 /**
- * Issue 5: agent code that throws, hangs, runs away or answers too much gets a clean
+ * Agent code that throws, hangs, runs away or answers too much gets a clean
  * JSON error for that request, a line in its log and an audit entry, and no other imp
  * notices. Not here: code that never yields (a CPU loop, or a tight loop over the agent
  * API, which local workerd completes without ever returning to its event loop). On

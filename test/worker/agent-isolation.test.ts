@@ -1,5 +1,5 @@
 /**
- * Issue 5: one imp's agent cannot touch another imp's device, state or messages. The
+ * One imp's agent cannot touch another imp's device, state or messages. The
  * attacker here is agent code that tries every door it has: its API, the raw binding
  * behind it, the network, and the methods the edge's entrypoint might expose.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 5: agent code has no network unless the operator allows hosts, and then only
+ * Agent code has no network unless the operator allows hosts, and then only
  * those, over HTTPS. The allowed host is served by the test network behind the worker's
  * own fetch (test/helpers/test-network.ts, vitest.config.ts `outboundService`); any other
  * host there answers "LEAKED", so a request that got past the gate would show.

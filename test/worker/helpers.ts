@@ -13,6 +13,7 @@ import {
   type MessageOf,
   PROTOCOL_VERSION,
   signDeviceProof,
+  UNRESTRICTED_SCOPE,
   verifyEdgeProof,
 } from "../../protocol/index.ts";
 
@@ -60,14 +61,22 @@ export async function createImp(label = "test"): Promise<TestImp> {
   return { ...body, deviceKey: privateKey };
 }
 
-/** A caller key registered as a `jwt` credential of the imp; its id is the key's thumbprint. */
+/**
+ * A caller key registered as a `jwt` credential of the imp; its id is the key's thumbprint.
+ * Unless the test says otherwise it may do everything, with plain bearer tokens: tests of
+ * scopes and DPoP say what they need.
+ */
 export async function addCallerKey(
   imp: TestImp,
   alg: "EdDSA" | "ES256" = "EdDSA",
+  constraints: Record<string, unknown> = { scope: UNRESTRICTED_SCOPE, dpop: false },
 ): Promise<{ credId: string; key: CryptoKey; alg: string; publicJwk: JWK }> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { crv: alg === "EdDSA" ? "Ed25519" : undefined, extractable: true });
   const publicJwk = await exportJWK(publicKey);
-  const res = await admin(`/imps/${imp.impId}/credentials`, { method: "POST", body: JSON.stringify({ kind: "jwt", publicJwk }) });
+  const res = await admin(`/imps/${imp.impId}/credentials`, {
+    method: "POST",
+    body: JSON.stringify({ kind: "jwt", publicJwk, ...constraints }),
+  });
   if (res.status !== 201) throw new Error(`add credential: ${res.status} ${await res.text()}`);
   return { credId: await calculateJwkThumbprint(publicJwk), key: privateKey, alg, publicJwk };
 }

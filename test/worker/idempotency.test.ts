@@ -231,7 +231,7 @@ describe("POST _messages with an Idempotency-Key from a webhook sender", () => {
     await admin(`/imps/${imp.impId}`, { method: "PATCH", body: JSON.stringify({ allowHttp: true }) });
     const res = await admin(`/imps/${imp.impId}/credentials`, {
       method: "POST",
-      body: JSON.stringify({ kind: "webhook", format: "stripe" }),
+      body: JSON.stringify({ kind: "webhook", format: "stripe", scope: ["messages:write"] }),
     });
     const { secret } = await res.json<{ secret: string }>();
     const key = newKey();

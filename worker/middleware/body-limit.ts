@@ -5,42 +5,22 @@
 
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit as honoBodyLimit } from "hono/body-limit";
+import { readUpTo } from "../../edge/body.ts";
 import { maxBodyBytes } from "../../edge/env.ts";
 import { ImpgateError } from "../../edge/errors.ts";
 import type { AppEnv } from "../env.ts";
 
 /**
- * Reads a request body only up to `max` bytes: null as soon as it is known to be longer
- * (a declared Content-Length at once, a streamed body when the count passes `max`, and the
- * rest is never read). For the few places that must read a body before the middleware above.
+ * Reads a request body only up to `max` bytes (edge/body.ts): null as soon as it is known
+ * to be longer, and the rest is never read. For the few places that must read a body
+ * before the middleware above.
  */
 export async function readBodyWithin(req: Request, max: number): Promise<Uint8Array | null> {
-  if (!req.body) return new Uint8Array(0);
-  const declared = req.headers.get("content-length");
-  if (declared !== null && !req.headers.has("transfer-encoding") && !(Number(declared) <= max)) {
-    await req.body.cancel().catch(() => {});
-    return null;
-  }
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
+  const declared = req.headers.has("transfer-encoding") ? null : req.headers.get("content-length");
+  const read = await readUpTo(req.body, max, declared === null ? {} : { declaredLength: Number(declared) });
+  if (read === "too_large") return null;
+  if (typeof read === "string") throw new ImpgateError("body_incomplete", "The request body could not be read to its end");
+  return read;
 }
 
 /** A body limit of `maxSize` bytes (a number, or read from the bindings per request). */

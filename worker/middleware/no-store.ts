@@ -7,7 +7,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 
-export const NO_STORE = "no-store";
+const NO_STORE = "no-store";
 
 export const noStore: MiddlewareHandler = async (c, next) => {
   await next();

@@ -2,7 +2,7 @@
 import type { MiddlewareHandler } from "hono";
 import { isHttps } from "./https-only.ts";
 
-export const HSTS = "max-age=63072000; includeSubDomains";
+const HSTS = "max-age=63072000; includeSubDomains";
 
 export const securityHeaders: MiddlewareHandler = async (c, next) => {
   await next();

@@ -31,7 +31,7 @@ adminRoutes.use("/imps/:impId/*", async (c, next) => {
   await next();
 });
 
-export function impNotFound(): ImpgateError {
+function impNotFound(): ImpgateError {
   return new ImpgateError("imp_not_found", "No such imp");
 }
 

@@ -10,6 +10,8 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { StoredEvent } from "../../durable-objects/event-store.ts";
 import { MAX_WAIT_MS } from "../../durable-objects/event-waiters.ts";
+import { toBase64 } from "../../protocol/bytes.ts";
+import { readEventData } from "../../protocol/event-data.ts";
 import type { AgentEnv } from "../env.ts";
 import { noStore } from "../middleware/no-store.ts";
 import { asCaller, methodNotAllowed, noSuchApiPath, parseQuery } from "./agent-target.ts";
@@ -45,26 +47,13 @@ agentEventRoutes.get("/:agentId/_events", async (c) => {
 agentEventRoutes.all("/:agentId/_events", methodNotAllowed("GET"));
 agentEventRoutes.all("/:agentId/_events/*", noSuchApiPath);
 
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
-
 /**
- * Event data as JSON: a JSON value when the device sent JSON, a string for text, and
- * base64 (with `encoding: "base64"`) for anything else, so binary data survives.
+ * Event data as JSON (protocol/event-data.ts): a JSON value when the device sent JSON, a
+ * string for text, and base64 (with `encoding: "base64"`) for anything else, so binary
+ * data survives.
  */
 export function present(e: StoredEvent) {
   const base = { seq: e.seq, id: e.id, name: e.name, at: e.at, contentType: e.contentType };
-  const type = e.contentType?.split(";", 1)[0]?.trim().toLowerCase() ?? "";
-  try {
-    if (type === "application/json" || type.endsWith("+json")) return { ...base, data: JSON.parse(utf8.decode(e.data)) as unknown };
-    if (type.startsWith("text/")) return { ...base, data: utf8.decode(e.data) };
-  } catch {
-    // Not what it claims to be: fall through to base64.
-  }
-  return { ...base, data: base64(e.data), encoding: "base64" as const };
-}
-
-function base64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
+  const data = readEventData(e.contentType, e.data);
+  return data.kind === "bytes" ? { ...base, data: toBase64(data.value), encoding: "base64" as const } : { ...base, data: data.value };
 }

@@ -14,7 +14,8 @@ import type { RelayReply } from "../../edge/agent-call.ts";
 import { ImpgateError, orThrow } from "../../edge/errors.ts";
 import { agentNotFound, insecure } from "../../edge/refusals.ts";
 import { type CanonicalPath, canonicalPath, isReservedAgentPath } from "../../protocol/index.ts";
-import { authenticateCaller, plainHttpRule, rememberRefusals } from "../auth/caller.ts";
+import { authenticateCaller, plainHttpRule, rememberRefusals, unlessLocked } from "../auth/caller.ts";
+import { addFormOverrides } from "../auth/scope.ts";
 import type { AgentEnv } from "../env.ts";
 import { verifyAgentId } from "../ids.ts";
 import { bodyLimit } from "../middleware/body-limit.ts";
@@ -129,6 +130,10 @@ agentRoutes.all("/:agentId/*", async (c) => {
     headers: forwardableHeaders(c.req.raw.headers, call.client),
     body: hasBody ? new Uint8Array(await c.req.arrayBuffer()) : new Uint8Array(0),
   };
+  // A form's `_method` would change the method a local service sees: scopes read it too.
+  await addFormOverrides(c, call, req.body).catch(async (err: unknown) => {
+    throw await unlessLocked(c, err);
+  });
   // The hot path: one RPC into the imp's caller facade (durable-objects/imp-session.ts says why not through its stub).
   const reply = orThrow(await agent.stub.callerRequest(call, req));
   // Only a `--public` imp's anonymous caller may get a reply a shared cache could keep.
