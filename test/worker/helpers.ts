@@ -221,20 +221,24 @@ export class TestDevice {
     return msg;
   }
 
-  async handshake(imp: TestImp, opts: { key?: CryptoKey; impId?: string } = {}): Promise<void> {
+  async handshake(imp: TestImp, opts: { key?: CryptoKey; impId?: string; agent?: string } = {}): Promise<void> {
     const challenge = await this.challenge();
     await verifyEdgeProof(await Promise.all(imp.edgeKeys.map((k) => importVerifyKey(k))), challenge.proof, {
       impId: imp.impId,
       nonce: challenge.nonce,
       cnonce: this.cnonce,
     });
-    await this.hello(await signDeviceProof(opts.key ?? imp.deviceKey, "EdDSA", { impId: opts.impId ?? imp.impId, nonce: challenge.nonce }));
+    await this.hello(
+      await signDeviceProof(opts.key ?? imp.deviceKey, "EdDSA", { impId: opts.impId ?? imp.impId, nonce: challenge.nonce }),
+      opts.agent,
+    );
     const { msg } = await this.next();
     if (msg.t !== "ready") throw new Error(`expected ready, got ${msg.t}`);
   }
 
-  async hello(proof: string): Promise<void> {
-    this.send(encodeFrame({ t: "hello", proof, agent: "test-device", protocols: [PROTOCOL_VERSION] }));
+  /** `agent` is what the daemon says it is (its name and version): a device may say anything there. */
+  async hello(proof: string, agent = "test-device"): Promise<void> {
+    this.send(encodeFrame({ t: "hello", proof, agent, protocols: [PROTOCOL_VERSION] }));
   }
 
   send(data: Uint8Array | string): void {
