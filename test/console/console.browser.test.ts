@@ -2,8 +2,8 @@
  * The web console in a real browser (headless Chromium, playwright-core) against the real
  * local edge (the console on 127.0.0.1, agent URLs on localhost, as `npm start` runs them)
  * with real daemons: signing in, live status, the kill switch, URL rotation and agent code
- * from the page, and the refusals: a wrong secret, and a cross-site form post made by a
- * hostile device's page.
+ * from the page, and the refusals: a wrong secret, a cross-site form post made by a hostile
+ * device's page, and the same page framing the console (clickjacking).
  */
 import { readFile } from "node:fs/promises";
 import type { Page } from "playwright-core";
@@ -171,5 +171,44 @@ describe("the console in a browser", () => {
     // The operator's own session still works.
     await impPage(page, target.imp.impId);
     expect(await page.getByRole("heading", { level: 1 }).textContent()).toContain("target");
+  });
+
+  it("cannot be framed by a hostile device's page (clickjacking): the frame shows nothing of the console", async () => {
+    const target = await e2e.device("framed");
+    const consoleOrigin = e2e.system.consoleOrigin;
+    // A device page that lays the console under a decoy, as a clickjacker would.
+    const hostile = await e2e.device("framer", {
+      caller: false,
+      service: (_req, res) => {
+        res.writeHead(200, { "content-type": "text/html" });
+        res.end(`<!doctype html><p>Win a prize: click below</p>
+          <iframe src="${consoleOrigin}/console/imps/${target.imp.impId}/confirm/delete" width="900" height="600"></iframe>
+          <iframe src="${consoleOrigin}/console/sign-in" width="900" height="600"></iframe>
+          <script>let n = 0; for (const f of document.querySelectorAll("iframe")) f.onload = () => { if (++n === 2) window.framesLoaded = true; };</script>`);
+      },
+    });
+    expect((await e2e.cli("imp", "set", hostile.imp.impId, "--public")).code).toBe(0);
+
+    const page = await browser.page();
+    await signIn(page);
+    await page.goto(`${hostile.imp.agentUrl}/prize`);
+    await page.waitForFunction(() => (window as { framesLoaded?: boolean }).framesLoaded === true, undefined, { timeout: 15_000 });
+    const framed = page.frames().filter((f) => f !== page.mainFrame());
+    expect(framed).toHaveLength(2);
+    for (const frame of framed) {
+      // The browser refused to render the console in the frame: whatever is there is not the console.
+      const text = await frame
+        .evaluate(() => [...document.querySelectorAll("body")].map((b) => b.textContent ?? "").join(""))
+        .catch(() => "");
+      expect(text).not.toMatch(/impgate|Delete|Sign in|admin secret/i);
+      expect(
+        await frame
+          .locator("form")
+          .count()
+          .catch(() => 0),
+      ).toBe(0);
+    }
+    // Nothing was deleted.
+    expect((await e2e.cli("imp", "show", target.imp.impId)).code).toBe(0);
   });
 });
