@@ -204,8 +204,10 @@ export class RegistrySync extends SqlStore implements Timed {
         ),
       db.prepare(`DELETE FROM imp_tags WHERE imp_id = ?1 AND ${mine}`).bind(row.impId, rev),
       db
-        .prepare(`INSERT OR IGNORE INTO imp_tags (tag, imp_id) SELECT value, ?1 FROM json_each(?3) WHERE ${mine}`)
-        .bind(row.impId, rev, JSON.stringify(row.tags)),
+        .prepare(
+          `INSERT OR IGNORE INTO imp_tags (tag, imp_id, label_key, online) SELECT value, ?1, ?4, ?5 FROM json_each(?3) WHERE ${mine}`,
+        )
+        .bind(row.impId, rev, JSON.stringify(row.tags), row.label.toLowerCase(), d.online ? 1 : 0),
       db.prepare("INSERT OR IGNORE INTO fleet_index (imp_id, added_at) VALUES (?, ?)").bind(row.impId, now),
     ]);
   }

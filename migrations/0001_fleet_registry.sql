@@ -30,13 +30,20 @@ CREATE TABLE imps (
 CREATE INDEX imps_by_label ON imps (label_key, imp_id);
 CREATE INDEX imps_by_online ON imps (online, label_key, imp_id);
 
+-- One row per tag of an imp, with the imp's sort key and online flag copied in (the object
+-- writes them with its row): a page of a tag, or of a tag's online or offline imps, is then one
+-- range of an index in label order, however many imps the fleet or the tag holds.
 CREATE TABLE imp_tags (
   tag TEXT NOT NULL,
   imp_id TEXT NOT NULL,
+  label_key TEXT NOT NULL,
+  online INTEGER NOT NULL,
   PRIMARY KEY (tag, imp_id)
 ) WITHOUT ROWID;
 
 CREATE INDEX imp_tags_by_imp ON imp_tags (imp_id);
+CREATE INDEX imp_tags_by_label ON imp_tags (tag, label_key, imp_id);
+CREATE INDEX imp_tags_by_online ON imp_tags (tag, online, label_key, imp_id);
 
 -- Every provisioned imp's id, written by the worker before the imp exists and removed when it
 -- is deleted, and again by every row write: how reindex finds imps whose rows were lost.

@@ -145,10 +145,12 @@ Node; both are outside what this daemon controls today.
 
 ### A page of the fleet registry under 100 ms at 10,000 imps — ${status(target("registry"))}
 
-This run: ${target("registry")?.value ?? ""} (${int(r.registry.imps)} imps, ${r.registry.pageSize} a page). The registry is one D1
-table written by each imp's object when the imp changes; a page is one indexed query whose cursor
-names the last row of the page before (label, then imp id), so the last page costs what the first
-does, and a tag is a join on an index of its own. What a page costs is mostly the admin request
-around the query: the worker, the admin check, and D1's own round trip (local SQLite here; on
-Cloudflare, a round trip to the database's primary).`;
+This run: ${target("registry")?.value ?? ""} (${int(r.registry.imps)} imps, ${r.registry.pageSize} a page; each page fetched
+three times, its time the median). The registry is D1 tables written by each imp's object when the
+imp changes; a page is one range of an index in label order whose cursor names the last row of the
+page before, so the last page costs what the first does. A tag's rows carry the imp's sort key and
+online flag, so a tag, or a tag's online imps, is a range of an index of its own too; only a search
+reads labels until the page is full. What a page costs is mostly the admin request around the query:
+the worker, the admin check, and D1's own round trip (local SQLite here; on Cloudflare, a round trip
+to the database's primary).`;
 }

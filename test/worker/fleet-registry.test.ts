@@ -88,7 +88,7 @@ describe("the fleet registry", () => {
       await admin(`/imps/${imp.impId}/tags`, { method: "POST", body: JSON.stringify({ add: [tag] }) });
       imps.push(imp);
     }
-    track(await TestDevice.connect(imps[2]!));
+    const device = track(await TestDevice.connect(imps[2]!));
     await eventually("all five tagged", async () => (await list(`tag=${tag}&limit=10`)).imps.length === 5);
     await eventually("one online", async () => (await list(`tag=${tag}&online=true`)).imps.length === 1);
 
@@ -108,6 +108,16 @@ describe("the fleet registry", () => {
     // What would be a pattern character elsewhere is matched as itself.
     expect((await list(`tag=${tag}&q=%25`)).imps).toHaveLength(0);
     expect((await list(`tag=${tag}&q=_`)).imps).toHaveLength(0);
+
+    // A tag's pages follow the imps' online state and labels (its index holds copies of both).
+    device.close();
+    await eventually("none online", async () => (await list(`tag=${tag}&online=true`)).imps.length === 0);
+    expect((await list(`tag=${tag}&online=false`)).imps).toHaveLength(5);
+    await admin(`/imps/${imps[0]!.impId}`, { method: "PATCH", body: JSON.stringify({ label: "page-9" }) });
+    await eventually("renamed, and sorted anew", async () => {
+      const labels = (await list(`tag=${tag}`)).imps.map((i) => i.label);
+      return labels.join() === "page-1,page-2,page-3,page-4,page-9";
+    });
   });
 
   it("refuses a cursor it did not give out, a bad tag and a limit out of range, with 400", async () => {
