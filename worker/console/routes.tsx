@@ -34,6 +34,7 @@ import {
 } from "./imp-actions.tsx";
 import { impStatus } from "./imp-page.tsx";
 import { Notice } from "./layout.tsx";
+import { openLiveLog } from "./live-log.ts";
 import { fragment, render } from "./render.tsx";
 import { currentSession, startSession } from "./session.ts";
 import { recordSignIn, revokeSession, sessionsPage, signIn, signInPage, signOut } from "./sign-in.tsx";
@@ -117,6 +118,7 @@ consoleRoutes.get("/imps/:impId", async (c) => {
   return showImp(c, impOf(c), done ? { notice: { text: done } } : {});
 });
 consoleRoutes.get("/imps/:impId/status", async (c) => fragment(c, await impStatus(c, c.var.session.who, impOf(c))));
+consoleRoutes.get("/imps/:impId/tail", openLiveLog);
 
 const isAction = (a: string | undefined): a is Action => ACTIONS.includes(a as Action);
 
