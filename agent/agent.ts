@@ -23,4 +23,13 @@ export default {
     console.log(`event ${event.name}`, event.data);
     if (event.name === "status") await env.state.put("status", event.data);
   },
+
+  // The device came online; it went offline, and why: "closed", "silent" (no heartbeat for
+  // the imp's presence timeout: a power cut, a dead Wi-Fi), "replaced" or "revoked".
+  onDeviceConnect() {
+    console.log("device online");
+  },
+  onDeviceDisconnect({ reason }) {
+    console.log(`device offline: ${reason}`);
+  },
 } satisfies Agent;

@@ -7,6 +7,8 @@
  *   export default {
  *     async fetch(request, env, ctx) { … return new Response(…); },   // agent URL requests
  *     async onDeviceEvent(event, env, ctx) { … },                     // events the device sends
+ *     async onDeviceConnect(env, ctx) { … },                          // the device came online
+ *     async onDeviceDisconnect({ reason }, env, ctx) { … },           // …and went offline
  *   } satisfies Agent;
  *
  * impgate runs its own checks first: `fetch` only ever sees requests that came over HTTPS
@@ -32,7 +34,30 @@ export interface Agent {
    * wait, or while the edge restarts, are only in the event store: GET /_events).
    */
   onDeviceEvent?(event: DeviceEvent, env: AgentEnv, ctx: AgentContext): void | Promise<void>;
+  /**
+   * The device came online: it connected and proved its key. Once per connection, in
+   * order with its events and with onDeviceDisconnect; at most once (a restart of the
+   * edge, or more than 64 calls waiting, skips one).
+   */
+  onDeviceConnect?(env: AgentEnv, ctx: AgentContext): void | Promise<void>;
+  /**
+   * The device went offline, once per connection, and why (see `DisconnectReason`).
+   * Messages sent meanwhile wait in the queue; `env.device.request` answers 503.
+   */
+  onDeviceDisconnect?(info: { reason: DisconnectReason }, env: AgentEnv, ctx: AgentContext): void | Promise<void>;
 }
+
+/**
+ * Why the device went offline:
+ * - `closed`: its connection closed (the daemon stopped, or the network closed it);
+ * - `silent`: no heartbeat and no frame for longer than the imp's presence timeout
+ *   (`impgate imp set --presence-timeout`, default 45 s): a power cut, dead Wi-Fi, a NAT
+ *   that forgot the connection; the edge closed the socket;
+ * - `replaced`: the same device connected again before the old connection ended (a
+ *   connect follows at once);
+ * - `revoked`: its device key was revoked or replaced.
+ */
+export type DisconnectReason = "closed" | "silent" | "replaced" | "revoked";
 
 export interface AgentEnv {
   device: Device;
@@ -62,7 +87,8 @@ export interface Device {
   ): Promise<{ id: string; status: "queued"; expiresAt: number; replayed: boolean }>;
   /**
    * A request to the device now (its local service, in tunnel mode), answered with its
-   * response. Never rejects for the device's sake: offline is a 503, no answer within the
+   * response. Never rejects for the device's sake: offline is a 503 (`device_offline`, or
+   * `device_silent` when it went silent while the request waited), no answer within the
    * imp's request timeout a 504, a link dropped mid-request a 502 (JSON error bodies).
    * `path` starts with / and may carry a query.
    */

@@ -25,23 +25,26 @@ import { round } from "./measure/stats.ts";
 import { FULL, QUICK } from "./options.ts";
 import { daemonPhase } from "./phases/daemon.ts";
 import { fleetPhase } from "./phases/fleet.ts";
+import { presencePhase } from "./phases/presence.ts";
 import { profilePhase } from "./phases/profile.ts";
 import { registryPhase } from "./phases/registry.ts";
 import { roundTripPhase } from "./phases/round-trip.ts";
 import { startedPids, stopAll, stopEverythingOnExit } from "./processes.ts";
 import { describeMachine } from "./report/machine.ts";
 import { performanceMarkdown } from "./report/markdown.ts";
-import { renderText, tables } from "./report/tables.ts";
+import { presenceTable, registryTable, renderText, tables } from "./report/tables.ts";
 import { judgeTargets } from "./report/targets.ts";
 import { Results } from "./results.ts";
 
 const USAGE = `usage: npm run bench [-- --quick] [--out results.json] [--markdown PERFORMANCE.md]
+       npm run bench -- --only presence|registry [--quick]   (one phase, printed; nothing written)
        npm run bench -- --profile [--quick] [--out edge.cpuprofile]
        npm run bench -- --report results.json [--markdown PERFORMANCE.md]   (render a past run again)`;
 
 const OPTIONS = {
   quick: { type: "boolean" },
   profile: { type: "boolean" },
+  only: { type: "string" },
   report: { type: "string" },
   out: { type: "string" },
   markdown: { type: "string" },
@@ -61,6 +64,10 @@ async function main(): Promise<number> {
     return 0;
   }
   if (args.report) return report(resolve(args.report), args.markdown ? resolve(args.markdown) : null);
+  if (args.only !== undefined && args.only !== "presence" && args.only !== "registry") {
+    console.error(`bench: --only takes "presence" or "registry"\n${USAGE}`);
+    return 2;
+  }
   const options = args.quick ? QUICK : FULL;
   const defaultOut = args.profile ? "impgate-edge.cpuprofile" : args.quick ? "quick.json" : "latest.json";
   const out = resolve(args.out ?? join(PROJECT_ROOT, "bench", "results", defaultOut));
@@ -87,6 +94,14 @@ async function main(): Promise<number> {
       makeEdgeSecrets(),
     ]);
     const ctx: BenchContext = { options, tmp, pki, backupCaPem: await readFile(pki.backupCaFile, "utf8"), secrets, impgate, control, say };
+    if (args.only === "presence") {
+      console.log(renderText(presenceTable(await presencePhase(ctx))));
+      return 0;
+    }
+    if (args.only === "registry") {
+      console.log(renderText(registryTable(await registryPhase(ctx))));
+      return 0;
+    }
     await mkdir(dirname(out), { recursive: true });
     if (args.profile) {
       console.log(await profilePhase(ctx, out));
@@ -113,6 +128,7 @@ async function main(): Promise<number> {
 
     const fleet = await fleetPhase(ctx);
     const registry = await registryPhase(ctx);
+    const presence = await presencePhase(ctx);
 
     const partial = {
       version: 1 as const,
@@ -125,6 +141,7 @@ async function main(): Promise<number> {
       daemon,
       ...fleet,
       registry,
+      presence,
     };
     const results = Results.parse({ ...partial, targets: judgeTargets(partial), pids: startedPids() });
 

@@ -13,6 +13,10 @@ export interface BenchOptions {
   settleMaxS: number;
   /** How long the daemon idles before its memory is read. */
   daemonIdleS: number;
+  /** Idle connected devices whose presence checks are counted, and for how long (after settling). */
+  presenceDevices: number;
+  presenceWindowS: number;
+  presenceSettleS: number;
   jwtBudgetMs: number;
   /** Imps in the fleet registry that is listed page by page. */
   registryImps: number;
@@ -29,6 +33,11 @@ export const FULL: BenchOptions = {
   // 5 s after connect): 25 s lets the whole fleet hibernate before memory is read.
   settleMaxS: 25,
   daemonIdleS: 10,
+  // A window over which each device is checked about twice (every 30-45 s with the defaults),
+  // after the connect burst and its handshake alarms (5 s) have passed.
+  presenceDevices: 1000,
+  presenceWindowS: 60,
+  presenceSettleS: 20,
   jwtBudgetMs: 500,
   registryImps: 10_000,
 };
@@ -42,6 +51,9 @@ export const QUICK: BenchOptions = {
   stormDevices: 10,
   settleMaxS: 2,
   daemonIdleS: 1,
+  presenceDevices: 5,
+  presenceWindowS: 2,
+  presenceSettleS: 1,
   jwtBudgetMs: 30,
   registryImps: 500,
 };

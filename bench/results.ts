@@ -55,6 +55,30 @@ const MemoryStep = z.object({
   perDeviceKiB: finite,
 });
 
+const PresenceRow = z.object({
+  label: z.string(),
+  /** The imps' presence timeout; 0: checks off. */
+  presenceTimeoutS: z.number().int().nonnegative(),
+  /** Invocations of the imps' objects (alarms, socket events, requests), per minute, for the whole fleet. */
+  wakeupsPerMin: ms,
+  alarmsPerMin: ms,
+  /** CPU seconds the edge's workerd process used per minute. */
+  edgeCpuSPerMin: ms,
+});
+
+/** What presence checks cost: the same idle fleet with them on and off. */
+const PresenceCost = z.object({
+  devices: z.number().int().positive(),
+  connected: z.number().int().nonnegative(),
+  /** The devices' heartbeat interval. */
+  heartbeatS: z.number().positive(),
+  windowS: z.number().positive(),
+  rows: z.array(PresenceRow).length(2),
+  /** (on − off) per device per hour. */
+  perDeviceHour: z.object({ wakeups: finite, cpuMs: finite }),
+});
+export type PresenceCost = z.infer<typeof PresenceCost>;
+
 const Target = z.object({
   id: z.string(),
   description: z.string(),
@@ -145,6 +169,8 @@ export const Results = z.object({
       )
       .min(1),
   }),
+  /** Absent from runs made before presence checks existed. */
+  presence: PresenceCost.optional(),
   targets: z.array(Target),
   /** Every process the run started, so a test can check none outlived it. */
   pids: z.array(z.number().int().positive()),

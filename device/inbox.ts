@@ -14,6 +14,13 @@
  * dropped unhandled and acknowledged as expired: an expired message is never delivered.
  * The deadline is measured from the frame's arrival on a monotonic clock, so neither a
  * device clock that disagrees with the edge's nor one that jumps (NTP at boot) matters.
+ * A message that expires while it waits is acknowledged as expired at once, not when its
+ * turn comes, so the edge can say so while the slow one still runs.
+ *
+ * A handler starts only while the link the message came on is alive (ready, and its
+ * heartbeat answered in time): the edge keeps the status of a message it sent open until
+ * the device acknowledges it, and a message read from a link the edge had given up on
+ * (the daemon was frozen) is not run late: the edge sends it again on the next link.
  */
 import type { MessageOf } from "../protocol/index.ts";
 import { Backoff } from "./backoff.ts";
@@ -92,6 +99,8 @@ interface Item {
   generation: number;
   /** Its TTL's end on the monotonic clock (performance.now() at arrival + expiresIn). */
   deadline: number;
+  /** Acknowledges it as expired if it is still waiting when its TTL runs out. */
+  expiry?: NodeJS.Timeout;
 }
 
 /** Acknowledges message `id` to the edge: handled, or (`expired`) dropped unhandled. */
@@ -107,12 +116,15 @@ export class Inbox {
   private running: Promise<void> | null = null;
   private stopped = false;
   private wakeRetry: (() => void) | null = null;
+  /** Whether the current link is alive; a handler never starts on a dead one. */
+  private readonly live: () => boolean;
 
-  constructor(store: ProcessedMessages, handler: MessageHandler, ack: Acknowledge, log: Logger) {
+  constructor(store: ProcessedMessages, handler: MessageHandler, ack: Acknowledge, log: Logger, live: () => boolean = () => true) {
     this.store = store;
     this.handler = handler;
     this.ack = ack;
     this.log = log;
+    this.live = live;
   }
 
   /** A new link is up (or the old one went down): what arrived before is stale. */
@@ -122,10 +134,26 @@ export class Inbox {
   }
 
   receive(msg: MessageOf<"msg">, data: Uint8Array): void {
-    this.items.push({ msg, data, generation: this.generation, deadline: performance.now() + msg.expiresIn });
+    const item: Item = { msg, data, generation: this.generation, deadline: performance.now() + msg.expiresIn };
+    this.items.push(item);
+    if (this.running) {
+      item.expiry = setTimeout(() => this.expireWaiting(item), msg.expiresIn);
+      item.expiry.unref();
+    }
     this.running ??= this.drain().finally(() => {
       this.running = null;
     });
+  }
+
+  /** A message whose TTL ran out while it waited behind a running one: acknowledged as expired now. */
+  private expireWaiting(item: Item): void {
+    const at = this.items.indexOf(item);
+    // The first item is the one being handled; a later one has not started. One handled
+    // before (sent again after a lost ack) waits for its turn to be acknowledged as such.
+    if (at < 1 || this.store.has(item.msg.id)) return;
+    this.items.splice(at, 1);
+    // From an earlier link it is simply dropped: the edge sends it again, and it expires then.
+    if (item.generation === this.generation) this.dropExpired(item.msg, "while it waited");
   }
 
   /** Stops taking messages; resolves once a running handler has finished. */
@@ -138,6 +166,7 @@ export class Inbox {
   private async drain(): Promise<void> {
     const backoff = new Backoff(1_000, 30_000);
     for (let item = this.items[0]; item && !this.stopped; item = this.items[0]) {
+      clearTimeout(item.expiry);
       if (item.generation === this.generation) {
         try {
           await this.handle(item);
@@ -165,6 +194,8 @@ export class Inbox {
       this.dropExpired(msg, "before its handler could run");
       return;
     }
+    // The link it came on died (or is dying) unnoticed: the edge will send it again.
+    if (generation !== this.generation || !this.live()) return;
     const message: AgentMessage = {
       id: msg.id,
       name: msg.name,
@@ -189,8 +220,8 @@ export class Inbox {
         }
         this.log("warn", "message handler asked to retry later", { id: msg.id, name: msg.name, reason: err.message });
         await this.pause(backoff.next() + 500);
-        // The link changed or the daemon is stopping: the edge will send it again, flagged redelivered.
-        if (this.stopped || generation !== this.generation) return;
+        // The link changed or died, or the daemon is stopping: the edge will send it again, flagged redelivered.
+        if (this.stopped || generation !== this.generation || !this.live()) return;
         if (performance.now() >= deadline) {
           // Recorded as done so that nothing runs it again; the ack says it was not delivered.
           await this.store.finish(msg.id);

@@ -44,6 +44,8 @@ interface SocketEvents {
   ack(msg: MessageOf<"ack">): void;
   error(msg: MessageOf<"error">): void;
   pong(): void;
+  /** Whether the ready link is still alive by its heartbeat (a dead one is dropped by the check). */
+  alive(): boolean;
   /** The configured keys cannot be used at all: nothing will work. */
   badKeys(err: unknown): void;
   tlsFailure(code: string, url: URL): void;
@@ -107,6 +109,8 @@ export class LinkSocket {
     });
     ws.on("message", (data, isBinary) => {
       if (this.phase === "closed") return;
+      // What arrives on a link the heartbeat already gave up on is stale: not acted on, not even a pong.
+      if (this.phase === "ready" && !events.alive()) return;
       if (!isBinary) {
         if (this.phase !== "ready") this.outOfOrder("text");
         else if (data.toString() === HEARTBEAT_PONG) events.pong();
@@ -161,6 +165,16 @@ export class LinkSocket {
     this.closedByUs = true;
     if (this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate();
     else this.ws.close(code, reason);
+  }
+
+  /** Drops the socket at once, without a close handshake: the edge stopped answering. */
+  abandon(reason: string): void {
+    if (this.phase === "closed") return;
+    this.endedIn = this.phase;
+    this.phase = "closed";
+    this.closedByUs = true;
+    this.options.log("debug", "link abandoned", { reason });
+    this.ws.terminate();
   }
 
   /** A frame this socket's phase does not allow: before the edge proof, the server is an impostor. */
@@ -246,7 +260,15 @@ export class LinkSocket {
     const proof = await signDeviceProof(device.key, device.alg, { impId: config.impId, nonce: msg.nonce });
     // An out-of-order frame may have closed the socket while the proofs were checked and signed.
     if (this.phase !== "verifying" || this.ws.readyState !== WebSocket.OPEN) return;
-    this.ws.send(encodeFrame({ t: "hello", proof, agent: this.options.agent, protocols: [PROTOCOL_VERSION] }));
+    this.ws.send(
+      encodeFrame({
+        t: "hello",
+        proof,
+        agent: this.options.agent,
+        protocols: [PROTOCOL_VERSION],
+        heartbeatMs: config.heartbeat.intervalMs,
+      }),
+    );
     this.phase = "hello";
   }
 }

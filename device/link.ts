@@ -133,7 +133,13 @@ export class DeviceLink extends EventEmitter {
     if (!handler || !stateDir) return true;
     try {
       const store = await ProcessedMessages.open(stateDir);
-      this.inbox = new Inbox(store, handler, (id, expired) => this.sendAck(id, expired), this.log);
+      this.inbox = new Inbox(
+        store,
+        handler,
+        (id, expired) => this.sendAck(id, expired),
+        this.log,
+        () => this.linkAlive(),
+      );
       return true;
     } catch (err) {
       this.log("error", "cannot open the device state", { error: (err as Error).message });
@@ -147,6 +153,11 @@ export class DeviceLink extends EventEmitter {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.emit("fatal", err);
+  }
+
+  /** Whether the current link is ready and its heartbeat says the edge is still there. */
+  private linkAlive(): boolean {
+    return this.socket?.isReady === true && this.heartbeat.alive();
   }
 
   private sendAck(id: string, expired?: boolean): void {
@@ -176,6 +187,7 @@ export class DeviceLink extends EventEmitter {
           }
         },
         pong: () => this.heartbeat.onPong(),
+        alive: () => this.heartbeat.alive(),
         badKeys: (err) => {
           this.log("error", "device or edge key in the config cannot be used", { error: String(err) });
           this.fail(new ConfigError(`device or edge key in the config cannot be used: ${String(err)}`));
@@ -190,7 +202,7 @@ export class DeviceLink extends EventEmitter {
   private onReady(socket: LinkSocket): void {
     this.backoff.reset();
     this.refusals.reset();
-    this.heartbeat.start(socket.ws);
+    this.heartbeat.start(socket);
     this.inbox?.newLink();
     this.warnedNoHandler = false;
     this.log("info", "ready", { impId: this.config.impId });

@@ -7,9 +7,12 @@
  * The main module turns the raw capability binding (`env.API`, an AgentApi entrypoint
  * scoped to this imp by the edge) into the API agent authors see (`env.device`,
  * `env.state`) and sends console output to the imp's agent log. The edge reaches the
- * handlers through `fetch` (requests: the default entrypoint; events: `DeviceEvents`)
- * because only a fetch can be cancelled when the agent's deadline passes.
+ * handlers through `fetch` (requests: the default entrypoint; events: `DeviceEvents`;
+ * the device coming and going: `DevicePresence`) because only a fetch can be cancelled
+ * when the agent's deadline passes.
  */
+
+import { AGENT_HANDLERS } from "../protocol/admin-api.ts";
 
 /** The name the operator's module is loaded under; stack traces show it as `agent.js:line:col`. */
 export const AGENT_MODULE = "agent.js";
@@ -218,6 +221,19 @@ export class DeviceEvents extends WorkerEntrypoint {
     return new Response(null, { status: 204 });
   }
 }
+
+/** The device came online or went offline, as JSON from the edge: { kind: "connect" } or { kind: "disconnect", reason }. */
+export class DevicePresence extends WorkerEntrypoint {
+  async fetch(request) {
+    const change = await request.json();
+    if (change.kind === "connect") {
+      await run("onDeviceConnect", () => agent.onDeviceConnect(agentEnv, agentCtx(this.ctx)));
+    } else {
+      await run("onDeviceDisconnect", () => agent.onDeviceDisconnect(Object.freeze({ reason: change.reason }), agentEnv, agentCtx(this.ctx)));
+    }
+    return new Response(null, { status: 204 });
+  }
+}
 `;
 
 /** Loaded once, with no bindings and no network, when a version is deployed: does it load, and what does it export? */
@@ -229,7 +245,7 @@ export default class Probe extends WorkerEntrypoint {
   probe() {
     const agent = agentModule.default;
     if (agent === null || typeof agent !== "object") return { handlers: [] };
-    return { handlers: ["fetch", "onDeviceEvent"].filter((name) => typeof agent[name] === "function") };
+    return { handlers: ${JSON.stringify(AGENT_HANDLERS)}.filter((name) => typeof agent[name] === "function") };
   }
 }
 `;

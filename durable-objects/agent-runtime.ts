@@ -14,6 +14,7 @@ import type { RelayReply, RelayRequest } from "../edge/agent-call.ts";
 import { readUpTo } from "../edge/body.ts";
 import { type EdgeEnv, maxBodyBytes } from "../edge/env.ts";
 import { type Failure, fail, ok, type Result } from "../edge/errors.ts";
+import type { AgentHandler, OfflineReason } from "../protocol/admin-api.ts";
 import { toBase64, toHex } from "../protocol/bytes.ts";
 import type { ErrorCode } from "../protocol/errors.ts";
 import { readEventData } from "../protocol/event-data.ts";
@@ -113,25 +114,16 @@ export class AgentRuntime {
    * event store only.
    */
   deliverEvent(event: NewEvent & { at: number }): void {
-    const agent = this.active();
-    if (!agent?.handlers.includes("onDeviceEvent")) return;
-    if (this.pendingEvents >= MAX_PENDING_EVENTS) {
-      this.deps.logs.append(
-        [
-          {
-            level: "warn",
-            message: `event ${event.name} (${event.id}) not handed to onDeviceEvent: ${MAX_PENDING_EVENTS} events already wait`,
-          },
-        ],
-        "edge",
-        agent.version,
-      );
-      return;
-    }
-    this.pendingEvents++;
-    const run = this.events.then(() => this.runEvent(event)).finally(() => this.pendingEvents--);
-    this.events = run;
-    this.deps.ctx.waitUntil(run);
+    this.hook("onDeviceEvent", `event ${event.name} (${event.id})`, "DeviceEvents", JSON.stringify(eventForAgent(event)));
+  }
+
+  /**
+   * Tells the agent's onDeviceConnect or onDeviceDisconnect that the device came online or
+   * went offline (./presence.ts makes each transition once), in order with its events.
+   */
+  devicePresence(change: { kind: "connect" } | { kind: "disconnect"; reason: OfflineReason }): void {
+    const handler = change.kind === "connect" ? "onDeviceConnect" : "onDeviceDisconnect";
+    this.hook(handler, `the device's ${change.kind}`, "DevicePresence", JSON.stringify(change));
   }
 
   /** The outbound gate refused a request: the operator sees it in the log and the audit. */
@@ -140,17 +132,32 @@ export class AgentRuntime {
     this.auditThrottled(`outbound:${host}`, "agent_outbound_refused", { version, host: host.slice(0, 128) });
   }
 
-  private async runEvent(event: NewEvent & { at: number }): Promise<void> {
+  /** Queues a call of one of the agent's device handlers, behind those already waiting. */
+  private hook(handler: AgentHandler, what: string, entrypoint: string, body: string): void {
+    const agent = this.active();
+    if (!agent?.handlers.includes(handler)) return;
+    if (this.pendingEvents >= MAX_PENDING_EVENTS) {
+      const message = `${what} not handed to ${handler}: ${MAX_PENDING_EVENTS} calls already wait`;
+      this.deps.logs.append([{ level: "warn", message }], "edge", agent.version);
+      return;
+    }
+    this.pendingEvents++;
+    const run = this.events.then(() => this.runHook(handler, entrypoint, body)).finally(() => this.pendingEvents--);
+    this.events = run;
+    this.deps.ctx.waitUntil(run);
+  }
+
+  private async runHook(handler: AgentHandler, entrypoint: string, body: string): Promise<void> {
     const imp = await this.deps.imps.get();
     const agent = this.active();
-    if (!imp || !agent?.handlers.includes("onDeviceEvent")) return;
+    if (!imp || !agent?.handlers.includes(handler)) return;
     const signal = AbortSignal.timeout(this.deadline(imp));
     try {
-      const entry = await this.load(imp.impId, agent, "DeviceEvents");
-      const res = await entry.fetch(`${AGENT_ORIGIN}/`, { method: "POST", body: JSON.stringify(eventForAgent(event)), signal });
+      const entry = await this.load(imp.impId, agent, entrypoint);
+      const res = await entry.fetch(`${AGENT_ORIGIN}/`, { method: "POST", body, signal });
       await res.body?.cancel();
     } catch (err) {
-      this.failure(agent, "onDeviceEvent", err, signal.aborted);
+      this.failure(agent, handler, err, signal.aborted);
     }
   }
 

@@ -2,6 +2,7 @@
  * Per-socket state of the device link, kept in the socket's attachment so it survives
  * hibernation. A socket is `pending` until the device proves its key, then `ready`.
  */
+import type { OfflineReason } from "../protocol/admin-api.ts";
 import { CloseCode, encodeFrame } from "../protocol/index.ts";
 import type { Timed } from "./scheduler.ts";
 
@@ -34,6 +35,16 @@ export interface ReadyLink {
   /** Protocol errors so far; a device that keeps sending garbage is dropped. */
   strikes: number;
   client: string;
+  /** The heartbeat interval the daemon announced in its hello (ms). */
+  heartbeatMs?: number;
+  /** Silence (ms) after which this device is offline; 0: presence checks are off (./presence.ts). */
+  presenceMs?: number;
+  /** When the alarm next looks whether the device went silent. */
+  lookAt?: number;
+  /** The last frame from the device, kept to the second (heartbeats have the runtime's own timestamp). */
+  lastFrameAt?: number;
+  /** Set once the device went offline on this socket: nothing on it is acted on again. */
+  offline?: { at: number; reason: OfflineReason };
 }
 
 export type LinkState = PendingLink | ReadyLink;

@@ -14,9 +14,11 @@ import type { ImpRecord } from "./imp-record.ts";
 const DEVICE_OFFLINE: Failure = fail("device_offline", "The device is offline", { retryAfter: 10 });
 const DEVICE_TIMEOUT: Failure = fail("device_timeout", "The device did not answer in time");
 const DEVICE_GONE: Failure = fail("device_disconnected", "The device disconnected before answering");
+const DEVICE_SILENT: Failure = fail("device_silent", "The device went silent before answering", { retryAfter: 10 });
 
 export async function relay(parts: ImpParts, imp: ImpRecord, req: RelayRequest): Promise<Result<RelayReply>> {
-  const ws = parts.liveSocket();
+  // A device silent past its presence timeout is offline here and now, even before the alarm saw it.
+  const ws = await parts.presence.live();
   if (!ws) return DEVICE_OFFLINE;
   const timeoutMs = parts.requestTimeout(imp);
   const id = crypto.randomUUID();
@@ -34,5 +36,7 @@ export async function relay(parts: ImpParts, imp: ImpRecord, req: RelayRequest):
       return DEVICE_TIMEOUT;
     case "device_gone":
       return DEVICE_GONE;
+    case "device_silent":
+      return DEVICE_SILENT;
   }
 }

@@ -2,11 +2,12 @@
  * What the admin sees about the device: online or not, since when, when it was last
  * heard from, which daemon, and the heartbeat round trip it measured. While it is
  * connected the facts come from the live socket (its attachment and the runtime's
- * heartbeat timestamp, read without waking anything); when it leaves, the last of them
- * are kept in storage so an offline device still shows when it was last seen.
+ * heartbeat timestamp, read without waking anything); when it goes offline
+ * (./presence.ts), the last of them are kept in storage with why and when, so an offline
+ * device still shows when it was last seen.
  */
 
-import type { DeviceStatus } from "../protocol/admin-api.ts";
+import type { DeviceStatus, OfflineReason } from "../protocol/admin-api.ts";
 import type { ReadyLink } from "./device-link.ts";
 
 interface LastSession {
@@ -14,6 +15,16 @@ interface LastSession {
   daemon: string;
   rttMs: number | null;
   rttAt: number | null;
+  heartbeatMs?: number;
+  offlineReason?: OfflineReason;
+  offlineSince?: number;
+}
+
+/** How the device went offline: why, when the edge saw it, and when it was last heard from. */
+export interface WentOffline {
+  reason: OfflineReason;
+  at: number;
+  lastSeen: number;
 }
 
 const KEY = "device-last-session";
@@ -24,9 +35,22 @@ export class DeviceStatusStore {
     this.storage = storage;
   }
 
-  /** Called when an authenticated socket goes away. */
-  async remember(link: ReadyLink, now: number): Promise<void> {
-    await this.storage.put<LastSession>(KEY, { lastSeen: now, daemon: link.agent, rttMs: link.rttMs ?? null, rttAt: link.rttAt ?? null });
+  /** Called once when an authenticated socket's device goes offline. */
+  async remember(link: ReadyLink, gone: WentOffline): Promise<void> {
+    await this.storage.put<LastSession>(KEY, {
+      lastSeen: gone.lastSeen,
+      daemon: link.agent,
+      rttMs: link.rttMs ?? null,
+      rttAt: link.rttAt ?? null,
+      ...(link.heartbeatMs ? { heartbeatMs: link.heartbeatMs } : {}),
+      offlineReason: gone.reason,
+      offlineSince: gone.at,
+    });
+  }
+
+  /** The heartbeat interval the device last announced, if it ever did. */
+  async lastHeartbeatMs(): Promise<number | null> {
+    return (await this.storage.get<LastSession>(KEY))?.heartbeatMs ?? null;
   }
 
   async read(live: { link: ReadyLink; heartbeatAt: Date | null } | null): Promise<DeviceStatus> {
@@ -35,10 +59,13 @@ export class DeviceStatusStore {
       return {
         online: true,
         connectedSince: link.readyAt,
-        lastSeen: Math.max(link.readyAt, link.rttAt ?? 0, live.heartbeatAt?.getTime() ?? 0),
+        lastSeen: Math.max(link.readyAt, link.rttAt ?? 0, link.lastFrameAt ?? 0, live.heartbeatAt?.getTime() ?? 0),
         deviceAgent: link.agent,
         rttMs: link.rttMs ?? null,
         rttAt: link.rttAt ?? null,
+        offlineReason: null,
+        offlineSince: null,
+        silentSince: null,
       };
     }
     const last = await this.storage.get<LastSession>(KEY);
@@ -49,6 +76,9 @@ export class DeviceStatusStore {
       deviceAgent: last?.daemon ?? null,
       rttMs: last?.rttMs ?? null,
       rttAt: last?.rttAt ?? null,
+      offlineReason: last?.offlineReason ?? null,
+      offlineSince: last?.offlineSince ?? null,
+      silentSince: last?.offlineReason === "silent" ? last.lastSeen : null,
     };
   }
 }

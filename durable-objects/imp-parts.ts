@@ -26,6 +26,7 @@ import { IdempotencyKeys } from "./idempotency.ts";
 import { type ImpRecord, ImpStore } from "./imp-record.ts";
 import { MessageQueue } from "./message-queue.ts";
 import { PendingRequests } from "./pending-requests.ts";
+import { Presence } from "./presence.ts";
 import { type RegistryRow, RegistrySync } from "./registry-row.ts";
 import { ReplayMemory } from "./replay-memory.ts";
 import { Scheduler } from "./scheduler.ts";
@@ -50,6 +51,8 @@ export class ImpParts {
   readonly scheduler: Scheduler;
   /** The imp's row in the fleet registry (D1): written when a listed field changes. */
   readonly registry: RegistrySync;
+  /** Whether the device is there: heartbeats, silence, and every coming and going. */
+  readonly presence: Presence;
   /** Agent requests waiting for the device's reply (memory only: a waiting request keeps the object awake). */
   readonly pending = new PendingRequests();
   /** Callers long-polling for the next event (memory only, likewise). */
@@ -83,11 +86,23 @@ export class ImpParts {
       requestTimeout: (imp) => this.requestTimeout(imp),
     });
     this.deploys = new AgentDeploys({ env, code: this.agentCode, logs: this.agentLogs, audit: this.audit });
+    this.presence = new Presence({
+      ctx,
+      audit: this.audit,
+      deviceStatus: this.deviceStatus,
+      pending: this.pending,
+      agent: this.agent,
+      liveSocket: () => this.liveSocket(),
+      wakeBy: (at) => this.scheduler.wakeBy(at),
+      rearm: () => this.scheduler.rearm(Date.now()),
+      changed: () => this.registry.changed(),
+    });
     this.registry = new RegistrySync(ctx, env.REGISTRY, () => this.registryRow(), {
       wakeBy: (at) => this.scheduler.wakeBy(at),
       rearm: () => this.scheduler.rearm(Date.now()),
     });
     this.scheduler = new Scheduler(ctx.storage, [
+      this.presence,
       new HandshakeTimeouts(ctx, (link) => this.audit.record("device_refused", link.client, { reason: "handshake timeout" })),
       this.queue,
       this.idempotency,
@@ -99,10 +114,11 @@ export class ImpParts {
     this.registry.resumeIfDirty();
   }
 
-  /** The authenticated device socket, if the device is online. */
+  /** The authenticated device socket, unless it went offline; `presence.live()` also checks it is not silent. */
   liveSocket(): WebSocket | null {
     for (const ws of this.ctx.getWebSockets(DEVICE_TAG)) {
-      if (readLink(ws)?.state === "ready" && ws.readyState === WebSocket.READY_STATE_OPEN) return ws;
+      const link = readLink(ws);
+      if (link?.state === "ready" && !link.offline && ws.readyState === WebSocket.READY_STATE_OPEN) return ws;
     }
     return null;
   }

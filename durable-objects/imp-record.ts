@@ -22,6 +22,8 @@ export interface ImpRecord {
   public: boolean;
   /** The operator opened the agent's own APIs (`_messages`, `_events`, `_state`) to unauthenticated callers: a separate opt-in. */
   publicApis: boolean;
+  /** Seconds of silence after which the device is offline (absent: DEFAULT_PRESENCE_TIMEOUT_S; 0: checks off). */
+  presenceTimeoutS?: number;
   /** Overrides DEFAULT_QUEUE_LIMIT: how many undelivered messages may wait for the device. */
   queueLimit?: number;
   /** The operator's tags (lower case), for finding imps in the fleet: `impgate imp tag`. */

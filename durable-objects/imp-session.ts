@@ -88,7 +88,7 @@ export class ImpSession extends DurableObject<EdgeEnv> {
     return this.#device.error(ws);
   }
 
-  /** One alarm for every deadline: handshake timeouts, message TTLs, old message status, idempotency keys. */
+  /** One alarm for every deadline: presence checks, handshake timeouts, message TTLs, old message status, idempotency keys. */
   async alarm(): Promise<void> {
     if (this.#parts.deleted) return;
     await this.#parts.scheduler.run(Date.now());

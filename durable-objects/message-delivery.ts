@@ -18,7 +18,8 @@ export function deliverQueued(queue: MessageQueue, ws: WebSocket): void {
   const now = Date.now();
   let sentThrough = link.sentThrough ?? 0;
   const room = DELIVERY_WINDOW - queue.unacknowledged(sentThrough, now);
-  // next() returns only messages whose TTL has not run out at `now`: an expired one is never sent.
+  // next() returns live messages, and sent ones past their TTL still unanswered: those go
+  // with no time left, so the device only says what became of them (it never runs one).
   for (const m of queue.next(sentThrough, room, now)) {
     const header = {
       t: "msg" as const,
@@ -27,7 +28,7 @@ export function deliverQueued(queue: MessageQueue, ws: WebSocket): void {
       createdAt: m.createdAt,
       // The device drops it unhandled once this runs out, measured from arrival on its own clock.
       expiresAt: m.expiresAt,
-      expiresIn: m.expiresAt - now,
+      expiresIn: Math.max(0, m.expiresAt - now),
       ...(m.contentType ? { contentType: m.contentType } : {}),
     };
     if (!sendQuietly(ws, encodeFrame(header, m.data))) break;

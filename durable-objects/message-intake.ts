@@ -39,7 +39,7 @@ export async function enqueue(
   });
   if (!queued.ok) return queued;
   await parts.scheduler.wakeBy(queued.value.expiresAt);
-  const ws = parts.liveSocket();
+  const ws = await parts.presence.live();
   if (ws) deliverQueued(parts.queue, ws);
   return ok({ info: queued.value, replayed: false });
 }

@@ -5,6 +5,15 @@
  * keep their metadata, not their data, for STATUS_RETENTION_MS so a caller can still ask
  * what became of a message.
  *
+ * Only a message never sent expires when its TTL passes. One already sent stays `queued`
+ * until the device says what became of it: the device counts the TTL from the frame's
+ * arrival (on its own clock, see device/inbox.ts), a transit later than the edge, so it
+ * may still have run it; its ack (`delivered`, or `expired` if it dropped it unhandled)
+ * decides. On a live link that ack comes at once; a device that left comes back to the
+ * message sent again with no time left, and answers then. Only a device silent for
+ * UNANSWERED_MS after the TTL has its message marked expired unanswered. So `expired`
+ * always means never handled, and a status once `expired` never changes.
+ *
  * Bound: at most the imp's queue limit (default 1000) messages and MAX_QUEUED_BYTES of
  * data wait at once; a message beyond that is refused (507) rather than dropping older
  * accepted ones, so a 202 always means "will be delivered unless its TTL passes".
@@ -19,6 +28,8 @@ export const DEFAULT_QUEUE_LIMIT = 1_000;
 export const MAX_QUEUE_LIMIT = 10_000;
 const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 const STATUS_RETENTION_MS = 24 * 60 * 60_000;
+/** How long past its TTL a sent message waits for the device's word before it is expired without it. */
+export const UNANSWERED_MS = 24 * 60 * 60_000;
 /** Finished rows kept at most, whatever their age, so a flood cannot grow storage unbounded. */
 const MAX_FINISHED_ROWS = 10_000;
 
@@ -129,11 +140,12 @@ export class MessageQueue extends SqlStore {
     return ok(this.get(id, now)!);
   }
 
-  /** A message's status; a queued one whose TTL passed reads as expired even before the alarm ran. */
+  /** A message's status; a queued one never sent whose TTL passed reads as expired even before the alarm ran. */
   get(id: string, now: number): MessageInfo | null {
     const row = this.sql.exec<Row>("SELECT * FROM messages WHERE id = ?", id).toArray()[0];
     if (!row) return null;
-    const lapsed = row.state === "queued" && row.expires_at <= now;
+    const lapsesAt = row.attempts === 0 ? row.expires_at : row.expires_at + UNANSWERED_MS;
+    const lapsed = row.state === "queued" && lapsesAt <= now;
     return {
       id: row.id,
       name: row.name,
@@ -143,11 +155,15 @@ export class MessageQueue extends SqlStore {
       createdAt: row.created_at,
       expiresAt: row.expires_at,
       attempts: row.attempts,
-      finishedAt: lapsed ? row.expires_at : row.finished_at,
+      finishedAt: lapsed ? lapsesAt : row.finished_at,
     };
   }
 
-  /** Up to `count` live messages after `afterSeq`, oldest first. */
+  /**
+   * Up to `count` messages after `afterSeq` to send, oldest first: live ones, and sent ones
+   * past their TTL whose ack never came (sent again with no time left, so the device
+   * says what became of them: it never runs one).
+   */
   next(afterSeq: number, count: number, now: number): Outgoing[] {
     if (count <= 0) return [];
     return this.sql
@@ -160,7 +176,7 @@ export class MessageQueue extends SqlStore {
         expires_at: number;
         data: ArrayBuffer;
       }>(
-        "SELECT seq, id, name, content_type, created_at, expires_at, data FROM messages WHERE state = 'queued' AND seq > ? AND expires_at > ? ORDER BY seq LIMIT ?",
+        "SELECT seq, id, name, content_type, created_at, expires_at, data FROM messages WHERE state = 'queued' AND seq > ? AND (expires_at > ? OR attempts > 0) ORDER BY seq LIMIT ?",
         afterSeq,
         now,
         count,
@@ -189,21 +205,19 @@ export class MessageQueue extends SqlStore {
   }
 
   /**
-   * The device is done with message `id` (`expired`: it dropped it unhandled because its
-   * TTL ran out). Only a message that was sent to it can be acknowledged. A status once
-   * "expired" never changes: get() reports a queued message past its TTL as expired at
-   * once, so an ack arriving after that (the device was slow, or its handler ran late)
-   * is accepted and changes nothing, and the message stays expired, never delivered.
+   * The device is done with message `id`: it ran its handler, or (`expired`) it dropped it
+   * unhandled because its TTL ran out. Only a message that was sent to it can be
+   * acknowledged, and the device's word decides (its TTL counts from arrival, so a
+   * handler may start a transit after `expires_at`). A status once "expired" never
+   * changes: a later ack (a confused or replaying device) is accepted and changes nothing.
    */
   ack(id: string, now: number, expired = false): AckResult {
-    const row = this.sql
-      .exec<{ state: string; attempts: number; expires_at: number }>("SELECT state, attempts, expires_at FROM messages WHERE id = ?", id)
-      .toArray()[0];
+    const row = this.sql.exec<{ state: string; attempts: number }>("SELECT state, attempts FROM messages WHERE id = ?", id).toArray()[0];
     if (!row || row.attempts === 0) return "unknown";
     if (row.state === "delivered") return "duplicate";
     if (row.state === "expired") return "expired";
-    if (row.expires_at <= now || expired) {
-      // The alarm's own transition, done now; an expiry the device saw first counts from now.
+    if (expired) {
+      // An expiry the device saw first counts from now.
       this.sql.exec("UPDATE messages SET state = 'expired', data = NULL, finished_at = MIN(expires_at, ?) WHERE id = ?", now, id);
       return "expired";
     }
@@ -222,23 +236,34 @@ export class MessageQueue extends SqlStore {
     return { queued: r.n, oldestAt: r.oldest };
   }
 
-  /** When the alarm next has work here: a TTL running out, or a finished row to forget. */
+  /** When the alarm next has work here: a TTL running out, a sent message unanswered too long, or a finished row to forget. */
   nextDue(): number | null {
     const r = this.sql
-      .exec<{ expiry: number | null; finished: number | null }>(
-        `SELECT (SELECT MIN(expires_at) FROM messages WHERE state = 'queued') AS expiry,
+      .exec<{ expiry: number | null; unanswered: number | null; finished: number | null }>(
+        `SELECT (SELECT MIN(expires_at) FROM messages WHERE state = 'queued' AND attempts = 0) AS expiry,
+                (SELECT MIN(expires_at) FROM messages WHERE state = 'queued' AND attempts > 0) AS unanswered,
                 (SELECT MIN(finished_at) FROM messages WHERE finished_at IS NOT NULL) AS finished`,
       )
       .one();
-    const due = [r.expiry, r.finished === null ? null : r.finished + STATUS_RETENTION_MS].filter((t): t is number => t !== null);
+    const due = [
+      r.expiry,
+      r.unanswered === null ? null : r.unanswered + UNANSWERED_MS,
+      r.finished === null ? null : r.finished + STATUS_RETENTION_MS,
+    ].filter((t): t is number => t !== null);
     return due.length ? Math.min(...due) : null;
   }
 
-  /** The alarm's work: drop the data of expired messages and forget old finished ones. */
+  /** The alarm's work: expire what is due (see the header), drop its data, and forget old finished rows. */
   runDue(now: number): void {
     this.sql.exec(
-      "UPDATE messages SET state = 'expired', data = NULL, finished_at = expires_at WHERE state = 'queued' AND expires_at <= ?",
+      "UPDATE messages SET state = 'expired', data = NULL, finished_at = expires_at WHERE state = 'queued' AND attempts = 0 AND expires_at <= ?",
       now,
+    );
+    // Expired when the edge stopped waiting for the device's word, and kept as long as any other.
+    this.sql.exec(
+      "UPDATE messages SET state = 'expired', data = NULL, finished_at = expires_at + ? WHERE state = 'queued' AND attempts > 0 AND expires_at <= ?",
+      UNANSWERED_MS,
+      now - UNANSWERED_MS,
     );
     this.sql.exec("DELETE FROM messages WHERE finished_at IS NOT NULL AND finished_at <= ?", now - STATUS_RETENTION_MS);
     this.capFinished();

@@ -7,8 +7,12 @@
  */
 import type { MessageOf } from "../protocol/index.ts";
 
-/** How a waiting request ends: the device's reply, its deadline, or the loss of its socket. */
-export type Settled = { kind: "reply"; msg: MessageOf<"res">; body: Uint8Array } | { kind: "timeout" } | { kind: "device_gone" };
+/** How a waiting request ends: the device's reply, its deadline, the loss of its socket, or the device gone silent. */
+export type Settled =
+  | { kind: "reply"; msg: MessageOf<"res">; body: Uint8Array }
+  | { kind: "timeout" }
+  | { kind: "device_gone" }
+  | { kind: "device_silent" };
 
 interface Waiter {
   ws: WebSocket;
@@ -34,9 +38,9 @@ export class PendingRequests {
     return this.settle(id, { kind: "reply", msg, body });
   }
 
-  /** Every request sent on `ws` fails at once: the socket it depended on is gone. */
-  failSocket(ws: WebSocket): void {
-    for (const [id, waiter] of this.waiters) if (waiter.ws === ws) this.settle(id, { kind: "device_gone" });
+  /** Every request sent on `ws` fails at once: the socket it depended on is gone (or its device went silent). */
+  failSocket(ws: WebSocket, why: "device_gone" | "device_silent" = "device_gone"): void {
+    for (const [id, waiter] of this.waiters) if (waiter.ws === ws) this.settle(id, { kind: why });
   }
 
   private settle(id: string, settled: Settled): boolean {

@@ -6,10 +6,12 @@
  *
  * A write is made in the background (`ctx.waitUntil`) with a few quick retries. Before it a
  * durable "dirty" mark is set in the object's storage, and cleared only once D1 holds the
- * change, so a write that failed (D1 unreachable, the edge stopped mid-change) is retried by
- * the alarm, and on the object's next wake. Each change bumps a revision; D1 keeps the row
- * of the highest revision, so a slow, older write never overwrites a newer one.
- * `impgate fleet reindex` asks every object to write its row again (`rewrite`).
+ * change: a write that failed (D1 unreachable) is retried by the alarm, and one the edge
+ * stopped in the middle of is made when the object next wakes (a request, the device
+ * reconnecting after the restart). No alarm is set for a write that has not failed: an
+ * idle imp's object stays asleep (presence counts on that). Each change bumps a revision;
+ * D1 keeps the row of the highest revision, so a slow, older write never overwrites a newer
+ * one. `impgate fleet reindex` asks every object to write its row again (`rewrite`).
  */
 import type { DeviceStatus } from "../protocol/admin-api.ts";
 import type { Timed } from "./scheduler.ts";
@@ -21,7 +23,7 @@ export interface RegistryRow {
   label: string;
   tags: string[];
   createdAt: number;
-  device: DeviceStatus & { offlineReason?: string | null; silentSince?: number | null };
+  device: DeviceStatus;
   agentVersion: number | null;
   queued: number;
   disabled: { at: number; reason: string | null } | null;
@@ -83,10 +85,7 @@ export class RegistrySync extends SqlStore implements Timed {
   /** A listed field changed: the row is marked dirty at once (durably) and written in the background. */
   changed(): void {
     if (this.#stopped) return;
-    // The alarm is the backstop: if the edge stops before the write lands, it is made after the restart.
-    const backstop = Date.now() + ALARM_RETRY_MS;
-    this.sql.exec("UPDATE registry_sync SET rev = rev + 1, dirty = rev + 1, retry_at = COALESCE(retry_at, ?) WHERE id = 1", backstop);
-    this.#ctx.waitUntil(this.#alarm.wakeBy(backstop).then(() => this.flush()));
+    this.#ctx.waitUntil(this.rewrite());
   }
 
   /** On wake: a change that never reached D1 (the edge stopped, D1 failed) is written now. */
@@ -95,8 +94,9 @@ export class RegistrySync extends SqlStore implements Timed {
   }
 
   /** `impgate fleet reindex`: the row written again from this object, now; true once D1 holds it. */
-  async rewrite(): Promise<boolean> {
-    this.changed();
+  rewrite(): Promise<boolean> {
+    if (this.#stopped) return Promise.resolve(false);
+    this.sql.exec("UPDATE registry_sync SET rev = rev + 1, dirty = rev + 1 WHERE id = 1");
     return this.flush();
   }
 
@@ -106,14 +106,15 @@ export class RegistrySync extends SqlStore implements Timed {
       this.#again = true;
       return this.#running;
     }
+    // A retry the alarm was set for that this write makes unneeded: the alarm goes back to the other deadlines.
+    const retrying = this.#state().retryAt !== null;
     const run = (async () => {
       let ok = true;
       do {
         this.#again = false;
         ok = await this.#writeWithRetries();
       } while (this.#again && ok);
-      // D1 holds the change: the backstop is no longer due, and the alarm goes back to what else is.
-      if (ok && !this.#stopped) await this.#alarm.rearm();
+      if (ok && retrying && !this.#stopped) await this.#alarm.rearm();
       return ok;
     })();
     this.#running = run;
@@ -192,8 +193,8 @@ export class RegistrySync extends SqlStore implements Timed {
           d.connectedSince,
           d.lastSeen,
           d.deviceAgent,
-          d.online ? null : (d.offlineReason ?? null),
-          d.online ? null : (d.silentSince ?? null),
+          d.online ? null : d.offlineReason,
+          d.online ? null : d.silentSince,
           row.agentVersion === null ? "tunnel" : "code",
           row.agentVersion,
           row.queued,

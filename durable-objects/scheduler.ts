@@ -1,7 +1,8 @@
 /**
  * One alarm, many deadlines. A Durable Object has a single alarm; every concern with a
- * deadline (handshake timeouts, message TTLs, forgetting old message status) says when
- * it next needs to run, and the alarm is kept at the earliest of those times. Timers
+ * deadline (a connected device's presence check, handshake timeouts, message TTLs,
+ * forgetting old message status) says when it next needs to run, and the alarm is kept
+ * at the earliest of those times. Timers
  * are not an option: a pending timer keeps the object in memory, an alarm does not.
  */
 const RETRY_MS = 1_000;

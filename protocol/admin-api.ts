@@ -9,15 +9,42 @@ import type { JWK } from "jose";
 
 // ---- imps -------------------------------------------------------------------------------
 
+/**
+ * Why a device went offline: its socket closed (by the device, or the network), it went
+ * silent (no heartbeat and no frame for longer than the imp's presence timeout: the edge
+ * closed the socket), a newer connection of the same device replaced it, or its key was
+ * revoked or replaced.
+ */
+export type OfflineReason = "closed" | "silent" | "replaced" | "revoked";
+
+/** A device is offline once silent for this long, unless `impgate imp set --presence-timeout` says otherwise. */
+export const DEFAULT_PRESENCE_TIMEOUT_S = 45;
+export const MAX_PRESENCE_TIMEOUT_S = 86_400;
+
+/**
+ * The device's presence, as `imp show`, the fleet registry and the console show it. Times
+ * are epoch milliseconds (the edge's clock). `online` already counts silence: a device
+ * silent past the imp's presence timeout reads `online: false, offlineReason: "silent"`
+ * at once, before the edge's own check has run. The fields change only when the device
+ * comes or goes (durable-objects/presence.ts, `cameOnline` / `wentOffline`), besides
+ * `lastSeen` and the round trip while it is online, so a copy written at those two
+ * moments stays true.
+ */
 export interface DeviceStatus {
   online: boolean;
+  /** Since when it is online (null while offline). */
   connectedSince: number | null;
-  /** Last heartbeat, frame or disconnect seen from the device. */
+  /** Last heartbeat, frame or disconnect seen from the device; for a silent one, the same as `silentSince`. */
   lastSeen: number | null;
   /** The daemon's name and version, e.g. "impgate-device/0.1.0". */
   deviceAgent: string | null;
   rttMs: number | null;
   rttAt: number | null;
+  /** Why and since when the device is offline (null while online, and for a device never connected). */
+  offlineReason: OfflineReason | null;
+  offlineSince: number | null;
+  /** When it went silent, its last heartbeat or frame (reason "silent" only). */
+  silentSince: number | null;
 }
 
 export interface ImpStatus extends DeviceStatus {
@@ -32,6 +59,8 @@ export interface ImpStatus extends DeviceStatus {
   /** `_messages`, `_events` and `_state` answer unauthenticated callers. */
   publicApis: boolean;
   requestTimeoutMs: number;
+  /** Seconds of silence after which the device is offline; 0: presence checks are off. */
+  presenceTimeoutS: number;
   queueLimit: number;
   /** Messages waiting for the device, and when the oldest of them was accepted. */
   queuedMessages: number;
@@ -71,6 +100,8 @@ export interface CreatedImp {
 /** `PATCH /admin/imps/<imp>`: null puts a setting back to the edge's default. */
 export interface UpdateImpRequest {
   requestTimeoutMs?: number | null;
+  /** 0 turns presence checks off; otherwise at least twice the device's heartbeat interval. */
+  presenceTimeoutS?: number | null;
   queueLimit?: number | null;
   allowHttp?: boolean;
   public?: boolean;
@@ -193,6 +224,8 @@ export type AuditEvent =
   | "http_refused"
   | "settings_changed"
   | "device_connected"
+  | "device_disconnected"
+  | "device_silent"
   | "device_refused"
   | "device_key_changed"
   | "agent_deployed"
@@ -224,7 +257,7 @@ export interface AuditEntry {
 
 // ---- agent code -------------------------------------------------------------------------
 
-export const AGENT_HANDLERS = ["fetch", "onDeviceEvent"] as const;
+export const AGENT_HANDLERS = ["fetch", "onDeviceEvent", "onDeviceConnect", "onDeviceDisconnect"] as const;
 export type AgentHandler = (typeof AGENT_HANDLERS)[number];
 
 export interface AgentVersion {

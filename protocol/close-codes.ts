@@ -17,6 +17,8 @@ export const CloseCode = {
   deviceRevoked: 4005,
   /** The imp was disabled with --drop-device: the device is refused until it is enabled again (the daemon keeps retrying). */
   disabled: 4006,
+  /** The edge heard nothing from the device (no heartbeat, no frame) for longer than the imp's presence timeout. */
+  silent: 4008,
   /** A newer authenticated connection for the same imp took over. */
   replaced: 4009,
   /** Device side: the edge's handshake signature did not verify with the pinned edge key. */

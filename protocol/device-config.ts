@@ -5,6 +5,7 @@
  * defined here, once.
  */
 import { z } from "zod";
+import { DEFAULT_HEARTBEAT } from "./version.ts";
 
 /** An absolute URL path (tunnel mode's message path). */
 export const URL_PATH_PATTERN = /^\/[A-Za-z0-9._~/-]*$/;
@@ -60,7 +61,7 @@ export const DeviceConfig = z.object({
   reconnect: z.object({ baseMs: z.number().positive(), maxMs: z.number().positive() }).default({ baseMs: 500, maxMs: 30_000 }),
   heartbeat: z
     .object({ intervalMs: z.number().positive(), timeoutMs: z.number().positive(), reportMs: z.number().positive().default(300_000) })
-    .default({ intervalMs: 15_000, timeoutMs: 10_000, reportMs: 300_000 }),
+    .default({ ...DEFAULT_HEARTBEAT, reportMs: 300_000 }),
   /** Largest request or reply body, bytes; matches the edge's limit. */
   maxBodyBytes: z
     .number()

@@ -79,6 +79,7 @@ export const ERROR_STATUS = {
   agent_startup: 503,
   admin_disabled: 503,
   device_offline: 503,
+  device_silent: 503,
   closed: 503,
   device_timeout: 504,
   queue_full: 507,

@@ -17,6 +17,8 @@ const hello = z.object({
   proof: z.string().max(4096),
   agent: z.string().max(128),
   protocols: z.array(z.number().int()).min(1).max(16),
+  /** How often the device pings (ms): the edge never takes it for silent in less than twice this. */
+  heartbeatMs: z.number().int().positive().max(3_600_000).optional(),
 });
 /** Edge → device: the device is authenticated; requests may follow. */
 const ready = z.object({ t: z.literal("ready"), impId: z.string().max(128) });

@@ -102,7 +102,7 @@ async function answer<T>(work: () => Promise<T>): Promise<ApiResult<T>> {
 /** The relay's own refusals, which agent code gets as the Response a caller would (503, 504, 502). */
 type AgentFacade = ReturnType<DurableObjectStub<ImpSession>["agent"]>;
 
-const RELAY_FAILURES: ReadonlySet<ErrorCode> = new Set(["device_offline", "device_timeout", "device_disconnected"]);
+const RELAY_FAILURES: ReadonlySet<ErrorCode> = new Set(["device_offline", "device_silent", "device_timeout", "device_disconnected"]);
 
 export class AgentApi extends WorkerEntrypoint<Env, AgentProps> {
   // A JS-private method: every public one is callable by agent code over RPC. The facade

@@ -6,7 +6,7 @@ import { PROJECT_ROOT } from "../../dev/edge-process.ts";
 import type { DevPki } from "../../dev/pki.ts";
 import type { Bundle } from "../bundle.ts";
 import { type BenchChild, recordPid, startChild } from "../processes.ts";
-import type { EdgeStarted } from "./host.ts";
+import type { EdgeStarted, Invocations } from "./host.ts";
 
 export interface Edge {
   name: string;
@@ -16,6 +16,8 @@ export interface Edge {
   child: BenchChild;
   /** Rows written straight into the fleet registry (D1), as many imps' objects would have. */
   seedRegistry(count: number): Promise<void>;
+  /** What the edge was invoked for since the last call (only with `countInvocations`). */
+  invocations(): Promise<Invocations>;
   stop(): Promise<void>;
 }
 
@@ -25,6 +27,7 @@ export interface EdgeSpec {
   persistDir: string;
   pki: DevPki;
   inspectorPort?: number;
+  countInvocations?: boolean;
 }
 
 export async function startEdge(name: string, spec: EdgeSpec): Promise<Edge> {
@@ -45,6 +48,7 @@ export async function startEdge(name: string, spec: EdgeSpec): Promise<Edge> {
         httpsKey: await readFile(spec.pki.keyFile, "utf8"),
         httpsCert: await readFile(spec.pki.certFile, "utf8"),
         inspectorPort: spec.inspectorPort,
+        countInvocations: spec.countInvocations,
       },
       90_000,
     );
@@ -54,6 +58,7 @@ export async function startEdge(name: string, spec: EdgeSpec): Promise<Edge> {
       ...started,
       child,
       seedRegistry: (count) => child.call<null>("seedRegistry", { count }, 120_000).then(() => undefined),
+      invocations: () => child.call<Invocations>("invocations", undefined, 60_000),
       stop: () => child.stop(),
     };
   } catch (err) {

@@ -20,7 +20,35 @@ export interface EdgeStartArgs {
   httpsCert: string;
   /** Open workerd's inspector here (for CPU profiles). */
   inspectorPort?: number;
+  /** Count the worker's invocations (Durable Object alarms, socket events, requests) with a tail worker. */
+  countInvocations?: boolean;
 }
+
+/** Invocations the tail worker saw since the last read, by entrypoint and kind (`ImpSession:alarm`). */
+export type Invocations = Record<string, number>;
+
+const COUNTER = "invocation-counter";
+/**
+ * A tail worker: workerd hands it a trace of every invocation of the edge's worker, one
+ * being an object woken (an alarm, a socket event, a request). Heartbeats answered by the
+ * runtime's auto-response invoke nothing, so they are not counted.
+ */
+const COUNTER_SCRIPT = `
+let counts = {};
+const kind = (e) => !e ? "other" : "scheduledTime" in e ? "alarm" : "getWebSocketEvent" in e ? "websocket" : "request" in e ? "fetch" : "rpcMethod" in e ? "rpc" : "other";
+export default {
+  tail(items) {
+    for (const item of items) {
+      const key = (item.entrypoint ?? "worker") + ":" + kind(item.event);
+      counts[key] = (counts[key] ?? 0) + 1;
+    }
+  },
+  fetch() {
+    const read = counts;
+    counts = {};
+    return Response.json(read);
+  },
+};`;
 
 export interface EdgeStarted {
   origin: string;
@@ -31,12 +59,23 @@ let mf: Miniflare | undefined;
 
 async function start(args: EdgeStartArgs): Promise<EdgeStarted> {
   const worker = args.workerOptions as { bindings?: Record<string, string> };
-  mf = new Miniflare({
+  const edge = {
     ...args.workerOptions,
     modules: true,
     modulesRoot: args.bundleDir,
     scriptPath: args.main,
     bindings: { ...worker.bindings, ...args.bindings },
+  };
+  const workers = args.countInvocations
+    ? {
+        workers: [
+          { ...edge, tails: [COUNTER] },
+          { name: COUNTER, modules: true, compatibilityDate: "2026-07-01", script: COUNTER_SCRIPT },
+        ],
+      }
+    : edge;
+  mf = new Miniflare({
+    ...(workers as ConstructorParameters<typeof Miniflare>[0]),
     durableObjectsPersist: args.persistDir,
     d1Persist: args.d1Persist,
     https: true,
@@ -95,7 +134,14 @@ async function seedRegistry(args: { count: number }): Promise<null> {
   return null;
 }
 
-serve({ start, seedRegistry }, async () => {
+/** What the tail worker counted since the last read (tails are delivered a moment after each invocation). */
+async function invocations(): Promise<Invocations> {
+  if (!mf) throw new Error("the edge is not started");
+  const counter = await mf.getWorker(COUNTER);
+  return (await (await counter.fetch("http://counter/")).json()) as Invocations;
+}
+
+serve({ start, seedRegistry, invocations }, async () => {
   await mf?.dispose();
   mf = undefined;
 });

@@ -2,7 +2,7 @@
  * The run's numbers as tables, once: printed aligned on the terminal and written as
  * Markdown into docs/PERFORMANCE.md.
  */
-import type { Results } from "../results.ts";
+import type { PresenceCost, Results } from "../results.ts";
 
 export interface Table {
   title: string;
@@ -104,18 +104,34 @@ export function tables(r: Results): Table[] {
       ],
       numeric: [1, 2, 3, 4, 5, 6],
     },
-    {
-      title: `Fleet registry: ${int(r.registry.imps)} imps listed through the admin API, ${r.registry.pageSize} a page (keyset cursors)`,
-      head: ["filter", "pages", "imps listed", "p50 ms", "p99 ms", "slowest page ms"],
-      rows: r.registry.walks.map((w) => [w.filter, int(w.pages), int(w.listed), f(w.p50Ms, 1), f(w.p99Ms, 1), f(w.maxMs, 1)]),
-      numeric: [1, 2, 3, 4, 5],
-    },
+    ...(r.presence ? [presenceTable(r.presence)] : []),
+    registryTable(r.registry),
     {
       title: "Targets (issues 6 and 16)",
       head: ["target", "wanted", "this run", "status"],
       rows: r.targets.map((t) => [t.description, t.target, t.value, verdict(t.met)]),
     },
   ];
+}
+
+/** Presence checks on and off for the same idle fleet, and what they cost per device. */
+export function presenceTable(p: PresenceCost): Table {
+  return {
+    title: `Presence checks: ${int(p.connected)} idle connected devices (heartbeat every ${p.heartbeatS} s), ${p.windowS} s per row; on − off per device per hour: ${f(p.perDeviceHour.wakeups, 1)} wake-ups, ${f(p.perDeviceHour.cpuMs, 2)} ms of edge CPU`,
+    head: ["imps' presence timeout", "object wake-ups/min", "of which alarms/min", "edge CPU s/min"],
+    rows: p.rows.map((row) => [row.label, f(row.wakeupsPerMin, 1), f(row.alarmsPerMin, 1), f(row.edgeCpuSPerMin, 3)]),
+    numeric: [1, 2, 3],
+  };
+}
+
+/** The fleet registry listed page by page, whole and filtered (each page's time: the median of three tries). */
+export function registryTable(r: Results["registry"]): Table {
+  return {
+    title: `Fleet registry: ${int(r.imps)} imps listed through the admin API, ${r.pageSize} a page (keyset cursors)`,
+    head: ["filter", "pages", "imps listed", "p50 ms", "p99 ms", "slowest page ms"],
+    rows: r.walks.map((w) => [w.filter, int(w.pages), int(w.listed), f(w.p50Ms, 1), f(w.p99Ms, 1), f(w.maxMs, 1)]),
+    numeric: [1, 2, 3, 4, 5],
+  };
 }
 
 export function renderText(t: Table): string {

@@ -86,6 +86,7 @@ export async function show(id: string, flags: AdminFlags): Promise<void> {
 
 interface SetFlags extends AdminFlags {
   requestTimeout?: number;
+  presenceTimeout?: number;
   queueLimit?: number;
   allowHttp?: boolean;
   public?: boolean;
@@ -98,6 +99,7 @@ export async function set(id: string, flags: SetFlags): Promise<void> {
   impId(id, "impgate imp set");
   const patch: UpdateImpRequest = {};
   if (flags.requestTimeout !== undefined) patch.requestTimeoutMs = flags.requestTimeout;
+  if (flags.presenceTimeout !== undefined) patch.presenceTimeoutS = flags.presenceTimeout;
   if (flags.queueLimit !== undefined) patch.queueLimit = flags.queueLimit;
   if (flags.allowHttp !== undefined) patch.allowHttp = flags.allowHttp;
   if (flags.public !== undefined) patch.public = flags.public;
@@ -144,9 +146,25 @@ export async function replaceDevice(id: string, flags: AdminFlags & { publicKey:
   output(flags.json).result(result, ["device key replaced: a device holding the old key was disconnected"]);
 }
 
+/** Why a device is offline, as `imp show` says it. */
+const OFFLINE: Record<NonNullable<ImpView["offlineReason"]>, string> = {
+  closed: "its connection closed",
+  silent: "went silent",
+  replaced: "replaced by a newer connection",
+  revoked: "device key revoked",
+};
+
+function offline(s: ImpView): string {
+  if (s.offlineSince === null || s.offlineReason === null) return "offline";
+  const since = `offline since ${new Date(s.offlineSince).toISOString()}`;
+  if (s.offlineReason === "silent" && s.silentSince !== null)
+    return `${since} (went silent at ${new Date(s.silentSince).toISOString()}: nothing heard for ${Math.round((s.offlineSince - s.silentSince) / 1000)} s)`;
+  return `${since} (${OFFLINE[s.offlineReason]})`;
+}
+
 function describe(s: ImpView, now = Date.now()): string[] {
   const device =
-    (s.online ? `online since ${new Date(s.connectedSince ?? 0).toISOString()} (${s.deviceAgent})` : "offline") +
+    (s.online ? `online since ${new Date(s.connectedSince ?? 0).toISOString()} (${s.deviceAgent})` : offline(s)) +
     (s.deviceKey ? "" : " (device key revoked)");
   const seen = s.lastSeen === null ? "never" : `${ago(now - s.lastSeen)}${s.online || !s.deviceAgent ? "" : ` (${s.deviceAgent})`}`;
   const lines = [
@@ -162,6 +180,9 @@ function describe(s: ImpView, now = Date.now()): string[] {
   const oldest = s.oldestQueuedAt === null ? "" : `, oldest ${ago(now - s.oldestQueuedAt)}`;
   lines.push(`  messages:   ${s.queuedMessages} queued (limit ${s.queueLimit}${oldest})`);
   lines.push(`  requests:   time out after ${s.requestTimeoutMs} ms`);
+  lines.push(
+    `  presence:   ${s.presenceTimeoutS === 0 ? "checks off (offline only once its connection closes)" : `offline after ${s.presenceTimeoutS} s without a heartbeat`}`,
+  );
   if (s.cspSandbox) lines.push("  replies:    Content-Security-Policy: sandbox");
   lines.push(`  tags:       ${s.tags.length ? s.tags.join(" ") : "none"}`);
   if (s.disabled)

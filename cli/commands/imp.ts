@@ -1,5 +1,6 @@
 /** `impgate imp …`: create and inspect imps. What runs is in ../actions/imp.ts, loaded when it runs. */
 import type { Command } from "commander";
+import { MAX_PRESENCE_TIMEOUT_S } from "../../protocol/admin-api.ts";
 import { adminOptions, examples, integer } from "../command.ts";
 import { impFleetCommands } from "./fleet.ts";
 
@@ -40,6 +41,11 @@ export function impCommands(program: Command): void {
         .description("change an imp's settings (`--no-…` turns one off again)")
         .argument("<imp>", "the imp id (imp_…)")
         .option("--request-timeout <ms>", "how long agent requests wait for the device", integer("--request-timeout", 1))
+        .option(
+          "--presence-timeout <s>",
+          "seconds without a heartbeat after which the device is offline (default 45; at least twice its heartbeat interval; 0: off)",
+          integer("--presence-timeout", 0, MAX_PRESENCE_TIMEOUT_S),
+        )
         .option("--queue-limit <n>", "how many undelivered messages may wait for the device", integer("--queue-limit", 1))
         .option("--allow-http", "accept plain HTTP on the agent URL (not recommended)")
         .option("--no-allow-http", "HTTPS only (the default)")
@@ -53,6 +59,7 @@ export function impCommands(program: Command): void {
     ),
     [
       "impgate imp set $IMP --request-timeout 10000",
+      "impgate imp set $IMP --presence-timeout 60",
       "impgate imp set $IMP --no-public",
       "impgate imp set $IMP --label porch --csp-sandbox",
     ],

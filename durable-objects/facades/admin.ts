@@ -7,8 +7,16 @@
 import { RpcTarget } from "cloudflare:workers";
 import type { JWK } from "jose";
 import { DONE, type Failure, fail, ok, type Result } from "../../edge/errors.ts";
-import type { AgentInfo, AgentVersion, AuditEntry, CredentialView, ImpStatus, LogPage } from "../../protocol/admin-api.ts";
-import { CloseCode } from "../../protocol/index.ts";
+import {
+  type AgentInfo,
+  type AgentVersion,
+  type AuditEntry,
+  type CredentialView,
+  DEFAULT_PRESENCE_TIMEOUT_S,
+  type ImpStatus,
+  type LogPage,
+} from "../../protocol/admin-api.ts";
+import { CloseCode, DEFAULT_HEARTBEAT } from "../../protocol/index.ts";
 import { type Credential, view } from "../credentials.ts";
 import { type CredentialChanges, updateCredential } from "../credentials-update.ts";
 import { closeQuietly, DEVICE_TAG, type ReadyLink, readLink } from "../device-link.ts";
@@ -26,6 +34,7 @@ export interface ProvisionInput {
 /** `PATCH /admin/imps/<imp>`: null puts a setting back to the edge's default. */
 export interface ImpSettings {
   requestTimeoutMs?: number | null;
+  presenceTimeoutS?: number | null;
   queueLimit?: number | null;
   allowHttp?: boolean;
   public?: boolean;
@@ -66,7 +75,7 @@ export class ImpAdmin extends RpcTarget {
   status(): Promise<Result<AdminStatus>> {
     return this.#withImp(async (imp) => {
       const { ctx, queue, agentCode } = this.#parts;
-      const ws = this.#parts.liveSocket();
+      const ws = await this.#parts.presence.live();
       const link = ws ? (readLink(ws) as ReadyLink) : null;
       const live = ws && link ? { link, heartbeatAt: ctx.getWebSocketAutoResponseTimestamp(ws) } : null;
       const backlog = queue.backlog(Date.now());
@@ -80,6 +89,7 @@ export class ImpAdmin extends RpcTarget {
         public: imp.public,
         publicApis: imp.publicApis,
         requestTimeoutMs: this.#parts.requestTimeout(imp),
+        presenceTimeoutS: imp.presenceTimeoutS ?? DEFAULT_PRESENCE_TIMEOUT_S,
         queueLimit: imp.queueLimit ?? DEFAULT_QUEUE_LIMIT,
         queuedMessages: backlog.queued,
         oldestQueuedAt: backlog.oldestAt,
@@ -96,7 +106,12 @@ export class ImpAdmin extends RpcTarget {
 
   configure(settings: ImpSettings): Promise<Result<AdminStatus>> {
     return this.#withImp(async (imp) => {
+      if (settings.presenceTimeoutS) {
+        const refused = await this.#checkPresenceTimeout(settings.presenceTimeoutS);
+        if (refused) return refused;
+      }
       const next: ImpRecord = { ...imp };
+      if (settings.presenceTimeoutS !== undefined) next.presenceTimeoutS = settings.presenceTimeoutS ?? undefined;
       if (settings.requestTimeoutMs !== undefined) next.requestTimeoutMs = settings.requestTimeoutMs ?? undefined;
       if (settings.allowHttp !== undefined) next.allowHttp = settings.allowHttp;
       if (settings.public !== undefined) next.public = settings.public;
@@ -105,6 +120,7 @@ export class ImpAdmin extends RpcTarget {
       if (settings.label !== undefined) next.label = settings.label;
       if (settings.cspSandbox !== undefined) next.cspSandbox = settings.cspSandbox;
       await this.#parts.record.put(next);
+      if (settings.presenceTimeoutS !== undefined) await this.#parts.presence.timeoutChanged(next);
       if (next.label !== imp.label) this.#parts.registry.changed();
       const changed = Object.fromEntries(
         Object.entries(settings)
@@ -114,6 +130,19 @@ export class ImpAdmin extends RpcTarget {
       this.#parts.audit.record("settings_changed", this.#client, changed as Record<string, string | number | boolean>);
       return this.status();
     });
+  }
+
+  /** A presence timeout must leave room for two heartbeats of the device (the one it announced, else the default). */
+  async #checkPresenceTimeout(seconds: number): Promise<Failure | null> {
+    const ws = this.#parts.liveSocket();
+    const link = ws ? readLink(ws) : null;
+    const announced = (link?.state === "ready" ? link.heartbeatMs : undefined) ?? (await this.#parts.deviceStatus.lastHeartbeatMs());
+    const heartbeatS = (announced ?? DEFAULT_HEARTBEAT.intervalMs) / 1000;
+    if (seconds >= 2 * heartbeatS) return null;
+    return fail(
+      "bad_request",
+      `presence timeout ${seconds} s is too short: at least ${Math.ceil(2 * heartbeatS)} s, twice the device's heartbeat interval (${heartbeatS} s), or 0 to turn presence checks off`,
+    );
   }
 
   /** A new agent URL: the old one is dead at once, and so is every token minted for it. */
@@ -129,9 +158,11 @@ export class ImpAdmin extends RpcTarget {
   setDeviceKey(jwk: JWK | null): Promise<Result<null>> {
     return this.#withImp(async (imp) => {
       await this.#parts.record.put({ ...imp, devicePublicJwk: jwk });
+      const why = jwk ? "device key replaced" : "device key revoked";
       for (const ws of this.#parts.ctx.getWebSockets(DEVICE_TAG)) {
-        this.#parts.pending.failSocket(ws);
-        closeQuietly(ws, CloseCode.deviceRevoked, jwk ? "device key replaced" : "device key revoked");
+        await this.#parts.presence.wentOffline(ws, "revoked", Date.now(), why);
+        // A socket still in its handshake was never online: it is only closed.
+        closeQuietly(ws, CloseCode.deviceRevoked, why);
       }
       this.#parts.audit.record("device_key_changed", this.#client, { action: jwk ? "replaced" : "revoked" });
       return DONE;

@@ -29,6 +29,7 @@ import {
 } from "../device-link.ts";
 import type { ImpParts } from "../imp-parts.ts";
 import { deliverQueued } from "../message-delivery.ts";
+import { presenceMs } from "../presence.ts";
 
 export class DeviceSocket {
   readonly #parts: ImpParts;
@@ -72,6 +73,11 @@ export class DeviceSocket {
     if ((typeof data === "string" ? data.length : data.byteLength) > this.#parts.maxFrameBytes()) {
       return closeQuietly(ws, 1009, "frame too large");
     }
+    if (link.state === "ready") {
+      // A socket the device went offline on is dead: whatever still arrives on it is not acted on.
+      if (link.offline) return;
+      this.#parts.presence.heardFrom(ws, link);
+    }
     let msg: Message;
     let payload: Uint8Array;
     try {
@@ -109,7 +115,7 @@ export class DeviceSocket {
   }
 
   private async onHello(ws: WebSocket, link: PendingLink, msg: MessageOf<"hello">): Promise<void> {
-    const { ctx, audit, pending, queue } = this.#parts;
+    const { audit, queue } = this.#parts;
     const imp = await this.#parts.record.get();
     if (!imp) return closeQuietly(ws, CloseCode.deviceRevoked, "unknown imp");
     const refused = await checkHello(ws, imp, link, msg);
@@ -117,7 +123,7 @@ export class DeviceSocket {
       audit.record("device_refused", link.client, { reason: refused.why, code: refused.code });
       return closeQuietly(ws, refused.code, refused.reason);
     }
-    writeLink(ws, {
+    const ready: ReadyLink = {
       state: "ready",
       openedAt: link.openedAt,
       readyAt: Date.now(),
@@ -125,17 +131,13 @@ export class DeviceSocket {
       sentThrough: 0,
       strikes: 0,
       client: link.client,
-    });
-    audit.record("device_connected", link.client, { agent: msg.agent.slice(0, 64) });
+      ...(msg.heartbeatMs ? { heartbeatMs: msg.heartbeatMs } : {}),
+      presenceMs: presenceMs(imp, msg.heartbeatMs),
+    };
+    writeLink(ws, ready);
     // One device connection per imp: a newer authenticated one replaces the rest.
-    for (const other of ctx.getWebSockets(DEVICE_TAG)) {
-      if (other !== ws && readLink(other)?.state === "ready") {
-        pending.failSocket(other);
-        closeQuietly(other, CloseCode.replaced, "replaced by a newer connection");
-      }
-    }
+    await this.#parts.presence.cameOnline(ws, ready);
     sendQuietly(ws, encodeFrame({ t: "ready", impId: imp.impId }));
-    this.#parts.registry.changed();
     // Everything still queued goes out again, oldest first, until acknowledged (not while the imp is disabled).
     if (!imp.disabled) deliverQueued(queue, ws);
   }
@@ -185,11 +187,9 @@ export class DeviceSocket {
   }
 
   private async onGone(ws: WebSocket): Promise<void> {
-    this.#parts.pending.failSocket(ws);
-    const link = readLink(ws);
     // A deleted imp's socket closing after its storage went must not write any back.
-    if (link?.state !== "ready" || this.#parts.deleted) return;
-    await this.#parts.deviceStatus.remember(link, Date.now());
-    this.#parts.registry.changed();
+    if (this.#parts.deleted) return this.#parts.pending.failSocket(ws);
+    // A socket that never became ready has nothing waiting on it; one that did goes offline, once.
+    await this.#parts.presence.wentOffline(ws, "closed");
   }
 }

@@ -85,6 +85,8 @@ export class ImpFleet extends RpcTarget {
       });
       if (disabled.dropDevice) {
         for (const ws of this.#parts.ctx.getWebSockets(DEVICE_TAG)) {
+          // Offline now (status, audit, agent hooks, waiting requests), then closed with the code the daemon retries after.
+          await this.#parts.presence.wentOffline(ws, "closed");
           this.#parts.pending.failSocket(ws);
           closeQuietly(ws, CloseCode.disabled, "imp disabled");
         }

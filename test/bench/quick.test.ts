@@ -46,6 +46,8 @@ describe("npm run bench -- --quick", () => {
     }
     expect(results.edgeMemory.steps.every((s) => s.connected === s.devices)).toBe(true);
     expect(results.fleetConnect.connected).toBe(results.fleetConnect.devices);
+    expect(results.presence?.rows.map((r) => r.presenceTimeoutS)).toEqual([45, 0]);
+    expect(results.presence?.connected).toBe(results.presence?.devices);
     expect(results.targets.map((t) => t.id)).toEqual(["throughput", "p99", "bearer", "handshake", "fleet", "registry", "daemon"]);
     // Every imp of the registry is listed, a page at a time; every filter finds some.
     expect(results.registry.walks.find((w) => w.filter === "all")?.listed).toBe(results.registry.imps);
@@ -54,6 +56,7 @@ describe("npm run bench -- --quick", () => {
     const doc = await readFile(markdown, "utf8");
     expect(doc).toContain("## Machine");
     expect(doc).toContain(results.roundTrip.callerAuth);
+    expect(doc).toContain("Presence checks");
 
     expect(results.pids.length).toBeGreaterThanOrEqual(8);
     expect(results.pids.filter(isAlive)).toEqual([]);

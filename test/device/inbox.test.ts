@@ -32,7 +32,7 @@ describe("device inbox", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function inbox(handler: (m: AgentMessage) => void | Promise<void>) {
+  async function inbox(handler: (m: AgentMessage) => void | Promise<void>, live: () => boolean = () => true) {
     const acks: string[] = [];
     const expired: string[] = [];
     const box = new Inbox(
@@ -43,6 +43,7 @@ describe("device inbox", () => {
         if (gone) expired.push(id);
       },
       log,
+      live,
     );
     box.newLink();
     return { box, acks, expired };
@@ -116,7 +117,7 @@ describe("device inbox", () => {
     expect(handled).toEqual(["slow", "stale"]);
   });
 
-  it("never runs a message whose TTL ran out while it waited behind a slow one, and acks it as expired", async () => {
+  it("never runs a message whose TTL ran out while it waited behind a slow one, and acks it as expired at once", async () => {
     const handled: string[] = [];
     const { box, acks, expired } = await inbox(async (m) => {
       if (m.id === "slow") await new Promise((r) => setTimeout(r, 300));
@@ -125,11 +126,54 @@ describe("device inbox", () => {
     box.receive(msg("slow"), data);
     box.receive(msg("short", 100), data);
     box.receive(msg("long"), data);
+    // Acknowledged as expired while the slow one still runs, so the edge can say so.
+    await until(() => acks.length === 1);
+    expect(acks).toEqual(["short"]);
+    expect(handled).toEqual([]);
     await until(() => acks.length === 3);
     expect(handled).toEqual(["slow", "long"]);
-    expect(acks).toEqual(["slow", "short", "long"]);
+    expect(acks).toEqual(["short", "slow", "long"]);
     expect(expired).toEqual(["short"]);
+    expect(logs).toContain("warn message expired while it waited; dropped unhandled");
+  });
+
+  it("drops a message that arrives with no time left (sent again after its TTL) unhandled", async () => {
+    const handled: string[] = [];
+    const { box, acks, expired } = await inbox((m) => void handled.push(m.id));
+    box.receive(msg("late", 0), data);
+    await until(() => acks.length === 1);
+    expect(handled).toEqual([]);
+    expect(expired).toEqual(["late"]);
     expect(logs).toContain("warn message expired before its handler could run; dropped unhandled");
+  });
+
+  it("starts no handler while its link is dead, and acks nothing: the edge sends it again on the next link", async () => {
+    let alive = true;
+    const handled: string[] = [];
+    let release!: () => void;
+    const { box, acks } = await inbox(
+      async (m) => {
+        if (m.id === "slow") await new Promise<void>((r) => (release = r));
+        handled.push(m.id);
+      },
+      () => alive,
+    );
+    box.receive(msg("slow"), data);
+    box.receive(msg("next"), data);
+    await until(() => release !== undefined);
+    // The daemon froze here; on waking, its heartbeat finds the link dead before the close is seen.
+    alive = false;
+    release();
+    await until(() => acks.length === 1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(handled).toEqual(["slow"]);
+    expect(acks).toEqual(["slow"]);
+    // The next link brings it again, and it runs then.
+    alive = true;
+    box.newLink();
+    box.receive(msg("next"), data);
+    await until(() => acks.length === 2);
+    expect(handled).toEqual(["slow", "next"]);
   });
 
   it("stops retrying a message once its TTL ran out, and never runs it again", async () => {

@@ -88,7 +88,7 @@ describe("programmable agents, end to end", () => {
 
     const show = await cli("agent", "show", garage.imp.impId);
     expect(show.stdout).toMatch(/^agent: version 2\noutbound: no network\n/);
-    expect(show.stdout).toMatch(/\* +2 .*fetch,onDeviceEvent\n +1 .*garage door/);
+    expect(show.stdout).toMatch(/\* +2 .*fetch,onDeviceEvent,onDeviceConnect,onDeviceDisconnect\n +1 .*garage door/);
 
     expect((await cli("agent", "rollback", garage.imp.impId)).stdout).toMatch(/^version 1 is active again/);
     expect((await call("/open", { method: "POST", headers: garage.auth })).status).toBe(200);

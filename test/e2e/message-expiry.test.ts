@@ -43,11 +43,9 @@ describe("message TTL on the device, end to end", () => {
     const short = await post(imp, "name=short&ttl=1");
     const after = await post(imp, "name=after");
     await eventually(() => service.received.some((r) => r.url.endsWith("/slow")), { timeout: 15_000, what: "the slow message" });
-    // Its one second runs out while the slow one is being handled: the edge says so at once;
-    // the daemon counts the TTL from the message's arrival, a transit time later, so the slow
-    // one is released only once that has passed too.
+    // Its one second runs out while the slow one is being handled: the daemon drops it and
+    // says so at once (counted from its arrival), and only then does the edge call it expired.
     await eventually(async () => (await statusOf(imp, short)) === "expired", { timeout: 5_000, what: "the short message expired" });
-    await sleep(500);
 
     releaseSlow();
     await eventually(async () => (await statusOf(imp, after)) === "delivered", {
@@ -57,9 +55,44 @@ describe("message TTL on the device, end to end", () => {
     expect(service.received.map((r) => r.url)).toEqual(["/_impgate/messages/slow", "/_impgate/messages/after"]);
     expect(await statusOf(imp, slow)).toBe("delivered");
     expect(await statusOf(imp, short)).toBe("expired");
-    expect(await daemon.waitFor((l) => l.msg === "message expired before its handler could run; dropped unhandled")).toMatchObject({
+    expect(await daemon.waitFor((l) => l.msg === "message expired while it waited; dropped unhandled")).toMatchObject({
       id: short,
       name: "short",
     });
+  });
+
+  it("never calls a message expired while the device may still run it: one in transit at its expiry is the device's to settle", async () => {
+    // The daemon counts a message's TTL from the frame's arrival. Frozen (SIGSTOP) for longer
+    // than the TTL but not so long that its heartbeat gives the link up, it reads the frame
+    // after the edge's expiresAt and still runs it: the edge must not have said "expired".
+    const service = await e2e.service((_req, res) => void res.writeHead(204).end());
+    const { imp, daemon } = await e2e.device("transit", {
+      service,
+      edit: (c) => ({ ...c, heartbeat: { intervalMs: 2_000, timeoutMs: 4_000 } }),
+    });
+    const pid = daemon.child.pid ?? 0;
+    process.kill(-pid, "SIGSTOP");
+    let frozen = true;
+    e2e.defer(() => frozen && process.kill(-pid, "SIGCONT"));
+    const id = await post(imp, "name=in-transit&ttl=1");
+    const seen = new Set<string>();
+    const until = Date.now() + 2_500;
+    while (Date.now() < until) {
+      seen.add(await statusOf(imp, id));
+      await sleep(100);
+    }
+    process.kill(-pid, "SIGCONT");
+    frozen = false;
+    const final = await eventually(async () => ((s) => (s === "queued" ? null : s))(await statusOf(imp, id)), {
+      timeout: 15_000,
+      what: "the device's word on the message",
+    });
+    seen.add(final);
+    // The link outlived the freeze (2.5 s, within its heartbeat's 6 s), so the daemon ran the
+    // message, its TTL counted from the frame's arrival: the status must say delivered, and
+    // must never have said expired.
+    expect(service.received.map((r) => r.url)).toEqual(["/_impgate/messages/in-transit"]);
+    expect(final).toBe("delivered");
+    expect([...seen]).toEqual(["queued", "delivered"]);
   });
 });

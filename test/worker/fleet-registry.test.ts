@@ -69,6 +69,16 @@ describe("the fleet registry", () => {
     await rowWhere(imp, (r) => !r.online && r.lastSeen !== null, "offline");
   });
 
+  it("lists a device that went silent as offline, with why and since when it was silent", async () => {
+    const imp = await createImp();
+    track(await TestDevice.connect(imp, { heartbeatMs: 500 }));
+    expect((await admin(`/imps/${imp.impId}`, { method: "PATCH", body: JSON.stringify({ presenceTimeoutS: 1 }) })).status).toBe(200);
+    const online = await rowWhere(imp, (r) => r.online, "online");
+    // No heartbeat: the presence alarm takes it offline after a second, and the row follows.
+    const silent = await rowWhere(imp, (r) => !r.online, "offline");
+    expect(silent).toMatchObject({ offlineReason: "silent", silentSince: online.onlineSince, lastSeen: online.onlineSince });
+  });
+
   it("never writes the row for requests or heartbeats", async () => {
     const imp = await createImp();
     const live = track(await TestDevice.connect(imp));

@@ -175,10 +175,10 @@ export class TestDevice {
     return new TestDevice(res.webSocket, cnonce);
   }
 
-  /** Opens a socket and completes the handshake as the real daemon does. */
-  static async connect(imp: TestImp): Promise<TestDevice> {
+  /** Opens a socket and completes the handshake as the real daemon does (announcing `heartbeatMs`, if given). */
+  static async connect(imp: TestImp, opts: { heartbeatMs?: number } = {}): Promise<TestDevice> {
     const device = await TestDevice.open(imp.impId);
-    await device.handshake(imp);
+    await device.handshake(imp, opts);
     return device;
   }
 
@@ -221,7 +221,7 @@ export class TestDevice {
     return msg;
   }
 
-  async handshake(imp: TestImp, opts: { key?: CryptoKey; impId?: string; agent?: string } = {}): Promise<void> {
+  async handshake(imp: TestImp, opts: { key?: CryptoKey; impId?: string; heartbeatMs?: number; agent?: string } = {}): Promise<void> {
     const challenge = await this.challenge();
     await verifyEdgeProof(await Promise.all(imp.edgeKeys.map((k) => importVerifyKey(k))), challenge.proof, {
       impId: imp.impId,
@@ -230,6 +230,7 @@ export class TestDevice {
     });
     await this.hello(
       await signDeviceProof(opts.key ?? imp.deviceKey, "EdDSA", { impId: opts.impId ?? imp.impId, nonce: challenge.nonce }),
+      opts.heartbeatMs,
       opts.agent,
     );
     const { msg } = await this.next();
@@ -237,8 +238,20 @@ export class TestDevice {
   }
 
   /** `agent` is what the daemon says it is (its name and version): a device may say anything there. */
-  async hello(proof: string, agent = "test-device"): Promise<void> {
-    this.send(encodeFrame({ t: "hello", proof, agent, protocols: [PROTOCOL_VERSION] }));
+  async hello(proof: string, heartbeatMs?: number, agent = "test-device"): Promise<void> {
+    this.send(encodeFrame({ t: "hello", proof, agent, protocols: [PROTOCOL_VERSION], ...(heartbeatMs ? { heartbeatMs } : {}) }));
+  }
+
+  /** Pings every `everyMs`, as the daemon's heartbeat does (answered by the runtime, no wake); returns the stop. */
+  heartbeat(everyMs: number): () => void {
+    const timer = setInterval(() => {
+      try {
+        this.send("ping");
+      } catch {
+        clearInterval(timer);
+      }
+    }, everyMs);
+    return () => clearInterval(timer);
   }
 
   send(data: Uint8Array | string): void {

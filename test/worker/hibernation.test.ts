@@ -2,7 +2,8 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ImpSession } from "../../durable-objects/imp-session.ts";
-import { callerFetch, createImp, TestDevice, type TestImp, within } from "./helpers.ts";
+import { CloseCode } from "../../protocol/index.ts";
+import { admin, callerFetch, createImp, TestDevice, type TestImp, within } from "./helpers.ts";
 
 async function send(imp: TestImp, body: string): Promise<string> {
   const res = await callerFetch(imp, "/_messages?name=cmd", { method: "POST", body });
@@ -92,5 +93,38 @@ describe("the imp's object evicted with the device socket hibernated", () => {
     expect(events.latest.temp!.data).toBe(20);
     expect((await (await callerFetch(imp, "/_state/mode")).json<{ value: unknown }>()).value).toBe("eco");
     expect((await device.event("temp", 21)).msg.t).toBe("ack");
+  });
+
+  it("lets an idle, connected imp be evicted between presence checks: each check wakes a fresh instance, and finds a silent device", async () => {
+    const imp = await createImp();
+    const stub = env.IMP.getByName(imp.impId);
+    const device = await TestDevice.connect(imp, { heartbeatMs: 500 });
+    devices.push(device);
+    await admin(`/imps/${imp.impId}`, { method: "PATCH", body: JSON.stringify({ presenceTimeoutS: 1 }) });
+    // Heartbeats are answered by the runtime: they never wake the object.
+    const stopPinging = device.heartbeat(200);
+    const alarmAt = () => runInDurableObject(stub, (_: ImpSession, state) => state.storage.getAlarm());
+    const marked = () => runInDurableObject(stub, (instance: ImpSession) => "beforeEviction" in instance);
+    try {
+      for (let check = 0; check < 2; check++) {
+        const due = await alarmAt();
+        expect(due).not.toBeNull();
+        await runInDurableObject(stub, (instance: ImpSession) => Object.assign(instance, { beforeEviction: true }));
+        await evictDurableObject(stub);
+        // Nothing touches the object until its presence check has run on a fresh instance.
+        await new Promise((r) => setTimeout(r, (due ?? 0) - Date.now() + 300));
+        expect(await marked()).toBe(false);
+        expect(await alarmAt()).toBeGreaterThan(due ?? 0);
+        expect((await (await admin(`/imps/${imp.impId}`)).json<{ online: boolean }>()).online).toBe(true);
+      }
+    } finally {
+      stopPinging();
+    }
+    // Silent now: the next check, again on a fresh instance, takes it offline, and no alarm is left for it.
+    await runInDurableObject(stub, (instance: ImpSession) => Object.assign(instance, { beforeEviction: true }));
+    await evictDurableObject(stub);
+    expect((await within(4000, device.closed)).code).toBe(CloseCode.silent);
+    expect(await marked()).toBe(false);
+    expect(await alarmAt()).toBeNull();
   });
 });

@@ -2,7 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ImpSession } from "../../durable-objects/imp-session.ts";
-import { MessageQueue } from "../../durable-objects/message-queue.ts";
+import { MessageQueue, UNANSWERED_MS } from "../../durable-objects/message-queue.ts";
 import { encodeFrame } from "../../protocol/index.ts";
 import { admin, callerFetch, createImp, TestDevice, type TestImp } from "./helpers.ts";
 
@@ -65,23 +65,69 @@ describe("message TTL and queue bound", () => {
     expect(msg.expiresIn).toBeLessThanOrEqual(600_000);
   });
 
-  it("keeps a message expired when the device acks it after its TTL ran out (the ack changes nothing)", async () => {
+  it("never reports a message it sent as expired while the device may still run it: the device's ack decides", async () => {
+    // The device counts the TTL from the frame's arrival, a transit after the edge sent it:
+    // a handler may start after expiresAt. Reporting "expired" then would be a lie.
     const imp = await createImp();
     const { id, expiresAt } = await (await send(imp, "&ttl=1")).json<{ id: string; expiresAt: number }>();
     const device = await TestDevice.connect(imp);
     devices.push(device);
     await device.nextOf("msg");
     await sleep(Math.max(0, expiresAt - Date.now()) + 50);
-    expect((await (await callerFetch(imp, `/_messages/${id}`)).json<{ status: string }>()).status).toBe("expired");
+    await runDurableObjectAlarm(env.IMP.getByName(imp.impId));
+    expect((await (await callerFetch(imp, `/_messages/${id}`)).json<{ status: string }>()).status).toBe("queued");
     device.ack(id);
-    // Accepted as a no-op: no error frame, and the status a caller already read stands.
     expect(await device.quiet("error")).toBe(true);
+    expect((await (await callerFetch(imp, `/_messages/${id}`)).json<{ status: string }>()).status).toBe("delivered");
+    await runDurableObjectAlarm(env.IMP.getByName(imp.impId));
+    expect((await (await callerFetch(imp, `/_messages/${id}`)).json<{ status: string }>()).status).toBe("delivered");
+  });
+
+  it("sends an unanswered message again with no time left when the device returns, and its expired ack settles it", async () => {
+    const imp = await createImp();
+    const { id, expiresAt } = await (await send(imp, "&ttl=1")).json<{ id: string; expiresAt: number }>();
+    const first = await TestDevice.connect(imp);
+    devices.push(first);
+    await first.nextOf("msg");
+    first.close();
+    await first.closed;
+    await sleep(Math.max(0, expiresAt - Date.now()) + 50);
+    await runDurableObjectAlarm(env.IMP.getByName(imp.impId));
+    expect((await (await callerFetch(imp, `/_messages/${id}`)).json<{ status: string }>()).status).toBe("queued");
+
+    const again = await TestDevice.connect(imp);
+    devices.push(again);
+    const { msg } = await again.nextOf("msg");
+    expect(msg).toMatchObject({ id, expiresIn: 0 });
+    again.send(encodeFrame({ t: "ack", id, expired: true }));
+    expect(await again.quiet("error")).toBe(true);
     const status = await (await callerFetch(imp, `/_messages/${id}`)).json<{ status: string; expiredAt: number }>();
     expect(status).toMatchObject({ status: "expired", expiredAt: expiresAt });
     expect(await row(imp, id)).toEqual({ state: "expired", data: null });
-    // And the alarm, running later, leaves it so.
-    await runDurableObjectAlarm(env.IMP.getByName(imp.impId));
-    expect((await (await callerFetch(imp, `/_messages/${id}`)).json<{ status: string }>()).status).toBe("expired");
+    // A status once expired never changes, whatever the device says later.
+    again.ack(id);
+    await sleep(50);
+    expect(await row(imp, id)).toEqual({ state: "expired", data: null });
+  });
+
+  it("expires a sent message unanswered a day after its TTL if the device never comes back", async () => {
+    const imp = await createImp();
+    const { id } = await (await send(imp, "&ttl=1")).json<{ id: string }>();
+    const device = await TestDevice.connect(imp);
+    devices.push(device);
+    await device.nextOf("msg");
+    device.close();
+    await device.closed;
+    const stub = env.IMP.getByName(imp.impId);
+    const states = await runInDurableObject(stub, (_: ImpSession, state) => {
+      const queue = new MessageQueue(state.storage.sql);
+      const read = () => state.storage.sql.exec<{ state: string }>("SELECT state FROM messages WHERE id = ?", id).one().state;
+      queue.runDue(Date.now() + 2_000 + UNANSWERED_MS - 5_000);
+      const before = read();
+      queue.runDue(Date.now() + 2_000 + UNANSWERED_MS);
+      return [before, read()];
+    });
+    expect(states).toEqual(["queued", "expired"]);
   });
 
   it("records a message the device dropped as expired, never as delivered", async () => {

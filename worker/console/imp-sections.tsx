@@ -11,61 +11,77 @@ import { EventChart, type EventView, numericValue } from "./chart.tsx";
 import { StatusBadges } from "./fleet-page.tsx";
 import { ago, Csrf, when } from "./layout.tsx";
 
-/** The presence helper's fields, shown when the status carries them. */
-type Presence = { offlineReason?: string | null; silentSince?: number | null };
-
-export const StatusFacts: FC<{ view: ImpView }> = ({ view }) => {
-  const presence = view as ImpView & Presence;
-  return (
-    <dl class="facts">
-      <dt>Device</dt>
-      <dd>
-        <StatusBadges online={view.online} disabled={view.disabled !== null} offlineReason={presence.offlineReason} />{" "}
-        {view.online ? `since ${when(view.connectedSince)}` : ""}
-        {!view.deviceKey ? " (device key revoked)" : ""}
-      </dd>
-      {presence.silentSince ? (
-        <>
-          <dt>Went silent</dt>
-          <dd>{when(presence.silentSince)}</dd>
-        </>
-      ) : null}
-      <dt>Last seen</dt>
-      <dd>{view.online ? "now" : `${ago(view.lastSeen)} (${when(view.lastSeen)})`}</dd>
-      <dt>Daemon</dt>
-      <dd>{view.deviceAgent ?? "unknown"}</dd>
-      {view.rttMs !== null ? (
-        <>
-          <dt>Round trip</dt>
-          <dd>{view.rttMs} ms</dd>
-        </>
-      ) : null}
-      <dt>Agent</dt>
-      <dd>{view.agentVersion === null ? "tunnel mode (requests go to the device)" : `code version ${view.agentVersion}`}</dd>
-      <dt>Messages</dt>
-      <dd>
-        {view.queuedMessages} queued of at most {view.queueLimit}
-        {view.oldestQueuedAt ? `, oldest ${ago(view.oldestQueuedAt)}` : ""}
-      </dd>
-      <dt>Callers</dt>
-      <dd>
-        {view.public ? "anyone (authentication off)" : "authenticated"}
-        {view.publicApis ? ", agent APIs open to anyone" : ""}; {view.allowHttp ? "plain HTTP allowed" : "HTTPS only"}
-        {view.cspSandbox ? "; replies sandboxed" : ""}
-      </dd>
-      {view.disabled ? (
-        <>
-          <dt>Disabled</dt>
-          <dd>
-            {when(view.disabled.at)} by {view.disabled.by}
-            {view.disabled.reason ? `: ${view.disabled.reason}` : ""}
-            {view.disabled.dropDevice ? " (device dropped)" : ""}
-          </dd>
-        </>
-      ) : null}
-    </dl>
-  );
+/** Why a device is offline, in words. */
+const OFFLINE_BECAUSE: Record<string, string> = {
+  closed: "its connection closed",
+  silent: "it went silent (no heartbeat within the presence timeout)",
+  replaced: "a newer connection of it took over",
+  revoked: "its key was revoked or replaced",
 };
+
+export const StatusFacts: FC<{ view: ImpView }> = ({ view }) => (
+  <dl class="facts">
+    <dt>Device</dt>
+    <dd>
+      <StatusBadges online={view.online} disabled={view.disabled !== null} offlineReason={view.offlineReason} />{" "}
+      {view.online ? `since ${when(view.connectedSince)}` : view.offlineSince ? `since ${when(view.offlineSince)}` : ""}
+      {!view.deviceKey ? " (device key revoked)" : ""}
+    </dd>
+    {!view.online && view.offlineReason ? (
+      <>
+        <dt>Went offline because</dt>
+        <dd>{OFFLINE_BECAUSE[view.offlineReason] ?? view.offlineReason}</dd>
+      </>
+    ) : null}
+    {view.silentSince ? (
+      <>
+        <dt>Went silent</dt>
+        <dd>
+          {when(view.silentSince)} ({ago(view.silentSince)})
+        </dd>
+      </>
+    ) : null}
+    <dt>Last seen</dt>
+    <dd>{view.online ? "now" : `${ago(view.lastSeen)} (${when(view.lastSeen)})`}</dd>
+    <dt>Presence</dt>
+    <dd>
+      {view.presenceTimeoutS === 0
+        ? "checks off: offline only once its connection closes"
+        : `offline after ${view.presenceTimeoutS} s without a heartbeat`}
+    </dd>
+    <dt>Daemon</dt>
+    <dd>{view.deviceAgent ?? "unknown"}</dd>
+    {view.rttMs !== null ? (
+      <>
+        <dt>Round trip</dt>
+        <dd>{view.rttMs} ms</dd>
+      </>
+    ) : null}
+    <dt>Agent</dt>
+    <dd>{view.agentVersion === null ? "tunnel mode (requests go to the device)" : `code version ${view.agentVersion}`}</dd>
+    <dt>Messages</dt>
+    <dd>
+      {view.queuedMessages} queued of at most {view.queueLimit}
+      {view.oldestQueuedAt ? `, oldest ${ago(view.oldestQueuedAt)}` : ""}
+    </dd>
+    <dt>Callers</dt>
+    <dd>
+      {view.public ? "anyone (authentication off)" : "authenticated"}
+      {view.publicApis ? ", agent APIs open to anyone" : ""}; {view.allowHttp ? "plain HTTP allowed" : "HTTPS only"}
+      {view.cspSandbox ? "; replies sandboxed" : ""}
+    </dd>
+    {view.disabled ? (
+      <>
+        <dt>Disabled</dt>
+        <dd>
+          {when(view.disabled.at)} by {view.disabled.by}
+          {view.disabled.reason ? `: ${view.disabled.reason}` : ""}
+          {view.disabled.dropDevice ? " (device dropped)" : ""}
+        </dd>
+      </>
+    ) : null}
+  </dl>
+);
 
 export const Tags: FC<{ view: ImpView; csrf: string }> = ({ view, csrf }) => (
   <>

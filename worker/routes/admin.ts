@@ -9,7 +9,7 @@ import { EDGE_AUDIT_NAME } from "../../durable-objects/edge-audit.ts";
 import { MAX_QUEUE_LIMIT } from "../../durable-objects/message-queue.ts";
 import { edgeKey } from "../../edge/edge-key.ts";
 import { ImpgateError, orThrow } from "../../edge/errors.ts";
-import type { ImpStatus, ImpView } from "../../protocol/admin-api.ts";
+import { type ImpStatus, type ImpView, MAX_PRESENCE_TIMEOUT_S } from "../../protocol/admin-api.ts";
 import { algorithmForJwk } from "../../protocol/index.ts";
 import { authenticateAdmin } from "../auth/admin-auth.ts";
 import type { AppEnv } from "../env.ts";
@@ -89,6 +89,7 @@ adminRoutes.get("/imps/:impId", async (c) => {
 
 const UpdateImp = z.strictObject({
   requestTimeoutMs: z.number().int().min(100).max(300_000).nullable().optional(),
+  presenceTimeoutS: z.number().int().min(0).max(MAX_PRESENCE_TIMEOUT_S).nullable().optional(),
   queueLimit: z.number().int().min(1).max(MAX_QUEUE_LIMIT).nullable().optional(),
   allowHttp: z.boolean().optional(),
   public: z.boolean().optional(),
