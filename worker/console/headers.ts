@@ -18,6 +18,8 @@ export const CONSOLE_CSP = [
 
 export const consoleHeaders: MiddlewareHandler = async (c, next) => {
   await next();
+  // A websocket upgrade's 101 (the live request log) has immutable headers and no page to protect.
+  if (c.res.status === 101) return;
   const h = c.res.headers;
   h.set("Content-Security-Policy", CONSOLE_CSP);
   h.set("X-Frame-Options", "DENY");
