@@ -185,7 +185,7 @@ export async function impPage(c: Context<ConsoleEnv>, who: string, csrf: string,
             </div>
           </>
         ) : (
-          <p class="muted">Not available on this edge: the live request log needs the edge's tail socket (`impgate tail`).</p>
+          <p class="muted">Not available on this edge: the live request log needs the edge's tail socket, the one impgate tail reads.</p>
         )}
       </section>
 
