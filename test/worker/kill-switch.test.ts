@@ -53,6 +53,8 @@ describe("the kill switch", () => {
     const cred = await addCallerKey(imp);
     // Minted before the switch: a token this worker would verify by itself.
     const token = await bearerToken(imp, cred);
+    // And one whose scope stops at a path: the worker itself would refuse it POST /door (403).
+    const narrow = await bearerToken(imp, await addCallerKey(imp, "EdDSA", { scope: ["GET /status"], dpop: false }));
     const nonce = (await (await edgeFetch(`${imp.agentUrl}/_auth/challenge`, { method: "POST" })).json<{ nonce: string }>()).nonce;
     await disable(imp, { reason: "stolen caller key" });
 
@@ -60,6 +62,10 @@ describe("the kill switch", () => {
     const attempts: [string, Promise<Response>][] = [
       ["no credential", edgeFetch(`${imp.agentUrl}/door`)],
       ["a valid token", edgeFetch(`${imp.agentUrl}/door`, { method: "POST", headers: bearer })],
+      [
+        "a valid token outside its scope",
+        edgeFetch(`${imp.agentUrl}/door`, { method: "POST", headers: { authorization: `Bearer ${narrow}` } }),
+      ],
       ["a forged token", edgeFetch(`${imp.agentUrl}/door`, { headers: { authorization: `Bearer ${token.slice(0, -4)}AAAA` } })],
       ["a malformed credential", edgeFetch(`${imp.agentUrl}/door`, { headers: { authorization: "Basic Zm9vOmJhcg==" } })],
       ["a rotating code", edgeFetch(`${imp.agentUrl}/door`, { headers: { "x-imp-code": "12345678" } })],
