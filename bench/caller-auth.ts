@@ -62,7 +62,8 @@ function callerKey(ctx: CallerContext): Promise<{ key: CryptoKey; iss: string }>
         method: "POST",
         headers: { authorization: `Bearer ${ctx.admin.adminSecret}`, "content-type": "application/json" },
         // Bearer tokens on the relay: the hot path measured here (a DPoP proof's cost: bench/caller-proof-cost.ts).
-        body: JSON.stringify({ kind: "jwt", publicJwk, scope: ["* /**"], dpop: false }),
+        // `sealed` too: the sealed round trip (bench/phases/sealed.ts) uses this caller on its imp.
+        body: JSON.stringify({ kind: "jwt", publicJwk, scope: ["* /**", "sealed"], dpop: false }),
       });
       if (res.status !== 201) throw new Error(`registering the bench caller failed: ${res.status} ${JSON.stringify(res.json)}`);
       return { key: privateKey as CryptoKey, iss: await calculateJwkThumbprint(publicJwk) };

@@ -3,7 +3,7 @@
  * `npm run bench -- --profile [--quick]`  (a CPU profile of impgate's edge under load)
  *
  * What an agent request costs, side by side with a control relay on the same runtime and a
- * bare Node relay, and how the edge grows with its fleet. Everything runs on this machine on
+ * bare Node relay, a sealed request beside a plain one, and how the edge grows with its fleet. Everything runs on this machine on
  * loopback: the real edge bundle on Miniflare (workerd) with local HTTPS, real device links
  * over pinned TLS, autocannon as the callers. Prints a table and writes JSON
  * (bench/results/latest.json) and Markdown (docs/PERFORMANCE.md; not in --quick).
@@ -29,15 +29,16 @@ import { presencePhase } from "./phases/presence.ts";
 import { profilePhase } from "./phases/profile.ts";
 import { registryPhase } from "./phases/registry.ts";
 import { roundTripPhase } from "./phases/round-trip.ts";
+import { sealedPhase } from "./phases/sealed.ts";
 import { startedPids, stopAll, stopEverythingOnExit } from "./processes.ts";
 import { describeMachine } from "./report/machine.ts";
 import { performanceMarkdown } from "./report/markdown.ts";
-import { presenceTable, registryTable, renderText, tables } from "./report/tables.ts";
+import { presenceTable, registryTable, renderText, sealedTable, tables } from "./report/tables.ts";
 import { judgeTargets } from "./report/targets.ts";
 import { Results } from "./results.ts";
 
 const USAGE = `usage: npm run bench [-- --quick] [--out results.json] [--markdown PERFORMANCE.md]
-       npm run bench -- --only presence|registry [--quick]   (one phase, printed; nothing written)
+       npm run bench -- --only presence|sealed|registry [--quick]   (one phase, printed; nothing written)
        npm run bench -- --profile [--quick] [--out edge.cpuprofile]
        npm run bench -- --report results.json [--markdown PERFORMANCE.md]   (render a past run again)`;
 
@@ -64,8 +65,8 @@ async function main(): Promise<number> {
     return 0;
   }
   if (args.report) return report(resolve(args.report), args.markdown ? resolve(args.markdown) : null);
-  if (args.only !== undefined && args.only !== "presence" && args.only !== "registry") {
-    console.error(`bench: --only takes "presence" or "registry"\n${USAGE}`);
+  if (args.only !== undefined && args.only !== "presence" && args.only !== "sealed" && args.only !== "registry") {
+    console.error(`bench: --only takes "presence", "sealed" or "registry"\n${USAGE}`);
     return 2;
   }
   const options = args.quick ? QUICK : FULL;
@@ -114,7 +115,14 @@ async function main(): Promise<number> {
       persistDir: join(tmp, "impgate-state"),
       pki,
     });
+    if (args.only === "sealed") {
+      const sealedOnly = await sealedPhase(ctx, edge);
+      await edge.stop();
+      console.log(renderText(sealedTable(sealedOnly)));
+      return 0;
+    }
     const { result: roundTrip, provisioned } = await roundTripPhase(ctx, edge);
+    const sealed = await sealedPhase(ctx, edge);
     const daemon = await daemonPhase(ctx, edge, provisioned);
     await edge.stop();
 
@@ -137,6 +145,7 @@ async function main(): Promise<number> {
       durationS: round((Date.now() - started) / 1000, 1),
       machine: describeMachine(loadBefore),
       roundTrip,
+      sealed,
       bearer,
       daemon,
       ...fleet,

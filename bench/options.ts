@@ -3,6 +3,8 @@ export interface BenchOptions {
   mode: "full" | "quick";
   /** Concurrent callers for the round-trip rows. */
   concurrency: number[];
+  /** Concurrent callers for the sealed-beside-plain rows (bench/phases/sealed.ts). */
+  sealedConcurrency: number[];
   durationS: number;
   warmupS: number;
   /** Connected devices at which the edge's memory is measured; the first step connects one at a time. */
@@ -25,6 +27,7 @@ export interface BenchOptions {
 export const FULL: BenchOptions = {
   mode: "full",
   concurrency: [1, 16, 64],
+  sealedConcurrency: [1, 16],
   durationS: 8,
   warmupS: 2,
   fleetSteps: [100, 1000, 5000],
@@ -45,6 +48,7 @@ export const FULL: BenchOptions = {
 export const QUICK: BenchOptions = {
   mode: "quick",
   concurrency: [1, 16, 64],
+  sealedConcurrency: [1, 4],
   durationS: 1,
   warmupS: 0.3,
   fleetSteps: [5, 10, 20],

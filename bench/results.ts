@@ -115,6 +115,30 @@ export const Results = z.object({
     rows: z.array(LoadRow).min(3),
     ratios: z.array(Ratio).min(1),
   }),
+  /** A sealed round trip beside a plain one on the same imp (bench/phases/sealed.ts); absent in older runs. */
+  sealed: z
+    .object({
+      durationS: z.number().positive(),
+      warmupS: z.number().nonnegative(),
+      rows: z.array(
+        z.object({
+          kind: z.enum(["plain", "sealed"]),
+          connections: z.number().int().positive(),
+          requests: z.number().int().positive(),
+          durationS: z.number().positive(),
+          rps: z.number().positive(),
+          p50Ms: ms,
+          p99Ms: ms,
+          non2xx: z.number().int().nonnegative(),
+          errors: z.number().int().nonnegative(),
+          /** CPU µs per request: the callers (sealing, opening), the edge, the device (opening, replay memory, sealing). */
+          callerCpuUs: ms,
+          edgeCpuUs: ms,
+          deviceCpuUs: ms,
+        }),
+      ),
+    })
+    .optional(),
   bearer: z.object({
     usPerRequest: z.number().positive().nullable(),
     method: z.string(),

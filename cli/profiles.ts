@@ -28,7 +28,7 @@ export const ProfileFile = z.object({
 export type ProfileFile = z.infer<typeof ProfileFile>;
 
 /** `$XDG_CONFIG_HOME/impgate` (the spec ignores a relative XDG_CONFIG_HOME), else `~/.config/impgate`. */
-function configDir(): string {
+export function configDir(): string {
   const xdg = process.env.XDG_CONFIG_HOME;
   return join(xdg && isAbsolute(xdg) ? xdg : join(homedir(), ".config"), "impgate");
 }

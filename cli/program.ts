@@ -8,10 +8,12 @@ import { agentCommands } from "./commands/agent.ts";
 import { auditCommand } from "./commands/audit.ts";
 import { callerCommands } from "./commands/caller.ts";
 import { credCommands } from "./commands/cred.ts";
+import { e2eCommands } from "./commands/e2e.ts";
 import { edgeCommands } from "./commands/edge.ts";
 import { fleetCommands } from "./commands/fleet.ts";
 import { impCommands } from "./commands/imp.ts";
 import { profileCommands } from "./commands/profile.ts";
+import { tailCommand } from "./commands/tail.ts";
 import { version } from "./root.ts";
 
 export function buildProgram(): CliCommand {
@@ -32,9 +34,11 @@ export function buildProgram(): CliCommand {
   fleetCommands(program);
   credCommands(program);
   auditCommand(program);
+  tailCommand(program);
   agentCommands(program);
   program.commandsGroup("Callers (of an agent URL):");
   callerCommands(program);
+  e2eCommands(program);
   program.commandsGroup("Setup:");
   profileCommands(program);
   edgeCommands(program);

@@ -41,6 +41,13 @@ export async function runDaemon(options: DaemonOptions, log: Logger): Promise<nu
     mode: forward ? "tunnel" : "none",
     forward,
     stateDir: config.stateDir,
+    e2e: config.e2e
+      ? {
+          senders: config.e2e.senders.length,
+          recipients: config.e2e.recipients.length,
+          plaintext: config.e2e.allowPlaintext ? "accepted" : "refused",
+        }
+      : "off",
   });
 
   let events: EventsEndpoint | undefined;

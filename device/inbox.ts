@@ -52,6 +52,11 @@ export interface AgentMessage {
    * it finished: the work may be partly or wholly done.
    */
   redelivered: boolean;
+  /**
+   * For a message sealed end to end: who sealed it, the RFC 7638 thumbprint of a key in
+   * the config's `e2e.senders` (tunnel mode: `Impgate-Sealed-Sender`). Absent: plaintext.
+   */
+  sender?: string;
 }
 
 /**

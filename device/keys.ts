@@ -86,7 +86,7 @@ async function writeAtomic(path: string, text: string, mode: number): Promise<vo
 
 type RawConfig = Record<string, unknown> & { impId?: unknown; deviceKey?: JWK; deviceKeyFile?: unknown; previousDeviceKey?: JWK };
 
-async function readRaw(configPath: string): Promise<RawConfig> {
+export async function readRaw(configPath: string): Promise<RawConfig> {
   let text: string;
   try {
     text = await readFile(configPath, "utf8");
@@ -102,7 +102,7 @@ async function readRaw(configPath: string): Promise<RawConfig> {
   throw new ConfigError(`${configPath} is not valid JSON`);
 }
 
-async function writeConfig(configPath: string, raw: RawConfig): Promise<void> {
+export async function writeConfig(configPath: string, raw: RawConfig): Promise<void> {
   const mode = (await stat(configPath)).mode & 0o777;
   await writeAtomic(configPath, `${JSON.stringify(raw, null, 2)}\n`, mode & 0o077 ? 0o600 : mode);
 }

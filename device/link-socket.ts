@@ -40,6 +40,7 @@ const CLOSE_TIMEOUT_MS = 1_000;
 interface SocketEvents {
   ready(): void;
   request(msg: MessageOf<"req">, body: Uint8Array): void;
+  sealedRequest(msg: MessageOf<"sreq">, sealed: Uint8Array): void;
   message(msg: MessageOf<"msg">, data: Uint8Array): void;
   ack(msg: MessageOf<"ack">): void;
   error(msg: MessageOf<"error">): void;
@@ -213,6 +214,8 @@ export class LinkSocket {
         switch (msg.t) {
           case "req":
             return events.request(msg, payload);
+          case "sreq":
+            return events.sealedRequest(msg, payload);
           case "msg":
             return events.message(msg, payload);
           case "ack":

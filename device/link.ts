@@ -7,6 +7,7 @@
 
 import { EventEmitter } from "node:events";
 import { closeCodeName, encodeFrame, FATAL_CLOSE_CODES, type MessageOf } from "../protocol/index.ts";
+import { SEALED_MEDIA_TYPES, SEALED_NAME } from "../protocol/sealed/media-types.ts";
 import { Backoff } from "./backoff.ts";
 import { ConfigError, type DeviceConfig } from "./config.ts";
 import { Heartbeat } from "./heartbeat.ts";
@@ -19,6 +20,8 @@ import { type EventData, EventError, Outbox } from "./outbox.ts";
 import { ProcessedMessages } from "./processed-messages.ts";
 import { type AttemptEnd, classify, PermanentRefusal, RefusalTracker } from "./refusals.ts";
 import { answerRequest } from "./requests.ts";
+import { publishStatements, sealDeviceEvent } from "./sealed-outgoing.ts";
+import { answerSealed, plaintextRefused, refuseSealedMessages, SealedTraffic } from "./sealed-traffic.ts";
 import { describeTlsFailure, offeredChain, trustedSummary } from "./tls-diagnosis.ts";
 
 /**
@@ -51,6 +54,10 @@ export class DeviceLink extends EventEmitter {
   private readonly log: Logger;
   private readonly options: LinkOptions;
   private lastTlsReport = "";
+  /** End-to-end sealing (config `e2e`): opened before the first connect; null without it. */
+  private sealed: SealedTraffic | null = null;
+  private readonly sealedReady: Promise<SealedTraffic | null>;
+  private stopPublishing: (() => void) | null = null;
 
   private readonly config: DeviceConfig;
   private readonly handlers: Handlers;
@@ -67,6 +74,9 @@ export class DeviceLink extends EventEmitter {
       throw new ConfigError("a message handler needs config.stateDir, where handled message ids are kept");
     }
     this.keyRing = new KeyRing(config, this.log, options.configFile);
+    this.sealedReady = SealedTraffic.open(config, this.log);
+    // Failures are reported by start(); a link never started must not leave this rejection unhandled.
+    this.sealedReady.catch(() => {});
   }
 
   get ready(): boolean {
@@ -74,9 +84,11 @@ export class DeviceLink extends EventEmitter {
   }
 
   start(): this {
-    void this.openInbox().then((ok) => {
-      if (ok) this.open();
-    });
+    void this.openSealed()
+      .then((ok) => ok && this.openInbox())
+      .then((ok) => {
+        if (ok) this.open();
+      });
     return this;
   }
 
@@ -86,6 +98,13 @@ export class DeviceLink extends EventEmitter {
    */
   send(name: string, data: EventData, options: { contentType?: string } = {}): Promise<void> {
     if (this.stopped) return Promise.reject(new EventError("closed", "device link is closed"));
+    // Known from the config at once: no event goes out in the clear while the keys are still loading.
+    if (this.config.e2e?.recipients.length) {
+      return this.sealedReady.then(async (sealed) => {
+        if (!sealed) throw new EventError("closed", "the sealed keys could not be opened");
+        return this.outbox.send(SEALED_NAME, await sealDeviceEvent(sealed, name, data, options.contentType), SEALED_MEDIA_TYPES.event);
+      });
+    }
     return this.outbox.send(name, data, options.contentType);
   }
 
@@ -93,6 +112,7 @@ export class DeviceLink extends EventEmitter {
   async close(): Promise<void> {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.stopPublishing?.();
     this.outbox.close();
     if (this.inbox) await Promise.race([this.inbox.stop(), new Promise((r) => setTimeout(r, 10_000).unref())]);
     const ws = this.socket?.ws;
@@ -125,12 +145,26 @@ export class DeviceLink extends EventEmitter {
     });
   }
 
+  /** The sealed keys and replay memories (config `e2e`) before the first connect; a damaged file stops the daemon. */
+  private async openSealed(): Promise<boolean> {
+    try {
+      this.sealed = await this.sealedReady;
+      return true;
+    } catch (err) {
+      this.log("error", "cannot open the sealed keys or replay memory", { error: (err as Error).message });
+      this.fail(err as Error);
+      return false;
+    }
+  }
+
   /** Loads the handled-message ids before the first connect; a damaged state file stops the daemon. */
   private async openInbox(): Promise<boolean> {
-    const handler = this.handlers.message;
+    const base = this.handlers.message;
     const stateDir = this.config.stateDir;
     // The constructor refused a message handler without a stateDir.
-    if (!handler || !stateDir) return true;
+    if (!base || !stateDir) return true;
+    // Sealed messages are opened before the handler sees them (and plaintext refused unless allowed).
+    const handler = this.sealed ? this.sealed.messageHandler(base) : refuseSealedMessages(base);
     try {
       const store = await ProcessedMessages.open(stateDir);
       this.inbox = new Inbox(
@@ -174,7 +208,13 @@ export class DeviceLink extends EventEmitter {
       log: this.log,
       events: {
         ready: () => this.onReady(socket),
-        request: (msg, body) => void answerRequest(this.handlers.request, msg, body, (f) => socket.send(f), this.log),
+        request: (msg, body) => {
+          // A device that takes sealed traffic refuses plaintext: a compromised edge cannot simply skip the sealing.
+          if (this.sealed && !this.sealed.allowPlaintext) socket.send(plaintextRefused(msg, this.log));
+          else void answerRequest(this.handlers.request, msg, body, (f) => socket.send(f), this.log);
+        },
+        sealedRequest: (msg, sealed) =>
+          void answerSealed(this.sealed, msg, sealed, this.handlers.request, this.log).then((frame) => socket.send(frame)),
         message: (msg, data) => this.onMessage(msg, data),
         ack: (msg) => {
           if (!this.outbox.acknowledged(msg.id)) this.log("debug", "ack for no pending event", { id: msg.id });
@@ -207,6 +247,9 @@ export class DeviceLink extends EventEmitter {
     this.warnedNoHandler = false;
     this.log("info", "ready", { impId: this.config.impId });
     this.outbox.online((frame) => socket.send(frame));
+    // The edge serves the key statement to callers: now, and again whenever it changes.
+    this.stopPublishing?.();
+    if (this.sealed) this.stopPublishing = publishStatements(this.sealed, (statement) => socket.send(encodeFrame({ t: "key", statement })));
     this.emit("ready");
     void this.keyRing.accepted(socket.keyIndex);
   }
@@ -214,6 +257,8 @@ export class DeviceLink extends EventEmitter {
   private onClosed(socket: LinkSocket, end: AttemptEnd & { reason: string; offeredKid?: string }): void {
     if (this.socket === socket) {
       this.socket = null;
+      this.stopPublishing?.();
+      this.stopPublishing = null;
       this.heartbeat.stop();
       this.outbox.offline();
       this.inbox?.newLink();

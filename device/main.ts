@@ -3,6 +3,7 @@
  *   impgate-device --config device.json [--forward URL] [--events-port N] [--log-level L]
  *   impgate-device keygen [--out device-key.jwk]     a key pair, for `impgate imp create --public-key`
  *   impgate-device rekey --config device.json        a new key, for `impgate imp replace-device`
+ *   impgate-device e2e add|show|card|rotate …        end-to-end sealing (e2e-cli.ts)
  * Exit codes: refusals.ts (ExitCode), listed in the README.
  */
 
@@ -10,9 +11,11 @@ import { relative } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { ConfigError } from "./config.ts";
 import { runDaemon } from "./daemon.ts";
+import { e2eCommands } from "./e2e-cli.ts";
 import { FileExists, keygen, rekey } from "./keys.ts";
 import { DAEMON_VERSION } from "./link-options.ts";
 import { isLevel, LEVELS, type LogFormat, makeLogger } from "./log.ts";
+import { StateFileError } from "./processed-messages.ts";
 import { ExitCode } from "./refusals.ts";
 
 /** Thrown by an action after it printed its own line: only the exit code is left to set. */
@@ -60,6 +63,7 @@ Examples:
   impgate-device --config device.json --forward http://127.0.0.1:8080 --events-port 8788
   impgate-device keygen --out device-key.jwk
   impgate-device rekey --config device.json
+  impgate-device e2e add --config device.json --sender caller.pub.jwk --recipient owner.pub.jwk
 
 Exit codes: 0 stopped, 1 internal error, 2 bad command line or config, 10 device key revoked or
 imp deleted, 11 device key replaced, 12 imp unknown at this edge, 13 edge key not pinned,
@@ -125,7 +129,9 @@ imp deleted, 11 device key replaced, 12 imp unknown at this edge, 13 edge key no
       say("the daemon (running or started later) switches to the new key once the edge holds it, and then forgets the old one");
     });
 
-  for (const c of [cmd, ...cmd.commands]) {
+  e2eCommands(cmd);
+
+  for (const c of [cmd, ...cmd.commands, ...(cmd.commands.find((c) => c.name() === "e2e")?.commands ?? [])]) {
     c.exitOverride().configureOutput({ outputError: (text, write) => write(`impgate-device: ${text.replace(/^error: /, "")}`) });
   }
   return cmd;
@@ -142,6 +148,10 @@ async function main(argv: string[]): Promise<number> {
     if (err instanceof FileExists || err instanceof ConfigError) {
       process.stderr.write(`impgate-device: ${err.message}\n`);
       return ExitCode.usage;
+    }
+    if (err instanceof StateFileError) {
+      process.stderr.write(`impgate-device: ${err.message}\n`);
+      return ExitCode.internal;
     }
     process.stderr.write(`impgate-device: unexpected error: ${String(err)}\n`);
     return ExitCode.internal;

@@ -87,7 +87,7 @@ export class Outbox {
     let payload: Uint8Array;
     let type: string;
     try {
-      [payload, type] = encode(data, contentType);
+      [payload, type] = encodeEventData(data, contentType);
     } catch (err) {
       return Promise.reject(new EventError("bad_data", `event data cannot be sent as JSON: ${(err as Error).message}`));
     }
@@ -147,7 +147,7 @@ export class Outbox {
 }
 
 /** Bytes go as they are, strings as text, anything else as JSON. */
-function encode(data: EventData, contentType?: string): [Uint8Array, string] {
+export function encodeEventData(data: EventData, contentType?: string): [Uint8Array, string] {
   if (data instanceof Uint8Array) return [data, contentType ?? "application/octet-stream"];
   if (typeof data === "string") return [encoder.encode(data), contentType ?? "text/plain; charset=utf-8"];
   return [encoder.encode(JSON.stringify(data)), contentType ?? "application/json"];

@@ -22,6 +22,11 @@ export interface AgentRequest {
   body: Uint8Array;
   /** Epoch ms after which the edge has already given up (504). */
   deadline: number;
+  /**
+   * For a request sealed end to end: who sealed it, the RFC 7638 thumbprint of a key in
+   * the config's `e2e.senders` (tunnel mode: `Impgate-Sealed-Sender`). Absent: plaintext.
+   */
+  sender?: string;
 }
 
 /**

@@ -11,13 +11,20 @@
  * Statements: `currentStatement()` signs one for the current key, valid STATEMENT_LIFETIME_MS,
  * and signs a new one (a higher sequence) when less than half of that is left. The sequence
  * is on disk and only rises, so callers can refuse an old statement served again.
+ *
+ * Two processes may change the file: the daemon (statements, retiring the previous key) and
+ * `impgate-device e2e rotate`. Every change is made under a lock file (./file-lock.ts) on
+ * the state as it is on disk then, and `refresh()` picks up a change another process made,
+ * so neither undoes the other's.
  */
-import { readFile, stat } from "node:fs/promises";
+import { mkdir, readFile, stat } from "node:fs/promises";
+import { dirname } from "node:path";
 import type { JWK } from "jose";
 import { MESSAGE_WINDOW } from "../protocol/sealed/message.ts";
 import { fingerprint, signStatement } from "../protocol/sealed/statement.ts";
 import { generateEncryptionKey, importOpeningKey, type OpeningKey, SUITE, type X25519PrivateJwk } from "../protocol/sealed/suite.ts";
 import { writeFileAtomic } from "./atomic-file.ts";
+import { withFileLock } from "./file-lock.ts";
 import { StateFileError } from "./processed-messages.ts";
 
 /** How long a retired key still opens what was sealed to it: as long as a message may wait in the edge's queue. */
@@ -62,12 +69,20 @@ export class SealedKeys {
   private readonly imported = new Map<number, Promise<OpeningKey>>();
   /** Saves and rotations run one at a time. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** The file as last read or written here (inode, time, size): another process changed it when this differs. */
+  private stamp: string;
 
-  private constructor(file: string, stored: Stored, identityKey: JWK, identityPin: string) {
+  private constructor(file: string, stored: Stored, identityKey: JWK, identityPin: string, stamp: string) {
     this.file = file;
     this.stored = stored;
     this.identityKey = identityKey;
     this.identityPin = identityPin;
+    this.stamp = stamp;
+  }
+
+  /** The pin of the identity key that signs statements: what callers pin. */
+  get pin(): string {
+    return this.identityPin;
   }
 
   /**
@@ -75,37 +90,49 @@ export class SealedKeys {
    * (StateFileError) a file that others can read, that is damaged, or that belongs to another imp.
    */
   static async open(file: string, options: { impId: string; identityKey: JWK; now?: number }): Promise<SealedKeys> {
-    let text: string | undefined;
-    try {
-      const info = await stat(file);
-      if ((info.mode & 0o077) !== 0) throw new StateFileError(`${file} is readable by others: chmod 600 it`);
-      text = await readFile(file, "utf8");
-    } catch (err) {
-      if (err instanceof StateFileError) throw err;
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT")
-        throw new StateFileError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    const pin = await fingerprint(options.identityKey);
+    let found = await load(file, options.impId);
+    if (!found) {
+      await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+      // Under the lock, and only if no other process made it meanwhile.
+      found = await withFileLock(file, async () => {
+        const made = await load(file, options.impId);
+        if (made) return made;
+        const now = options.now ?? Date.now();
+        const { keyId, privateJwk } = await generateEncryptionKey();
+        const stored: Stored = {
+          v: 1,
+          impId: options.impId,
+          sequence: 0,
+          current: { keyId, privateJwk, created: now },
+          previous: null,
+          statement: null,
+        };
+        await writeFileAtomic(file, JSON.stringify(stored));
+        return { stored, stamp: await stampOf(file) };
+      });
     }
-    if (text === undefined) {
-      const now = options.now ?? Date.now();
-      const { keyId, privateJwk } = await generateEncryptionKey();
-      const stored: Stored = {
-        v: 1,
-        impId: options.impId,
-        sequence: 0,
-        current: { keyId, privateJwk, created: now },
-        previous: null,
-        statement: null,
-      };
-      await writeFileAtomic(file, JSON.stringify(stored));
-      return new SealedKeys(file, stored, options.identityKey, await fingerprint(options.identityKey));
-    }
-    const stored = parse(text);
-    if (!stored)
-      throw new StateFileError(
-        `${file} is damaged: restore it, or move it aside to make new keys (callers must then fetch the new statement)`,
-      );
-    if (stored.impId !== options.impId) throw new StateFileError(`${file} holds keys for ${stored.impId}, not ${options.impId}`);
-    return new SealedKeys(file, stored, options.identityKey, await fingerprint(options.identityKey));
+    return new SealedKeys(file, found.stored, options.identityKey, pin, found.stamp);
+  }
+
+  /**
+   * Takes up what another process wrote to the file (`impgate-device e2e rotate`) since
+   * this one last read or wrote it. True if it changed.
+   */
+  async refresh(): Promise<boolean> {
+    if ((await stampOf(this.file)) === this.stamp) return false;
+    const found = await load(this.file, this.stored.impId);
+    if (!found) throw new StateFileError(`${this.file} disappeared: restore it (callers pinned to its keys cannot reach the device)`);
+    this.stored = found.stored;
+    this.stamp = found.stamp;
+    this.imported.clear();
+    return true;
+  }
+
+  /** The previous key's id and until when it still opens (epoch ms), if one is kept. */
+  get previous(): { keyId: number; acceptUntil: number } | null {
+    const p = this.stored.previous;
+    return p ? { keyId: p.keyId, acceptUntil: p.acceptUntil } : null;
   }
 
   /** The current key's id. */
@@ -139,8 +166,16 @@ export class SealedKeys {
   }
 
   /** A statement for the current key, signed by the identity key: reused until half its lifetime is left. */
-  currentStatement(now = Date.now()): Promise<string> {
-    return this.exclusive(() => this.statementFor(now));
+  async currentStatement(now = Date.now()): Promise<string> {
+    // Most calls find the statement fresh: no lock, no write.
+    const cached = this.fresh(now);
+    return cached ?? this.exclusive(() => this.statementFor(now));
+  }
+
+  private fresh(now: number): string | null {
+    const cached = this.stored.statement;
+    const usable = cached && cached.keyId === this.stored.current.keyId && cached.signer === this.identityPin;
+    return usable && cached.notAfter - now > STATEMENT_LIFETIME_MS / 2 ? cached.jws : null;
   }
 
   /**
@@ -170,9 +205,8 @@ export class SealedKeys {
 
   /** Only inside `exclusive`: two statements never share a sequence. */
   private async statementFor(now: number): Promise<string> {
-    const cached = this.stored.statement;
-    const fresh = cached && cached.keyId === this.stored.current.keyId && cached.signer === this.identityPin;
-    if (fresh && cached.notAfter - now > STATEMENT_LIFETIME_MS / 2) return cached.jws;
+    const cached = this.fresh(now);
+    if (cached) return cached;
     const sequence = this.stored.sequence + 1;
     const { keyId, privateJwk } = this.stored.current;
     const notAfter = now + STATEMENT_LIFETIME_MS;
@@ -199,9 +233,17 @@ export class SealedKeys {
     return imported;
   }
 
-  /** Runs `task` after every earlier one: changes to the file never interleave. */
+  /**
+   * Runs `task` after every earlier one here, holding the file's lock against other
+   * processes, on the state as it is on disk now: changes to the file never interleave.
+   */
   private exclusive<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(task);
+    const run = this.queue.then(() =>
+      withFileLock(this.file, async () => {
+        await this.refresh();
+        return task();
+      }),
+    );
     this.queue = run.catch(() => {});
     return run;
   }
@@ -210,7 +252,37 @@ export class SealedKeys {
   private async save(next: Stored): Promise<void> {
     await writeFileAtomic(this.file, JSON.stringify(next));
     this.stored = next;
+    this.stamp = await stampOf(this.file);
   }
+}
+
+/** What changes when the file is replaced or rewritten ("" when it is missing). */
+async function stampOf(file: string): Promise<string> {
+  const info = await stat(file).catch(() => null);
+  return info ? `${info.ino}:${info.mtimeMs}:${info.size}` : "";
+}
+
+/** The file's keys, or null when there is none; a file others can read, a damaged one or another imp's is refused. */
+async function load(file: string, impId: string): Promise<{ stored: Stored; stamp: string } | null> {
+  let text: string;
+  let stamp: string;
+  try {
+    const info = await stat(file);
+    if ((info.mode & 0o077) !== 0) throw new StateFileError(`${file} is readable by others: chmod 600 it`);
+    text = await readFile(file, "utf8");
+    stamp = `${info.ino}:${info.mtimeMs}:${info.size}`;
+  } catch (err) {
+    if (err instanceof StateFileError) throw err;
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw new StateFileError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  const stored = parse(text);
+  if (!stored)
+    throw new StateFileError(
+      `${file} is damaged: restore it, or move it aside to make new keys (callers must then fetch the new statement)`,
+    );
+  if (stored.impId !== impId) throw new StateFileError(`${file} holds keys for ${stored.impId}, not ${impId}`);
+  return { stored, stamp };
 }
 
 function parse(text: string): Stored | null {

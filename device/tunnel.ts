@@ -8,6 +8,9 @@
  * earlier attempt may have been cut short). A 2xx answer means handled; 408, 429, 5xx
  * or no answer mean "try again later"; any other status means the service refused it
  * for good (logged, not retried).
+ *
+ * A request or message sealed end to end arrives opened (device/sealed-traffic.ts), with
+ * `Impgate-Sealed-Sender` naming the key that sealed it.
  */
 import http from "node:http";
 import https from "node:https";
@@ -61,6 +64,8 @@ export function tunnelTo(target: string, options: TunnelOptions): (req: AgentReq
       const headers: [string, string][] = req.headers.filter(
         ([name]) => !isHopByHop(name) && (!headerKey(name).startsWith("impgate-") || name.toLowerCase() === CLIENT_HEADER),
       );
+      // Who sealed it, for a request sealed end to end: set by the daemon alone (callers' impgate-* are dropped above).
+      if (req.sender) headers.push([SENDER_HEADER, req.sender]);
       // Raw (array) headers keep duplicates, but Node then adds no Host of its own.
       headers.push(["host", url.host], ["content-length", String(req.body.length)]);
       const timeout = Math.max(1, req.deadline - Date.now());
@@ -96,6 +101,9 @@ export function tunnelTo(target: string, options: TunnelOptions): (req: AgentReq
 
 const MESSAGE_TIMEOUT_MS = 30_000;
 
+/** Tunnel mode: the thumbprint of the `e2e.senders` key that sealed a request or message. */
+export const SENDER_HEADER = "impgate-sealed-sender";
+
 /**
  * Tunnel mode's message handler: each agent message as `POST <target><messagePath>/<name>`;
  * 2xx is handled, 408/429/5xx or no answer retry later, anything else is refused for good.
@@ -125,6 +133,7 @@ export function forwardMessagesTo(target: string, messagePath: string): (msg: Ag
         "impgate-message-created": new Date(msg.createdAt).toISOString(),
         ...(msg.contentType ? { "content-type": msg.contentType } : {}),
         ...(msg.redelivered ? { "impgate-redelivered": "1" } : {}),
+        ...(msg.sender ? { [SENDER_HEADER]: msg.sender } : {}),
       };
       const outgoing = client.request(url, { method: "POST", headers, agent, timeout: MESSAGE_TIMEOUT_MS }, (res) => {
         res.resume();

@@ -16,18 +16,25 @@ const DEVICE_TIMEOUT: Failure = fail("device_timeout", "The device did not answe
 const DEVICE_GONE: Failure = fail("device_disconnected", "The device disconnected before answering");
 const DEVICE_SILENT: Failure = fail("device_silent", "The device went silent before answering", { retryAfter: 10 });
 
-export async function relay(parts: ImpParts, imp: ImpRecord, req: RelayRequest): Promise<Result<RelayReply>> {
+export function relay(parts: ImpParts, imp: ImpRecord, req: RelayRequest): Promise<Result<RelayReply>> {
+  return relayFrame(parts, imp, (id, deadline) =>
+    encodeFrame({ t: "req", id, method: req.method, path: req.path, query: req.query, headers: req.headers, deadline }, req.body),
+  );
+}
+
+/** Sends the frame `frame(id, deadline)` makes (a `req`, or a sealed `sreq`) and waits for the device's `res` to it. */
+export async function relayFrame(
+  parts: ImpParts,
+  imp: ImpRecord,
+  frame: (id: string, deadline: number) => Uint8Array,
+): Promise<Result<RelayReply>> {
   // A device silent past its presence timeout is offline here and now, even before the alarm saw it.
   const ws = await parts.presence.live();
   if (!ws) return DEVICE_OFFLINE;
   const timeoutMs = parts.requestTimeout(imp);
   const id = crypto.randomUUID();
-  const frame = encodeFrame(
-    { t: "req", id, method: req.method, path: req.path, query: req.query, headers: req.headers, deadline: Date.now() + timeoutMs },
-    req.body,
-  );
   const settled = parts.pending.wait(id, ws, timeoutMs);
-  if (!sendQuietly(ws, frame)) parts.pending.failSocket(ws);
+  if (!sendQuietly(ws, frame(id, Date.now() + timeoutMs))) parts.pending.failSocket(ws);
   const result = await settled;
   switch (result.kind) {
     case "reply":

@@ -30,6 +30,8 @@ import { Presence } from "./presence.ts";
 import { type RegistryRow, RegistrySync } from "./registry-row.ts";
 import { ReplayMemory } from "./replay-memory.ts";
 import { Scheduler } from "./scheduler.ts";
+import { SealedKeyStore } from "./sealed-store.ts";
+import { TailLog } from "./tail-log.ts";
 
 export class ImpParts {
   readonly ctx: DurableObjectState;
@@ -51,6 +53,8 @@ export class ImpParts {
   readonly scheduler: Scheduler;
   /** The imp's row in the fleet registry (D1): written when a listed field changes. */
   readonly registry: RegistrySync;
+  /** The device's key statement for end-to-end sealing. */
+  readonly sealedKeys: SealedKeyStore;
   /** Whether the device is there: heartbeats, silence, and every coming and going. */
   readonly presence: Presence;
   /** Agent requests waiting for the device's reply (memory only: a waiting request keeps the object awake). */
@@ -74,6 +78,7 @@ export class ImpParts {
     this.events = new EventStore(sql);
     this.state = new AgentState(sql);
     this.deviceStatus = new DeviceStatusStore(ctx.storage);
+    this.sealedKeys = new SealedKeyStore(ctx.storage);
     this.agentCode = new AgentCodeStore(sql);
     this.agentLogs = new AgentLogs(sql);
     this.agent = new AgentRuntime({
@@ -159,5 +164,12 @@ export class ImpParts {
   /** Names this object in log lines, as `ImpSession:<imp> <handler>`. */
   where(handler: string): string {
     return `ImpSession:${this.ctx.id.name ?? this.ctx.id} ${handler}`;
+  }
+
+  #tail: TailLog | undefined;
+  /** The live request log's readers (`impgate tail`), made on first use. */
+  get tail(): TailLog {
+    this.#tail ??= new TailLog(this.ctx);
+    return this.#tail;
   }
 }

@@ -3,6 +3,7 @@
  * (never a private one), the current agent URL secret and per-imp settings.
  */
 import type { JWK } from "jose";
+import type { E2eMode } from "../protocol/admin-api.ts";
 
 export interface ImpRecord {
   impId: string;
@@ -32,6 +33,8 @@ export interface ImpRecord {
   disabled?: ImpDisabled | null;
   /** Relayed replies carry `Content-Security-Policy: sandbox` (`impgate imp set --csp-sandbox`). */
   cspSandbox?: boolean;
+  /** End-to-end sealing (durable-objects/e2e-policy.ts); absent: off. */
+  e2e?: E2eMode;
 }
 
 export interface ImpDisabled {

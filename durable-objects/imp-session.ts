@@ -14,6 +14,7 @@
  *                     (admitted once) the relay and agent APIs
  *   agent(version)    the imp's agent code, if still active   ./facades/agent.ts
  *   fetch, webSocket* the device's socket                     ./facades/device.ts
+ *   requestLog()      the live request log, and its sockets   ./facades/tail.ts
  *
  * A call through a facade is pipelined (worker/facade.ts): `stub.caller(call).messageStatus(id)`
  * is one round trip from the worker. Still, each RPC costs the edge CPU, so the hot path,
@@ -32,6 +33,7 @@ import { ImpAgent } from "./facades/agent.ts";
 import { ImpCaller } from "./facades/caller.ts";
 import { DeviceSocket } from "./facades/device.ts";
 import { ImpFleet } from "./facades/fleet.ts";
+import { ImpRequestLog, isTailRequest, isTailSocket, TailSockets } from "./facades/tail.ts";
 import { ImpParts } from "./imp-parts.ts";
 
 export type { AgentCall } from "../edge/agent-call.ts";
@@ -39,11 +41,13 @@ export type { AgentCall } from "../edge/agent-call.ts";
 export class ImpSession extends DurableObject<EdgeEnv> {
   readonly #parts: ImpParts;
   readonly #device: DeviceSocket;
+  readonly #tail: TailSockets;
 
   constructor(ctx: DurableObjectState, env: EdgeEnv) {
     super(ctx, env);
     this.#parts = new ImpParts(ctx, env);
     this.#device = new DeviceSocket(this.#parts);
+    this.#tail = new TailSockets(this.#parts);
   }
 
   /** The admin API's view of this imp; `client` (the admin's address) goes into the audit log. */
@@ -66,25 +70,41 @@ export class ImpSession extends DurableObject<EdgeEnv> {
     return new ImpCaller(this.#parts, call).request(req);
   }
 
+  /** A sealed request (`POST $AGENT/_sealed`) in one RPC, as `callerRequest` is for plaintext ones. */
+  async callerSealed(call: AgentCall, sealed: Uint8Array): Promise<Result<RelayReply>> {
+    return new ImpCaller(this.#parts, call).sealedRequest(sealed);
+  }
+
   /** What agent code version `version` may do; refused once it is no longer the active version. */
   agent(version: number): ImpAgent {
     return new ImpAgent(this.#parts, version);
   }
 
-  /** The worker forwards `GET /device/<impId>/connect` (Upgrade: websocket) here. */
+  /** The live request log: the lines of requests the relay did not take (worker/tail-lines.ts). (Not `tail()`: that name is the runtime's Tail Worker handler.) */
+  requestLog(): ImpRequestLog {
+    return new ImpRequestLog(this.#parts);
+  }
+
+  /** The worker forwards `GET /device/<impId>/connect` (Upgrade: websocket) here, and opens tail sockets. */
   async fetch(request: Request): Promise<Response> {
+    if (isTailRequest(request)) return this.#tail.connect();
     return this.#device.connect(request);
   }
 
+  // Each socket goes to the facade of its tag. A frame's tag is asked only while someone
+  // tails, so the device's frames cost nothing more when nobody does.
   async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+    if (this.#parts.tail.active && isTailSocket(this.ctx, ws)) return this.#tail.message(ws, data);
     return this.#device.message(ws, data);
   }
 
   async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    if (isTailSocket(this.ctx, ws)) return this.#tail.close(ws, code);
     return this.#device.close(ws, code);
   }
 
   async webSocketError(ws: WebSocket): Promise<void> {
+    if (isTailSocket(this.ctx, ws)) return this.#tail.error();
     return this.#device.error(ws);
   }
 

@@ -47,6 +47,22 @@ export interface DeviceStatus {
   silentSince: number | null;
 }
 
+/**
+ * End-to-end sealing at the edge, per imp (`impgate imp set --e2e`): `required` refuses
+ * plaintext requests, messages and events; `optional` relays both; `off` (the default)
+ * relays no sealed traffic. Agent code and `required` are alternatives.
+ */
+export const E2E_MODES = ["required", "optional", "off"] as const;
+export type E2eMode = (typeof E2E_MODES)[number];
+
+/** The device's key statement as the edge last received it (it cannot read what is sealed to that key). */
+export interface SealedKeyInfo {
+  keyId: number;
+  sequence: number;
+  /** Epoch ms. */
+  notAfter: number;
+}
+
 export interface ImpStatus extends DeviceStatus {
   impId: string;
   label: string;
@@ -73,6 +89,14 @@ export interface ImpStatus extends DeviceStatus {
   disabled: { at: number; by: string; reason: string | null; dropDevice: boolean } | null;
   /** Relayed replies carry `Content-Security-Policy: sandbox`. */
   cspSandbox: boolean;
+  e2e: E2eMode;
+  /**
+   * `sha256:` + the RFC 7638 thumbprint of the device's identity key, as the edge holds it:
+   * what a caller pins (`impgate e2e pin --fingerprint`). Null once the key was revoked.
+   */
+  deviceFingerprint: string | null;
+  /** The key statement the edge serves callers, if the device has sent one. */
+  sealedKey: SealedKeyInfo | null;
 }
 
 /** `GET /admin/imps/<imp>` and `PATCH` of the same: the status and the imp's current agent URL. */
@@ -95,6 +119,8 @@ export interface CreatedImp {
   deviceUrl: string;
   /** What the device pins to authenticate the edge above TLS. */
   edgeKeys: JWK[];
+  /** The device identity key's pin (see ImpStatus.deviceFingerprint). */
+  deviceFingerprint: string;
 }
 
 /** `PATCH /admin/imps/<imp>`: null puts a setting back to the edge's default. */
@@ -108,6 +134,7 @@ export interface UpdateImpRequest {
   publicApis?: boolean;
   label?: string;
   cspSandbox?: boolean;
+  e2e?: E2eMode;
 }
 
 /** `POST /admin/imps/<imp>/rotate-url`. */

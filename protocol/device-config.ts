@@ -5,6 +5,7 @@
  * defined here, once.
  */
 import { z } from "zod";
+import { SealedDeviceConfig } from "./sealed/config.ts";
 import { DEFAULT_HEARTBEAT } from "./version.ts";
 
 /** An absolute URL path (tunnel mode's message path). */
@@ -62,6 +63,8 @@ export const DeviceConfig = z.object({
   heartbeat: z
     .object({ intervalMs: z.number().positive(), timeoutMs: z.number().positive(), reportMs: z.number().positive().default(300_000) })
     .default({ ...DEFAULT_HEARTBEAT, reportMs: 300_000 }),
+  /** End-to-end sealed traffic (protocol/sealed/config.ts); absent: none. */
+  e2e: SealedDeviceConfig.optional(),
   /** Largest request or reply body, bytes; matches the edge's limit. */
   maxBodyBytes: z
     .number()

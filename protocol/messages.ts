@@ -79,11 +79,23 @@ const msg = z.object({
 const ack = z.object({ t: z.literal("ack"), id, expired: z.literal(true).optional() });
 /** Device → edge: an event for the agent. The payload is its data. */
 const event = z.object({ t: z.literal("event"), id, name, contentType: contentType.optional() });
+/**
+ * Edge → device: a sealed request (protocol/sealed/request.ts), relayed unread. The payload
+ * is the sealed bytes; the device opens them and answers with `res` (its body the sealed
+ * reply, or a refusal). `client` is the caller's address as the edge saw it.
+ */
+const sreq = z.object({ t: z.literal("sreq"), id, deadline: z.number(), client: z.string().max(128) });
+/**
+ * Device → edge: the device's current signed key statement for end-to-end sealing
+ * (protocol/sealed/statement.ts), sent after `ready` and again whenever it changes (a
+ * rotation). The edge keeps the last one and serves it to callers.
+ */
+const key = z.object({ t: z.literal("key"), statement: z.string().min(1).max(8192) });
 /** Device → edge: what the device measured about the link (heartbeat round trip). */
 const health = z.object({ t: z.literal("health"), rttMs: z.number().min(0).max(600_000) });
 /** Either way: a refusal of a specific frame that does not end the link. */
 const error = z.object({ t: z.literal("error"), code: z.string().max(64), message: z.string().max(512), ref: id.optional() });
 
-export const Message = z.discriminatedUnion("t", [challenge, hello, ready, req, res, msg, ack, event, health, error]);
+export const Message = z.discriminatedUnion("t", [challenge, hello, ready, req, res, msg, ack, event, sreq, key, health, error]);
 export type Message = z.infer<typeof Message>;
 export type MessageOf<T extends Message["t"]> = Extract<Message, { t: T }>;

@@ -49,6 +49,7 @@ export function tables(r: Results): Table[] {
       ]),
       numeric: [0, 1, 2, 3, 4, 5],
     },
+    ...(r.sealed ? [sealedTable(r.sealed)] : []),
     {
       title: "Devices",
       head: ["measurement", "value"],
@@ -115,6 +116,38 @@ export function tables(r: Results): Table[] {
 }
 
 /** Presence checks on and off for the same idle fleet, and what they cost per device. */
+/** The sealed round trip beside a plain one (bench/phases/sealed.ts): in the full report, and alone with `--only sealed`. */
+export function sealedTable(s: NonNullable<Results["sealed"]>): Table {
+  return {
+    title: `Sealed (end-to-end) round trip beside a plain one, same imp, edge and daemon, ${s.durationS} s per cell after ${s.warmupS} s warm-up`,
+    head: [
+      "request",
+      "callers",
+      "req/s",
+      "p50 ms",
+      "p99 ms",
+      "caller CPU µs/req",
+      "edge CPU µs/req",
+      "device CPU µs/req",
+      "refused",
+      "errors",
+    ],
+    rows: s.rows.map((row) => [
+      row.kind === "sealed" ? "sealed (POST _sealed)" : "plain (GET /bench)",
+      String(row.connections),
+      int(row.rps),
+      f(row.p50Ms),
+      f(row.p99Ms),
+      int(row.callerCpuUs),
+      int(row.edgeCpuUs),
+      int(row.deviceCpuUs),
+      String(row.non2xx),
+      String(row.errors),
+    ]),
+    numeric: [1, 2, 3, 4, 5, 6, 7, 8, 9],
+  };
+}
+
 export function presenceTable(p: PresenceCost): Table {
   return {
     title: `Presence checks: ${int(p.connected)} idle connected devices (heartbeat every ${p.heartbeatS} s), ${p.windowS} s per row; on − off per device per hour: ${f(p.perDeviceHour.wakeups, 1)} wake-ups, ${f(p.perDeviceHour.cpuMs, 2)} ms of edge CPU`,

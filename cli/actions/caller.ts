@@ -1,60 +1,14 @@
 /** The caller's commands: what runs (the options are in ../commands/caller.ts). */
 import { readFile } from "node:fs/promises";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from "jose";
-import { ConstraintError, parseScope } from "../../protocol/index.ts";
-import {
-  authHeaders,
-  type CallerCredential,
-  currentCode,
-  loadCallerKey,
-  loadCredentialFile,
-  loadSigningKey,
-  obtainToken,
-  splitAgentUrl,
-  tokenHeaders,
-} from "../caller-auth.ts";
+import { authHeaders, currentCode, loadCredentialFile, obtainToken, splitAgentUrl, tokenHeaders } from "../caller-auth.ts";
+import { type CredentialFlags, credentialFrom, scopeOption } from "../credential-flags.ts";
 import { CliError } from "../errors.ts";
 import { agentUrlArgument } from "../hints.ts";
 import { httpRequest } from "../http.ts";
 import { output } from "../output.ts";
 import { loadCallerTrust } from "../profile.ts";
 import { refuseExisting, writeSecret } from "../secret-files.ts";
-
-interface CredentialFlags {
-  key?: string;
-  credFile?: string;
-  token?: string;
-  signKey?: string;
-  /** A narrower scope for the token than the credential's (`--scope`, repeated). */
-  scope?: string[];
-  /** false with `--no-dpop`: a plain bearer token. */
-  dpop?: boolean;
-  ca?: string;
-  profile?: string;
-  json?: boolean;
-}
-
-async function credentialFrom(flags: CredentialFlags): Promise<CallerCredential> {
-  const given = [flags.key, flags.credFile, flags.token, flags.signKey].filter((v) => v !== undefined).length;
-  if (given > 1) throw new CliError("pass one of --key, --cred-file, --token, --sign-key", 2);
-  if (flags.key) return loadCallerKey(flags.key);
-  if (flags.credFile) return loadCredentialFile(flags.credFile);
-  if (flags.token) return { kind: "bearer", token: flags.token };
-  if (flags.signKey) return loadSigningKey(flags.signKey);
-  return { kind: "none" };
-}
-
-/** `--scope` entries, checked here so a typo is one line before anything is sent. */
-function scopeOption(scope: string[] | undefined): string[] | undefined {
-  if (!scope?.length) return undefined;
-  try {
-    parseScope(scope);
-  } catch (err) {
-    if (err instanceof ConstraintError) throw new CliError(err.message.startsWith("scope ") ? `--${err.message}` : err.message, 2);
-    throw err;
-  }
-  return scope;
-}
 
 export async function keygen(flags: { out: string; alg: "EdDSA" | "ES256"; force?: boolean; json?: boolean }): Promise<void> {
   const pubPath = `${flags.out.replace(/\.jwk$/, "")}.pub.jwk`;
@@ -130,6 +84,8 @@ interface CallFlags extends CredentialFlags {
   include?: boolean;
   /** Header fields the http-signature credential requires signed (`--signed-header`, repeated). */
   signedHeader?: string[];
+  sealed?: boolean;
+  senderKey?: string;
 }
 
 export async function call(url: string, flags: CallFlags): Promise<void> {
@@ -146,6 +102,8 @@ export async function call(url: string, flags: CallFlags): Promise<void> {
     if (i < 1) throw new CliError(`-H takes "Name: value", got ${JSON.stringify(h)}`, 2);
     headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim();
   }
+  if (flags.sealed) return (await import("./e2e.ts")).sealedCall(url, flags, body, Object.entries(headers));
+  if (flags.senderKey) throw new CliError("--sender-key signs sealed calls: add --sealed", 2);
   const method = flags.request ?? (flags.data === undefined ? "GET" : "POST");
   if (flags.data !== undefined && !headers["content-type"]) headers["content-type"] = "application/octet-stream";
   const target = `${agentUrl}${rest}`;

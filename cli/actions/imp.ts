@@ -2,8 +2,9 @@
 import { readFile } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import { exportJWK, generateKeyPair, type JWK } from "jose";
-import type { CreatedImp, DeviceKeyChange, ImpView, RotatedUrl, UpdateImpRequest } from "../../protocol/admin-api.ts";
+import type { CreatedImp, DeviceKeyChange, E2eMode, ImpView, RotatedUrl, UpdateImpRequest } from "../../protocol/admin-api.ts";
 import type { DeviceConfigInput } from "../../protocol/device-config.ts";
+import { fingerprint } from "../../protocol/sealed/statement.ts";
 import { AdminClient } from "../admin-client.ts";
 import { CliError } from "../errors.ts";
 import { impId } from "../hints.ts";
@@ -63,9 +64,12 @@ export async function create(flags: CreateFlags): Promise<void> {
     ...(flags.forward ? { forward: flags.forward } : {}),
   } as DeviceConfigInput & { deviceKeyFile?: string };
   await file.fill(`${JSON.stringify(config, null, 2)}\n`);
-  output(flags.json).result({ ...created, deviceConfig: path }, [
+  // Computed here from the key this CLI made or read, not taken from the edge: it is what callers pin.
+  const deviceFingerprint = await fingerprint(publicJwk);
+  output(flags.json).result({ ...created, deviceFingerprint, deviceConfig: path }, [
     `created imp ${created.label} (${created.impId})`,
     `agent URL:      ${created.agentUrl}`,
+    `fingerprint:    ${deviceFingerprint} (the device's identity: callers pin it, impgate e2e pin <agent URL> --fingerprint …)`,
     `device config:  ${path}${privateJwk ? " (holds the device's private key: copy it to the device, keep it secret)" : ""}`,
     `run the device: impgate-device --config ${resolve(path)}${flags.forward ? "" : " --forward http://127.0.0.1:8080"}`,
   ]);
@@ -93,6 +97,7 @@ interface SetFlags extends AdminFlags {
   publicApis?: boolean;
   label?: string;
   cspSandbox?: boolean;
+  e2e?: E2eMode;
 }
 
 export async function set(id: string, flags: SetFlags): Promise<void> {
@@ -106,6 +111,7 @@ export async function set(id: string, flags: SetFlags): Promise<void> {
   if (flags.publicApis !== undefined) patch.publicApis = flags.publicApis;
   if (flags.label !== undefined) patch.label = flags.label;
   if (flags.cspSandbox !== undefined) patch.cspSandbox = flags.cspSandbox;
+  if (flags.e2e !== undefined) patch.e2e = flags.e2e;
   if (Object.keys(patch).length === 0) throw new CliError("nothing to set; see `impgate imp set --help`", 2);
   const client = await AdminClient.from(flags);
   const view = await client.call<ImpView>("PATCH", `/imps/${encodeURIComponent(id)}`, patch);
@@ -175,6 +181,9 @@ function describe(s: ImpView, now = Date.now()): string[] {
     `  last seen:  ${seen}`,
     `  callers:    ${s.public ? "anyone (authentication turned off)" : "authenticated"}${s.publicApis ? ", agent APIs open to anyone" : ""}; ${s.allowHttp ? "plain HTTP allowed" : "HTTPS only"}`,
     `  agent:      ${s.agentVersion === null ? "tunnel mode (requests go to the device)" : `code version ${s.agentVersion} (impgate agent show)`}`,
+    `  e2e:        ${E2E_LINES[s.e2e]}`,
+    `  identity:   ${s.deviceFingerprint ?? "none (device key revoked)"}`,
+    `  sealed key: ${s.sealedKey ? `${s.sealedKey.keyId} (statement #${s.sealedKey.sequence}, valid until ${new Date(s.sealedKey.notAfter).toISOString()})` : "none yet (the device sends its statement when it connects with e2e keys)"}`,
   ];
   if (s.rttMs !== null) lines.push(`  round trip: ${s.rttMs} ms (reported ${ago(now - (s.rttAt ?? now))})`);
   const oldest = s.oldestQueuedAt === null ? "" : `, oldest ${ago(now - s.oldestQueuedAt)}`;
@@ -193,6 +202,12 @@ function describe(s: ImpView, now = Date.now()): string[] {
     );
   return lines;
 }
+
+const E2E_LINES: Record<E2eMode, string> = {
+  required: "required: sealed requests, messages and events only",
+  optional: "optional: sealed and plaintext traffic",
+  off: "off: no sealed traffic (impgate imp set --e2e optional|required)",
+};
 
 function ago(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));

@@ -73,13 +73,16 @@ export function callerCommands(program: Command): void {
             "--signed-header <name>",
             "with --sign-key: a header the credential requires signed (repeatable; send it with -H)",
             collect,
-          ),
+          )
+          .option("--sealed", "seal the request end to end to the pinned device (impgate e2e pin): the edge relays what it cannot read")
+          .option("--sender-key <jwk>", "with --sealed: sign with this key instead of --key's (a key in the device's e2e.senders)"),
       ),
     ),
     [
       "impgate call $AGENT/hello --key .impgate/caller.jwk",
       `impgate call $AGENT/hooks/github -d '{"zen":"hi"}' --cred-file .impgate/github.json`,
       `impgate call $AGENT/hooks/build -d '{"ref":"main"}' --sign-key .impgate/signer.jwk`,
+      "impgate call --sealed $AGENT/door -X POST -d open --key .impgate/caller.jwk",
     ],
   ).action(async (url, opts) => (await actions()).call(url, opts));
 }

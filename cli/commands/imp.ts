@@ -1,5 +1,5 @@
 /** `impgate imp …`: create and inspect imps. What runs is in ../actions/imp.ts, loaded when it runs. */
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { MAX_PRESENCE_TIMEOUT_S } from "../../protocol/admin-api.ts";
 import { adminOptions, examples, integer } from "../command.ts";
 import { impFleetCommands } from "./fleet.ts";
@@ -55,13 +55,20 @@ export function impCommands(program: Command): void {
         .option("--no-public-apis", "the agent's own APIs need a credential (the default, even with --public)")
         .option("--label <name>", "a new name for people")
         .option("--csp-sandbox", "relayed replies carry Content-Security-Policy: sandbox (the device's pages get no scripts, no origin)")
-        .option("--no-csp-sandbox", "relayed replies as the device sends them (the default)"),
+        .option("--no-csp-sandbox", "relayed replies as the device sends them (the default)")
+        .addOption(
+          new Option(
+            "--e2e <mode>",
+            "end-to-end sealing: required refuses plaintext (no agent code then), optional takes both, off none",
+          ).choices(["required", "optional", "off"]),
+        ),
     ),
     [
       "impgate imp set $IMP --request-timeout 10000",
       "impgate imp set $IMP --presence-timeout 60",
       "impgate imp set $IMP --no-public",
       "impgate imp set $IMP --label porch --csp-sandbox",
+      "impgate imp set $IMP --e2e required",
     ],
   ).action(async (id, opts) => (await actions()).set(id, opts));
 

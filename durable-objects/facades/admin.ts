@@ -13,13 +13,16 @@ import {
   type AuditEntry,
   type CredentialView,
   DEFAULT_PRESENCE_TIMEOUT_S,
+  type E2eMode,
   type ImpStatus,
   type LogPage,
 } from "../../protocol/admin-api.ts";
 import { CloseCode, DEFAULT_HEARTBEAT } from "../../protocol/index.ts";
+import { fingerprint } from "../../protocol/sealed/statement.ts";
 import { type Credential, view } from "../credentials.ts";
 import { type CredentialChanges, updateCredential } from "../credentials-update.ts";
 import { closeQuietly, DEVICE_TAG, type ReadyLink, readLink } from "../device-link.ts";
+import { E2E_CONFLICT, e2eMode } from "../e2e-policy.ts";
 import type { ImpParts } from "../imp-parts.ts";
 import type { ImpRecord } from "../imp-record.ts";
 import { DEFAULT_QUEUE_LIMIT } from "../message-queue.ts";
@@ -41,6 +44,7 @@ export interface ImpSettings {
   publicApis?: boolean;
   label?: string;
   cspSandbox?: boolean;
+  e2e?: E2eMode;
 }
 
 /** The status, and the URL secret the worker turns into the current agent URL for the admin. */
@@ -99,6 +103,9 @@ export class ImpAdmin extends RpcTarget {
           ? { at: imp.disabled.at, by: imp.disabled.by, reason: imp.disabled.reason, dropDevice: imp.disabled.dropDevice }
           : null,
         cspSandbox: imp.cspSandbox === true,
+        e2e: e2eMode(imp),
+        deviceFingerprint: imp.devicePublicJwk ? await fingerprint(imp.devicePublicJwk) : null,
+        sealedKey: await this.#parts.sealedKeys.info(imp),
         urlSecret: imp.urlSecret,
       });
     });
@@ -106,11 +113,13 @@ export class ImpAdmin extends RpcTarget {
 
   configure(settings: ImpSettings): Promise<Result<AdminStatus>> {
     return this.#withImp(async (imp) => {
+      if (settings.e2e === "required" && this.#parts.agentCode.activeVersion() !== null) return E2E_CONFLICT;
       if (settings.presenceTimeoutS) {
         const refused = await this.#checkPresenceTimeout(settings.presenceTimeoutS);
         if (refused) return refused;
       }
       const next: ImpRecord = { ...imp };
+      if (settings.e2e !== undefined) next.e2e = settings.e2e;
       if (settings.presenceTimeoutS !== undefined) next.presenceTimeoutS = settings.presenceTimeoutS ?? undefined;
       if (settings.requestTimeoutMs !== undefined) next.requestTimeoutMs = settings.requestTimeoutMs ?? undefined;
       if (settings.allowHttp !== undefined) next.allowHttp = settings.allowHttp;
@@ -218,11 +227,15 @@ export class ImpAdmin extends RpcTarget {
   }
 
   deployAgent(input: { code: string; note: string | null }): Promise<Result<AgentVersion>> {
-    return this.#withImp(async () => this.#registered(await this.#parts.deploys.deploy(input, this.#client)));
+    return this.#withImp(async (imp) =>
+      e2eMode(imp) === "required" ? E2E_CONFLICT : this.#registered(await this.#parts.deploys.deploy(input, this.#client)),
+    );
   }
 
   rollbackAgent(version: number | null): Promise<Result<AgentVersion>> {
-    return this.#withImp(async () => this.#registered(await this.#parts.deploys.rollback(version, this.#client)));
+    return this.#withImp(async (imp) =>
+      e2eMode(imp) === "required" ? E2E_CONFLICT : this.#registered(await this.#parts.deploys.rollback(version, this.#client)),
+    );
   }
 
   removeAgent(purge: boolean): Promise<Result<null>> {

@@ -27,12 +27,14 @@ import type { StateEntry } from "../agent-state.ts";
 import type { Surface } from "../caller-check.ts";
 import { type ExchangeInput, exchange, type MintedToken } from "../caller-exchange.ts";
 import { relay } from "../device-relay.ts";
+import { refuseMessage, refusePlaintextRequest } from "../e2e-policy.ts";
 import type { EventPage, EventQuery } from "../event-store.ts";
 import { callerScope, type SentMessage } from "../idempotency.ts";
 import type { ImpParts } from "../imp-parts.ts";
 import type { ImpRecord } from "../imp-record.ts";
 import { enqueue, enqueueOnce } from "../message-intake.ts";
 import type { MessageInfo, NewMessage } from "../message-queue.ts";
+import { relaySealed, sealedKey } from "../sealed-relay.ts";
 
 /** Unknown, rotated and revoked agent ids: the worker answers the same 404 for all of them. */
 export const AGENT_NOT_FOUND: Failure = fail("not_found", "Not found");
@@ -138,14 +140,39 @@ export class ImpCaller extends RpcTarget {
    * the device (tunnel mode). Agent code never sees a request refused above.
    */
   async request(req: RelayRequest): Promise<Result<RelayReply>> {
+    const startedAt = Date.now();
+    const result = await this.#request(req);
+    // The live request log (`impgate tail`): one line, refusals included, if anyone reads it.
+    if (this.#parts.tail.active) {
+      const admitted = await this.#admitted.get("relay");
+      this.#parts.tail.relayed(this.#call, req, result, admitted?.ok ? admitted.value.credId : null, startedAt);
+    }
+    return result;
+  }
+
+  async #request(req: RelayRequest): Promise<Result<RelayReply>> {
     const admitted = await this.#admit("relay", req.body);
     if (!admitted.ok) return admitted;
     const { imp, credId } = admitted.value;
+    const plaintext = refusePlaintextRequest(imp);
+    if (plaintext) return plaintext;
     const agent = this.#parts.agent.active();
     const reply = agent
       ? await this.#parts.agent.handleRequest(imp, agent, req, { credId, client: this.#call.client })
       : await relay(this.#parts, imp, req);
     return reply.ok && imp.cspSandbox ? ok({ ...reply.value, sandbox: true }) : reply;
+  }
+
+  /** The device's key statement (`GET _sealed/key`): the relay's surface, as sealed requests are. */
+  async sealedKey(): Promise<Result<string>> {
+    const admitted = await this.#admit("relay");
+    return admitted.ok ? sealedKey(this.#parts, admitted.value.imp) : admitted;
+  }
+
+  /** A sealed request (`POST _sealed`), relayed unread to the device, never to agent code. */
+  async sealedRequest(sealed: Uint8Array): Promise<Result<RelayReply>> {
+    const admitted = await this.#admit("relay", sealed);
+    return admitted.ok ? relaySealed(this.#parts, admitted.value.imp, sealed, this.#call.client) : admitted;
   }
 
   /**
@@ -161,6 +188,8 @@ export class ImpCaller extends RpcTarget {
     const admitted = await this.#admit("apis", signed?.value);
     if (!admitted.ok) return admitted;
     const { imp, credId } = admitted.value;
+    const mode = refuseMessage(imp, meta.contentType);
+    if (mode) return mode;
     const read = async (): Promise<Result<NewMessage>> => {
       const data = signed ?? (await readBody(body, MAX_DATA_BYTES));
       return data.ok ? ok({ ...meta, data: data.value }) : data;

@@ -1,8 +1,8 @@
 /**
  * The device's side of the imp's object, as partyserver's Server shapes it: the socket's
  * hibernation handlers only decode and dispatch to intention-named hooks (onHello,
- * onReply, onAck, onEvent, onHealth, onRefused, onGone). Nothing on a socket is acted on
- * before its hello proved the device key over this socket's nonce (./device-handshake.ts):
+ * onReply, onAck, onEvent, onKey, onHealth, onRefused, onGone). Nothing on a socket is acted
+ * on before its hello proved the device key over this socket's nonce (./device-handshake.ts):
  * a socket whose link is still `pending` may send a hello and nothing else.
  *
  * Handlers never throw: a frame that fails is logged with the object's name and the
@@ -27,6 +27,7 @@ import {
   strike,
   writeLink,
 } from "../device-link.ts";
+import { refuseEvent } from "../e2e-policy.ts";
 import type { ImpParts } from "../imp-parts.ts";
 import { deliverQueued } from "../message-delivery.ts";
 import { presenceMs } from "../presence.ts";
@@ -96,6 +97,7 @@ export class DeviceSocket {
       if (msg.t === "res") return this.onReply(msg, payload);
       if (msg.t === "ack") return await this.onAck(ws, msg);
       if (msg.t === "event") return await this.onEvent(ws, msg, payload);
+      if (msg.t === "key") return await this.onKey(ws, msg);
       if (msg.t === "health") return this.onHealth(ws, msg);
       if (msg.t === "error") return this.onRefused(msg);
       return strike(ws, "unexpected", `unexpected message "${msg.t}"`);
@@ -162,6 +164,12 @@ export class DeviceSocket {
       refuseFrame(ws, "too_large", `event data exceeds ${MAX_DATA_BYTES} bytes`, msg.id);
       return;
     }
+    const imp = await this.#parts.record.get();
+    const plaintext = imp && refuseEvent(imp, msg.contentType ?? null, data);
+    if (plaintext) {
+      refuseFrame(ws, plaintext.code, plaintext.message, msg.id);
+      return;
+    }
     const { events, waiters, agent } = this.#parts;
     const result = events.record({ id: msg.id, name: msg.name, contentType: msg.contentType ?? null, data }, Date.now());
     if (result === "too_many_names") {
@@ -174,6 +182,13 @@ export class DeviceSocket {
     // After the ack: the agent's handler never holds up the device. A disabled imp's agent code does not run.
     if (disabled) return;
     agent.deliverEvent({ id: msg.id, name: msg.name, contentType: msg.contentType ?? null, data, at: Date.now() });
+  }
+
+  /** The device's key statement: kept for callers if the device key signed it (./sealed-store.ts). */
+  private async onKey(ws: WebSocket, msg: MessageOf<"key">): Promise<void> {
+    const imp = await this.#parts.record.get();
+    const kept = imp ? await this.#parts.sealedKeys.accept(imp, msg.statement) : null;
+    if (!kept?.ok) strike(ws, "bad_statement", kept?.message ?? "no imp");
   }
 
   private onRefused(msg: MessageOf<"error">): void {

@@ -8,6 +8,7 @@ import type { InnerRequest } from "./bhttp.ts";
 import { SealedError } from "./errors.ts";
 import { type InnerMessage, sealMessage } from "./message.ts";
 import { type SealedRequest, sealRequest } from "./request.ts";
+import type { SenderKey } from "./sender.ts";
 import { parsePin, type VerifiedStatement, verifyStatement } from "./statement.ts";
 
 /** What a caller keeps between runs to keep refusing rollbacks (`impgate e2e pin` stores it). */
@@ -18,13 +19,14 @@ export interface CallerPinState {
 }
 
 /**
- * A caller of one sealed imp.
+ * A caller of one sealed imp, signing what it seals with `sender` (a key the device lists
+ * in its `e2e.senders`). Without a sender it can check statements, and seals nothing.
  *
  * @example
  * ```ts
- * import { SealedCaller } from "./protocol/sealed/index.ts"; // WebCrypto only: bundles for a browser as is
+ * import { SealedCaller, senderKey } from "./protocol/sealed/index.ts"; // WebCrypto only: bundles for a browser as is
  * const auth = { authorization: `Bearer ${token}` };
- * const caller = new SealedCaller({ impId: "imp_…", pin: "sha256:3q2-7w…" });   // pinned out of band
+ * const caller = new SealedCaller({ impId: "imp_…", pin: "sha256:3q2-7w…" }, await senderKey(callerJwk)); // pinned out of band
  * await caller.trust(await (await fetch(`${agent}/_sealed/key`, { headers: auth })).text());
  * const sealed = await caller.seal({ method: "POST", path: "/door", body: new TextEncoder().encode("open") });
  * const res = await fetch(`${agent}/_sealed`, { method: "POST", headers: auth, body: sealed.bytes });
@@ -36,12 +38,15 @@ export interface CallerPinState {
 export class SealedCaller {
   private readonly impId: string;
   private readonly pin: string;
+  private readonly sender: SenderKey | undefined;
   private sequence: number | undefined;
   private key: VerifiedStatement | undefined;
 
-  constructor(state: CallerPinState) {
+  constructor(state: CallerPinState, sender?: SenderKey) {
+    if (sender !== undefined && typeof sender?.sign !== "function") throw new TypeError("a sender is a SenderKey (senderKey())");
     this.impId = state.impId;
     this.pin = parsePin(state.pin);
+    this.sender = sender;
     this.sequence = state.lastSequence;
   }
 
@@ -64,12 +69,17 @@ export class SealedCaller {
 
   /** Seals an inner request to the trusted key; open the reply with the result's `openReply`. */
   async seal(inner: InnerRequest, now = Date.now()): Promise<SealedRequest> {
-    return sealRequest(this.current(now), inner, { now });
+    return sealRequest(this.current(now), inner, { sender: this.signer(), now });
   }
 
   /** Seals an agent message to the trusted key. */
   async sealMessage(message: InnerMessage, now = Date.now()): Promise<{ bytes: Uint8Array; id: string; sentAt: number }> {
-    return sealMessage(this.current(now), message, { now });
+    return sealMessage(this.current(now), message, { sender: this.signer(), now });
+  }
+
+  private signer(): SenderKey {
+    if (!this.sender) throw new TypeError("this caller has no sender key: sealed requests and messages are signed by one");
+    return this.sender;
   }
 
   private current(now: number): VerifiedStatement {

@@ -1,10 +1,16 @@
 /**
  * The HPKE envelope sealed requests and messages share, after RFC 9458 (Oblivious HTTP):
  *
- *   sealed = header || enc || ciphertext
- *   header = key id (32 bits) || KEM id (16) || KDF id (16) || AEAD id (16)     10 bytes
- *   info   = label || 0x00 || header
- *   plaintext = unique id (16 bytes) || sent at (epoch ms, 64 bits) || content
+ *   sealed    = header || enc || ciphertext
+ *   header    = key id (32 bits) || KEM id (16) || KDF id (16) || AEAD id (16)     10 bytes
+ *   info      = label || 0x00 || header
+ *   plaintext = unique id (16 bytes) || sent at (epoch ms, 64 bits) || sender (32) || signature (64) || content
+ *   signed    = info || enc || unique id || sent at || sender || content
+ *
+ * The sender is the RFC 7638 thumbprint of the caller's signing key, and the signature is
+ * that key's (./sender.ts says why): the device opens only what a sender it lists signed.
+ * The signature covers the header and `enc`, so it belongs to this one seal: a signed
+ * plaintext that leaked could not be sealed again by anyone else.
  *
  * The header travels in the clear (the device needs it to pick a key) and is bound into the
  * HPKE context through `info`, as RFC 9458 §4.3 does, so changing it makes the ciphertext
@@ -15,11 +21,12 @@
 import { base64url } from "jose";
 import { ByteReader, concatBytes, encodeUtf8, randomId } from "./bytes.ts";
 import { SealedError } from "./errors.ts";
+import { refuseSender, SENDER_ID_BYTES, type SenderKey, type SenderSet, SIGNATURE_BYTES } from "./sender.ts";
 import { ENC_BYTES, hpkeSuite, isSupportedSuite, type OpeningKey, type SealingKey, SUITE } from "./suite.ts";
 
 export const HEADER_BYTES = 10;
-const STAMP_BYTES = 16 + 8;
-/** Bytes a seal adds to its content: header, encapsulated key, id and time, AEAD tag. */
+const STAMP_BYTES = 16 + 8 + SENDER_ID_BYTES + SIGNATURE_BYTES;
+/** Bytes a seal adds to its content: header, encapsulated key, id, time, sender and signature, AEAD tag. */
 export const SEALED_OVERHEAD = HEADER_BYTES + ENC_BYTES + STAMP_BYTES + 16;
 
 export type EnvelopeKind = "request" | "message";
@@ -58,19 +65,24 @@ export interface Sealed {
 export interface Opened {
   content: Uint8Array;
   id: string;
+  /** The sender's id (its key's thumbprint, base64url): one of the device's `e2e.senders`. */
+  sender: string;
   sentAt: number;
   keyId: number;
   exportSecret(context: string, length: number): Promise<Uint8Array>;
   enc: Uint8Array;
 }
 
-export async function seal(kind: EnvelopeKind, key: SealingKey, content: Uint8Array, now = Date.now()): Promise<Sealed> {
+export async function seal(kind: EnvelopeKind, key: SealingKey, sender: SenderKey, content: Uint8Array, now = Date.now()): Promise<Sealed> {
+  if (!sender || typeof sender.sign !== "function") throw new TypeError("a sealed request or message needs a sender key (senderKey())");
   const header = encodeHeader(key.keyId);
-  const { encapsulatedSecret: enc, ctx } = await hpkeSuite().SetupSender(key.publicKey, { info: info(kind, header) });
+  const context = info(kind, header);
+  const { encapsulatedSecret: enc, ctx } = await hpkeSuite().SetupSender(key.publicKey, { info: context });
   const id = randomId();
   const stamp = new Uint8Array(8);
   new DataView(stamp.buffer).setBigUint64(0, BigInt(Math.trunc(now)));
-  const ciphertext = await ctx.Seal(concatBytes(id, stamp, content));
+  const signature = await sender.sign(concatBytes(context, enc, id, stamp, sender.raw, content));
+  const ciphertext = await ctx.Seal(concatBytes(id, stamp, sender.raw, signature, content));
   return {
     bytes: concatBytes(header, enc, ciphertext),
     id: base64url.encode(id),
@@ -81,15 +93,18 @@ export async function seal(kind: EnvelopeKind, key: SealingKey, content: Uint8Ar
 }
 
 /**
- * Opens sealed bytes of `kind` with one of `keys`, then checks the time window and the
- * replay guard, in that order: nothing is remembered for bytes that do not open.
+ * Opens sealed bytes of `kind` with one of `keys`, then checks the sender's signature, the
+ * time window and the replay guard, in that order: nothing is remembered for bytes that do
+ * not open or that no accepted sender signed.
  */
 export async function open(
   kind: EnvelopeKind,
   keys: readonly OpeningKey[],
   bytes: Uint8Array,
-  options: { replay: ReplayGuard; window: TimeWindow; now?: number },
+  options: { replay: ReplayGuard; senders: SenderSet; window: TimeWindow; now?: number },
 ): Promise<Opened> {
+  if (!options.senders || typeof options.senders.check !== "function")
+    throw new TypeError("opening needs the accepted senders (SenderSet)");
   if (!(bytes instanceof Uint8Array)) throw new SealedError("ERR_SEALED_MALFORMED", "sealed bytes must be a Uint8Array");
   if (bytes.length < HEADER_BYTES + ENC_BYTES + STAMP_BYTES + 16) throw new SealedError("ERR_SEALED_MALFORMED", "too short to be sealed");
   const header = bytes.subarray(0, HEADER_BYTES);
@@ -103,10 +118,11 @@ export async function open(
   // A retired key past its overlap reads as unknown: the caller's remedy is the same (fetch the statement).
   if (!key || (key.acceptUntil !== undefined && now > key.acceptUntil)) throw new SealedError("ERR_SEALED_UNKNOWN_KEY");
   const enc = bytes.slice(HEADER_BYTES, HEADER_BYTES + ENC_BYTES);
+  const context = info(kind, header);
   let plaintext: Uint8Array;
   let exportSecret: Opened["exportSecret"];
   try {
-    const ctx = await hpkeSuite().SetupRecipient(key.keyPair, enc, { info: info(kind, header) });
+    const ctx = await hpkeSuite().SetupRecipient(key.keyPair, enc, { info: context });
     plaintext = await ctx.Open(bytes.subarray(HEADER_BYTES + ENC_BYTES));
     exportSecret = (context, length) => ctx.Export(encodeUtf8(context), length);
   } catch (err) {
@@ -114,16 +130,23 @@ export async function open(
     throw new SealedError("ERR_SEALED_TAMPERED", undefined, { cause: err });
   }
   const r = new ByteReader(plaintext);
-  const id = base64url.encode(r.raw(16, "id"));
-  const sentAt = Number(new DataView(plaintext.buffer, plaintext.byteOffset + 16, 8).getBigUint64(0));
-  r.raw(8, "time");
+  const rawId = r.raw(16, "id");
+  const stamp = r.raw(8, "time");
+  const senderId = r.raw(SENDER_ID_BYTES, "sender");
+  const signature = r.raw(SIGNATURE_BYTES, "signature");
+  const content = r.rest();
+  const id = base64url.encode(rawId);
+  const sender = base64url.encode(senderId);
+  // Before the window and the replay memory: what no accepted sender signed leaves no trace.
+  refuseSender(await options.senders.check(senderId, concatBytes(context, enc, rawId, stamp, senderId, content), signature), sender);
+  const sentAt = Number(new DataView(stamp.buffer, stamp.byteOffset, 8).getBigUint64(0));
   if (sentAt < now - options.window.maxAgeMs || sentAt > now + options.window.maxFutureMs) {
     throw new SealedError("ERR_SEALED_STALE", `sealed ${Math.round((now - sentAt) / 1000)} s from this device's clock`);
   }
   const seen = await options.replay.remember(id, sentAt, now);
   if (seen === "replayed") throw new SealedError("ERR_SEALED_REPLAYED");
   if (seen === "stale") throw new SealedError("ERR_SEALED_STALE", "older than the replay memory can still tell apart");
-  return { content: r.rest(), id, sentAt, keyId, enc, exportSecret };
+  return { content, id, sender, sentAt, keyId, enc, exportSecret };
 }
 
 function encodeHeader(keyId: number): Uint8Array {

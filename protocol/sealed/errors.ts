@@ -3,7 +3,7 @@
  * in the manner of jose's errors: callers branch on `code`, never on message text. Messages
  * say what to do and never echo plaintext, keys or ciphertext.
  */
-import { CodedError } from "../errors.ts";
+import { CodedError, type ErrorCode } from "../errors.ts";
 
 /** Why sealed bytes or a key statement were refused. */
 export const SEALED_ERROR_CODES = {
@@ -21,8 +21,10 @@ export const SEALED_ERROR_CODES = {
   ERR_SEALED_REPLAYED: "this sealed request or message was seen before",
   /** Larger than the stated limit. */
   ERR_SEALED_TOO_LARGE: "the sealed content is larger than allowed",
-  /** An event's signature does not verify against the pinned identity key, or names another imp. */
-  ERR_SEALED_FORGED: "the sealed event was not signed by the pinned device for this imp",
+  /** A signature does not verify: an event's against the pinned identity key (or it names another imp), a request's or message's against the sender it names. */
+  ERR_SEALED_FORGED: "the sealed bytes were not signed by the key they name",
+  /** A request or message signed by a key that is not among the device's `e2e.senders`. */
+  ERR_SEALED_UNKNOWN_SENDER: "sealed by a sender this device does not accept: its key is not in the device's e2e.senders",
   /** Not a well-formed key statement, or its signature does not verify. */
   ERR_KEY_STATEMENT_INVALID: "the key statement is malformed or its signature does not verify",
   /** Signed by an identity key other than the pinned one. */
@@ -63,4 +65,35 @@ export class SealedError extends CodedError<SealedErrorCode> {
 /** True if `err` is a SealedError, optionally with one of `codes`. */
 export function isSealedError(err: unknown, ...codes: SealedErrorCode[]): err is SealedError {
   return err instanceof SealedError && (codes.length === 0 || codes.includes(err.code));
+}
+
+/** What each refusal of a sealed request or message is, as the device answers it through the relay. */
+const AS_ERROR_CODE: Record<SealedErrorCode, ErrorCode> = {
+  ERR_SEALED_MALFORMED: "sealed_malformed",
+  ERR_SEALED_TOO_LARGE: "sealed_malformed",
+  ERR_SEALED_UNSUPPORTED_SUITE: "sealed_malformed",
+  ERR_SEALED_TAMPERED: "sealed_tampered",
+  ERR_SEALED_UNKNOWN_KEY: "sealed_unknown_key",
+  ERR_SEALED_STALE: "sealed_stale",
+  ERR_SEALED_REPLAYED: "sealed_replayed",
+  ERR_SEALED_UNKNOWN_SENDER: "sealed_sender_refused",
+  ERR_SEALED_FORGED: "sealed_sender_refused",
+  ERR_KEY_STATEMENT_INVALID: "bad_request",
+  ERR_KEY_STATEMENT_IDENTITY_CHANGED: "bad_request",
+  ERR_KEY_STATEMENT_EXPIRED: "bad_request",
+  ERR_KEY_STATEMENT_WRONG_IMP: "bad_request",
+  ERR_KEY_STATEMENT_ROLLBACK: "bad_request",
+  ERR_KEY_PIN_INVALID: "bad_request",
+};
+
+/**
+ * The error code (protocol/errors.ts) a sealed refusal is answered with, over HTTP.
+ *
+ * @example
+ * ```ts
+ * const code = errorCodeOf(err); // "sealed_replayed" for ERR_SEALED_REPLAYED
+ * ```
+ */
+export function errorCodeOf(err: SealedError): ErrorCode {
+  return AS_ERROR_CODE[err.code];
 }

@@ -13,6 +13,7 @@ import { MAX_DATA_BYTES, NAME_PATTERN } from "../messages.ts";
 import { ByteReader, ByteWriter, decodeUtf8, encodeUtf8 } from "./bytes.ts";
 import { open, type ReplayGuard, SEALED_OVERHEAD, seal, type TimeWindow } from "./envelope.ts";
 import { SealedError } from "./errors.ts";
+import type { SenderKey, SenderSet } from "./sender.ts";
 import type { OpeningKey, SealingKey } from "./suite.ts";
 
 /**
@@ -34,23 +35,29 @@ export interface InnerMessage {
 export interface OpenedMessage {
   message: { name: string; contentType: string | undefined; data: Uint8Array };
   id: string;
+  /** Who sealed it: the thumbprint of an accepted sender's key (`e2e.senders`). */
+  sender: string;
   sentAt: number;
   keyId: number;
 }
 
 /**
- * Caller side: seals an agent message to the device's key.
+ * Caller side: seals an agent message to the device's key, signed by `sender`.
  *
  * @example
  * ```ts
- * const sealed = await sealMessage(key, { name: "door", contentType: "text/plain", data: new TextEncoder().encode("open") });
- * await fetch(`${agentUrl}/_messages?name=sealed`, { method: "POST", headers: { authorization }, body: sealed.bytes });
+ * const sealed = await sealMessage(key, { name: "door", contentType: "text/plain", data: new TextEncoder().encode("open") }, { sender });
+ * await fetch(`${agentUrl}/_messages?name=sealed`, {
+ *   method: "POST",
+ *   headers: { authorization, "content-type": SEALED_MEDIA_TYPES.message },
+ *   body: sealed.bytes,
+ * });
  * ```
  */
 export async function sealMessage(
   key: SealingKey,
   message: InnerMessage,
-  options: { now?: number } = {},
+  options: { sender: SenderKey; now?: number },
 ): Promise<{ bytes: Uint8Array; id: string; sentAt: number }> {
   if (!NAME_PATTERN.test(message.name)) throw new TypeError("a message name is 1-64 characters: letters, digits and ._:-");
   if (message.contentType !== undefined && !CONTENT_TYPE.test(message.contentType)) {
@@ -63,26 +70,31 @@ export async function sealMessage(
     .bytes();
   // The edge queues the sealed bytes as message data, so they, not the plaintext, must fit its limit.
   if (content.length + SEALED_OVERHEAD > MAX_DATA_BYTES) throw new TypeError(`a sealed message is at most ${MAX_DATA_BYTES} bytes`);
-  const sealed = await seal("message", key, content, options.now);
+  const sealed = await seal("message", key, options?.sender, content, options?.now);
   return { bytes: sealed.bytes, id: sealed.id, sentAt: sealed.sentAt };
 }
 
 /**
- * Device side: opens a sealed message, refusing it outside MESSAGE_WINDOW or when `replay`
- * (the device's message memory) has seen its id.
+ * Device side: opens a sealed message, refusing it when no key of `senders` signed it,
+ * outside MESSAGE_WINDOW, or when `replay` (the device's message memory) has seen its id.
  *
  * @example
  * ```ts
- * const { message } = await openMessage(await keys.keyring(), payload, { replay: messageMemory });
+ * const { message } = await openMessage(await keys.keyring(), payload, { replay: messageMemory, senders });
  * await handler({ name: message.name, contentType: message.contentType, data: message.data });
  * ```
  */
 export async function openMessage(
   keys: readonly OpeningKey[],
   bytes: Uint8Array,
-  options: { replay: ReplayGuard; now?: number },
+  options: { replay: ReplayGuard; senders: SenderSet; now?: number },
 ): Promise<OpenedMessage> {
-  const opened = await open("message", keys, bytes, { replay: options.replay, window: MESSAGE_WINDOW, now: options.now });
+  const opened = await open("message", keys, bytes, {
+    replay: options.replay,
+    senders: options.senders,
+    window: MESSAGE_WINDOW,
+    now: options.now,
+  });
   const r = new ByteReader(opened.content);
   const name = decodeUtf8(r.field("name", 64), "name");
   if (!NAME_PATTERN.test(name)) throw new SealedError("ERR_SEALED_MALFORMED", "the message name is not a valid name");
@@ -94,6 +106,7 @@ export async function openMessage(
   return {
     message: { name, contentType: contentType === "" ? undefined : contentType, data },
     id: opened.id,
+    sender: opened.sender,
     sentAt: opened.sentAt,
     keyId: opened.keyId,
   };

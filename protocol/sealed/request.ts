@@ -14,6 +14,7 @@ import * as bhttp from "./bhttp.ts";
 import { concatBytes, encodeUtf8 } from "./bytes.ts";
 import { open, type ReplayGuard, seal, type TimeWindow } from "./envelope.ts";
 import { SealedError } from "./errors.ts";
+import type { SenderKey, SenderSet } from "./sender.ts";
 import { AEAD, type OpeningKey, type SealingKey } from "./suite.ts";
 
 /**
@@ -39,6 +40,8 @@ export interface SealedRequest {
 export interface OpenedRequest {
   inner: bhttp.DecodedRequest;
   id: string;
+  /** Who sealed it: the thumbprint of an accepted sender's key (`e2e.senders`). */
+  sender: string;
   sentAt: number;
   /** Which of the device's keys opened it (current or previous). */
   keyId: number;
@@ -47,19 +50,24 @@ export interface OpenedRequest {
 }
 
 /**
- * Caller side: seals `inner` to the device's key (from `verifyStatement`).
+ * Caller side: seals `inner` to the device's key (from `verifyStatement`), signed by `sender`.
  *
  * @example
  * ```ts
  * const key = await verifyStatement(pin, statement, { impId });
- * const sealed = await sealRequest(key, { method: "POST", path: "/door", body: new TextEncoder().encode("open") });
+ * const sender = await senderKey(callerJwk);               // a key listed in the device's e2e.senders
+ * const sealed = await sealRequest(key, { method: "POST", path: "/door", body: new TextEncoder().encode("open") }, { sender });
  * const res = await fetch(`${agentUrl}/_sealed`, { method: "POST", headers: { authorization }, body: sealed.bytes });
  * const reply = await sealed.openReply(new Uint8Array(await res.arrayBuffer()));
  * console.log(reply.status, new TextDecoder().decode(reply.body));
  * ```
  */
-export async function sealRequest(key: SealingKey, inner: bhttp.InnerRequest, options: { now?: number } = {}): Promise<SealedRequest> {
-  const sealed = await seal("request", key, bhttp.encodeRequest(inner), options.now);
+export async function sealRequest(
+  key: SealingKey,
+  inner: bhttp.InnerRequest,
+  options: { sender: SenderKey; now?: number },
+): Promise<SealedRequest> {
+  const sealed = await seal("request", key, options.sender, bhttp.encodeRequest(inner), options.now);
   const secret = await sealed.exportSecret(REPLY_CONTEXT, SECRET_BYTES);
   return {
     bytes: sealed.bytes,
@@ -83,12 +91,13 @@ export async function sealRequest(key: SealingKey, inner: bhttp.InnerRequest, op
 }
 
 /**
- * Device side: opens a sealed request with one of the device's keys, refuses it if it is
- * outside REQUEST_WINDOW or `replay` has seen its id, and decodes the inner request.
+ * Device side: opens a sealed request with one of the device's keys, refuses it if no key
+ * of `senders` signed it, if it is outside REQUEST_WINDOW or `replay` has seen its id, and
+ * decodes the inner request.
  *
  * @example
  * ```ts
- * const opened = await openRequest(await keys.keyring(), bytes, { replay: requestMemory });
+ * const opened = await openRequest(await keys.keyring(), bytes, { replay: requestMemory, senders });
  * const response = await handler(opened.inner);            // { status, headers, body }
  * return opened.sealReply(response);                       // the bytes to send back
  * ```
@@ -96,14 +105,20 @@ export async function sealRequest(key: SealingKey, inner: bhttp.InnerRequest, op
 export async function openRequest(
   keys: readonly OpeningKey[],
   bytes: Uint8Array,
-  options: { replay: ReplayGuard; now?: number; limits?: bhttp.BhttpLimits },
+  options: { replay: ReplayGuard; senders: SenderSet; now?: number; limits?: bhttp.BhttpLimits },
 ): Promise<OpenedRequest> {
-  const opened = await open("request", keys, bytes, { replay: options.replay, window: REQUEST_WINDOW, now: options.now });
+  const opened = await open("request", keys, bytes, {
+    replay: options.replay,
+    senders: options.senders,
+    window: REQUEST_WINDOW,
+    now: options.now,
+  });
   const inner = bhttp.decodeRequest(opened.content, options.limits);
   const secret = await opened.exportSecret(REPLY_CONTEXT, SECRET_BYTES);
   return {
     inner,
     id: opened.id,
+    sender: opened.sender,
     sentAt: opened.sentAt,
     keyId: opened.keyId,
     async sealReply(response) {

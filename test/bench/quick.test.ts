@@ -44,6 +44,9 @@ describe("npm run bench -- --quick", () => {
         expect(row!.non2xx + row!.errors).toBe(0);
       }
     }
+    // The sealed round trip beside a plain one, on the same imp: every request answered and opened.
+    expect(results.sealed?.rows.map((r) => `${r.kind} ${r.connections}`).sort()).toEqual(["plain 1", "plain 4", "sealed 1", "sealed 4"]);
+    for (const row of results.sealed?.rows ?? []) expect(row.non2xx + row.errors, `${row.kind} at ${row.connections}`).toBe(0);
     expect(results.edgeMemory.steps.every((s) => s.connected === s.devices)).toBe(true);
     expect(results.fleetConnect.connected).toBe(results.fleetConnect.devices);
     expect(results.presence?.rows.map((r) => r.presenceTimeoutS)).toEqual([45, 0]);

@@ -85,6 +85,12 @@ describe("impgate's help, version and usage errors", () => {
     });
   });
 
+  it("tells someone who asks the CLI to rotate a device's sealing key where that is done", async () => {
+    const r = await cli("e2e", "rotate", "--config", "device.json");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^impgate: the device's encryption key lives on the device, and is rotated there: impgate-device e2e rotate /);
+  });
+
   it("takes ids that begin with '-' as arguments, not as unknown options", async () => {
     // Refused for want of an edge, which means the id got past the parser.
     const r = await cli("cred", "revoke", "imp_x", "-Dxu2b7kFq0tLm9Zz3aBcDeF");

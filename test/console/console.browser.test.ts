@@ -80,6 +80,22 @@ describe("the console in a browser", () => {
     expect(await page.evaluate(() => (window as { notReloaded?: boolean }).notReloaded)).toBe(true);
   });
 
+  it("shows each request to an imp in its page's live request log as it happens, with nothing secret in it", async () => {
+    const { imp } = await e2e.device("logged");
+    const page = await browser.page();
+    await signIn(page);
+    await impPage(page, imp.impId);
+    await page.getByText("Live: each request").waitFor();
+    expect((await e2e.call(imp, "/door/open?code=12345")).status).toBe(200);
+    const row = page.locator("[data-tail] tbody tr", { hasText: "/door/open?…" });
+    await row.waitFor({ timeout: 15_000 });
+    const text = (await row.textContent()) ?? "";
+    expect(text).toContain("GET");
+    expect(text).toContain("200");
+    expect(text).not.toContain("12345");
+    expect(await page.content()).not.toContain(new URL(imp.agentUrl).pathname);
+  });
+
   it("disables an imp from its page, and then a caller gets 423", async () => {
     const { imp, service } = await e2e.device("kill-me");
     const page = await browser.page();

@@ -7,7 +7,7 @@ import { StateFileError } from "../../device/processed-messages.ts";
 import { SealedDeviceConfig } from "../../device/sealed-config.ts";
 import { KEY_OVERLAP_MS, KEYS_FILE, SealedKeys, STATEMENT_LIFETIME_MS } from "../../device/sealed-keys.ts";
 import { fingerprint, MemoryReplayGuard, openRequest, REQUEST_WINDOW, sealRequest, verifyStatement } from "../../protocol/sealed/index.ts";
-import { code, identityKey } from "../helpers/sealed-fixture.ts";
+import { callerSender, code, fixtureSenders, identityKey } from "../helpers/sealed-fixture.ts";
 
 describe("the device's sealed keys", () => {
   let dir: string;
@@ -70,8 +70,14 @@ describe("the device's sealed keys", () => {
     expect(after.sequence).toBeGreaterThan(before.sequence);
     // A caller that still holds the old statement seals to the old key.
     const open = async (at: number, key = before) => {
-      const sealed = await sealRequest(key, { method: "GET", path: "/" }, { now: at });
-      return code(openRequest(await keys.keyring(at), sealed.bytes, { replay: new MemoryReplayGuard(REQUEST_WINDOW), now: at }));
+      const sealed = await sealRequest(key, { method: "GET", path: "/" }, { sender: (await fixtureSenders()).sender, now: at });
+      return code(
+        openRequest(await keys.keyring(at), sealed.bytes, {
+          senders: (await fixtureSenders()).senders,
+          replay: new MemoryReplayGuard(REQUEST_WINDOW),
+          now: at,
+        }),
+      );
     };
     expect(await open(now + 60_000)).toBe("accepted");
     expect(await open(now + KEY_OVERLAP_MS - 60_000)).toBe("accepted");
@@ -88,10 +94,15 @@ describe("the device's sealed keys", () => {
     const keys = await SealedKeys.open(file, { impId: "imp_a", identityKey: identity });
     const before = await verifyStatement(await fingerprint(identity), await keys.currentStatement(), { impId: "imp_a" });
     await keys.rotate({ overlapMs: 0 });
-    const sealed = await sealRequest(before, { method: "GET", path: "/" });
-    expect(await code(openRequest(await keys.keyring(), sealed.bytes, { replay: new MemoryReplayGuard(REQUEST_WINDOW) }))).toBe(
-      "ERR_SEALED_UNKNOWN_KEY",
-    );
+    const sealed = await sealRequest(before, { method: "GET", path: "/" }, { sender: (await fixtureSenders()).sender });
+    expect(
+      await code(
+        openRequest(await keys.keyring(), sealed.bytes, {
+          senders: (await fixtureSenders()).senders,
+          replay: new MemoryReplayGuard(REQUEST_WINDOW),
+        }),
+      ),
+    ).toBe("ERR_SEALED_UNKNOWN_KEY");
     expect(await readFile(file, "utf8")).not.toContain(`"keyId":${before.keyId}`);
   });
 
@@ -135,7 +146,42 @@ describe("the e2e section of a device config", () => {
     const owner = await generateOwnerKey();
     expect(SealedDeviceConfig.safeParse({ recipients: [owner.publicJwk] }).success).toBe(true);
     expect(SealedDeviceConfig.safeParse({ recipients: [owner.privateJwk] }).success).toBe(false);
-    expect(SealedDeviceConfig.safeParse({ recipients: [] }).success).toBe(false);
     expect(SealedDeviceConfig.safeParse({ recipients: [{ kty: "OKP", crv: "Ed25519", x: owner.publicJwk.x }] }).success).toBe(false);
+  });
+
+  it("takes callers' Ed25519 and P-256 public keys as senders, refuses a private one, and refuses plaintext unless told", async () => {
+    const ed = await callerSender();
+    const p256 = await callerSender("ES256");
+    const parsed = SealedDeviceConfig.parse({ senders: [ed.publicJwk, p256.publicJwk] });
+    expect(parsed).toMatchObject({ senders: [ed.publicJwk, p256.publicJwk], recipients: [], allowPlaintext: false });
+    expect(SealedDeviceConfig.safeParse({ senders: [ed.jwk] }).success).toBe(false);
+    const { generateOwnerKey } = await import("../../protocol/sealed/index.ts");
+    expect(SealedDeviceConfig.safeParse({ senders: [(await generateOwnerKey()).publicJwk] }).success).toBe(false);
+  });
+});
+
+describe("the sealed keys shared by the daemon and `impgate-device e2e rotate`", () => {
+  it("take up a rotation made by another process, and never undo it", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "impgate-keys-"));
+    try {
+      const file = join(dir, KEYS_FILE);
+      const identity = await identityKey();
+      const daemon = await SealedKeys.open(file, { impId: "imp_a", identityKey: identity });
+      const first = await daemon.currentStatement();
+      const cli = await SealedKeys.open(file, { impId: "imp_a", identityKey: identity });
+      await cli.rotate({ overlapMs: 60_000 });
+      // The daemon re-signs at half-life on the state on disk: the rotation stands, with a higher sequence.
+      const later = Date.now() + STATEMENT_LIFETIME_MS;
+      const renewed = await daemon.currentStatement(later);
+      const pin = await fingerprint(identity);
+      const seen = await verifyStatement(pin, renewed, { impId: "imp_a", now: later });
+      expect(seen.keyId).toBe(cli.keyId);
+      expect(seen.sequence).toBeGreaterThan((await verifyStatement(pin, first, { impId: "imp_a" })).sequence + 1);
+      expect(await daemon.refresh()).toBe(false);
+      expect((await daemon.keyring()).map((k) => k.keyId)).toEqual([cli.keyId, daemon.previous?.keyId]);
+      expect((await readdir(dir)).filter((f) => f.endsWith(".lock"))).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -27,11 +27,13 @@ describe("the sealed replay memory on disk", () => {
 
   it("refuses a replayed request after the daemon restarted", async () => {
     const d = await sealedDevice();
-    const sealed = await sealRequest(d.key, { method: "POST", path: "/door" });
+    const sealed = await sealRequest(d.key, { method: "POST", path: "/door" }, { sender: d.sender });
     const first = await SealedReplayMemory.open(dir, "requests");
-    await openRequest([d.opening], sealed.bytes, { replay: first });
+    await openRequest([d.opening], sealed.bytes, { senders: d.senders, replay: first });
     const restarted = await SealedReplayMemory.open(dir, "requests");
-    await expect(openRequest([d.opening], sealed.bytes, { replay: restarted })).rejects.toMatchObject({ code: "ERR_SEALED_REPLAYED" });
+    await expect(openRequest([d.opening], sealed.bytes, { senders: d.senders, replay: restarted })).rejects.toMatchObject({
+      code: "ERR_SEALED_REPLAYED",
+    });
     expect((await stat(join(dir, "sealed-requests.json"))).mode & 0o777).toBe(0o600);
   });
 
@@ -40,15 +42,25 @@ describe("the sealed replay memory on disk", () => {
     const now = Date.now();
     const requests = await SealedReplayMemory.open(dir, "requests");
     const messages = await SealedReplayMemory.open(dir, "messages");
-    const message = await sealMessage(d.key, { name: "door", data: new Uint8Array(0) }, { now: now - 2 * 24 * 60 * 60_000 });
-    await openMessage([d.opening], message.bytes, { replay: messages, now });
-    await openRequest([d.opening], (await sealRequest(d.key, { method: "GET", path: "/" }, { now })).bytes, { replay: requests, now });
+    const message = await sealMessage(
+      d.key,
+      { name: "door", data: new Uint8Array(0) },
+      { sender: d.sender, now: now - 2 * 24 * 60 * 60_000 },
+    );
+    await openMessage([d.opening], message.bytes, { senders: d.senders, replay: messages, now });
+    await openRequest([d.opening], (await sealRequest(d.key, { method: "GET", path: "/" }, { sender: d.sender, now })).bytes, {
+      senders: d.senders,
+      replay: requests,
+      now,
+    });
     expect(requests.size).toBe(1);
     // A request's id is forgotten once outside its 5 minutes; a message's is kept for its 7 days.
     await requests.remember("later", now + REQUEST_WINDOW.maxAgeMs + 1, now + REQUEST_WINDOW.maxAgeMs + 2);
     expect(requests.size).toBe(1);
     const reopened = await SealedReplayMemory.open(dir, "messages");
-    await expect(openMessage([d.opening], message.bytes, { replay: reopened, now: now + 60_000 })).rejects.toMatchObject({
+    await expect(
+      openMessage([d.opening], message.bytes, { senders: d.senders, replay: reopened, now: now + 60_000 }),
+    ).rejects.toMatchObject({
       code: "ERR_SEALED_REPLAYED",
     });
     expect(MESSAGE_WINDOW.maxAgeMs).toBeGreaterThan(7 * 24 * 60 * 60_000);
@@ -85,11 +97,13 @@ describe("the sealed replay memory on disk", () => {
     const d = await sealedDevice();
     const memory = await SealedReplayMemory.open(dir, "requests");
     await rm(dir, { recursive: true });
-    const sealed = await sealRequest(d.key, { method: "POST", path: "/door" });
-    const failure = await openRequest([d.opening], sealed.bytes, { replay: memory }).catch((err) => err);
+    const sealed = await sealRequest(d.key, { method: "POST", path: "/door" }, { sender: d.sender });
+    const failure = await openRequest([d.opening], sealed.bytes, { senders: d.senders, replay: memory }).catch((err) => err);
     expect(failure).not.toBeInstanceOf(SealedError);
     expect((failure as NodeJS.ErrnoException).code).toBe("ENOENT");
-    await expect(openRequest([d.opening], sealed.bytes, { replay: memory })).rejects.toMatchObject({ code: "ERR_SEALED_REPLAYED" });
+    await expect(openRequest([d.opening], sealed.bytes, { senders: d.senders, replay: memory })).rejects.toMatchObject({
+      code: "ERR_SEALED_REPLAYED",
+    });
   });
 
   it("stops the daemon on a damaged file rather than forgetting every id", async () => {

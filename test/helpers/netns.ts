@@ -50,7 +50,8 @@ export async function makeDeviceNetwork(): Promise<DeviceNetwork> {
   const tag = `${process.pid % 10_000}${Math.floor(Math.random() * 100)}`;
   const name = `impgate-${tag}`;
   const [outer, inner] = [`ig${tag}a`, `ig${tag}b`];
-  const block = Math.floor(Math.random() * 16_000);
+  // 10.200.0.0 to 10.255.255.255: 56 × 256 blocks, so the second octet never passes 255.
+  const block = Math.floor(Math.random() * 56 * 256);
   const base = `10.${200 + (block >> 8)}.${block & 255}`;
   const hostAddress = `${base}.1`;
   const servers: net.Server[] = [];

@@ -10,7 +10,10 @@ import {
   importOpeningKey,
   type OpeningKey,
   SealedError,
+  type SenderKey,
+  SenderSet,
   SUITE,
+  senderKey,
   signStatement,
   type VerifiedStatement,
   verifyStatement,
@@ -28,11 +31,31 @@ export interface SealedDevice {
   key: VerifiedStatement;
   publicKey: string;
   privateJwk: X25519PrivateJwk;
+  /** A caller's signing key the device accepts, and the device's accepted senders (just that one). */
+  sender: SenderKey;
+  senderJwk: JWK;
+  senders: SenderSet;
+}
+
+/** A caller's signing key (Ed25519 unless told), as `impgate caller keygen` makes one: the private JWK and its SenderKey. */
+export async function callerSender(alg: "EdDSA" | "ES256" = "EdDSA"): Promise<{ jwk: JWK; publicJwk: JWK; sender: SenderKey }> {
+  const jwk = await identityKey(alg);
+  const { d: _d, ...publicJwk } = jwk;
+  return { jwk, publicJwk, sender: await senderKey(jwk) };
 }
 
 export async function identityKey(alg: "EdDSA" | "ES256" = "EdDSA"): Promise<JWK> {
   const { privateKey } = await generateKeyPair(alg, { extractable: true });
   return exportJWK(privateKey);
+}
+
+let fixtureCaller: ReturnType<typeof callerSender> | undefined;
+
+/** The fixture devices' one caller: its SenderKey, and the SenderSet that accepts it. */
+export async function fixtureSenders(): Promise<{ sender: SenderKey; senders: SenderSet }> {
+  fixtureCaller ??= callerSender();
+  const caller = await fixtureCaller;
+  return { sender: caller.sender, senders: await SenderSet.from([caller.publicJwk]) };
 }
 
 export async function sealedDevice(
@@ -52,7 +75,13 @@ export async function sealedDevice(
     sequence: options.sequence ?? 1,
   });
   const pin = await fingerprint(identity);
+  // One caller key for every fixture device: whatever a test seals, any of them accepts.
+  fixtureCaller ??= callerSender();
+  const caller = await fixtureCaller;
   return {
+    sender: caller.sender,
+    senderJwk: caller.jwk,
+    senders: await SenderSet.from([caller.publicJwk]),
     impId,
     identityKey: identity,
     pin,

@@ -10,7 +10,7 @@ async function documented(): Promise<Map<string, number>> {
   const table = /<!-- error-codes:begin -->([\s\S]*?)<!-- error-codes:end -->/.exec(readme)?.[1] ?? "";
   const rows = new Map<string, number>();
   for (const line of table.split("\n")) {
-    const match = /^\| `([a-z_]+)` +\| (\d{3}) +\|/.exec(line);
+    const match = /^\| `([a-z0-9_]+)` +\| (\d{3}) +\|/.exec(line);
     if (match?.[1] && match[2]) rows.set(match[1], Number(match[2]));
   }
   return rows;

@@ -13,7 +13,7 @@ import {
   sealMessage,
   sealRequest,
 } from "../../protocol/sealed/index.ts";
-import { containsBytes, flipBit, sealedDevice } from "../helpers/sealed-fixture.ts";
+import { containsBytes, fixtureSenders, flipBit, sealedDevice } from "../helpers/sealed-fixture.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -23,7 +23,7 @@ function device(keys: OpeningKey[], replay: ReplayGuard = new MemoryReplayGuard(
   return {
     handled,
     async receive(bytes: Uint8Array, now?: number): Promise<Uint8Array> {
-      const opened = await openRequest(keys, bytes, { replay, now });
+      const opened = await openRequest(keys, bytes, { senders: (await fixtureSenders()).senders, replay, now });
       handled.push(opened.inner);
       return opened.sealReply({ status: 200, headers: [["content-type", "text/plain"]], body: opened.inner.body });
     },
@@ -44,17 +44,21 @@ describe("sealed requests", () => {
   it("carry method, path, query, headers and body to the device, and the reply back", async () => {
     const d = await sealedDevice();
     const dev = device([d.opening]);
-    const sealed = await sealRequest(d.key, {
-      method: "PUT",
-      path: "/garage/door",
-      query: "?mode=open&x=%20",
-      headers: [
-        ["Content-Type", "application/json"],
-        ["x-multi", "a"],
-        ["x-multi", "b"],
-      ],
-      body: text('{"open":true}'),
-    });
+    const sealed = await sealRequest(
+      d.key,
+      {
+        method: "PUT",
+        path: "/garage/door",
+        query: "?mode=open&x=%20",
+        headers: [
+          ["Content-Type", "application/json"],
+          ["x-multi", "a"],
+          ["x-multi", "b"],
+        ],
+        body: text('{"open":true}'),
+      },
+      { sender: d.sender },
+    );
     const reply = await sealed.openReply(await dev.receive(sealed.bytes));
     expect(dev.handled).toEqual([
       {
@@ -76,14 +80,18 @@ describe("sealed requests", () => {
     const d = await sealedDevice();
     const marker = () => `mk${crypto.randomUUID().replaceAll("-", "")}`;
     const [inPath, inHeader, inBody, inReply] = [marker(), marker(), marker(), marker()];
-    const sealed = await sealRequest(d.key, {
-      method: "POST",
-      path: `/${inPath}`,
-      query: `?q=${inPath}`,
-      headers: [["x-secret", inHeader]],
-      body: text(inBody),
-    });
-    const opened = await openRequest([d.opening], sealed.bytes, { replay: new MemoryReplayGuard(REQUEST_WINDOW) });
+    const sealed = await sealRequest(
+      d.key,
+      {
+        method: "POST",
+        path: `/${inPath}`,
+        query: `?q=${inPath}`,
+        headers: [["x-secret", inHeader]],
+        body: text(inBody),
+      },
+      { sender: d.sender },
+    );
+    const opened = await openRequest([d.opening], sealed.bytes, { senders: d.senders, replay: new MemoryReplayGuard(REQUEST_WINDOW) });
     const reply = await opened.sealReply({ status: 200, headers: [["x-reply", inReply]], body: text(inReply) });
     for (const m of [inPath, inHeader, inBody, inReply]) {
       expect(containsBytes(sealed.bytes, text(m))).toBe(false);
@@ -98,7 +106,11 @@ describe("sealed requests", () => {
     const d = await sealedDevice();
     const replay = new MemoryReplayGuard(REQUEST_WINDOW);
     const dev = device([d.opening], replay);
-    const sealed = await sealRequest(d.key, { method: "POST", path: "/door", headers: [["x-a", "b"]], body: text("open") });
+    const sealed = await sealRequest(
+      d.key,
+      { method: "POST", path: "/door", headers: [["x-a", "b"]], body: text("open") },
+      { sender: d.sender },
+    );
     const codes = new Map<string, number>();
     for (let bit = 0; bit < sealed.bytes.length * 8; bit++) {
       const code = await refusal(dev.receive(flipBit(sealed.bytes, bit)));
@@ -117,7 +129,7 @@ describe("sealed requests", () => {
   it("refuse a truncated or extended request as malformed or tampered, never with another error", async () => {
     const d = await sealedDevice();
     const dev = device([d.opening]);
-    const sealed = await sealRequest(d.key, { method: "GET", path: "/" });
+    const sealed = await sealRequest(d.key, { method: "GET", path: "/" }, { sender: d.sender });
     for (let length = 0; length < sealed.bytes.length; length++) {
       expect(["ERR_SEALED_MALFORMED", "ERR_SEALED_TAMPERED"]).toContain(await refusal(dev.receive(sealed.bytes.slice(0, length))));
     }
@@ -130,7 +142,7 @@ describe("sealed requests", () => {
   it("refuse a replayed request, and the handler runs once", async () => {
     const d = await sealedDevice();
     const dev = device([d.opening]);
-    const sealed = await sealRequest(d.key, { method: "POST", path: "/door", body: text("open") });
+    const sealed = await sealRequest(d.key, { method: "POST", path: "/door", body: text("open") }, { sender: d.sender });
     await dev.receive(sealed.bytes);
     expect(await refusal(dev.receive(sealed.bytes))).toBe("ERR_SEALED_REPLAYED");
     expect(await refusal(dev.receive(new Uint8Array(sealed.bytes)))).toBe("ERR_SEALED_REPLAYED");
@@ -141,11 +153,15 @@ describe("sealed requests", () => {
     const d = await sealedDevice();
     const dev = device([d.opening]);
     const now = Date.now();
-    const old = await sealRequest(d.key, { method: "GET", path: "/" }, { now: now - REQUEST_WINDOW.maxAgeMs - 1000 });
-    const ahead = await sealRequest(d.key, { method: "GET", path: "/" }, { now: now + REQUEST_WINDOW.maxFutureMs + 1000 });
+    const old = await sealRequest(d.key, { method: "GET", path: "/" }, { sender: d.sender, now: now - REQUEST_WINDOW.maxAgeMs - 1000 });
+    const ahead = await sealRequest(
+      d.key,
+      { method: "GET", path: "/" },
+      { sender: d.sender, now: now + REQUEST_WINDOW.maxFutureMs + 1000 },
+    );
     expect(await refusal(dev.receive(old.bytes, now))).toBe("ERR_SEALED_STALE");
     expect(await refusal(dev.receive(ahead.bytes, now))).toBe("ERR_SEALED_STALE");
-    const edge = await sealRequest(d.key, { method: "GET", path: "/" }, { now: now - REQUEST_WINDOW.maxAgeMs + 1000 });
+    const edge = await sealRequest(d.key, { method: "GET", path: "/" }, { sender: d.sender, now: now - REQUEST_WINDOW.maxAgeMs + 1000 });
     await dev.receive(edge.bytes, now);
     expect(dev.handled).toHaveLength(1);
   });
@@ -154,9 +170,15 @@ describe("sealed requests", () => {
     const d = await sealedDevice();
     const other = await sealedDevice();
     const dev = device([d.opening]);
-    expect(await refusal(dev.receive((await sealRequest(other.key, { method: "GET", path: "/" })).bytes))).toBe("ERR_SEALED_UNKNOWN_KEY");
+    expect(await refusal(dev.receive((await sealRequest(other.key, { method: "GET", path: "/" }, { sender: other.sender })).bytes))).toBe(
+      "ERR_SEALED_UNKNOWN_KEY",
+    );
     // The other device's key under this device's key id: the header is right, the key is not.
-    const forged = await sealRequest({ keyId: d.keyId, publicKey: other.key.publicKey }, { method: "GET", path: "/" });
+    const forged = await sealRequest(
+      { keyId: d.keyId, publicKey: other.key.publicKey },
+      { method: "GET", path: "/" },
+      { sender: d.sender },
+    );
     expect(await refusal(dev.receive(forged.bytes))).toBe("ERR_SEALED_TAMPERED");
     expect(dev.handled).toEqual([]);
   });
@@ -165,7 +187,7 @@ describe("sealed requests", () => {
     const d = await sealedDevice();
     const now = Date.now();
     const retired = await importOpeningKey(d.keyId, d.privateJwk, now + 60_000);
-    const sealed = await sealRequest(d.key, { method: "GET", path: "/" }, { now });
+    const sealed = await sealRequest(d.key, { method: "GET", path: "/" }, { sender: d.sender, now });
     const dev = device([retired]);
     expect(await refusal(dev.receive(sealed.bytes, now + 60_001))).toBe("ERR_SEALED_UNKNOWN_KEY");
     await dev.receive(sealed.bytes, now + 59_000);
@@ -175,11 +197,11 @@ describe("sealed requests", () => {
   it("never open a sealed message as a request, nor a request as a message", async () => {
     const d = await sealedDevice();
     const dev = device([d.opening]);
-    const message = await sealMessage(d.key, { name: "door", data: text("open") });
+    const message = await sealMessage(d.key, { name: "door", data: text("open") }, { sender: d.sender });
     expect(await refusal(dev.receive(message.bytes))).toBe("ERR_SEALED_TAMPERED");
-    const request = await sealRequest(d.key, { method: "POST", path: "/door" });
+    const request = await sealRequest(d.key, { method: "POST", path: "/door" }, { sender: d.sender });
     const replay = new MemoryReplayGuard(REQUEST_WINDOW);
-    expect(await refusal(openMessage([d.opening], request.bytes, { replay }))).toBe("ERR_SEALED_TAMPERED");
+    expect(await refusal(openMessage([d.opening], request.bytes, { senders: d.senders, replay }))).toBe("ERR_SEALED_TAMPERED");
     expect(dev.handled).toEqual([]);
   });
 });
@@ -188,8 +210,8 @@ describe("sealed replies", () => {
   it("open only for the request they answer", async () => {
     const d = await sealedDevice();
     const dev = device([d.opening]);
-    const first = await sealRequest(d.key, { method: "GET", path: "/a" });
-    const second = await sealRequest(d.key, { method: "GET", path: "/b" });
+    const first = await sealRequest(d.key, { method: "GET", path: "/a" }, { sender: d.sender });
+    const second = await sealRequest(d.key, { method: "GET", path: "/b" }, { sender: d.sender });
     const replyToFirst = await dev.receive(first.bytes);
     const replyToSecond = await dev.receive(second.bytes);
     expect(await refusal(second.openReply(replyToFirst))).toBe("ERR_SEALED_TAMPERED");
@@ -199,7 +221,7 @@ describe("sealed replies", () => {
 
   it("refuse any single flipped bit with the tamper code", async () => {
     const d = await sealedDevice();
-    const sealed = await sealRequest(d.key, { method: "GET", path: "/" });
+    const sealed = await sealRequest(d.key, { method: "GET", path: "/" }, { sender: d.sender });
     const reply = await device([d.opening]).receive(sealed.bytes);
     for (let bit = 0; bit < reply.length * 8; bit++) {
       expect(await refusal(sealed.openReply(flipBit(reply, bit))), `bit ${bit}`).toBe("ERR_SEALED_TAMPERED");
@@ -209,8 +231,8 @@ describe("sealed replies", () => {
 
   it("differ each time for the same response, so equal replies cannot be told apart by their bytes", async () => {
     const d = await sealedDevice();
-    const sealed = await sealRequest(d.key, { method: "GET", path: "/" });
-    const opened = await openRequest([d.opening], sealed.bytes, { replay: new MemoryReplayGuard(REQUEST_WINDOW) });
+    const sealed = await sealRequest(d.key, { method: "GET", path: "/" }, { sender: d.sender });
+    const opened = await openRequest([d.opening], sealed.bytes, { senders: d.senders, replay: new MemoryReplayGuard(REQUEST_WINDOW) });
     const a = await opened.sealReply({ status: 204 });
     const b = await opened.sealReply({ status: 204 });
     expect(a).not.toEqual(b);

@@ -118,7 +118,7 @@ describe("key statements", () => {
 describe("a sealed caller", () => {
   it("refuses to seal anything before it trusted a statement, or with a substituted one", async () => {
     const d = await sealedDevice();
-    const caller = new SealedCaller({ impId: d.impId, pin: d.pin });
+    const caller = new SealedCaller({ impId: d.impId, pin: d.pin }, d.sender);
     await expect(caller.seal({ method: "GET", path: "/" })).rejects.toThrow(TypeError);
     const intruder = await statementFor(await identityKey(), { impId: d.impId });
     expect(await code(caller.trust(intruder))).toBe("ERR_KEY_STATEMENT_IDENTITY_CHANGED");
@@ -128,13 +128,13 @@ describe("a sealed caller", () => {
   it("keeps the highest sequence seen and refuses an older statement served later", async () => {
     const d = await sealedDevice({ sequence: 3 });
     const newer = await statementFor(d.identityKey, { impId: d.impId, sequence: 4 });
-    const caller = new SealedCaller({ impId: d.impId, pin: d.pin });
+    const caller = new SealedCaller({ impId: d.impId, pin: d.pin }, d.sender);
     await caller.trust(d.statement);
     await caller.trust(newer);
     expect(caller.state()).toEqual({ impId: d.impId, pin: d.pin, lastSequence: 4 });
     expect(await code(caller.trust(d.statement))).toBe("ERR_KEY_STATEMENT_ROLLBACK");
     // A later run, from the saved state, refuses it too.
-    expect(await code(new SealedCaller(caller.state()).trust(d.statement))).toBe("ERR_KEY_STATEMENT_ROLLBACK");
+    expect(await code(new SealedCaller(caller.state(), d.sender).trust(d.statement))).toBe("ERR_KEY_STATEMENT_ROLLBACK");
     // And it still seals to the newer key.
     const sealed = await caller.seal({ method: "GET", path: "/" });
     expect(new DataView(sealed.bytes.buffer).getUint32(0)).toBe(
@@ -144,7 +144,7 @@ describe("a sealed caller", () => {
 
   it("stops sealing once the trusted statement has expired", async () => {
     const d = await sealedDevice();
-    const caller = new SealedCaller({ impId: d.impId, pin: d.pin });
+    const caller = new SealedCaller({ impId: d.impId, pin: d.pin }, d.sender);
     await caller.trust(d.statement);
     expect(await code(caller.seal({ method: "GET", path: "/" }, Date.now() + 25 * 60 * 60_000))).toBe("ERR_KEY_STATEMENT_EXPIRED");
   });

@@ -1,7 +1,9 @@
 /**
  * A web page seals its own call (WebCrypto only): headless Chromium loads the caller library,
- * verifies the device's statement against the pin, refuses a substituted one, seals a
- * request, and opens the device's reply. The device side is this Node process. Where the
+ * signs with a key the page made and cannot export, verifies the device's statement against
+ * the pin, refuses a substituted one, seals a request, and opens the device's reply, by hand
+ * and through the network library (caller/sealed.ts), which sends nothing to an edge that
+ * serves another key. The device side is this Node process. Where the
  * browser comes from, and what happens without one: test/helpers/browser.ts.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -12,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { describe, expect, it } from "vitest";
-import { type DecodedRequest, MemoryReplayGuard, openRequest, REQUEST_WINDOW } from "../../protocol/sealed/index.ts";
+import { type DecodedRequest, MemoryReplayGuard, openRequest, REQUEST_WINDOW, SenderSet } from "../../protocol/sealed/index.ts";
 import { findChromium, HOW_TO_ENABLE } from "../helpers/browser.ts";
 import { identityKey, sealedDevice } from "../helpers/sealed-fixture.ts";
 
@@ -20,19 +22,36 @@ const chromium = findChromium();
 
 /** The page's script: what a browser caller writes. */
 const PAGE = `
-import { SealedCaller } from "./protocol/sealed/index.ts";
+import { SealedAgent } from "./caller/sealed.ts";
+import { SealedCaller, senderKey } from "./protocol/sealed/index.ts";
 (async () => {
   const report = (result) => fetch("/result", { method: "POST", body: JSON.stringify(result) });
   try {
     const config = await (await fetch("/config")).json();
-    const caller = new SealedCaller({ impId: config.impId, pin: config.pin });
+    // The page's own signing key, never extractable: its public half is what the device lists in e2e.senders.
+    const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"]);
+    const publicJwk = await crypto.subtle.exportKey("jwk", pair.publicKey);
+    await fetch("/sender", { method: "POST", body: JSON.stringify(publicJwk) });
+    const caller = new SealedCaller({ impId: config.impId, pin: config.pin }, await senderKey({ privateKey: pair.privateKey, publicJwk }));
     let substituted = "accepted";
     await caller.trust(await (await fetch("/substituted-key")).text()).catch((err) => { substituted = err.code; });
     await caller.trust(await (await fetch("/key")).text());
     const sealed = await caller.seal({ method: "POST", path: "/door", headers: [["x-marker", config.marker]], body: new TextEncoder().encode(config.marker) });
     const res = await fetch("/sealed", { method: "POST", body: sealed.bytes });
     const reply = await sealed.openReply(new Uint8Array(await res.arrayBuffer()));
-    await report({ substituted, status: reply.status, body: new TextDecoder().decode(reply.body), subtle: typeof crypto.subtle });
+    // The same through the network library: an edge serving another key gets nothing sealed.
+    const sender = await senderKey({ privateKey: pair.privateKey, publicJwk });
+    const agentOf = (path) => new SealedAgent({ agentUrl: location.origin + path, pin: { impId: config.impId, pin: config.pin }, sender, headers: () => ({}) });
+    const refused = await agentOf("/agent/evil").request({ method: "GET", path: "/x" }).then(() => "accepted", (err) => err.code);
+    const viaAgent = await agentOf("/agent/good").request({ method: "POST", path: "/agent-door", body: new TextEncoder().encode("via agent") });
+    await report({
+      substituted,
+      refused,
+      status: reply.status,
+      body: new TextDecoder().decode(reply.body),
+      agentBody: new TextDecoder().decode(viaAgent.body),
+      subtle: typeof crypto.subtle,
+    });
   } catch (err) {
     await report({ error: String(err && err.stack || err) });
   }
@@ -66,6 +85,7 @@ describe("the sealed caller library in a browser", () => {
     const script = bundle.outputFiles[0]?.text ?? "";
     const handled: DecodedRequest[] = [];
     const replay = new MemoryReplayGuard(REQUEST_WINDOW);
+    let senders = await SenderSet.from([]);
     let resolveResult: (value: Record<string, unknown>) => void = () => {};
     const result = new Promise<Record<string, unknown>>((resolve) => {
       resolveResult = resolve;
@@ -74,11 +94,15 @@ describe("the sealed caller library in a browser", () => {
       try {
         if (req.url === "/") res.setHeader("content-type", "text/html").end(`<!doctype html><script type="module">${script}</script>`);
         else if (req.url === "/config") res.end(JSON.stringify({ impId: d.impId, pin: d.pin, marker }));
-        else if (req.url === "/key") res.end(d.statement);
-        else if (req.url === "/substituted-key") res.end(intruder.statement);
-        else if (req.url === "/sealed") {
-          const opened = await openRequest([d.opening], new Uint8Array(await body(req)), { replay });
+        else if (req.url === "/key" || req.url === "/agent/good/_sealed/key") res.end(d.statement);
+        else if (req.url === "/substituted-key" || req.url === "/agent/evil/_sealed/key") res.end(intruder.statement);
+        else if (req.url === "/sender") {
+          senders = await SenderSet.from([JSON.parse((await body(req)).toString())]);
+          res.end();
+        } else if (req.url === "/sealed" || req.url === "/agent/good/_sealed" || req.url === "/agent/evil/_sealed") {
+          const opened = await openRequest([d.opening], new Uint8Array(await body(req)), { senders, replay });
           handled.push(opened.inner);
+          res.setHeader("content-type", "application/impgate-sealed-reply");
           res.end(
             await opened.sealReply({ status: 200, body: new TextEncoder().encode(`got ${new TextDecoder().decode(opened.inner.body)}`) }),
           );
@@ -114,9 +138,17 @@ describe("the sealed caller library in a browser", () => {
         setTimeout(() => resolve({ error: "no result from the page within 40 s" }), 40_000),
       );
       const outcome = await Promise.race([result, timeout]);
-      expect(outcome).toEqual({ substituted: "ERR_KEY_STATEMENT_IDENTITY_CHANGED", status: 200, body: `got ${marker}`, subtle: "object" });
+      expect(outcome).toEqual({
+        substituted: "ERR_KEY_STATEMENT_IDENTITY_CHANGED",
+        refused: "ERR_KEY_STATEMENT_IDENTITY_CHANGED",
+        status: 200,
+        body: `got ${marker}`,
+        agentBody: "got via agent",
+        subtle: "object",
+      });
       expect(handled).toEqual([
         { method: "POST", path: "/door", query: "", headers: [["x-marker", marker]], body: new TextEncoder().encode(marker) },
+        { method: "POST", path: "/agent-door", query: "", headers: [], body: new TextEncoder().encode("via agent") },
       ]);
     } finally {
       if (browser?.pid) {

@@ -263,9 +263,9 @@ export class TestDevice {
   }
 
   /** Sends an event as the daemon's `link.send()` does; resolves with the edge's answer (ack or error). */
-  async event(name: string, data: unknown, id: string = crypto.randomUUID()): Promise<Frame> {
+  async event(name: string, data: unknown, id: string = crypto.randomUUID(), type?: string): Promise<Frame> {
     const bytes = data instanceof Uint8Array ? data : new TextEncoder().encode(JSON.stringify(data));
-    const contentType = data instanceof Uint8Array ? "application/octet-stream" : "application/json";
+    const contentType = type ?? (data instanceof Uint8Array ? "application/octet-stream" : "application/json");
     this.send(encodeFrame({ t: "event", id, name, contentType }, bytes));
     return this.nextWhere(
       (f) => (f.msg.t === "ack" || f.msg.t === "error") && (f.msg.t === "ack" ? f.msg.id : f.msg.ref) === id,

@@ -21,16 +21,18 @@ const text = (s: string) => new TextEncoder().encode(s);
 describe("the sealed library in workerd", () => {
   it("seals and opens a request and its reply, and refuses a tampered one", async () => {
     const d = await sealedDevice();
-    const caller = new SealedCaller({ impId: d.impId, pin: d.pin });
+    const caller = new SealedCaller({ impId: d.impId, pin: d.pin }, d.sender);
     await caller.trust(d.statement);
     const sealed = await caller.seal({ method: "POST", path: "/door", headers: [["x-a", "b"]], body: text("open") });
     const replay = new MemoryReplayGuard(REQUEST_WINDOW);
-    await expect(openRequest([d.opening], flipBit(sealed.bytes, 200), { replay })).rejects.toMatchObject({ code: "ERR_SEALED_TAMPERED" });
-    const opened = await openRequest([d.opening], sealed.bytes, { replay });
+    await expect(openRequest([d.opening], flipBit(sealed.bytes, 200), { senders: d.senders, replay })).rejects.toMatchObject({
+      code: "ERR_SEALED_TAMPERED",
+    });
+    const opened = await openRequest([d.opening], sealed.bytes, { senders: d.senders, replay });
     expect(opened.inner).toEqual({ method: "POST", path: "/door", query: "", headers: [["x-a", "b"]], body: text("open") });
     const reply = await sealed.openReply(await opened.sealReply({ status: 202, body: text("opening") }));
     expect(reply).toEqual({ status: 202, headers: [], body: text("opening") });
-    await expect(openRequest([d.opening], sealed.bytes, { replay })).rejects.toBeInstanceOf(SealedError);
+    await expect(openRequest([d.opening], sealed.bytes, { senders: d.senders, replay })).rejects.toBeInstanceOf(SealedError);
   });
 
   it("seals an event to an owner and opens it", async () => {

@@ -14,7 +14,6 @@ import type { ConsoleEnv } from "./context.ts";
 import { LIVE_EVERY, StatusBadges } from "./fleet-page.tsx";
 import { AgentCode, AgentLog, Audit, Credentials, Events, StatusFacts, Tags } from "./imp-sections.tsx";
 import { Csrf, Notice } from "./layout.tsx";
-import { LIVE_LOG } from "./live-log.ts";
 
 /** What an action hands the page to show once: a message, the agent URL, a new credential's secret. */
 export interface Shown {
@@ -161,32 +160,26 @@ export async function impPage(c: Context<ConsoleEnv>, who: string, csrf: string,
         {agent.ok ? <AgentCode impId={impId} info={agent.value} csrf={csrf} /> : <Notice kind="error">{agent.message}</Notice>}
       </section>
 
-      <section aria-labelledby="tail-h" {...(LIVE_LOG ? { "data-tail": `/console/imps/${impId}/tail` } : {})}>
+      <section aria-labelledby="tail-h" data-tail={`/console/imps/${impId}/tail`}>
         <h2 id="tail-h">Live request log</h2>
-        {LIVE_LOG ? (
-          <>
-            <p class="muted" role="status" data-tail-status>
-              Connecting…
-            </p>
-            <div class="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Time (UTC)</th>
-                    <th scope="col">Method</th>
-                    <th scope="col">Path</th>
-                    <th scope="col">Answer</th>
-                    <th scope="col">Took</th>
-                    <th scope="col">Credential</th>
-                  </tr>
-                </thead>
-                <tbody />
-              </table>
-            </div>
-          </>
-        ) : (
-          <p class="muted">Not available on this edge: the live request log needs the edge's tail socket, the one impgate tail reads.</p>
-        )}
+        <p class="muted" role="status" data-tail-status>
+          Connecting…
+        </p>
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Time (UTC)</th>
+                <th scope="col">Method</th>
+                <th scope="col">Path</th>
+                <th scope="col">Answer</th>
+                <th scope="col">Took</th>
+                <th scope="col">Credential</th>
+              </tr>
+            </thead>
+            <tbody />
+          </table>
+        </div>
       </section>
 
       <section aria-labelledby="log-h">

@@ -105,8 +105,10 @@ export async function currentSession(c: Context<ConsoleEnv>): Promise<Session | 
     .first<Row>();
   if (!row || row.expires_at <= now || row.seen_at + IDLE_MS <= now) return null;
   const session = fromRow(row);
-  // A token already replaced (in its last minute) is not replaced again.
-  if (now - session.rotatedAt >= ROTATE_MS && session.expiresAt > now + GRACE_MS) return rotate(c, session, now);
+  // A token already replaced (in its last minute) is not replaced again; nor is one on a websocket
+  // upgrade (the live request log), whose 101 carries no cookie: the next page replaces it.
+  const upgrade = c.req.header("upgrade") !== undefined;
+  if (now - session.rotatedAt >= ROTATE_MS && session.expiresAt > now + GRACE_MS && !upgrade) return rotate(c, session, now);
   if (now - session.seenAt >= SEEN_EVERY_MS) {
     await db.prepare("UPDATE console_sessions SET seen_at = ? WHERE id = ?").bind(now, session.id).run();
     session.seenAt = now;

@@ -9,8 +9,9 @@ import { EDGE_AUDIT_NAME } from "../../durable-objects/edge-audit.ts";
 import { MAX_QUEUE_LIMIT } from "../../durable-objects/message-queue.ts";
 import { edgeKey } from "../../edge/edge-key.ts";
 import { ImpgateError, orThrow } from "../../edge/errors.ts";
-import { type ImpStatus, type ImpView, MAX_PRESENCE_TIMEOUT_S } from "../../protocol/admin-api.ts";
+import { E2E_MODES, type ImpStatus, type ImpView, MAX_PRESENCE_TIMEOUT_S } from "../../protocol/admin-api.ts";
 import { algorithmForJwk } from "../../protocol/index.ts";
+import { fingerprint } from "../../protocol/sealed/statement.ts";
 import { authenticateAdmin } from "../auth/admin-auth.ts";
 import type { AppEnv } from "../env.ts";
 import { composeAgentId, mintAgentId, mintImpId, verifyImpId } from "../ids.ts";
@@ -20,6 +21,7 @@ import { agentAdminRoutes } from "./admin-agent.ts";
 import { credentialRoutes } from "./admin-credentials.ts";
 import { fleetRoutes } from "./admin-fleet.ts";
 import { asAdmin, PublicJwk, parseBody, publicJwkOf } from "./admin-input.ts";
+import { tailRoutes } from "./admin-tail.ts";
 
 export const adminRoutes = new Hono<AppEnv>();
 
@@ -77,6 +79,7 @@ adminRoutes.post("/imps", async (c) => {
       agentUrl: agentUrl(c.env, c.req.url, agentId),
       deviceUrl: `${origin}/device/${impId}/connect`,
       edgeKeys: [key.publicJwk],
+      deviceFingerprint: await fingerprint(devicePublicJwk),
     },
     201,
   );
@@ -96,6 +99,7 @@ const UpdateImp = z.strictObject({
   publicApis: z.boolean().optional(),
   label: z.string().trim().min(1).max(64).optional(),
   cspSandbox: z.boolean().optional(),
+  e2e: z.enum(E2E_MODES).optional(),
 });
 
 adminRoutes.patch("/imps/:impId", async (c) => {
@@ -147,3 +151,4 @@ adminRoutes.delete("/imps/:impId/device-key", async (c) => {
 adminRoutes.route("/", fleetRoutes);
 adminRoutes.route("/imps/:impId/credentials", credentialRoutes);
 adminRoutes.route("/imps/:impId/agent", agentAdminRoutes);
+adminRoutes.route("/imps/:impId/tail", tailRoutes);

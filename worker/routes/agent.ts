@@ -21,9 +21,11 @@ import { verifyAgentId } from "../ids.ts";
 import { bodyLimit } from "../middleware/body-limit.ts";
 import { isHttps } from "../middleware/https-only.ts";
 import { forwardableHeaders, replyResponse } from "../relay.ts";
+import { loggedByImp, tailLines } from "../tail-lines.ts";
 import { challenge, token } from "./agent-auth.ts";
 import { agentEventRoutes } from "./agent-events.ts";
 import { agentMessageRoutes } from "./agent-messages.ts";
+import { agentSealedRoutes } from "./agent-sealed.ts";
 import { agentStateRoutes } from "./agent-state.ts";
 import { noSuchApiPath } from "./agent-target.ts";
 
@@ -102,7 +104,7 @@ const requireCanonicalPath: MiddlewareHandler<AgentEnv> = async (c, next) => {
 
 export const agentRoutes = new Hono<AgentEnv>();
 
-agentRoutes.use("/:agentId/*", resolveAgent, rememberRefusals, plainHttpRule, requireCanonicalPath, bodyLimit);
+agentRoutes.use("/:agentId/*", resolveAgent, tailLines, rememberRefusals, plainHttpRule, requireCanonicalPath, bodyLimit);
 agentRoutes.post("/:agentId/_auth/challenge", challenge);
 agentRoutes.post("/:agentId/_auth/token", token);
 agentRoutes.all("/:agentId/_auth/*", () => {
@@ -110,11 +112,12 @@ agentRoutes.all("/:agentId/_auth/*", () => {
 });
 agentRoutes.use("/:agentId/*", authenticateCaller);
 
-// The agent's own APIs come before the relay: `_messages`, `_events` and `_state` are
+// The agent's own APIs come before the relay: `_messages`, `_events`, `_state` and `_sealed` are
 // reserved paths under every agent URL and never reach the device as requests.
 agentRoutes.route("/", agentMessageRoutes);
 agentRoutes.route("/", agentEventRoutes);
 agentRoutes.route("/", agentStateRoutes);
+agentRoutes.route("/", agentSealedRoutes);
 
 agentRoutes.all("/:agentId/*", async (c) => {
   const { agent, call } = c.var;
@@ -135,7 +138,9 @@ agentRoutes.all("/:agentId/*", async (c) => {
     throw await unlessLocked(c, err);
   });
   // The hot path: one RPC into the imp's caller facade (durable-objects/imp-session.ts says why not through its stub).
-  const reply = orThrow(await agent.stub.callerRequest(call, req));
+  const result = await agent.stub.callerRequest(call, req);
+  loggedByImp(c);
+  const reply = orThrow(result);
   // Only a `--public` imp's anonymous caller may get a reply a shared cache could keep.
   // (RPC typing widens the header tuples to arrays; the shape is RelayReply's.)
   return replyResponse(reply as RelayReply, { noStore: call.caller.kind !== "none", agentPath: `${PREFIX}${agent.agentId}` });
