@@ -56,6 +56,6 @@ module.exports = {
     doNotFollow: { path: "node_modules" },
     exclude: { path: "^(node_modules|dist|\\.wrangler|\\.impgate)/" },
     tsConfig: { fileName: "tsconfig.json" },
-    enhancedResolveOptions: { extensions: [".ts", ".js", ".mjs", ".cjs"] },
+    enhancedResolveOptions: { extensions: [".ts", ".tsx", ".js", ".mjs", ".cjs"] },
   },
 };

@@ -11,7 +11,7 @@
  * start first (test/helpers/sequencer.ts). Quiet when green: test/helpers/quiet-output.ts.
  */
 
-import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { makeEdgeSecrets } from "./dev/secrets.ts";
 import { findChromium, HOW_TO_ENABLE, isCI } from "./test/helpers/browser.ts";
@@ -20,6 +20,8 @@ import { SlowFirstSequencer } from "./test/helpers/sequencer.ts";
 import { testNetwork } from "./test/helpers/test-network.ts";
 
 const secrets = await makeEdgeSecrets();
+// The fleet registry's tables, applied once to the worker project's D1 by test/worker/setup.ts.
+const migrations = await readD1Migrations("./migrations");
 holdRuntimeOutput();
 
 const BROWSER_TESTS = "test/**/*.browser.test.ts";
@@ -44,13 +46,20 @@ export default defineConfig({
             // nodejs_compat only for the test harness (vitest's own imports), not the deployed worker.
             miniflare: {
               compatibilityFlags: ["nodejs_compat"],
-              bindings: { ...secrets, ADMIN_SECRET: "test-admin-secret", REQUEST_TIMEOUT_MS: "5000" },
+              bindings: { ...secrets, ADMIN_SECRET: "test-admin-secret", REQUEST_TIMEOUT_MS: "5000", TEST_MIGRATIONS: migrations },
               // The worker's outbound fetches (the agent OutboundGate's) go to a network the tests control.
               outboundService: testNetwork,
             },
           }),
         ],
-        test: { name: "worker", include: ["test/worker/**/*.test.ts"], testTimeout: 20_000, isolate: false, maxWorkers },
+        test: {
+          name: "worker",
+          include: ["test/worker/**/*.test.ts"],
+          setupFiles: ["./test/worker/setup.ts"],
+          testTimeout: 20_000,
+          isolate: false,
+          maxWorkers,
+        },
       },
       {
         test: {
@@ -61,6 +70,7 @@ export default defineConfig({
             "test/protocol/**/*.test.ts",
             "test/cli/**/*.test.ts",
             "test/bench/**/*.test.ts",
+            "test/console/**/*.test.ts",
           ],
           exclude: [BROWSER_TESTS],
           environment: "node",
@@ -71,7 +81,19 @@ export default defineConfig({
         },
       },
       ...(runBrowserTests
-        ? [{ test: { name: "browser", include: [BROWSER_TESTS], environment: "node", testTimeout: 60_000, isolate: false, maxWorkers } }]
+        ? [
+            {
+              test: {
+                name: "browser",
+                include: [BROWSER_TESTS],
+                environment: "node",
+                testTimeout: 60_000,
+                hookTimeout: 60_000,
+                isolate: false,
+                maxWorkers,
+              },
+            },
+          ]
         : []),
     ],
   },

@@ -50,7 +50,12 @@ export interface LoadResult {
   edgePeakRssMiB: number;
 }
 
-function run(url: string, options: LoadOptions, durationS: number, onLatency?: (ms: number) => void): Promise<autocannon.Result> {
+function run(
+  url: string,
+  options: LoadOptions,
+  durationS: number,
+  onLatency?: (ms: number, steady: boolean) => void,
+): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
@@ -73,8 +78,8 @@ function run(url: string, options: LoadOptions, durationS: number, onLatency?: (
       instance.on("response", (client: object, statusCode: number, _bytes: number, responseTime: number) => {
         const first = !connected.has(client);
         connected.add(client);
-        if (first || performance.now() - responseTime < steadyFrom) return;
-        if (statusCode >= 200 && statusCode < 300) onLatency(responseTime);
+        if (statusCode < 200 || statusCode >= 300) return;
+        onLatency(responseTime, !first && performance.now() - responseTime >= steadyFrom);
       });
     }
   });
@@ -82,15 +87,22 @@ function run(url: string, options: LoadOptions, durationS: number, onLatency?: (
 
 export async function load(url: string, options: LoadOptions): Promise<LoadResult> {
   if (options.warmupS > 0) await run(url, options, options.warmupS);
+  // Latencies of the steady state: each connection's first answer and the ramp left out. A slow
+  // cell (a loaded machine, many callers, a short --quick window) may have none; then every
+  // answer counts rather than none.
   const latencies: number[] = [];
+  const everyLatency: number[] = [];
   const cpuBefore = { edge: cpuSeconds(options.cpu.edge), device: cpuSeconds(options.cpu.device) };
   let peakRss = rssBytes(options.cpu.edge) ?? 0;
   const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, rssBytes(options.cpu.edge) ?? 0);
   }, 100);
-  const result = await run(url, options, options.durationS, (ms) => latencies.push(ms)).finally(() => clearInterval(sampler));
+  const result = await run(url, options, options.durationS, (ms, steady) => {
+    everyLatency.push(ms);
+    if (steady) latencies.push(ms);
+  }).finally(() => clearInterval(sampler));
   const cpuAfter = { edge: cpuSeconds(options.cpu.edge), device: cpuSeconds(options.cpu.device) };
-  const sorted = sortedCopy(latencies);
+  const sorted = sortedCopy(latencies.length > 0 ? latencies : everyLatency);
   // Every response, 2xx or not, cost the edge its CPU.
   const answered = Math.max(1, result.requests.total);
   const perRequest = (before: number | null, after: number | null) =>

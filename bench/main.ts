@@ -27,17 +27,18 @@ import { daemonPhase } from "./phases/daemon.ts";
 import { fleetPhase } from "./phases/fleet.ts";
 import { presencePhase } from "./phases/presence.ts";
 import { profilePhase } from "./phases/profile.ts";
+import { registryPhase } from "./phases/registry.ts";
 import { roundTripPhase } from "./phases/round-trip.ts";
 import { sealedPhase } from "./phases/sealed.ts";
 import { startedPids, stopAll, stopEverythingOnExit } from "./processes.ts";
 import { describeMachine } from "./report/machine.ts";
 import { performanceMarkdown } from "./report/markdown.ts";
-import { presenceTable, renderText, sealedTable, tables } from "./report/tables.ts";
+import { presenceTable, registryTable, renderText, sealedTable, tables } from "./report/tables.ts";
 import { judgeTargets } from "./report/targets.ts";
 import { Results } from "./results.ts";
 
 const USAGE = `usage: npm run bench [-- --quick] [--out results.json] [--markdown PERFORMANCE.md]
-       npm run bench -- --only presence|sealed [--quick]   (one phase, printed; nothing written)
+       npm run bench -- --only presence|sealed|registry [--quick]   (one phase, printed; nothing written)
        npm run bench -- --profile [--quick] [--out edge.cpuprofile]
        npm run bench -- --report results.json [--markdown PERFORMANCE.md]   (render a past run again)`;
 
@@ -64,8 +65,8 @@ async function main(): Promise<number> {
     return 0;
   }
   if (args.report) return report(resolve(args.report), args.markdown ? resolve(args.markdown) : null);
-  if (args.only !== undefined && args.only !== "presence" && args.only !== "sealed") {
-    console.error(`bench: --only takes "presence" or "sealed"\n${USAGE}`);
+  if (args.only !== undefined && args.only !== "presence" && args.only !== "sealed" && args.only !== "registry") {
+    console.error(`bench: --only takes "presence", "sealed" or "registry"\n${USAGE}`);
     return 2;
   }
   const options = args.quick ? QUICK : FULL;
@@ -96,6 +97,10 @@ async function main(): Promise<number> {
     const ctx: BenchContext = { options, tmp, pki, backupCaPem: await readFile(pki.backupCaFile, "utf8"), secrets, impgate, control, say };
     if (args.only === "presence") {
       console.log(renderText(presenceTable(await presencePhase(ctx))));
+      return 0;
+    }
+    if (args.only === "registry") {
+      console.log(renderText(registryTable(await registryPhase(ctx))));
       return 0;
     }
     await mkdir(dirname(out), { recursive: true });
@@ -130,6 +135,7 @@ async function main(): Promise<number> {
     };
 
     const fleet = await fleetPhase(ctx);
+    const registry = await registryPhase(ctx);
     const presence = await presencePhase(ctx);
 
     const partial = {
@@ -143,6 +149,7 @@ async function main(): Promise<number> {
       bearer,
       daemon,
       ...fleet,
+      registry,
       presence,
     };
     const results = Results.parse({ ...partial, targets: judgeTargets(partial), pids: startedPids() });

@@ -20,6 +20,8 @@ export interface BenchOptions {
   presenceWindowS: number;
   presenceSettleS: number;
   jwtBudgetMs: number;
+  /** Imps in the fleet registry that is listed page by page. */
+  registryImps: number;
 }
 
 export const FULL: BenchOptions = {
@@ -40,6 +42,7 @@ export const FULL: BenchOptions = {
   presenceWindowS: 60,
   presenceSettleS: 20,
   jwtBudgetMs: 500,
+  registryImps: 10_000,
 };
 
 export const QUICK: BenchOptions = {
@@ -56,4 +59,5 @@ export const QUICK: BenchOptions = {
   presenceWindowS: 2,
   presenceSettleS: 1,
   jwtBudgetMs: 30,
+  registryImps: 500,
 };

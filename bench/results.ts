@@ -194,6 +194,23 @@ export const Results = z.object({
     nodeIdleRssMiB: ms,
     nodeIdleAnonMiB: ms,
   }),
+  /** The fleet registry listed page by page through the admin API (bench/phases/registry.ts). */
+  registry: z.object({
+    imps: z.number().int().positive(),
+    pageSize: z.number().int().positive(),
+    walks: z
+      .array(
+        z.object({
+          filter: z.string(),
+          pages: z.number().int().positive(),
+          listed: z.number().int().nonnegative(),
+          p50Ms: ms,
+          p99Ms: ms,
+          maxMs: ms,
+        }),
+      )
+      .min(1),
+  }),
   /** Absent from runs made before presence checks existed. */
   presence: PresenceCost.optional(),
   targets: z.array(Target),

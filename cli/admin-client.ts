@@ -1,5 +1,7 @@
 /** The admin API, as the CLI calls it. Errors come back as the API's own short message. */
+import { hostname, userInfo } from "node:os";
 import type { ErrorBody } from "../protocol/errors.ts";
+import { OPERATOR_HEADER } from "../protocol/fleet-api.ts";
 import { CliError } from "./errors.ts";
 import { httpRequest } from "./http.ts";
 import { loadProfile, type Profile, type ProfileFlags } from "./profile.ts";
@@ -21,6 +23,8 @@ export class AdminClient {
       trust: this.profile.trust,
       headers: {
         authorization: `Bearer ${this.profile.adminSecret}`,
+        // Who makes the change, for the edge's audit log (the secret says only that it is an admin).
+        [OPERATOR_HEADER]: operator(),
         ...(body === undefined ? {} : { "content-type": "application/json" }),
       },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -37,4 +41,15 @@ export class AdminClient {
     }
     return json as T;
   }
+}
+
+/** user@host, as the audit log's "by" (printable ASCII, at most 64 characters; the edge checks it too). */
+function operator(): string {
+  let user = "unknown";
+  try {
+    user = userInfo().username;
+  } catch {
+    // no user entry (a container): keep "unknown"
+  }
+  return `${user}@${hostname()}`.replace(/[^\x20-\x7e]/g, "?").slice(0, 64);
 }

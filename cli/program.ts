@@ -10,6 +10,7 @@ import { callerCommands } from "./commands/caller.ts";
 import { credCommands } from "./commands/cred.ts";
 import { e2eCommands } from "./commands/e2e.ts";
 import { edgeCommands } from "./commands/edge.ts";
+import { fleetCommands } from "./commands/fleet.ts";
 import { impCommands } from "./commands/imp.ts";
 import { profileCommands } from "./commands/profile.ts";
 import { tailCommand } from "./commands/tail.ts";
@@ -30,6 +31,7 @@ export function buildProgram(): CliCommand {
 
   program.commandsGroup("Admin (over the admin API of an edge):");
   impCommands(program);
+  fleetCommands(program);
   credCommands(program);
   auditCommand(program);
   tailCommand(program);

@@ -7,6 +7,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import https from "node:https";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { seedMigrated } from "./d1-migrations.ts";
 import { freeStablePort } from "./ports.ts";
 import { writeDevVars } from "./secrets.ts";
 
@@ -30,6 +31,8 @@ export interface EdgeOptions {
   isolatedDir?: { dir: string; vars: Record<string, string> };
   /** Called with every line wrangler prints. */
   onLine?: (line: string) => void;
+  /** More edge variables, given on the command line (`--var`), e.g. the console's host. */
+  vars?: Record<string, string>;
 }
 
 export interface EdgeProcess {
@@ -69,6 +72,9 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeProcess> {
 
 async function startEdgeOnce(options: EdgeOptions): Promise<EdgeProcess> {
   const port = options.port ?? (await freeStablePort());
+  // The tests' edges start from a fresh state: the fleet registry's tables come with it
+  // (`npm start` applies migrations itself, to the state it keeps).
+  if (options.isolatedDir) await seedMigrated(PROJECT_ROOT, options.persistTo);
   const config = options.isolatedDir
     ? await isolatedConfig(options.isolatedDir.dir, options.isolatedDir.vars)
     : join(PROJECT_ROOT, "wrangler.toml");
@@ -91,6 +97,7 @@ async function startEdgeOnce(options: EdgeOptions): Promise<EdgeProcess> {
     "--persist-to",
     options.persistTo,
     "--show-interactive-dev-session=false",
+    ...Object.entries(options.vars ?? {}).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
   ];
   const tmp = options.isolatedDir ? join(options.isolatedDir.dir, "tmp") : undefined;
   if (tmp) await mkdir(tmp, { recursive: true });

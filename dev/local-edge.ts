@@ -39,6 +39,8 @@ export interface LocalEdgeOptions {
   httpPort: number;
   /** Durable Objects and the rest of the edge's storage, kept between runs. */
   stateDir: string;
+  /** Where the fleet registry's D1 is kept (migrated by the caller), if not under stateDir. */
+  d1Persist?: string;
   /** Where the bundle is written. */
   buildDir: string;
   /** The edge's secrets and other variables, over wrangler.toml's [vars]. */
@@ -129,6 +131,7 @@ export async function startLocalEdge(options: LocalEdgeOptions): Promise<LocalEd
       scriptPath: main,
       bindings: { ...worker.bindings, ...options.vars },
       defaultPersistRoot: options.stateDir,
+      ...(options.d1Persist ? { d1Persist: options.d1Persist } : {}),
       https: true,
       httpsKey,
       httpsCert,

@@ -3,7 +3,9 @@
  *   1. a development CA and an edge certificate for localhost (.impgate/)
  *   2. the edge's secrets (.dev.vars, kept if present)
  *   3. the edge (./local-edge.ts) on https://localhost:8787, and on http://localhost:8788 for
- *      plain HTTP (each moves to the next port if taken)
+ *      plain HTTP (each moves to the next port if taken), on loopback only, the fleet
+ *      registry's migrations applied first; agent URLs on localhost, the web console and the
+ *      admin API on 127.0.0.1 (another host, so another origin and cookie jar: worker/origins.ts)
  *   4. a demo imp, provisioned with the `impgate` CLI, and its device daemon in tunnel
  *      mode in front of a tiny local service
  * Then it prints the agent URL, curl lines and `export` lines for the README's examples,
@@ -19,6 +21,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { currentProfile, profileDir, saveProfile } from "../cli/profiles.ts";
 import { followTail, formatTailLine, type TailReader } from "../cli/tail-client.ts";
+import { applyMigrations } from "./d1-migrations.ts";
 import { ensureDemoCaller, ensureDemoImp, exists, startDemoDevice } from "./demo.ts";
 import { startDemoService } from "./demo-service.ts";
 import { PROJECT_ROOT, stopGroup } from "./edge-process.ts";
@@ -28,6 +31,8 @@ import { freePort } from "./ports.ts";
 import { type EdgeSecrets, makeEdgeSecrets, readDevVars, writeDevVars } from "./secrets.ts";
 
 const say = (line: string) => process.stdout.write(`[impgate] ${line}\n`);
+/** Agent URLs and device links on one host name, the console and the admin API on another (one port). */
+const HOSTS = { AGENT_HOST: "localhost", CONSOLE_HOST: "127.0.0.1" };
 
 function port(value: string | undefined, fallback: number, name: string): number {
   const n = Number(value ?? fallback);
@@ -88,14 +93,19 @@ async function main(): Promise<void> {
     const pki = await ensureDevPki(dir);
     const secrets = await ensureSecrets(devVars);
 
+    // The fleet registry's tables: `wrangler d1 migrations apply --local` on the D1 the edge keeps, each time.
+    const registry = join(dir, "registry");
+    say("applying the fleet registry's migrations …");
+    await applyMigrations(PROJECT_ROOT, registry);
     say(`starting the edge on https://localhost:${ports.port} and http://localhost:${ports.httpPort} …`);
     edge = await startLocalEdge({
       certFile: pki.certFile,
       keyFile: pki.keyFile,
       ...ports,
       stateDir: join(dir, "edge-state"),
+      d1Persist: join(registry, "v3", "d1"),
       buildDir: join(dir, "edge-bundle"),
-      vars: secrets,
+      vars: { ...secrets, ...HOSTS },
       onLine: (line) => {
         if (process.env.IMPGATE_VERBOSE) process.stdout.write(`[edge] ${line}\n`);
       },
@@ -108,13 +118,14 @@ async function main(): Promise<void> {
     for (const { port, listener } of edge.taken)
       say(`port ${port} was taken; ${listener === "https" ? "HTTPS" : "plain HTTP"} tried the next one`);
     if (edge.taken.length) say(`the edge is on ${edge.origin} and ${edge.httpOrigin}`);
+    const consoleOrigin = `https://${HOSTS.CONSOLE_HOST}:${edge.port}`;
 
     // The CLI's profile "local", in the user's config directory, so `impgate` works from any folder
     // (the current profile too, unless another one is). It replaces the project-local .impgate/admin.json.
     await saveProfile(
       "local",
       {
-        edgeUrl: edge.origin,
+        edgeUrl: consoleOrigin,
         adminSecret: secrets.ADMIN_SECRET,
         ca: [pki.caPem],
         deviceTrust: { ca: [pki.caPem, await readFile(pki.backupCaFile, "utf8")], pins: pki.pins },
@@ -142,7 +153,8 @@ async function main(): Promise<void> {
   or:         impgate call ${agentUrl}/hello --key ${callerKey}${local}
   without a credential the edge answers 401:  curl --cacert ${ca} ${agentUrl}/hello
   over plain HTTP it answers 401 Insecure access forbidden:  curl -i ${httpAgentUrl}/hello
-  admin CLI:  impgate imp show ${imp.impId}${local}   ·   impgate audit ${imp.impId}${local}   ·   impgate tail ${imp.impId}${local}
+  admin CLI:  impgate imp show ${imp.impId}${local}   ·   impgate imp list${local}   ·   impgate tail ${imp.impId}${local}
+  console:    ${consoleOrigin}/console  (sign in with ADMIN_SECRET from ${devVars}; your browser must trust ${ca})
   (impgate on your PATH: \`npm link\` once; or run \`npx impgate …\` in this folder)
 
   For the README's examples, paste:
@@ -155,7 +167,7 @@ async function main(): Promise<void> {
     requests = followTail(
       {
         label: 'profile "local"',
-        edgeUrl: edge.origin,
+        edgeUrl: consoleOrigin,
         adminSecret: secrets.ADMIN_SECRET,
         trust: { ca: [pki.caPem], source: "the dev CA" },
         deviceTrust: async () => undefined,

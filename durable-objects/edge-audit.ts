@@ -1,7 +1,7 @@
 /**
  * EdgeAudit: one Durable Object for the edge's own security events, those that belong to no
- * imp (today: failed admin authentication), and the authoritative count of failed admin
- * attempts per client. One object for the whole edge: its own class rather than a reserved
+ * imp (failed admin authentication, console sign-ins, deleted imps, fleet-wide switches),
+ * and the authoritative count of failed admin attempts per client. One object for the whole edge: its own class rather than a reserved
  * ImpSession name, so no imp code path (agent URLs, device sockets) can ever reach it, and
  * its storage holds nothing but this log. It is woken only by admin failures and by
  * `GET /admin/audit`, never on a caller's or a device's path.
@@ -11,8 +11,20 @@ import { ADMIN_POLICY, RateGuard } from "../edge/auth/rate-guard.ts";
 import { clientKey } from "../edge/client.ts";
 import type { EdgeEnv } from "../edge/env.ts";
 import { ok, type Result } from "../edge/errors.ts";
-import type { AuditEntry } from "../protocol/admin-api.ts";
+import type { AuditEntry, AuditEvent } from "../protocol/admin-api.ts";
 import { AuditLog } from "./audit-log.ts";
+
+/** What the worker records here besides failed admin authentication (which goes through adminAuthFailed). */
+export type EdgeEvent = Extract<
+  AuditEvent,
+  | "imp_deleted"
+  | "fleet_disabled"
+  | "fleet_enabled"
+  | "fleet_reindexed"
+  | "console_signed_in"
+  | "console_signed_out"
+  | "console_session_revoked"
+>;
 
 /** The one object's name. */
 export const EDGE_AUDIT_NAME = "edge";
@@ -32,6 +44,12 @@ export class EdgeAudit extends DurableObject<EdgeEnv> {
     this.log.record("admin_auth_failed", client, detail);
     if (started) this.log.record("admin_rate_limited", client, { retryAfter });
     return ok(retryAfter);
+  }
+
+  /** An edge-wide event with who made it (`detail.by`) and from where. */
+  async record(event: EdgeEvent, client: string, detail: AuditEntry["detail"]): Promise<Result<null>> {
+    this.log.record(event, client, detail);
+    return ok(null);
   }
 
   async auditLog(limit: number): Promise<Result<AuditEntry[]>> {

@@ -18,7 +18,7 @@ import { CodeGuesses } from "./code-guesses.ts";
 import { CredentialStore } from "./credentials.ts";
 import { CredentialGate } from "./credentials-gate.ts";
 import { CredentialRates } from "./credentials-rate.ts";
-import { DEVICE_TAG, HandshakeTimeouts, readLink } from "./device-link.ts";
+import { DEVICE_TAG, HandshakeTimeouts, type ReadyLink, readLink } from "./device-link.ts";
 import { DeviceStatusStore } from "./device-status.ts";
 import { EventStore } from "./event-store.ts";
 import { EventWaiters } from "./event-waiters.ts";
@@ -27,6 +27,7 @@ import { type ImpRecord, ImpStore } from "./imp-record.ts";
 import { MessageQueue } from "./message-queue.ts";
 import { PendingRequests } from "./pending-requests.ts";
 import { Presence } from "./presence.ts";
+import { type RegistryRow, RegistrySync } from "./registry-row.ts";
 import { ReplayMemory } from "./replay-memory.ts";
 import { Scheduler } from "./scheduler.ts";
 import { SealedKeyStore } from "./sealed-store.ts";
@@ -50,6 +51,8 @@ export class ImpParts {
   readonly agent: AgentRuntime;
   readonly deploys: AgentDeploys;
   readonly scheduler: Scheduler;
+  /** The imp's row in the fleet registry (D1): written when a listed field changes. */
+  readonly registry: RegistrySync;
   /** The device's key statement for end-to-end sealing. */
   readonly sealedKeys: SealedKeyStore;
   /** Whether the device is there: heartbeats, silence, and every coming and going. */
@@ -58,6 +61,8 @@ export class ImpParts {
   readonly pending = new PendingRequests();
   /** Callers long-polling for the next event (memory only, likewise). */
   readonly waiters = new EventWaiters();
+  /** The imp was deleted while this object was awake: its storage (tables too) is gone. */
+  deleted = false;
 
   constructor(ctx: DurableObjectState, env: EdgeEnv) {
     this.ctx = ctx;
@@ -95,15 +100,23 @@ export class ImpParts {
       liveSocket: () => this.liveSocket(),
       wakeBy: (at) => this.scheduler.wakeBy(at),
       rearm: () => this.scheduler.rearm(Date.now()),
+      changed: () => this.registry.changed(),
+    });
+    this.registry = new RegistrySync(ctx, env.REGISTRY, () => this.registryRow(), {
+      wakeBy: (at) => this.scheduler.wakeBy(at),
+      rearm: () => this.scheduler.rearm(Date.now()),
     });
     this.scheduler = new Scheduler(ctx.storage, [
       this.presence,
       new HandshakeTimeouts(ctx, (link) => this.audit.record("device_refused", link.client, { reason: "handshake timeout" })),
       this.queue,
       this.idempotency,
+      this.registry,
     ]);
     // Heartbeats are answered by the runtime itself and never wake this object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_PING, HEARTBEAT_PONG));
+    // A change that never reached D1 (the edge stopped, D1 failed) is written now.
+    this.registry.resumeIfDirty();
   }
 
   /** The authenticated device socket, unless it went offline; `presence.live()` also checks it is not silent. */
@@ -113,6 +126,29 @@ export class ImpParts {
       if (link?.state === "ready" && !link.offline && ws.readyState === WebSocket.READY_STATE_OPEN) return ws;
     }
     return null;
+  }
+
+  /** The live device's link and when it last pinged (read without waking anything), or null when it is offline. */
+  liveDevice(): { link: ReadyLink; heartbeatAt: Date | null } | null {
+    const ws = this.liveSocket();
+    const link = ws ? readLink(ws) : null;
+    return ws && link?.state === "ready" ? { link, heartbeatAt: this.ctx.getWebSocketAutoResponseTimestamp(ws) } : null;
+  }
+
+  /** The imp's fleet registry row, from its stores as they are now (null: no imp here). */
+  private async registryRow(): Promise<RegistryRow | null> {
+    const imp = await this.record.get();
+    if (!imp) return null;
+    return {
+      impId: imp.impId,
+      label: imp.label,
+      tags: imp.tags ?? [],
+      createdAt: imp.createdAt,
+      device: await this.deviceStatus.read(this.liveDevice()),
+      agentVersion: this.agentCode.activeVersion(),
+      queued: this.queue.backlog(Date.now()).queued,
+      disabled: imp.disabled ? { at: imp.disabled.at, reason: imp.disabled.reason } : null,
+    };
   }
 
   /** How long an agent request waits for the device. */

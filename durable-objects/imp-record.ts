@@ -27,8 +27,24 @@ export interface ImpRecord {
   presenceTimeoutS?: number;
   /** Overrides DEFAULT_QUEUE_LIMIT: how many undelivered messages may wait for the device. */
   queueLimit?: number;
+  /** The operator's tags (lower case), for finding imps in the fleet: `impgate imp tag`. */
+  tags?: string[];
+  /** The kill switch (`impgate imp disable`): set, every caller gets 423 and nothing reaches the device or agent code. */
+  disabled?: ImpDisabled | null;
+  /** Relayed replies carry `Content-Security-Policy: sandbox` (`impgate imp set --csp-sandbox`). */
+  cspSandbox?: boolean;
   /** End-to-end sealing (durable-objects/e2e-policy.ts); absent: off. */
   e2e?: E2eMode;
+}
+
+export interface ImpDisabled {
+  at: number;
+  /** Who disabled it, as the admin API was told (`impgate-operator`), and from where. */
+  by: string;
+  client: string;
+  reason: string | null;
+  /** The device's socket was closed, and the device is refused until the imp is enabled again. */
+  dropDevice: boolean;
 }
 
 const KEY = "imp";
@@ -51,5 +67,10 @@ export class ImpStore {
   async put(record: ImpRecord): Promise<void> {
     await this.storage.put(KEY, record);
     this.cached = record;
+  }
+
+  /** After the object's storage was deleted: no imp here any more, without reading storage again. */
+  forget(): void {
+    this.cached = null;
   }
 }

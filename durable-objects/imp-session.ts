@@ -9,6 +9,7 @@
  * per call, and nothing else of the object is reachable over RPC.
  *
  *   admin(client)     the admin API                           ./facades/admin.ts
+ *   fleet(client, by) tags, kill switch, delete, registry row  ./facades/fleet.ts
  *   caller(call)      a caller's call: authentication, then   ./facades/caller.ts
  *                     (admitted once) the relay and agent APIs
  *   agent(version)    the imp's agent code, if still active   ./facades/agent.ts
@@ -32,6 +33,7 @@ import { ImpAdmin } from "./facades/admin.ts";
 import { ImpAgent } from "./facades/agent.ts";
 import { ImpCaller } from "./facades/caller.ts";
 import { DeviceSocket } from "./facades/device.ts";
+import { ImpFleet } from "./facades/fleet.ts";
 import { ImpRequestLog, isTailRequest, isTailSocket, TailSockets } from "./facades/tail.ts";
 import { ImpParts } from "./imp-parts.ts";
 
@@ -52,6 +54,11 @@ export class ImpSession extends DurableObject<EdgeEnv> {
   /** The admin API's view of this imp; `client` (the admin's address) goes into the audit log. */
   admin(client: string): ImpAdmin {
     return new ImpAdmin(this.#parts, client);
+  }
+
+  /** The fleet's view of this imp; `by` (who, as the admin API was told) goes into the audit log with `client`. */
+  fleet(client: string, by: string): ImpFleet {
+    return new ImpFleet(this.#parts, client, by);
   }
 
   /** One caller's call through an agent URL: its authentication, then (admitted once) what it reaches. */
@@ -104,6 +111,7 @@ export class ImpSession extends DurableObject<EdgeEnv> {
 
   /** One alarm for every deadline: presence checks, handshake timeouts, message TTLs, old message status, idempotency keys. */
   async alarm(): Promise<void> {
+    if (this.#parts.deleted) return;
     await this.#parts.scheduler.run(Date.now());
   }
 }

@@ -63,6 +63,8 @@ export interface PresenceDeps {
   wakeBy(at: number): Promise<void>;
   /** Sets the one alarm for the earliest deadline of all its concerns (or none). */
   rearm(): Promise<void>;
+  /** The device came or went: the imp's fleet registry row follows (./registry-row.ts). */
+  changed(): void;
 }
 
 export class Presence implements Timed {
@@ -112,6 +114,7 @@ export class Presence implements Timed {
       await wakeBy(lookAt);
     }
     agent.devicePresence({ kind: "connect" });
+    this.#parts.changed();
   }
 
   /**
@@ -143,6 +146,7 @@ export class Presence implements Timed {
     }
     await deviceStatus.remember(link, { reason, at: now, lastSeen });
     agent.devicePresence({ kind: "disconnect", reason });
+    this.#parts.changed();
   }
 
   /** A new presence timeout for the connected device; the alarm follows (and is dropped if nothing else needs it). */

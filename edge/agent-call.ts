@@ -66,4 +66,6 @@ export interface RelayReply {
   status: number;
   headers: [string, string][];
   body: Uint8Array | ReadableStream<Uint8Array>;
+  /** The imp's operator turned on `Content-Security-Policy: sandbox` for its replies. */
+  sandbox?: boolean;
 }

@@ -18,6 +18,8 @@ export interface EdgeEnv {
   REQUEST_TIMEOUT_MS?: string;
   /** Largest request or reply body, in bytes. */
   MAX_BODY_BYTES?: string;
+  /** The fleet registry (D1, migrations/): one row per imp, written by its object on change. */
+  REGISTRY: D1Database;
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;

@@ -83,6 +83,12 @@ export interface ImpStatus extends DeviceStatus {
   oldestQueuedAt: number | null;
   /** The active agent code version; null: tunnel mode. */
   agentVersion: number | null;
+  /** The operator's tags (`impgate imp tag`). */
+  tags: string[];
+  /** The kill switch (`impgate imp disable`): null while the imp is enabled. */
+  disabled: { at: number; by: string; reason: string | null; dropDevice: boolean } | null;
+  /** Relayed replies carry `Content-Security-Policy: sandbox`. */
+  cspSandbox: boolean;
   e2e: E2eMode;
   /**
    * `sha256:` + the RFC 7638 thumbprint of the device's identity key, as the edge holds it:
@@ -126,6 +132,8 @@ export interface UpdateImpRequest {
   allowHttp?: boolean;
   public?: boolean;
   publicApis?: boolean;
+  label?: string;
+  cspSandbox?: boolean;
   e2e?: E2eMode;
 }
 
@@ -253,8 +261,18 @@ export type AuditEvent =
   | "agent_outbound_changed"
   | "agent_outbound_refused"
   | "agent_error"
+  | "tags_changed"
+  | "imp_disabled"
+  | "imp_enabled"
   | "admin_auth_failed"
-  | "admin_rate_limited";
+  | "admin_rate_limited"
+  | "imp_deleted"
+  | "fleet_disabled"
+  | "fleet_enabled"
+  | "fleet_reindexed"
+  | "console_signed_in"
+  | "console_signed_out"
+  | "console_session_revoked";
 
 export interface AuditEntry {
   seq: number;

@@ -15,6 +15,8 @@ export const CloseCode = {
   staleNonce: 4004,
   /** The imp does not exist or its device key was revoked. */
   deviceRevoked: 4005,
+  /** The imp was disabled with --drop-device: the device is refused until it is enabled again (the daemon keeps retrying). */
+  disabled: 4006,
   /** The edge heard nothing from the device (no heartbeat, no frame) for longer than the imp's presence timeout. */
   silent: 4008,
   /** A newer authenticated connection for the same imp took over. */

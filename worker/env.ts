@@ -12,6 +12,13 @@ export interface Env extends EdgeEnv {
   IMP: DurableObjectNamespace<ImpSession>;
   /** The edge's own security events (failed admin authentication): one object, `GET /admin/audit`. */
   EDGE_AUDIT: DurableObjectNamespace<EdgeAudit>;
+  /** The host of the console and the admin API (worker/origins.ts); empty: one origin, no console. */
+  CONSOLE_HOST?: string;
+  /** The host of agent URLs and device links, when CONSOLE_HOST is set. */
+  AGENT_HOST?: string;
+  /** Cloudflare Access in front of the console: the team domain and the application's audience (worker/console/access.ts). */
+  ACCESS_TEAM_DOMAIN?: string;
+  ACCESS_AUD?: string;
 }
 
 export type AppEnv = { Bindings: Env };

@@ -1,13 +1,17 @@
 /**
  * impgate's edge. A request reads top to bottom:
- *   security headers → HTTPS only (agent URLs apply their own rule: worker/auth/caller.ts)
- *   → route (agent / device / admin) → caller authentication → the imp's Durable Object.
+ *   security headers → origin (the console's host serves /console and /admin only, every
+ *   other host agent URLs and device links: worker/origins.ts) → HTTPS only (agent URLs apply
+ *   their own rule: worker/auth/caller.ts) → route (agent / device / admin / console)
+ *   → caller authentication → the imp's Durable Object.
  */
 import { Hono } from "hono";
+import { consoleRoutes } from "./console/routes.tsx";
 import type { AppEnv } from "./env.ts";
 import { notFound, onError } from "./errors.ts";
 import { httpsOnly } from "./middleware/https-only.ts";
 import { securityHeaders } from "./middleware/security-headers.ts";
+import { originRule } from "./origins.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { agentRoutes, routedPath } from "./routes/agent.ts";
 import { deviceRoutes } from "./routes/device.ts";
@@ -15,6 +19,7 @@ import { deviceRoutes } from "./routes/device.ts";
 const app = new Hono<AppEnv>({ getPath: routedPath });
 
 app.use(securityHeaders);
+app.use(originRule);
 app.use("*", async (c, next) => {
   // Everything but agent URLs is HTTPS only, unconditionally.
   if (!c.req.path.startsWith("/agent/")) return httpsOnly(c, next);
@@ -23,6 +28,7 @@ app.use("*", async (c, next) => {
 app.route("/agent", agentRoutes);
 app.route("/device", deviceRoutes);
 app.route("/admin", adminRoutes);
+app.route("/console", consoleRoutes);
 app.notFound(() => notFound());
 app.onError(onError);
 

@@ -107,8 +107,9 @@ export function tables(r: Results): Table[] {
     },
     ...(rt.bodies ? [bodyTable(rt.bodies)] : []),
     ...(r.presence ? [presenceTable(r.presence)] : []),
+    registryTable(r.registry),
     {
-      title: "Targets (issues 6 and 14)",
+      title: "Targets (issues 6, 14 and 16)",
       head: ["target", "wanted", "this run", "status"],
       rows: r.targets.map((t) => [t.description, t.target, t.value, verdict(t.met)]),
     },
@@ -174,6 +175,16 @@ export function presenceTable(p: PresenceCost): Table {
     head: ["imps' presence timeout", "object wake-ups/min", "of which alarms/min", "edge CPU s/min"],
     rows: p.rows.map((row) => [row.label, f(row.wakeupsPerMin, 1), f(row.alarmsPerMin, 1), f(row.edgeCpuSPerMin, 3)]),
     numeric: [1, 2, 3],
+  };
+}
+
+/** The fleet registry listed page by page, whole and filtered (each page's time: the median of three tries). */
+export function registryTable(r: Results["registry"]): Table {
+  return {
+    title: `Fleet registry: ${int(r.imps)} imps listed through the admin API, ${r.pageSize} a page (keyset cursors)`,
+    head: ["filter", "pages", "imps listed", "p50 ms", "p99 ms", "slowest page ms"],
+    rows: r.walks.map((w) => [w.filter, int(w.pages), int(w.listed), f(w.p50Ms, 1), f(w.p99Ms, 1), f(w.maxMs, 1)]),
+    numeric: [1, 2, 3, 4, 5],
   };
 }
 

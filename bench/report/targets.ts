@@ -80,6 +80,13 @@ export function judgeTargets(r: Omit<Results, "targets" | "pids">): Target[] {
       met: full ? last.connected >= 5000 : null,
     },
     {
+      id: "registry",
+      description: `a page of ${r.registry.pageSize} imps from a fleet registry of ${r.registry.imps.toLocaleString("en-US")}, unfiltered or filtered, slowest page`,
+      target: "< 100 ms at 10,000",
+      value: `${Math.max(...r.registry.walks.map((w) => w.maxMs)).toFixed(1)} ms over ${r.registry.walks.reduce((n, w) => n + w.pages, 0)} pages`,
+      met: r.registry.imps >= 10_000 ? Math.max(...r.registry.walks.map((w) => w.maxMs)) < 100 : null,
+    },
+    {
       id: "daemon",
       description: "daemon resident memory when idle",
       target: "< 60 MiB",

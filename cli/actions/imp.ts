@@ -55,7 +55,8 @@ export async function create(flags: CreateFlags): Promise<void> {
     throw err;
   }
   const config: DeviceConfigInput & { deviceKeyFile?: string } = {
-    edgeUrl: profile.edgeUrl,
+    // Where devices connect: the agent URLs' origin, which the edge names (the admin API may have a host of its own).
+    edgeUrl: new URL(created.deviceUrl).origin,
     impId: created.impId,
     ...(privateJwk ? { deviceKey: privateJwk } : { deviceKeyFile: privateKeyName(flags.publicKey ?? "") }),
     edgeKeys: created.edgeKeys,
@@ -94,6 +95,8 @@ interface SetFlags extends AdminFlags {
   allowHttp?: boolean;
   public?: boolean;
   publicApis?: boolean;
+  label?: string;
+  cspSandbox?: boolean;
   e2e?: E2eMode;
 }
 
@@ -106,6 +109,8 @@ export async function set(id: string, flags: SetFlags): Promise<void> {
   if (flags.allowHttp !== undefined) patch.allowHttp = flags.allowHttp;
   if (flags.public !== undefined) patch.public = flags.public;
   if (flags.publicApis !== undefined) patch.publicApis = flags.publicApis;
+  if (flags.label !== undefined) patch.label = flags.label;
+  if (flags.cspSandbox !== undefined) patch.cspSandbox = flags.cspSandbox;
   if (flags.e2e !== undefined) patch.e2e = flags.e2e;
   if (Object.keys(patch).length === 0) throw new CliError("nothing to set; see `impgate imp set --help`", 2);
   const client = await AdminClient.from(flags);
@@ -187,6 +192,14 @@ function describe(s: ImpView, now = Date.now()): string[] {
   lines.push(
     `  presence:   ${s.presenceTimeoutS === 0 ? "checks off (offline only once its connection closes)" : `offline after ${s.presenceTimeoutS} s without a heartbeat`}`,
   );
+  if (s.cspSandbox) lines.push("  replies:    Content-Security-Policy: sandbox");
+  lines.push(`  tags:       ${s.tags.length ? s.tags.join(" ") : "none"}`);
+  if (s.disabled)
+    lines.splice(
+      1,
+      0,
+      `  DISABLED:   since ${new Date(s.disabled.at).toISOString()} by ${s.disabled.by}${s.disabled.reason ? `: ${s.disabled.reason}` : ""} (every caller gets 423)`,
+    );
   return lines;
 }
 

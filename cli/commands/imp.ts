@@ -2,6 +2,7 @@
 import { type Command, Option } from "commander";
 import { MAX_PRESENCE_TIMEOUT_S } from "../../protocol/admin-api.ts";
 import { adminOptions, examples, integer } from "../command.ts";
+import { impFleetCommands } from "./fleet.ts";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -52,6 +53,9 @@ export function impCommands(program: Command): void {
         .option("--no-public", "callers must authenticate (the default)")
         .option("--public-apis", "also open _messages, _events and _state to unauthenticated callers (not recommended)")
         .option("--no-public-apis", "the agent's own APIs need a credential (the default, even with --public)")
+        .option("--label <name>", "a new name for people")
+        .option("--csp-sandbox", "relayed replies carry Content-Security-Policy: sandbox (the device's pages get no scripts, no origin)")
+        .option("--no-csp-sandbox", "relayed replies as the device sends them (the default)")
         .addOption(
           new Option(
             "--e2e <mode>",
@@ -63,6 +67,7 @@ export function impCommands(program: Command): void {
       "impgate imp set $IMP --request-timeout 10000",
       "impgate imp set $IMP --presence-timeout 60",
       "impgate imp set $IMP --no-public",
+      "impgate imp set $IMP --label porch --csp-sandbox",
       "impgate imp set $IMP --e2e required",
     ],
   ).action(async (id, opts) => (await actions()).set(id, opts));
@@ -97,4 +102,6 @@ export function impCommands(program: Command): void {
     ),
     ["impgate imp replace-device $IMP --public-key device-key.pub.jwk"],
   ).action(async (id, opts) => (await actions()).replaceDevice(id, opts));
+
+  impFleetCommands(imp);
 }

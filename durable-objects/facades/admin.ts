@@ -42,6 +42,8 @@ export interface ImpSettings {
   allowHttp?: boolean;
   public?: boolean;
   publicApis?: boolean;
+  label?: string;
+  cspSandbox?: boolean;
   e2e?: E2eMode;
 }
 
@@ -70,6 +72,7 @@ export class ImpAdmin extends RpcTarget {
   async provision(input: ProvisionInput): Promise<Result<null>> {
     if (await this.#parts.record.get()) return fail("imp_exists", "This imp is already provisioned");
     await this.#parts.record.put({ ...input, createdAt: Date.now(), authEpoch: 0, allowHttp: false, public: false, publicApis: false });
+    this.#parts.registry.changed();
     return DONE;
   }
 
@@ -95,6 +98,11 @@ export class ImpAdmin extends RpcTarget {
         queuedMessages: backlog.queued,
         oldestQueuedAt: backlog.oldestAt,
         agentVersion: agentCode.activeVersion(),
+        tags: imp.tags ?? [],
+        disabled: imp.disabled
+          ? { at: imp.disabled.at, by: imp.disabled.by, reason: imp.disabled.reason, dropDevice: imp.disabled.dropDevice }
+          : null,
+        cspSandbox: imp.cspSandbox === true,
         e2e: e2eMode(imp),
         deviceFingerprint: imp.devicePublicJwk ? await fingerprint(imp.devicePublicJwk) : null,
         sealedKey: await this.#parts.sealedKeys.info(imp),
@@ -118,8 +126,11 @@ export class ImpAdmin extends RpcTarget {
       if (settings.public !== undefined) next.public = settings.public;
       if (settings.publicApis !== undefined) next.publicApis = settings.publicApis;
       if (settings.queueLimit !== undefined) next.queueLimit = settings.queueLimit ?? undefined;
+      if (settings.label !== undefined) next.label = settings.label;
+      if (settings.cspSandbox !== undefined) next.cspSandbox = settings.cspSandbox;
       await this.#parts.record.put(next);
       if (settings.presenceTimeoutS !== undefined) await this.#parts.presence.timeoutChanged(next);
+      if (next.label !== imp.label) this.#parts.registry.changed();
       const changed = Object.fromEntries(
         Object.entries(settings)
           .filter(([, v]) => v !== undefined)
@@ -216,18 +227,28 @@ export class ImpAdmin extends RpcTarget {
   }
 
   deployAgent(input: { code: string; note: string | null }): Promise<Result<AgentVersion>> {
-    return this.#withImp((imp) => (e2eMode(imp) === "required" ? E2E_CONFLICT : this.#parts.deploys.deploy(input, this.#client)));
+    return this.#withImp(async (imp) =>
+      e2eMode(imp) === "required" ? E2E_CONFLICT : this.#registered(await this.#parts.deploys.deploy(input, this.#client)),
+    );
   }
 
   rollbackAgent(version: number | null): Promise<Result<AgentVersion>> {
-    return this.#withImp((imp) => (e2eMode(imp) === "required" ? E2E_CONFLICT : this.#parts.deploys.rollback(version, this.#client)));
+    return this.#withImp(async (imp) =>
+      e2eMode(imp) === "required" ? E2E_CONFLICT : this.#registered(await this.#parts.deploys.rollback(version, this.#client)),
+    );
   }
 
   removeAgent(purge: boolean): Promise<Result<null>> {
     return this.#withImp(() => {
       this.#parts.deploys.remove(purge, this.#client);
-      return DONE;
+      return this.#registered(DONE);
     });
+  }
+
+  /** The agent version is in the fleet registry's row: a change that took effect is written there. */
+  #registered<T>(result: Result<T>): Result<T> {
+    if (result.ok) this.#parts.registry.changed();
+    return result;
   }
 
   setAgentOutbound(hosts: string[]): Promise<Result<string[]>> {

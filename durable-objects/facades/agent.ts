@@ -19,7 +19,7 @@ import type { ImpParts } from "../imp-parts.ts";
 import type { ImpRecord } from "../imp-record.ts";
 import { enqueue, enqueueOnce } from "../message-intake.ts";
 import { DEFAULT_TTL_MS, type NewMessage } from "../message-queue.ts";
-import { AGENT_NOT_FOUND } from "./caller.ts";
+import { AGENT_NOT_FOUND, LOCKED } from "./caller.ts";
 
 /** What `device.send` hands over, already checked by worker/agent-api.ts. */
 export interface AgentSend {
@@ -47,6 +47,8 @@ export class ImpAgent extends RpcTarget {
     this.#checked ??= (async (): Promise<Result<ImpRecord>> => {
       const imp = await this.#parts.record.get();
       if (!imp) return AGENT_NOT_FOUND;
+      // A disabled imp's agent code may not act, even a call still finishing from before.
+      if (imp.disabled) return LOCKED;
       if (this.#parts.agentCode.activeVersion() !== this.#version) {
         return fail("agent_inactive", `Agent version ${this.#version} is no longer active`);
       }

@@ -40,6 +40,12 @@ import { relaySealed, sealedKey } from "../sealed-relay.ts";
 /** Unknown, rotated and revoked agent ids: the worker answers the same 404 for all of them. */
 export const AGENT_NOT_FOUND: Failure = fail("not_found", "Not found");
 const INSECURE: Failure = fail("insecure_access", "Insecure access forbidden");
+/**
+ * The kill switch (`impgate imp disable`): 423 with no detail, to every caller of the imp's
+ * current agent URL, before any credential is looked at. Decided here, in the imp's object,
+ * where the switch is stored: no cache in any worker isolate can let a request past it.
+ */
+export const LOCKED: Failure = fail("locked", "Locked");
 /** At most this many failures of one batch are audited one by one; the rest are counted. */
 const MAX_BATCH = 50;
 
@@ -68,6 +74,7 @@ export class ImpCaller extends RpcTarget {
       admitted = (async (): Promise<Result<Admitted>> => {
         const imp = await currentImp(this.#parts, this.#call);
         if (!imp) return AGENT_NOT_FOUND;
+        if (imp.disabled) return LOCKED;
         const verdict = await this.#parts.callers.authorize(imp, this.#call, body, surface);
         return verdict.ok ? ok({ imp, credId: verdict.value.credId }) : verdict;
       })();
@@ -80,13 +87,23 @@ export class ImpCaller extends RpcTarget {
 
   /** Whether the call uses the imp's current agent URL (challenges for rotated URLs get the same 404). */
   async current(): Promise<Result<null>> {
-    return (await currentImp(this.#parts, this.#call)) ? DONE : AGENT_NOT_FOUND;
+    const imp = await currentImp(this.#parts, this.#call);
+    return imp ? (imp.disabled ? LOCKED : DONE) : AGENT_NOT_FOUND;
+  }
+
+  /**
+   * Before the worker answers a credential it refused by itself (a forged token, a made-up
+   * nonce): a disabled imp answers 423 to every caller, whatever it sent.
+   */
+  async locked(): Promise<Result<null>> {
+    return (await currentImp(this.#parts, this.#call))?.disabled ? LOCKED : DONE;
   }
 
   /** Redeems a signed assertion over a challenge nonce (its MAC and time checked by the worker) for an access token. */
   async exchange(input: ExchangeInput): Promise<Result<MintedToken>> {
     const imp = await currentImp(this.#parts, this.#call);
     if (!imp) return AGENT_NOT_FOUND;
+    if (imp.disabled) return LOCKED;
     return exchange(this.#parts.callers, imp, this.#call, await edgeKey(this.#parts.env.EDGE_SIGNING_JWK), input);
   }
 
@@ -97,10 +114,11 @@ export class ImpCaller extends RpcTarget {
   async plainHttp(body: Uint8Array, nonce?: string): Promise<Result<null>> {
     const imp = await currentImp(this.#parts, this.#call);
     if (!imp) return INSECURE;
-    if (imp.allowHttp) return DONE;
+    if (imp.allowHttp) return imp.disabled ? LOCKED : DONE;
     this.#parts.audit.record("http_refused", this.#call.client, { credential: this.#call.caller.kind });
     await this.#parts.callers.burn(this.#call, body, nonce);
-    return INSECURE;
+    // Exposed is exposed: what came over plain HTTP is burned even when the imp is disabled.
+    return imp.disabled ? LOCKED : INSECURE;
   }
 
   /** Failures the worker refused by itself, batched; each is audited and counted toward rate limits. */
@@ -148,12 +166,10 @@ export class ImpCaller extends RpcTarget {
     const plaintext = refusePlaintextRequest(imp);
     if (plaintext) return plaintext;
     const agent = this.#parts.agent.active();
-    if (agent) {
-      const body = signed ?? (await readBody(req.body, max));
-      if (!body.ok) return body;
-      return this.#parts.agent.handleRequest(imp, agent, { ...req, body: body.value }, { credId, client: this.#call.client });
-    }
-    return relay(this.#parts, imp, signed ? { ...req, body: signed.value } : req);
+    const reply = agent
+      ? await this.#agentRequest(imp, agent, req, signed, credId)
+      : await relay(this.#parts, imp, signed ? { ...req, body: signed.value } : req);
+    return reply.ok && imp.cspSandbox ? ok({ ...reply.value, sandbox: true }) : reply;
   }
 
   /** The device's key statement (`GET _sealed/key`): the relay's surface, as sealed requests are. */
@@ -166,6 +182,19 @@ export class ImpCaller extends RpcTarget {
   async sealedRequest(sealed: Uint8Array): Promise<Result<RelayReply>> {
     const admitted = await this.#admit("relay", sealed);
     return admitted.ok ? relaySealed(this.#parts, admitted.value.imp, sealed, this.#call.client) : admitted;
+  }
+
+  /** The request to the imp's agent code, its body read whole first (up to the limit). */
+  async #agentRequest(
+    imp: ImpRecord,
+    agent: NonNullable<ReturnType<ImpParts["agent"]["active"]>>,
+    req: CallerRequest,
+    signed: Result<Uint8Array> | null,
+    credId: string | null,
+  ): Promise<Result<RelayReply>> {
+    const body = signed ?? (await readBody(req.body, maxBodyBytes(this.#parts.env)));
+    if (!body.ok) return body;
+    return this.#parts.agent.handleRequest(imp, agent, { ...req, body: body.value }, { credId, client: this.#call.client });
   }
 
   /**
@@ -210,6 +239,8 @@ export class ImpCaller extends RpcTarget {
     if (found.length === 0 && query.waitMs > 0) {
       if (waiters.full) return fail("too_many_waiters", "Too many callers are waiting for this imp's events");
       await waiters.wait(query.name, query.waitMs);
+      // The imp may have been deleted (its tables with it) while this caller waited.
+      if (this.#parts.deleted) return AGENT_NOT_FOUND;
       found = events.read({ name: query.name, after, limit: query.limit });
     }
     const cursor = found.at(-1)?.seq ?? Math.max(after ?? 0, events.head());

@@ -57,6 +57,11 @@ export class DeviceSocket {
       closeQuietly(server, CloseCode.deviceRevoked, "unknown imp or revoked device key");
       return new Response(null, { status: 101, webSocket: client });
     }
+    // Disabled with --drop-device: refused until enabled again (a code the daemon retries after).
+    if (imp.disabled?.dropDevice) {
+      closeQuietly(server, CloseCode.disabled, "imp disabled");
+      return new Response(null, { status: 101, webSocket: client });
+    }
     const { openedAt } = await sendChallenge(server, imp.impId, cnonce, env.EDGE_SIGNING_JWK, address);
     await scheduler.wakeBy(openedAt + HANDSHAKE_TIMEOUT_MS);
     return new Response(null, { status: 101, webSocket: client });
@@ -90,7 +95,7 @@ export class DeviceSocket {
       }
       // A ready link: the frames a device sends, each to its hook; anything else is a strike.
       if (msg.t === "res") return this.onReply(msg, payload);
-      if (msg.t === "ack") return this.onAck(ws, msg);
+      if (msg.t === "ack") return await this.onAck(ws, msg);
       if (msg.t === "event") return await this.onEvent(ws, msg, payload);
       if (msg.t === "key") return await this.onKey(ws, msg);
       if (msg.t === "health") return this.onHealth(ws, msg);
@@ -135,8 +140,8 @@ export class DeviceSocket {
     // One device connection per imp: a newer authenticated one replaces the rest.
     await this.#parts.presence.cameOnline(ws, ready);
     sendQuietly(ws, encodeFrame({ t: "ready", impId: imp.impId }));
-    // Everything still queued goes out again, oldest first, until acknowledged.
-    deliverQueued(queue, ws);
+    // Everything still queued goes out again, oldest first, until acknowledged (not while the imp is disabled).
+    if (!imp.disabled) deliverQueued(queue, ws);
   }
 
   private onReply(msg: MessageOf<"res">, body: Uint8Array): void {
@@ -144,16 +149,17 @@ export class DeviceSocket {
     this.#parts.pending.reply(msg.id, msg, body);
   }
 
-  private onAck(ws: WebSocket, msg: MessageOf<"ack">): void {
+  private async onAck(ws: WebSocket, msg: MessageOf<"ack">): Promise<void> {
     const { queue } = this.#parts;
     if (queue.ack(msg.id, Date.now(), msg.expired === true) === "unknown") {
       strike(ws, "unknown_message", "ack for a message this device was never sent", msg.id);
       return;
     }
-    deliverQueued(queue, ws);
+    if (!(await this.#parts.record.get())?.disabled) deliverQueued(queue, ws);
   }
 
   private async onEvent(ws: WebSocket, msg: MessageOf<"event">, data: Uint8Array): Promise<void> {
+    const disabled = Boolean((await this.#parts.record.get())?.disabled);
     if (data.byteLength > MAX_DATA_BYTES) {
       refuseFrame(ws, "too_large", `event data exceeds ${MAX_DATA_BYTES} bytes`, msg.id);
       return;
@@ -173,7 +179,8 @@ export class DeviceSocket {
     sendQuietly(ws, encodeFrame({ t: "ack", id: msg.id }));
     if (result !== "stored") return;
     waiters.notify(msg.name);
-    // After the ack: the agent's handler never holds up the device.
+    // After the ack: the agent's handler never holds up the device. A disabled imp's agent code does not run.
+    if (disabled) return;
     agent.deliverEvent({ id: msg.id, name: msg.name, contentType: msg.contentType ?? null, data, at: Date.now() });
   }
 
@@ -195,6 +202,8 @@ export class DeviceSocket {
   }
 
   private async onGone(ws: WebSocket): Promise<void> {
+    // A deleted imp's socket closing after its storage went must not write any back.
+    if (this.#parts.deleted) return this.#parts.pending.failSocket(ws);
     // A socket that never became ready has nothing waiting on it; one that did goes offline, once.
     await this.#parts.presence.wentOffline(ws, "closed");
   }

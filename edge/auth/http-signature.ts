@@ -53,7 +53,7 @@ export type HttpSignatureErrorCode =
  * @example
  * ```ts
  * catch (err) {
- *   if (err instanceof HttpSignatureError) failHere(c, err.code);
+ *   if (err instanceof HttpSignatureError) throw await refusal(c, err.code);
  * }
  * ```
  */

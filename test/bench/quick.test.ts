@@ -68,9 +68,13 @@ describe("npm run bench -- --quick", () => {
       "bearer",
       "handshake",
       "fleet",
+      "registry",
       "daemon",
       "daemon-private",
     ]);
+    // Every imp of the registry is listed, a page at a time; every filter finds some.
+    expect(results.registry.walks.find((w) => w.filter === "all")?.listed).toBe(results.registry.imps);
+    expect(results.registry.walks.every((w) => w.listed > 0)).toBe(true);
 
     const doc = await readFile(markdown, "utf8");
     expect(doc).toContain("## Machine");

@@ -46,7 +46,9 @@ describe("shell completion", () => {
       const body = `source ${file}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length - 1}; _impgate; echo "\${COMPREPLY[*]}"`;
       return (await run("bash", ["-c", body], { env: { ...process.env, XDG_CONFIG_HOME: config } })).stdout.trim();
     };
-    expect(await complete("impgate", "")).toBe("imp cred audit tail agent caller token code call e2e events login profile edge completion");
+    expect(await complete("impgate", "")).toBe(
+      "imp fleet cred audit tail agent caller token code call e2e events login profile edge completion",
+    );
     expect(await complete("impgate", "imp", "sh")).toBe("show");
     expect(await complete("impgate", "imp", "set", "imp_x", "--re")).toBe("--request-timeout");
     expect(await complete("impgate", "agent", "logs", "imp_x", "--f")).toBe("--follow");

@@ -3,14 +3,15 @@
  * a port taken when the edge binds moves it to the next one, the curl and CLI lines it
  * prints work as printed from another folder, the `export` lines work as pasted, plain HTTP
  * reaches the edge itself and is refused with 401, and each request to the demo imp is
- * printed as one line with nothing secret in it. Ctrl-C stops everything: no workerd, no
- * device daemon left.
+ * printed as one line with nothing secret in it. The console and the admin API answer on
+ * 127.0.0.1 only (agent URLs on localhost), and from another address of the machine nothing
+ * answers at all. Ctrl-C stops everything: no workerd, no device daemon left.
  */
 import { execFile, spawn } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink } from "node:fs/promises";
 import http from "node:http";
-import { createServer, type Server } from "node:net";
-import { tmpdir } from "node:os";
+import { connect, createServer, type Server } from "node:net";
+import { networkInterfaces, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
@@ -66,6 +67,30 @@ function plainGet(url: string): Promise<{ status: number; body: string }> {
         res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
       })
       .on("error", reject);
+  });
+}
+
+/** This machine's addresses other than loopback (IPv4 and global IPv6), as a neighbour on its network would reach it. */
+function otherAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a !== undefined && !a.internal && !a.address.startsWith("fe80:"))
+    .map((a) => a?.address ?? "");
+}
+
+/** What a TCP connection to host:port comes to: "connected", or the error's code. */
+function tryConnect(host: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 3000 });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve("connected");
+    });
+    socket.once("timeout", () => {
+      socket.destroy();
+      resolve("timeout");
+    });
+    socket.once("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? "error"));
   });
 }
 
@@ -146,6 +171,21 @@ describe("npm start", () => {
     const plain = await plainGet(plainUrl.replace(/\/hello$/, "/over-http"));
     expect(plain.status).toBe(401);
     expect(JSON.parse(plain.body).error).toEqual({ code: "insecure_access", message: "Insecure access forbidden" });
+
+    // The web console and the admin API on a host of their own (127.0.0.1), not the agents'
+    // (localhost); and the edge on loopback only: from this machine's other addresses, nothing.
+    const edgePort = Number(new URL(vars.AGENT ?? "").port);
+    const consoleUrl = /console:\s+(https:\/\/\S+)/.exec(said().find((l) => l.trimStart().startsWith("console:")) ?? "")?.[1];
+    expect(consoleUrl).toBe(`https://127.0.0.1:${edgePort}/console`);
+    expect((await request(`${consoleUrl}/sign-in`, { ca })).status).toBe(200);
+    const admin = { authorization: `Bearer ${(await readDevVars(join(dir, "state", ".dev.vars"))).ADMIN_SECRET}` };
+    expect((await request(`https://127.0.0.1:${edgePort}/admin/imps`, { ca, headers: admin })).status).toBe(200);
+    expect((await request(`https://localhost:${edgePort}/admin/imps`, { ca, headers: admin })).status).toBe(404);
+    expect(otherAddresses().length, "this machine has an address besides loopback").toBeGreaterThan(0);
+    expect(await tryConnect("127.0.0.1", edgePort)).toBe("connected");
+    for (const host of otherAddresses()) {
+      for (const p of [edgePort, httpPort]) expect(await tryConnect(host, p), `${host}:${p}`).not.toBe("connected");
+    }
 
     // One line per request, from the demo imp's live request log.
     await start.waitFor((l) => / GET \/hello\?… {2}200 {2}\d+ms {2}[A-Za-z0-9_-]{43}$/.test(String(l.raw)), 15_000, "the /hello line");

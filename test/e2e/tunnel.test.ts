@@ -38,7 +38,9 @@ describe("tunnel mode, end to end (real edge, real daemon, real TLS)", () => {
   it("passes the local service's status and repeated headers back", async () => {
     const r = await e2e.request(`${device.imp.agentUrl}/missing`, { method: "DELETE", headers: device.auth });
     expect(r.status).toBe(404);
-    expect(r.headers["set-cookie"]).toEqual(["a=1", "b=2"]);
+    // Each cookie, confined to the imp's own agent URL (README, Security behaviour).
+    const agentPath = new URL(device.imp.agentUrl).pathname;
+    expect(r.headers["set-cookie"]).toEqual([`a=1; Path=${agentPath}/`, `b=2; Path=${agentPath}/`]);
     expect(r.body.toString()).toBe("not here");
     const empty = await e2e.request(`${device.imp.agentUrl}/`, { headers: device.auth });
     expect(empty.status).toBe(200);

@@ -19,6 +19,8 @@ export interface System {
   pki: DevPki;
   secrets: EdgeSecrets;
   edge: EdgeProcess;
+  /** The admin API's (and the console's) origin: the console's host when the edge has one (CONSOLE_HOST), else the edge's. */
+  consoleOrigin: string;
   /** The admin profile (a file) for `impgate --profile`. */
   profile: string;
   /** Keep-alive connections for caller requests (see callerRequest). */
@@ -55,6 +57,7 @@ export async function startSystem(vars: Record<string, string> = {}): Promise<Sy
     pki,
     secrets,
     edge,
+    consoleOrigin: vars.CONSOLE_HOST ? `https://${vars.CONSOLE_HOST}:${edge.port}` : edge.origin,
     profile: join(dir, "admin.json"),
     callerAgent: new https.Agent({ keepAlive: true, maxSockets: 8 }),
     edgeOutput: () => [...earlier, system.edge.output()].join("\n--- the edge restarted ---\n"),
@@ -74,7 +77,7 @@ export async function startSystem(vars: Record<string, string> = {}): Promise<Sy
   await writeFile(
     system.profile,
     JSON.stringify({
-      edgeUrl: system.edge.origin,
+      edgeUrl: system.consoleOrigin,
       adminSecret: secrets.ADMIN_SECRET,
       caFiles: [pki.caFile],
       deviceTrust: { caFiles: [pki.caFile, pki.backupCaFile], pins: pki.pins },

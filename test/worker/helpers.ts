@@ -221,7 +221,7 @@ export class TestDevice {
     return msg;
   }
 
-  async handshake(imp: TestImp, opts: { key?: CryptoKey; impId?: string; heartbeatMs?: number } = {}): Promise<void> {
+  async handshake(imp: TestImp, opts: { key?: CryptoKey; impId?: string; heartbeatMs?: number; agent?: string } = {}): Promise<void> {
     const challenge = await this.challenge();
     await verifyEdgeProof(await Promise.all(imp.edgeKeys.map((k) => importVerifyKey(k))), challenge.proof, {
       impId: imp.impId,
@@ -231,15 +231,15 @@ export class TestDevice {
     await this.hello(
       await signDeviceProof(opts.key ?? imp.deviceKey, "EdDSA", { impId: opts.impId ?? imp.impId, nonce: challenge.nonce }),
       opts.heartbeatMs,
+      opts.agent,
     );
     const { msg } = await this.next();
     if (msg.t !== "ready") throw new Error(`expected ready, got ${msg.t}`);
   }
 
-  async hello(proof: string, heartbeatMs?: number): Promise<void> {
-    this.send(
-      encodeFrame({ t: "hello", proof, agent: "test-device", protocols: [PROTOCOL_VERSION], ...(heartbeatMs ? { heartbeatMs } : {}) }),
-    );
+  /** `agent` is what the daemon says it is (its name and version): a device may say anything there. */
+  async hello(proof: string, heartbeatMs?: number, agent = "test-device"): Promise<void> {
+    this.send(encodeFrame({ t: "hello", proof, agent, protocols: [PROTOCOL_VERSION], ...(heartbeatMs ? { heartbeatMs } : {}) }));
   }
 
   /** Pings every `everyMs`, as the daemon's heartbeat does (answered by the runtime, no wake); returns the stop. */

@@ -23,7 +23,9 @@ describe("agent request relay", () => {
     });
     expect(res.status).toBe(201);
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(new Uint8Array([255, 2, 1, 0]));
-    expect(res.headers.getSetCookie()).toEqual(["a=1", "b=2"]);
+    // Both cookies arrive, each confined to this agent URL (test/worker/hostile-device.test.ts has the rest).
+    const path = `Path=${new URL(imp.agentUrl).pathname}/`;
+    expect(res.headers.getSetCookie()).toEqual([`a=1; ${path}`, `b=2; ${path}`]);
     expect(res.headers.get("x-echo-method")).toBe("PUT");
     const req = device.requests[0]!;
     expect(req).toMatchObject({ method: "PUT", path: "/garage/door", query: "?state=open&x=%20y" });

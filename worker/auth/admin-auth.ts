@@ -39,7 +39,7 @@ export const authenticateAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
 };
 
 /** Compares digests, so neither content nor length leaks through timing. */
-async function sameSecret(a: string, b: string): Promise<boolean> {
+export async function sameSecret(a: string, b: string): Promise<boolean> {
   const enc = new TextEncoder();
   const [da, db] = await Promise.all([crypto.subtle.digest("SHA-256", enc.encode(a)), crypto.subtle.digest("SHA-256", enc.encode(b))]);
   return crypto.subtle.timingSafeEqual(da, db);

@@ -83,23 +83,40 @@ export function checkRateLimit(c: Context<AgentEnv>): void {
 }
 
 /**
- * A failure decided in the worker: audited in the imp's log in the background, batched (and
- * counted by rememberRefusals); answered with `answer`, else the one 401.
+ * The refusal of a credential the worker rejected by itself (thrown by the caller):
+ * audited in the imp's log in the background, batched (and counted by rememberRefusals);
+ * `answer`, else the one 401. First the imp's object is asked whether the imp is disabled:
+ * a disabled imp answers 423 to every caller, whatever credential it sent, and only its
+ * object knows that for certain.
  */
-export function failHere(c: Context<AgentEnv>, reason: AuthFailure, answer?: ImpgateError): never {
+export async function refusal(c: Context<AgentEnv>, reason: AuthFailure, answer?: ImpgateError): Promise<ImpgateError> {
   const { agent } = c.var;
-  auditWorkerFailure((p) => c.executionCtx.waitUntil(p), agent.impId, agent.stub, callFor(c, { kind: "none" }), reason);
-  throw answer ?? callerUnauthorized(c.req.header("authorization") === undefined ? "none" : "bearer");
+  const call = callFor(c, { kind: "none" });
+  const locked = await ask(agent.stub.caller(call), (caller) => caller.locked());
+  if (!locked.ok) return ImpgateError.from(locked);
+  auditWorkerFailure((p) => c.executionCtx.waitUntil(p), agent.impId, agent.stub, call, reason);
+  return answer ?? callerUnauthorized(c.req.header("authorization") === undefined ? "none" : "bearer");
+}
+
+/** A refusal the worker decided about a valid credential (a token's scope): 423 instead, if the imp is disabled. */
+export async function unlessLocked(c: Context<AgentEnv>, err: unknown): Promise<unknown> {
+  if (!(err instanceof ImpgateError)) return err;
+  const locked = await ask(c.var.agent.stub.caller(callFor(c, { kind: "none" })), (caller) => caller.locked());
+  return locked.ok ? err : ImpgateError.from(locked);
 }
 
 export const authenticateCaller: MiddlewareHandler<AgentEnv> = async (c, next) => {
   checkRateLimit(c);
   const parsed = await readCredential(c, c.var.agent.agentUrl);
-  if ("failure" in parsed) failHere(c, parsed.failure, parsed.answer);
+  if ("failure" in parsed) throw await refusal(c, parsed.failure, parsed.answer);
   const call = callFor(c, parsed.caller);
   c.set("call", call);
   // A token's scope is known here: a request outside it never reaches the imp's object.
-  holdTokenScope(c, call, parsed.scope ?? null);
+  try {
+    holdTokenScope(c, call, parsed.scope ?? null);
+  } catch (err) {
+    throw await unlessLocked(c, err);
+  }
   await next();
 };
 

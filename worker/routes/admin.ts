@@ -15,8 +15,11 @@ import { fingerprint } from "../../protocol/sealed/statement.ts";
 import { authenticateAdmin } from "../auth/admin-auth.ts";
 import type { AppEnv } from "../env.ts";
 import { composeAgentId, mintAgentId, mintImpId, verifyImpId } from "../ids.ts";
+import { agentOrigin } from "../origins.ts";
+import { indexImp } from "../registry-query.ts";
 import { agentAdminRoutes } from "./admin-agent.ts";
 import { credentialRoutes } from "./admin-credentials.ts";
+import { fleetRoutes } from "./admin-fleet.ts";
 import { asAdmin, PublicJwk, parseBody, publicJwkOf } from "./admin-input.ts";
 import { tailRoutes } from "./admin-tail.ts";
 
@@ -34,15 +37,16 @@ function impNotFound(): ImpgateError {
   return new ImpgateError("imp_not_found", "No such imp");
 }
 
-function agentUrl(requestUrl: string, agentId: string): string {
-  return `${new URL(requestUrl).origin}/agent/${agentId}`;
+/** On the agent URLs' origin, which is not the admin API's when the console has a host of its own (worker/origins.ts). */
+function agentUrl(env: AppEnv["Bindings"], requestUrl: string, agentId: string): string {
+  return `${agentOrigin(env, requestUrl)}/agent/${agentId}`;
 }
 
 /** The imp as the admin sees it: its status and current agent URL (its object keeps only the URL's secret part). */
 async function impView(env: AppEnv["Bindings"], requestUrl: string, status: ImpStatus & { urlSecret: string }): Promise<ImpView> {
   const { urlSecret, ...rest } = status;
   const agentId = await composeAgentId(env.AGENT_ID_KEY, rest.impId, urlSecret);
-  return { ...rest, agentId, agentUrl: agentUrl(requestUrl, agentId) };
+  return { ...rest, agentId, agentUrl: agentUrl(env, requestUrl, agentId) };
 }
 
 adminRoutes.get("/edge-key", async (c) => {
@@ -62,15 +66,17 @@ adminRoutes.post("/imps", async (c) => {
   const impId = await mintImpId(c.env.AGENT_ID_KEY);
   const { agentId, urlSecret } = await mintAgentId(c.env.AGENT_ID_KEY, impId);
   const label = input.label ?? impId.slice(0, 8);
+  // In the fleet index before it exists: reindex finds it even if its first row never reaches the registry.
+  await indexImp(c.env.REGISTRY, impId);
   await asAdmin(c, (imp) => imp.provision({ impId, label, devicePublicJwk, urlSecret }), impId);
-  const origin = new URL(c.req.url).origin;
+  const origin = agentOrigin(c.env, c.req.url);
   const key = await edgeKey(c.env.EDGE_SIGNING_JWK);
   return c.json(
     {
       impId,
       label,
       agentId,
-      agentUrl: agentUrl(c.req.url, agentId),
+      agentUrl: agentUrl(c.env, c.req.url, agentId),
       deviceUrl: `${origin}/device/${impId}/connect`,
       edgeKeys: [key.publicJwk],
       deviceFingerprint: await fingerprint(devicePublicJwk),
@@ -91,6 +97,8 @@ const UpdateImp = z.strictObject({
   allowHttp: z.boolean().optional(),
   public: z.boolean().optional(),
   publicApis: z.boolean().optional(),
+  label: z.string().trim().min(1).max(64).optional(),
+  cspSandbox: z.boolean().optional(),
   e2e: z.enum(E2E_MODES).optional(),
 });
 
@@ -104,7 +112,7 @@ adminRoutes.post("/imps/:impId/rotate-url", async (c) => {
   const impId = c.req.param("impId");
   const { agentId, urlSecret } = await mintAgentId(c.env.AGENT_ID_KEY, impId);
   await asAdmin(c, (imp) => imp.rotateUrl(urlSecret), impId);
-  return c.json({ impId, agentId, agentUrl: agentUrl(c.req.url, agentId) });
+  return c.json({ impId, agentId, agentUrl: agentUrl(c.env, c.req.url, agentId) });
 });
 
 function auditLimit(raw: string | undefined): number {
@@ -140,6 +148,7 @@ adminRoutes.delete("/imps/:impId/device-key", async (c) => {
   return c.json({ impId: c.req.param("impId"), deviceKey: "revoked" });
 });
 
+adminRoutes.route("/", fleetRoutes);
 adminRoutes.route("/imps/:impId/credentials", credentialRoutes);
 adminRoutes.route("/imps/:impId/agent", agentAdminRoutes);
 adminRoutes.route("/imps/:impId/tail", tailRoutes);

@@ -9,7 +9,7 @@ import type { Context } from "hono";
 import { ImpgateError, orThrow } from "../../edge/errors.ts";
 import { CHALLENGE_TTL_S } from "../../protocol/index.ts";
 import { assertionClaims, assertionInBody, MAX_ASSERTION_BYTES } from "../auth/assertion.ts";
-import { callFor, checkRateLimit, failHere } from "../auth/caller.ts";
+import { callFor, checkRateLimit, refusal } from "../auth/caller.ts";
 import { checkChallenge, mintChallenge } from "../auth/challenge.ts";
 import { tokenEndpointProof } from "../auth/token.ts";
 import type { AgentEnv } from "../env.ts";
@@ -41,11 +41,11 @@ export async function token(c: Context<AgentEnv>): Promise<Response> {
   const assertion = await readAssertion(c);
   const claims = assertionClaims(assertion);
   const nonceExpiresAt = claims ? await checkChallenge(c.env.AGENT_ID_KEY, c.var.agent.agentId, claims.nonce) : null;
-  if (!claims) failHere(c, "malformed");
-  if (nonceExpiresAt === null) failHere(c, "bad_nonce");
+  if (!claims) throw await refusal(c, "malformed");
+  if (nonceExpiresAt === null) throw await refusal(c, "bad_nonce");
   // With a DPoP proof, the token is bound to the proof's key (required of `--dpop` credentials).
   const dpop = await tokenEndpointProof(c.req.raw);
-  if (dpop && "failure" in dpop) failHere(c, dpop.failure, dpop.answer);
+  if (dpop && "failure" in dpop) throw await refusal(c, dpop.failure, dpop.answer);
   const input = { assertion, credId: claims.iss, nonce: claims.nonce, nonceExpiresAt, ...(dpop ? { dpop } : {}) };
   const result = orThrow(await ask(c.var.agent.stub.caller(call(c)), (caller) => caller.exchange(input)));
   return c.json({ access_token: result.token, token_type: result.tokenType, expires_in: result.expiresIn, scope: result.scope }, 200, {

@@ -52,7 +52,7 @@ agentEventRoutes.all("/:agentId/_events/*", noSuchApiPath);
  * string for text, and base64 (with `encoding: "base64"`) for anything else, so binary
  * data survives.
  */
-function present(e: StoredEvent) {
+export function present(e: StoredEvent) {
   const base = { seq: e.seq, id: e.id, name: e.name, at: e.at, contentType: e.contentType };
   const data = readEventData(e.contentType, e.data);
   return data.kind === "bytes" ? { ...base, data: toBase64(data.value), encoding: "base64" as const } : { ...base, data: data.value };

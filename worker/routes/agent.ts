@@ -16,7 +16,7 @@ import { maxBodyBytes } from "../../edge/env.ts";
 import { ImpgateError, orThrow } from "../../edge/errors.ts";
 import { agentNotFound, insecure } from "../../edge/refusals.ts";
 import { type CanonicalPath, canonicalPath, isReservedAgentPath } from "../../protocol/index.ts";
-import { authenticateCaller, plainHttpRule, rememberRefusal } from "../auth/caller.ts";
+import { authenticateCaller, plainHttpRule, rememberRefusal, unlessLocked } from "../auth/caller.ts";
 import { addFormOverrides } from "../auth/scope.ts";
 import type { AgentEnv } from "../env.ts";
 import { verifyAgentId } from "../ids.ts";
@@ -141,7 +141,10 @@ const agentGate: MiddlewareHandler<AgentEnv> = async (c, next) => {
  * as it reads it into the device's frame.
  */
 async function relayedBody(c: Context<AgentEnv>, call: AgentCall): Promise<RequestBody> {
-  const body = await addFormOverrides(c, call);
+  // A form's `_method` outside the token's scope is a 403, or a 423 if the imp is disabled.
+  const body = await addFormOverrides(c, call).catch(async (err: unknown) => {
+    throw await unlessLocked(c, err);
+  });
   const length = declaredLength(c.req.raw);
   if (!(body instanceof ReadableStream) || length === null || !(length <= maxBodyBytes(c.env))) return body;
   return new Uint8Array(await c.req.raw.arrayBuffer());
@@ -184,5 +187,5 @@ agentRoutes.all("/:agentId/*", async (c) => {
   const reply = orThrow(result);
   // Only a `--public` imp's anonymous caller may get a reply a shared cache could keep.
   // (RPC typing widens the header tuples to arrays; the shape is RelayReply's.)
-  return replyResponse(reply as RelayReply, { noStore: call.caller.kind !== "none" });
+  return replyResponse(reply as RelayReply, { noStore: call.caller.kind !== "none", agentPath: `${PREFIX}${agent.agentId}` });
 });
