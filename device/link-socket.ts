@@ -37,7 +37,7 @@ const HANDSHAKE_DEADLINE_MS = 10_000;
 const CLOSE_TIMEOUT_MS = 1_000;
 
 /** What a ready socket hands to the link, and how the attempt ended. */
-interface SocketEvents {
+export interface SocketEvents {
   ready(): void;
   request(msg: MessageOf<"req">, body: Uint8Array): void;
   sealedRequest(msg: MessageOf<"sreq">, sealed: Uint8Array): void;

@@ -1,28 +1,28 @@
 /**
  * The device link: keeps one authenticated connection to the edge (link-socket.ts: pinned
- * TLS and the handshake) and reconnects with backoff; dispatches agent requests and
- * messages, sends events, heartbeats. A refusal that retrying cannot fix ends it
- * (refusals.ts): `fatal` is emitted with a PermanentRefusal. Library entry: `connect()`.
+ * TLS and the handshake) and reconnects with backoff (link-retry.ts); dispatches agent
+ * requests (link-frames.ts) and messages, sends events, heartbeats. A refusal that retrying
+ * cannot fix ends it (refusals.ts): `fatal` is emitted with a PermanentRefusal. Library
+ * entry: `connect()`.
  */
 
 import { EventEmitter } from "node:events";
 import { closeCodeName, encodeFrame, FATAL_CLOSE_CODES, type MessageOf } from "../protocol/index.ts";
 import { SEALED_MEDIA_TYPES, SEALED_NAME } from "../protocol/sealed/media-types.ts";
-import { Backoff } from "./backoff.ts";
 import { ConfigError, type DeviceConfig } from "./config.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import { Inbox } from "./inbox.ts";
 import { KeyRing } from "./key-ring.ts";
+import { answerFrames } from "./link-frames.ts";
 import { DAEMON_AGENT, type Handlers, type LinkOptions } from "./link-options.ts";
+import { LinkRetry } from "./link-retry.ts";
 import { LinkSocket } from "./link-socket.ts";
 import { type Logger, silentLogger } from "./log.ts";
 import { type EventData, EventError, Outbox } from "./outbox.ts";
 import { ProcessedMessages } from "./processed-messages.ts";
-import { type AttemptEnd, classify, PermanentRefusal, RefusalTracker } from "./refusals.ts";
-import { answerRequest } from "./requests.ts";
+import type { AttemptEnd } from "./refusals.ts";
 import { publishStatements, sealDeviceEvent } from "./sealed-outgoing.ts";
-import { answerSealed, plaintextRefused, refuseSealedMessages, SealedTraffic } from "./sealed-traffic.ts";
-import { describeTlsFailure, offeredChain, trustedSummary } from "./tls-diagnosis.ts";
+import { refuseSealedMessages, SealedTraffic } from "./sealed-traffic.ts";
 
 /**
  * One device's link to its edge, kept up with reconnects and heartbeats; made by
@@ -43,17 +43,13 @@ import { describeTlsFailure, offeredChain, trustedSummary } from "./tls-diagnosi
 export class DeviceLink extends EventEmitter {
   private socket: LinkSocket | null = null;
   private stopped = false;
-  private retryTimer: NodeJS.Timeout | null = null;
   private readonly heartbeat: Heartbeat;
   private readonly outbox = new Outbox();
   private inbox: Inbox | null = null;
   private warnedNoHandler = false;
-  private readonly backoff: Backoff;
-  private readonly refusals = new RefusalTracker();
+  private readonly retry: LinkRetry;
   private readonly keyRing: KeyRing;
   private readonly log: Logger;
-  private readonly options: LinkOptions;
-  private lastTlsReport = "";
   /** End-to-end sealing (config `e2e`): opened before the first connect; null without it. */
   private sealed: SealedTraffic | null = null;
   private readonly sealedReady: Promise<SealedTraffic | null>;
@@ -66,14 +62,13 @@ export class DeviceLink extends EventEmitter {
     super();
     this.config = config;
     this.handlers = handlers;
-    this.options = options;
     this.log = options.log ?? silentLogger;
-    this.backoff = new Backoff(config.reconnect.baseMs, config.reconnect.maxMs);
     this.heartbeat = new Heartbeat(config.heartbeat, this.log);
     if (handlers.message && !config.stateDir) {
       throw new ConfigError("a message handler needs config.stateDir, where handled message ids are kept");
     }
     this.keyRing = new KeyRing(config, this.log, options.configFile);
+    this.retry = new LinkRetry(config, this.keyRing, this.log, options.configFile);
     this.sealedReady = SealedTraffic.open(config, this.log);
     // Failures are reported by start(); a link never started must not leave this rejection unhandled.
     this.sealedReady.catch(() => {});
@@ -111,7 +106,7 @@ export class DeviceLink extends EventEmitter {
   /** Stops reconnecting and closes the link, after a running message handler finishes (10 s at most). */
   async close(): Promise<void> {
     this.stopped = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retry.cancel();
     this.stopPublishing?.();
     this.outbox.close();
     if (this.inbox) await Promise.race([this.inbox.stop(), new Promise((r) => setTimeout(r, 10_000).unref())]);
@@ -185,7 +180,7 @@ export class DeviceLink extends EventEmitter {
   /** Ends the link for good: nothing will make another attempt succeed. */
   private fail(err: Error): void {
     this.stopped = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retry.cancel();
     this.emit("fatal", err);
   }
 
@@ -208,31 +203,16 @@ export class DeviceLink extends EventEmitter {
       log: this.log,
       events: {
         ready: () => this.onReady(socket),
-        request: (msg, body) => {
-          // A device that takes sealed traffic refuses plaintext: a compromised edge cannot simply skip the sealing.
-          if (this.sealed && !this.sealed.allowPlaintext) socket.send(plaintextRefused(msg, this.log));
-          else void answerRequest(this.handlers.request, msg, body, (f) => socket.send(f), this.log);
-        },
-        sealedRequest: (msg, sealed) =>
-          void answerSealed(this.sealed, msg, sealed, this.handlers.request, this.log).then((frame) => socket.send(frame)),
+        // The sealing is open before the first attempt and never changes.
+        ...answerFrames({ send: (f) => socket.send(f), sealed: this.sealed, handlers: this.handlers, outbox: this.outbox, log: this.log }),
         message: (msg, data) => this.onMessage(msg, data),
-        ack: (msg) => {
-          if (!this.outbox.acknowledged(msg.id)) this.log("debug", "ack for no pending event", { id: msg.id });
-        },
-        error: (msg) => {
-          if (msg.ref && this.outbox.refused(msg.ref, msg.code, msg.message)) {
-            this.log("warn", "edge refused an event", { id: msg.ref, code: msg.code, message: msg.message });
-          } else {
-            this.log("warn", "edge reported an error", { code: msg.code, message: msg.message });
-          }
-        },
         pong: () => this.heartbeat.onPong(),
         alive: () => this.heartbeat.alive(),
         badKeys: (err) => {
           this.log("error", "device or edge key in the config cannot be used", { error: String(err) });
           this.fail(new ConfigError(`device or edge key in the config cannot be used: ${String(err)}`));
         },
-        tlsFailure: (code, url) => void this.reportTlsFailure(code, url),
+        tlsFailure: (code, url) => void this.retry.reportTlsFailure(code, url),
         closed: (end) => this.onClosed(socket, end),
       },
     });
@@ -240,8 +220,7 @@ export class DeviceLink extends EventEmitter {
   }
 
   private onReady(socket: LinkSocket): void {
-    this.backoff.reset();
-    this.refusals.reset();
+    this.retry.reset();
     this.heartbeat.start(socket);
     this.inbox?.newLink();
     this.warnedNoHandler = false;
@@ -271,42 +250,15 @@ export class DeviceLink extends EventEmitter {
       this.log(end.phase === "ready" ? "warn" : "info", "disconnected", fields);
     }
     this.emit("disconnect", end.code, end.reason);
-    this.afterClose(end).then(
+    this.retry.afterClose(end).then(
       () => this.scheduleReconnect(),
       (err: unknown) => this.fail(err as Error),
     );
   }
 
-  /** Whether the attempt's end was a refusal to believe (then it throws), and which device key to try next. */
-  private async afterClose(end: AttemptEnd & { offeredKid?: string }): Promise<void> {
-    if (end.phase === "ready") this.keyRing.restart();
-    const refusal = classify(end);
-    if (!refusal) {
-      this.refusals.reset();
-      return;
-    }
-    if (refusal.cause === "device_key_rejected" && (await this.keyRing.tryAnother())) return;
-    if (!this.refusals.record(refusal.cause, refusal.trusted)) {
-      this.log("warn", "refused; retrying in case the answer was not the edge's", { cause: refusal.cause });
-      return;
-    }
-    const keys = await this.keyRing.keys().catch(() => null);
-    const permanent = new PermanentRefusal(refusal.cause, {
-      impId: this.config.impId,
-      edgeUrl: this.config.edgeUrl,
-      configFile: this.options.configFile,
-      pinnedKids: keys?.edgeKids,
-      offeredKid: end.offeredKid,
-    });
-    this.log("error", permanent.message, { cause: permanent.cause, exitCode: permanent.exitCode });
-    throw permanent;
-  }
-
   private scheduleReconnect(): void {
     if (this.stopped) return;
-    const delay = this.backoff.next();
-    this.log("info", "reconnecting", { inMs: delay });
-    this.retryTimer = setTimeout(() => this.open(), delay);
+    this.retry.schedule(() => this.open());
   }
 
   private onMessage(msg: MessageOf<"msg">, data: Uint8Array): void {
@@ -318,16 +270,6 @@ export class DeviceLink extends EventEmitter {
       this.warnedNoHandler = true;
       this.log("warn", "agent message arrived but this device has no message handler; it stays queued at the edge", { name: msg.name });
     }
-  }
-
-  /** Once per distinct failure: a daemon retrying for hours does not repeat the whole story. */
-  private async reportTlsFailure(code: string, url: URL): Promise<void> {
-    const trusted = trustedSummary(this.config.tls);
-    const offered = await offeredChain(url);
-    const line = describeTlsFailure(code, url, { trusted, offered });
-    if (line === this.lastTlsReport) return;
-    this.lastTlsReport = line;
-    this.log("error", line, { code, offered: offered[0], trusted });
   }
 }
 
