@@ -12,7 +12,8 @@ import { adminCall } from "./admin-call.ts";
 import type { EventView } from "./chart.tsx";
 import type { ConsoleEnv } from "./context.ts";
 import { LIVE_EVERY, StatusBadges } from "./fleet-page.tsx";
-import { AgentCode, AgentLog, Audit, Credentials, Events, StatusFacts, Tags } from "./imp-sections.tsx";
+import { AgentLog, Audit, Events } from "./imp-records.tsx";
+import { AgentCode, Credentials, StatusFacts, Tags } from "./imp-sections.tsx";
 import { Csrf, Notice } from "./layout.tsx";
 
 /** What an action hands the page to show once: a message, the agent URL, a new credential's secret. */

@@ -1,15 +1,15 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource hono/jsx */
 /**
- * The sections of an imp's page, each from the admin API: its status (refreshed live),
- * credentials, device events with a chart, message queue, agent code, agent log and audit
- * log. Nothing here shows the agent URL or id: only the reveal does (./imp-page.tsx).
+ * The settings sections of an imp's page, each from the admin API: its status (refreshed
+ * live, with its message queue), tags, caller credentials and agent code. The record
+ * sections (events, agent log, audit log) are in ./imp-records.tsx. Nothing here shows the
+ * agent URL or id: only the reveal does (./imp-page.tsx).
  */
 import type { FC } from "hono/jsx";
-import type { AgentInfo, AuditEntry, CredentialView, ImpView, LogEntry } from "../../protocol/admin-api.ts";
-import { EventChart, type EventView, numericValue } from "./chart.tsx";
+import type { AgentInfo, CredentialView, ImpView } from "../../protocol/admin-api.ts";
 import { StatusBadges } from "./fleet-page.tsx";
-import { ago, Csrf, when } from "./layout.tsx";
+import { ago, Csrf, InlineAction, when } from "./layout.tsx";
 
 /** Why a device is offline, in words. */
 const OFFLINE_BECAUSE: Record<string, string> = {
@@ -142,13 +142,15 @@ export const Credentials: FC<{ impId: string; creds: CredentialView[]; csrf: str
                   {cr.revokedAt ? (
                     `revoked ${ago(cr.revokedAt)}`
                   ) : (
-                    <form class="inline" method="post" action={`/console/imps/${impId}/credentials/revoke`}>
-                      <Csrf token={csrf} />
-                      <input type="hidden" name="credId" value={cr.id} />
-                      <button type="submit" class="secondary" aria-label={`Revoke credential ${cr.label}`}>
-                        Revoke
-                      </button>
-                    </form>
+                    <InlineAction
+                      action={`/console/imps/${impId}/credentials/revoke`}
+                      csrf={csrf}
+                      name="credId"
+                      value={cr.id}
+                      label={`Revoke credential ${cr.label}`}
+                    >
+                      Revoke
+                    </InlineAction>
                   )}
                 </td>
               </tr>
@@ -192,47 +194,6 @@ export const Credentials: FC<{ impId: string; creds: CredentialView[]; csrf: str
   </>
 );
 
-export const Events: FC<{ latest: EventView[]; chartName: string | null; history: EventView[]; impId: string }> = ({
-  latest,
-  chartName,
-  history,
-  impId,
-}) => (
-  <>
-    {latest.length === 0 ? (
-      <p class="muted">No events from the device yet.</p>
-    ) : (
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Event</th>
-              <th scope="col">Latest value</th>
-              <th scope="col">When</th>
-            </tr>
-          </thead>
-          <tbody>
-            {latest.map((e) => (
-              <tr>
-                <td>
-                  {numericValue(e.data) ? (
-                    <a href={`/console/imps/${impId}?chart=${encodeURIComponent(e.name)}#events`}>{e.name}</a>
-                  ) : (
-                    e.name
-                  )}
-                </td>
-                <td class="mono">{e.encoding ? `(${String(e.data).length} base64 characters)` : JSON.stringify(e.data).slice(0, 200)}</td>
-                <td>{ago(e.at)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-    )}
-    {chartName ? <EventChart name={chartName} events={history} /> : null}
-  </>
-);
-
 export const AgentCode: FC<{ impId: string; info: AgentInfo; csrf: string }> = ({ impId, info, csrf }) => (
   <>
     <p>{info.active === null ? "Tunnel mode: requests go to the device's local service." : `Version ${info.active} is active.`}</p>
@@ -262,13 +223,15 @@ export const AgentCode: FC<{ impId: string; info: AgentInfo; csrf: string }> = (
                 <td class="wide">{v.note ?? ""}</td>
                 <td>
                   {v.active ? null : (
-                    <form class="inline" method="post" action={`/console/imps/${impId}/agent/rollback`}>
-                      <Csrf token={csrf} />
-                      <input type="hidden" name="version" value={String(v.version)} />
-                      <button type="submit" class="secondary" aria-label={`Roll back to version ${v.version}`}>
-                        Make active
-                      </button>
-                    </form>
+                    <InlineAction
+                      action={`/console/imps/${impId}/agent/rollback`}
+                      csrf={csrf}
+                      name="version"
+                      value={String(v.version)}
+                      label={`Roll back to version ${v.version}`}
+                    >
+                      Make active
+                    </InlineAction>
                   )}
                 </td>
               </tr>
@@ -294,56 +257,3 @@ export const AgentCode: FC<{ impId: string; info: AgentInfo; csrf: string }> = (
     </details>
   </>
 );
-
-export const AgentLog: FC<{ entries: LogEntry[] }> = ({ entries }) =>
-  entries.length === 0 ? (
-    <p class="muted">No agent log lines.</p>
-  ) : (
-    <div class="table-wrap">
-      <table>
-        <tbody>
-          {[...entries].reverse().map((e) => (
-            <tr>
-              <td>{when(e.at)}</td>
-              <td>{e.level}</td>
-              <td class="mono">{e.message}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
-
-export const Audit: FC<{ entries: AuditEntry[] }> = ({ entries }) =>
-  entries.length === 0 ? (
-    <p class="muted">No events.</p>
-  ) : (
-    <div class="table-wrap">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">When</th>
-            <th scope="col">Event</th>
-            <th scope="col" class="wide">
-              Client
-            </th>
-            <th scope="col">Detail</th>
-          </tr>
-        </thead>
-        <tbody>
-          {entries.map((e) => (
-            <tr>
-              <td>{when(e.at)}</td>
-              <td>{e.event}</td>
-              <td class="wide mono">{e.client}</td>
-              <td class="mono">
-                {Object.entries(e.detail)
-                  .map(([k, v]) => `${k}=${v}`)
-                  .join(" ")}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );

@@ -20,6 +20,24 @@ export interface Shell {
 /** The hidden field every state-changing form carries. */
 export const Csrf: FC<{ token: string }> = ({ token }) => <input type="hidden" name="_csrf" value={token} />;
 
+/** A one-button form posting one hidden field, inline in a table row: revoke, end, roll back. */
+export const InlineAction: FC<{ action: string; csrf: string; name: string; value: string; label?: string; children?: Child }> = ({
+  action,
+  csrf,
+  name,
+  value,
+  label,
+  children,
+}) => (
+  <form class="inline" method="post" action={action}>
+    <Csrf token={csrf} />
+    <input type="hidden" name={name} value={value} />
+    <button type="submit" class="secondary" aria-label={label}>
+      {children}
+    </button>
+  </form>
+);
+
 export const Layout: FC<Shell & { children?: Child }> = ({ title, assets, operator, viaAccess, children }) => (
   <html lang="en">
     <head>

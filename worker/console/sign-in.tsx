@@ -17,7 +17,7 @@ import { sameSecret } from "../auth/admin-auth.ts";
 import { accessConfigured } from "./access.ts";
 import type { ConsoleEnv } from "./context.ts";
 import { fromConsolePage, sameToken } from "./csrf.ts";
-import { ago, Csrf, Notice, when } from "./layout.tsx";
+import { ago, Csrf, InlineAction, Notice, when } from "./layout.tsx";
 import { render } from "./render.tsx";
 import { endSession, liveSessions, revokeSessions, startSession } from "./session.ts";
 
@@ -131,13 +131,9 @@ export async function sessionsPage(c: Context<ConsoleEnv>): Promise<Response> {
                 <td>{when(s.createdAt)}</td>
                 <td>{ago(s.seenAt)}</td>
                 <td>
-                  <form class="inline" method="post" action="/console/sessions/revoke">
-                    <Csrf token={session.csrf} />
-                    <input type="hidden" name="id" value={s.id} />
-                    <button type="submit" class="secondary">
-                      End
-                    </button>
-                  </form>
+                  <InlineAction action="/console/sessions/revoke" csrf={session.csrf} name="id" value={s.id}>
+                    End
+                  </InlineAction>
                 </td>
               </tr>
             ))}
