@@ -13,9 +13,9 @@ import {
   type AuditEntry,
   type CredentialView,
   DEFAULT_PRESENCE_TIMEOUT_S,
-  type E2eMode,
   type ImpStatus,
   type LogPage,
+  type UpdateImpRequest,
 } from "../../protocol/admin-api.ts";
 import { CloseCode, DEFAULT_HEARTBEAT } from "../../protocol/index.ts";
 import { fingerprint } from "../../protocol/sealed/statement.ts";
@@ -35,17 +35,7 @@ export interface ProvisionInput {
 }
 
 /** `PATCH /admin/imps/<imp>`: null puts a setting back to the edge's default. */
-export interface ImpSettings {
-  requestTimeoutMs?: number | null;
-  presenceTimeoutS?: number | null;
-  queueLimit?: number | null;
-  allowHttp?: boolean;
-  public?: boolean;
-  publicApis?: boolean;
-  label?: string;
-  cspSandbox?: boolean;
-  e2e?: E2eMode;
-}
+export type ImpSettings = UpdateImpRequest;
 
 /** The status, and the URL secret the worker turns into the current agent URL for the admin. */
 export type AdminStatus = ImpStatus & { urlSecret: string };
