@@ -11,20 +11,8 @@ import { ADMIN_POLICY, RateGuard } from "../edge/auth/rate-guard.ts";
 import { clientKey } from "../edge/client.ts";
 import type { EdgeEnv } from "../edge/env.ts";
 import { ok, type Result } from "../edge/errors.ts";
-import type { AuditEntry, AuditEvent } from "../protocol/admin-api.ts";
+import type { AuditEntry, EdgeEvent } from "../protocol/admin-api.ts";
 import { AuditLog } from "./audit-log.ts";
-
-/** What the worker records here besides failed admin authentication (which goes through adminAuthFailed). */
-export type EdgeEvent = Extract<
-  AuditEvent,
-  | "imp_deleted"
-  | "fleet_disabled"
-  | "fleet_enabled"
-  | "fleet_reindexed"
-  | "console_signed_in"
-  | "console_signed_out"
-  | "console_session_revoked"
->;
 
 /** The one object's name. */
 export const EDGE_AUDIT_NAME = "edge";

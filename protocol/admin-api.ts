@@ -197,6 +197,10 @@ export type AuditEvent =
   | "imp_enabled"
   | "admin_auth_failed"
   | "admin_rate_limited"
+  | EdgeEvent;
+
+/** What the edge's own log records besides failed admin authentication (fleet-wide and console events). */
+export type EdgeEvent =
   | "imp_deleted"
   | "fleet_disabled"
   | "fleet_enabled"

@@ -9,11 +9,12 @@
  * Access signs operators in (./access.ts).
  */
 import type { Context } from "hono";
-import { EDGE_AUDIT_NAME, type EdgeEvent } from "../../durable-objects/edge-audit.ts";
+import { EDGE_AUDIT_NAME } from "../../durable-objects/edge-audit.ts";
 import { ADMIN_POLICY, RateGuard } from "../../edge/auth/rate-guard.ts";
 import { clientAddress, clientKey } from "../../edge/client.ts";
-import { log } from "../../edge/log.ts";
+import type { EdgeEvent } from "../../protocol/admin-api.ts";
 import { sameSecret } from "../auth/admin-auth.ts";
+import { recordEdgeEvent } from "../edge-events.ts";
 import { accessConfigured } from "./access.ts";
 import type { ConsoleEnv } from "./context.ts";
 import { fromConsolePage, sameToken } from "./csrf.ts";
@@ -24,10 +25,8 @@ import { endSession, liveSessions, revokeSessions, startSession } from "./sessio
 /** This isolate's copy of the audit object's verdicts, as for the admin API. */
 const localGuard = new RateGuard(ADMIN_POLICY);
 
-async function audit(c: Context<ConsoleEnv>, event: EdgeEvent, detail: Record<string, string | number | boolean>): Promise<void> {
-  await c.env.EDGE_AUDIT.getByName(EDGE_AUDIT_NAME)
-    .record(event, clientAddress(c.req.raw), detail)
-    .catch((err: unknown) => log("error", `console ${event}`, "edge audit not written", err));
+function audit(c: Context<ConsoleEnv>, event: EdgeEvent, detail: Record<string, string | number | boolean>): Promise<void> {
+  return recordEdgeEvent(c.env, c.req.raw, event, detail, `console ${event}`);
 }
 
 export function recordSignIn(c: Context<ConsoleEnv>, who: string): Promise<void> {

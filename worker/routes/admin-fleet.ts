@@ -13,11 +13,10 @@
  */
 import { type Context, Hono } from "hono";
 import { z } from "zod";
-import { EDGE_AUDIT_NAME, type EdgeEvent } from "../../durable-objects/edge-audit.ts";
 import type { ImpSession } from "../../durable-objects/imp-session.ts";
 import { clientAddress } from "../../edge/client.ts";
 import { ImpgateError, orThrow, type Result } from "../../edge/errors.ts";
-import { log } from "../../edge/log.ts";
+import type { EdgeEvent } from "../../protocol/admin-api.ts";
 import {
   FLEET_PAGE_DEFAULT,
   FLEET_PAGE_MAX,
@@ -27,6 +26,7 @@ import {
   type ReindexBatch,
   TAG_PATTERN,
 } from "../../protocol/fleet-api.ts";
+import { recordEdgeEvent } from "../edge-events.ts";
 import type { AppEnv } from "../env.ts";
 import { ask } from "../facade.ts";
 import { verifyImpId } from "../ids.ts";
@@ -57,12 +57,9 @@ async function impIdParam(c: Context<AppEnv>): Promise<string> {
   return impId;
 }
 
-/** The edge's own audit log (the imp's is gone with it, for a deletion); a failure there is logged, never hides the change. */
-async function auditEdge(c: Context<AppEnv>, event: EdgeEvent, detail: Record<string, string | number | boolean>): Promise<void> {
-  const done = await c.env.EDGE_AUDIT.getByName(EDGE_AUDIT_NAME)
-    .record(event, clientAddress(c.req.raw), { by: operatorOf(c), ...detail })
-    .catch((err: unknown) => err);
-  if (!(done as Result<null>)?.ok) log("error", `worker admin ${event}`, "edge audit not written", done);
+/** The edge's own audit log (the imp's is gone with it, for a deletion). */
+function auditEdge(c: Context<AppEnv>, event: EdgeEvent, detail: Record<string, string | number | boolean>): Promise<void> {
+  return recordEdgeEvent(c.env, c.req.raw, event, { by: operatorOf(c), ...detail }, `worker admin ${event}`);
 }
 
 const Tag = z.string().regex(TAG_PATTERN, "a tag is 1-32 lower-case letters, digits and _ . : - (a letter or digit first)");
